@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace Platform.Contracts;
+
+/// <summary>
+/// An event published on a topic. <see cref="EventId"/> is the deterministic business key used as the
+/// CloudEvent id, so a redelivered or re-published event is recognisable and handlers stay idempotent.
+/// </summary>
+public interface IIntegrationEvent
+{
+    string EventId { get; }
+    string Topic { get; }
+    /// <summary>Partition key (Kafka) that keeps related events in order; null when order does not matter.</summary>
+    string? PartitionKey { get; }
+}
+
+internal static class EventIds
+{
+    public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A bar that has closed, live or replayed.</summary>
+public sealed record BarClosed(
+    string Symbol, string Interval, DateTimeOffset Time,
+    double Open, double High, double Low, double Close, double Volume,
+    double? Vwap = null, string? ReplayId = null) : IIntegrationEvent
+{
+    public const string TopicName = Topics.MarketBars;
+    public const int SchemaVersion = 1;
+    public string EventId => $"bar:{Symbol}:{Interval}:{EventIds.Time(Time)}";
+    public string Topic => TopicName;
+    public string? PartitionKey => Symbol;
+}
+
+/// <summary>A bulk load: consumers recompute the range in batch instead of one event per bar.</summary>
+public sealed record BarsImported(
+    string ImportId, string Symbol, string Interval, DateTimeOffset From, DateTimeOffset To, long Count) : IIntegrationEvent
+{
+    public const string TopicName = Topics.MarketBars;
+    public const int SchemaVersion = 1;
+    public string EventId => $"import:{ImportId}";
+    public string Topic => TopicName;
+    public string? PartitionKey => Symbol;
+}
+
+/// <summary>A feature vector computed for one bar. <see cref="FeatureSet"/> is <c>{name}@{version}</c>.</summary>
+public sealed record FeaturesComputed(
+    string Symbol, string Interval, DateTimeOffset Time, string FeatureSet,
+    IReadOnlyList<string> Names, IReadOnlyList<double> Values) : IIntegrationEvent
+{
+    public const string TopicName = Topics.MarketFeatures;
+    public const int SchemaVersion = 1;
+    public string EventId => $"feat:{FeatureSet}:{Symbol}:{Interval}:{EventIds.Time(Time)}";
+    public string Topic => TopicName;
+    public string? PartitionKey => Symbol;
+}
+
+public sealed record ModelRegistered(
+    string Model, int Version, string Stage, string ArtifactSha256) : IIntegrationEvent
+{
+    public const string TopicName = Topics.ModelRegistered;
+    public const int SchemaVersion = 1;
+    public string EventId => $"model:{Model}:{Version}:registered";
+    public string Topic => TopicName;
+    public string? PartitionKey => Model;
+}
+
+/// <summary>A stage or alias change. <see cref="Transition"/> names it (for example <c>promoted-production</c>, <c>rollback</c>).</summary>
+public sealed record ModelPromoted(
+    string Model, int Version, string Stage, string Alias, string ArtifactSha256, string Transition) : IIntegrationEvent
+{
+    public const string TopicName = Topics.ModelPromoted;
+    public const int SchemaVersion = 1;
+    public string EventId => $"model:{Model}:{Version}:{Transition}";
+    public string Topic => TopicName;
+    public string? PartitionKey => Model;
+}
+
+public sealed record PredictionMade(
+    string RequestId, string Model, int Version, string Symbol, DateTimeOffset Time, int Horizon, double Value) : IIntegrationEvent
+{
+    public const string TopicName = Topics.Predictions;
+    public const int SchemaVersion = 1;
+    public string EventId => $"pred:{RequestId}";
+    public string Topic => TopicName;
+    public string? PartitionKey => Symbol;
+}
+
+public sealed record DriftDetected(
+    string Model, IReadOnlyList<string> Features, string Statistic, double Value,
+    DateTimeOffset WindowStart, DateTimeOffset WindowEnd) : IIntegrationEvent
+{
+    public const string TopicName = Topics.DriftDetected;
+    public const int SchemaVersion = 1;
+    public string EventId => $"drift:{Model}:{EventIds.Time(WindowEnd)}";
+    public string Topic => TopicName;
+    public string? PartitionKey => Model;
+}
