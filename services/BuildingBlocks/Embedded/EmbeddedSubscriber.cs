@@ -1,0 +1,263 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks.PubSub;
+
+namespace Platform.BuildingBlocks.Embedded;
+
+/// <summary>Delivery settings of the embedded bus.</summary>
+public sealed class EmbeddedDeliveryOptions
+{
+    /// <summary>How often a subscriber looks for events appended by other processes.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a consumer's lease on a (group, topic) cursor lasts without renewal; a killed process's lease expires after this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Events read per batch; the cursor is committed at least once per batch.</summary>
+    public int BatchSize { get; set; } = 256;
+
+    /// <summary>Longest time acknowledged deliveries wait before the cursor is committed.</summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+}
+
+/// <summary>
+/// Delivers the log to this app's subscriptions: at-least-once, in log order per topic, one consumer per
+/// (app id, topic) at a time across processes (an expiring lease on the cursor row). A handler's failure is
+/// retried with back-off; after the attempt limit, or at once for <see cref="DeliveryResult.Drop"/>, the event
+/// moves to the dead-letter topic in the same transaction that advances the cursor, so it is never lost.
+/// Acknowledgements are committed in small groups; a process killed in between redelivers what it had not committed.
+/// </summary>
+public sealed class EmbeddedSubscriber(
+    EventLog log, string appId, SubscriptionRegistry registry, IServiceProvider services,
+    PubSubOptions pubSubOptions, EmbeddedDeliveryOptions options, ILogger<EmbeddedSubscriber> logger) : BackgroundService
+{
+    private readonly string _owner = $"{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(registry.Subscriptions.Select(s => Task.Run(() => RunAsync(s, stoppingToken), CancellationToken.None)));
+
+    private async Task RunAsync(Subscription subscription, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (!TryAcquireLease(subscription.Topic))
+                {
+                    await Task.Delay(options.LeaseDuration / 4, ct);
+                    continue;
+                }
+                if (!await DeliverBatchAsync(subscription, ct))
+                    await log.WaitForAppendAsync(options.PollInterval, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Subscriber {AppId}/{Topic} failed; retrying", appId, subscription.Topic);
+                await Task.Delay(options.PollInterval, CancellationToken.None);
+            }
+        }
+        ReleaseLease(subscription.Topic);
+    }
+
+    /// <summary>Delivers one batch; false when there was nothing to deliver.</summary>
+    private async Task<bool> DeliverBatchAsync(Subscription subscription, CancellationToken ct)
+    {
+        var (position, attempts) = ReadCursor(subscription.Topic);
+        var batch = ReadBatch(subscription.Topic, position);
+        if (batch.Count == 0)
+        {
+            RenewLease(subscription.Topic, position);
+            return false;
+        }
+
+        var acked = position;
+        var sinceCommit = Stopwatch.StartNew();
+        foreach (var (seq, e) in batch)
+        {
+            var (result, reason) = await DeliverAsync(subscription, e, ct);
+            while (result == DeliveryResult.Retry)
+            {
+                attempts++;
+                if (attempts >= pubSubOptions.MaxDeliveryAttempts)
+                {
+                    result = DeliveryResult.Drop;
+                    reason = $"failed {attempts} attempts: {reason}";
+                    break;
+                }
+                // Persist progress and the attempt count so a restart neither redelivers acknowledged events nor forgets failures.
+                if (!CommitCursor(subscription.Topic, acked, attempts)) return true;
+                await Task.Delay(pubSubOptions.Backoff(attempts), ct);
+                (result, reason) = await DeliverAsync(subscription, e, ct);
+            }
+
+            if (result == DeliveryResult.Drop)
+            {
+                logger.LogWarning("Dead-lettering {Id} ({Type}) from {Topic} to {DeadLetter} for {AppId}: {Reason}",
+                    e.Id, e.Type, e.Topic, subscription.DeadLetterTopic, appId, reason);
+                if (!DeadLetter(subscription, e, seq)) return true;
+            }
+            acked = seq;
+            attempts = 0;
+            if (sinceCommit.Elapsed >= options.CommitInterval)
+            {
+                if (!CommitCursor(subscription.Topic, acked, 0)) return true;
+                sinceCommit.Restart();
+            }
+        }
+        CommitCursor(subscription.Topic, acked, 0);
+        return true;
+    }
+
+    private async Task<(DeliveryResult Result, string Reason)> DeliverAsync(Subscription subscription, CloudEvent e, CancellationToken ct)
+    {
+        try
+        {
+            await using var scope = services.CreateAsyncScope();
+            var result = await subscription.Handler(scope.ServiceProvider, e, ct);
+            return (result, result == DeliveryResult.Drop ? "handler dropped the event" : "handler asked for a retry");
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Handler for {Topic} failed on {Id} in {AppId}", e.Topic, e.Id, appId);
+            return (DeliveryResult.Retry, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    private List<(long Seq, CloudEvent Event)> ReadBatch(string topic, long position)
+    {
+        using var connection = log.File.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT seq, id, type, source, time, data FROM events
+            WHERE topic = $topic AND seq > $position ORDER BY seq LIMIT $limit
+            """;
+        cmd.Parameters.AddWithValue("$topic", topic);
+        cmd.Parameters.AddWithValue("$position", position);
+        cmd.Parameters.AddWithValue("$limit", options.BatchSize);
+        using var reader = cmd.ExecuteReader();
+        var batch = new List<(long, CloudEvent)>();
+        while (reader.Read())
+        {
+            batch.Add((reader.GetInt64(0), new CloudEvent(
+                reader.GetString(1), reader.GetString(3), reader.GetString(2), topic, "pubsub",
+                DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture),
+                "application/json", (byte[])reader[5])));
+        }
+        return batch;
+    }
+
+    private (long Position, int Attempts) ReadCursor(string topic)
+    {
+        using var connection = log.File.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT position, attempts FROM cursors WHERE app_id = $app AND topic = $topic";
+        cmd.Parameters.AddWithValue("$app", appId);
+        cmd.Parameters.AddWithValue("$topic", topic);
+        using var reader = cmd.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt32(1)) : (0, 0);
+    }
+
+    private long LeaseUntil() => DateTimeOffset.UtcNow.Add(options.LeaseDuration).ToUnixTimeMilliseconds();
+
+    private bool TryAcquireLease(string topic)
+    {
+        using var connection = log.File.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO cursors(app_id, topic, position, attempts, owner, lease_until)
+            VALUES ($app, $topic, 0, 0, NULL, 0) ON CONFLICT DO NOTHING;
+            UPDATE cursors SET owner = $owner, lease_until = $until
+            WHERE app_id = $app AND topic = $topic AND (owner IS NULL OR owner = $owner OR lease_until < $now);
+            """;
+        cmd.Parameters.AddWithValue("$app", appId);
+        cmd.Parameters.AddWithValue("$topic", topic);
+        cmd.Parameters.AddWithValue("$owner", _owner);
+        cmd.Parameters.AddWithValue("$until", LeaseUntil());
+        cmd.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        return cmd.ExecuteNonQuery() >= 1 && IsOwner(connection, topic);
+    }
+
+    private bool IsOwner(SqliteConnection connection, string topic)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT owner FROM cursors WHERE app_id = $app AND topic = $topic";
+        cmd.Parameters.AddWithValue("$app", appId);
+        cmd.Parameters.AddWithValue("$topic", topic);
+        return cmd.ExecuteScalar() as string == _owner;
+    }
+
+    private void RenewLease(string topic, long position) => CommitCursor(topic, position, null);
+
+    /// <summary>Advances the cursor and renews the lease; false when another consumer has taken the lease over.</summary>
+    private bool CommitCursor(string topic, long position, int? attempts)
+    {
+        using var connection = log.File.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            UPDATE cursors SET position = $position, attempts = COALESCE($attempts, attempts), lease_until = $until
+            WHERE app_id = $app AND topic = $topic AND owner = $owner
+            """;
+        Bind(cmd, topic, position, attempts);
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    private bool DeadLetter(Subscription subscription, CloudEvent e, long seq)
+    {
+        using var connection = log.File.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            UPDATE cursors SET position = $position, attempts = 0, lease_until = $until
+            WHERE app_id = $app AND topic = $topic AND owner = $owner
+            """;
+        Bind(cmd, subscription.Topic, seq, 0);
+        if (cmd.ExecuteNonQuery() != 1)
+        {
+            tx.Rollback();
+            return false;
+        }
+        EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow);
+        tx.Commit();
+        return true;
+    }
+
+    private void Bind(SqliteCommand cmd, string topic, long position, int? attempts)
+    {
+        cmd.Parameters.AddWithValue("$position", position);
+        cmd.Parameters.AddWithValue("$attempts", (object?)attempts ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$until", LeaseUntil());
+        cmd.Parameters.AddWithValue("$app", appId);
+        cmd.Parameters.AddWithValue("$topic", topic);
+        cmd.Parameters.AddWithValue("$owner", _owner);
+    }
+
+    private void ReleaseLease(string topic)
+    {
+        try
+        {
+            using var connection = log.File.OpenConnection();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "UPDATE cursors SET owner = NULL, lease_until = 0 WHERE app_id = $app AND topic = $topic AND owner = $owner";
+            cmd.Parameters.AddWithValue("$app", appId);
+            cmd.Parameters.AddWithValue("$topic", topic);
+            cmd.Parameters.AddWithValue("$owner", _owner);
+            cmd.ExecuteNonQuery();
+        }
+        catch (Exception ex) when (ex is SqliteException or DataFileException)
+        {
+            logger.LogWarning(ex, "Could not release the lease on {Topic} for {AppId}; it expires on its own", topic, appId);
+        }
+    }
+}

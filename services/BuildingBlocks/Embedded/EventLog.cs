@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Platform.BuildingBlocks.PubSub;
+
+namespace Platform.BuildingBlocks.Embedded;
+
+/// <summary>
+/// The embedded pub/sub log: an append-only table of events in <c>pubsub.db</c> and one cursor per
+/// (consumer group = app id, topic). Publishing is group-committed: concurrent publishers share one SQLite
+/// transaction, and a publish returns only after its commit. One instance per file per process; in-process
+/// subscribers are woken at once, other processes notice new events by polling.
+/// </summary>
+public sealed class EventLog
+{
+    public const string Schema = """
+        CREATE TABLE IF NOT EXISTS events (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic         TEXT NOT NULL,
+            id            TEXT NOT NULL,
+            type          TEXT NOT NULL,
+            source        TEXT NOT NULL,
+            partition_key TEXT,
+            time          TEXT NOT NULL,
+            data          BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS events_topic_seq ON events(topic, seq);
+        CREATE TABLE IF NOT EXISTS cursors (
+            app_id      TEXT NOT NULL,
+            topic       TEXT NOT NULL,
+            position    INTEGER NOT NULL,
+            attempts    INTEGER NOT NULL,
+            owner       TEXT,
+            lease_until INTEGER NOT NULL,
+            PRIMARY KEY (app_id, topic)
+        ) WITHOUT ROWID;
+        """;
+
+    private static readonly ConcurrentDictionary<string, Lazy<EventLog>> Open = new(StringComparer.Ordinal);
+
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private TaskCompletionSource _appended = NewSignal();
+
+    private EventLog(SqliteFile file)
+    {
+        File = file;
+        _ = Task.Run(WriteLoopAsync);
+    }
+
+    public SqliteFile File { get; }
+
+    /// <summary>The log for a file path, shared by every app of this process.</summary>
+    public static EventLog For(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return Open.GetOrAdd(full, p => new Lazy<EventLog>(() => new EventLog(SqliteFile.Open(p, Schema)))).Value;
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when an event is appended in this process, or after <paramref name="poll"/> (other processes).</summary>
+    public async Task WaitForAppendAsync(TimeSpan poll, CancellationToken ct)
+    {
+        var signal = Volatile.Read(ref _appended).Task;
+        await Task.WhenAny(signal, Task.Delay(poll, ct));
+        ct.ThrowIfCancellationRequested();
+    }
+
+    private void NotifyAppended() => Interlocked.Exchange(ref _appended, NewSignal()).TrySetResult();
+
+    /// <summary>Appends durably; returns after the commit.</summary>
+    public Task AppendAsync(OutgoingEvent e, string source, CancellationToken ct)
+    {
+        var pending = new Pending(e, source, DateTimeOffset.UtcNow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The event log is closed.");
+        return pending.Done.Task.WaitAsync(ct);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(512);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < 512 && _queue.Reader.TryRead(out var p)) batch.Add(p);
+            try
+            {
+                using var connection = File.OpenConnection();
+                using var tx = connection.BeginTransaction(deferred: false);
+                foreach (var p in batch) Insert(connection, tx, p.Event, p.Source, p.Time);
+                tx.Commit();
+                foreach (var p in batch) p.Done.TrySetResult();
+                NotifyAppended();
+            }
+            catch (Exception ex)
+            {
+                foreach (var p in batch) p.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO events(topic, id, type, source, partition_key, time, data)
+            VALUES ($topic, $id, $type, $source, $pk, $time, $data)
+            """;
+        cmd.Parameters.AddWithValue("$topic", e.Topic);
+        cmd.Parameters.AddWithValue("$id", e.Id);
+        cmd.Parameters.AddWithValue("$type", e.Type);
+        cmd.Parameters.AddWithValue("$source", source);
+        cmd.Parameters.AddWithValue("$pk", (object?)e.PartitionKey ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$time", time.ToString("o"));
+        cmd.Parameters.AddWithValue("$data", e.Data.ToArray());
+        cmd.ExecuteNonQuery();
+    }
+
+    private sealed record Pending(OutgoingEvent Event, string Source, DateTimeOffset Time, TaskCompletionSource Done);
+}
+
+/// <summary>The embedded publish adapter for one app: validates, then appends to the shared log.</summary>
+public sealed class EmbeddedEventPublisher(EventLog log, string appId, PubSubOptions options) : IEventPublisher
+{
+    public Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
+    {
+        options.Validate(e);
+        return log.AppendAsync(e, appId, ct);
+    }
+}
