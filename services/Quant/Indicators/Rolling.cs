@@ -16,7 +16,7 @@ public sealed class Maximum : ScalarIndicator
     protected override double ComputeNext(double value)
     {
         _deque.Add(Samples, value);
-        BarsAgo = WhenReady(Samples - 1 - _deque.Position);
+        BarsAgo = WhenReady(Samples - _deque.Position);
         return _deque.Value;
     }
 
@@ -39,7 +39,7 @@ public sealed class Minimum : ScalarIndicator
     protected override double ComputeNext(double value)
     {
         _deque.Add(Samples, value);
-        BarsAgo = WhenReady(Samples - 1 - _deque.Position);
+        BarsAgo = WhenReady(Samples - _deque.Position);
         return _deque.Value;
     }
 

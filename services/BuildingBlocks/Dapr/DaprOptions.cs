@@ -1,0 +1,110 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Platform.Contracts;
+
+namespace Platform.BuildingBlocks.Dapr;
+
+/// <summary>
+/// How the adapter reaches its sidecar and what it expects to find there. Read from configuration, so the
+/// variables <c>dapr run</c> and the Kubernetes injector export work as well as appsettings entries.
+/// </summary>
+public sealed class DaprOptions
+{
+    public const string DefaultEndpoint = "http://127.0.0.1:3500/";
+
+    /// <summary>Sidecar HTTP API: <c>DAPR_HTTP_ENDPOINT</c>, else <c>http://127.0.0.1:$DAPR_HTTP_PORT</c>, else port 3500.</summary>
+    public Uri Endpoint { get; init; } = new(DefaultEndpoint);
+
+    /// <summary><c>DAPR_API_TOKEN</c>: sent as <c>dapr-api-token</c> on every call to the sidecar.</summary>
+    public string? ApiToken { get; init; }
+
+    /// <summary><c>APP_API_TOKEN</c>: what the sidecar must send to this app's <c>/dapr/*</c> and delivery routes.</summary>
+    public string? AppApiToken { get; init; }
+
+    /// <summary><c>DAPR_HEALTH_TIMEOUT</c> (seconds): how long start-up waits for <c>/v1.0/healthz/outbound</c>.</summary>
+    public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>Dapr:RequestTimeout</c> (seconds or hh:mm:ss): one attempt of one call to the sidecar.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary><c>Dapr:MaxAttempts</c>: attempts for a call that may be retried (see <see cref="DaprRetry"/>).</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary><c>Dapr:RetryDelay</c>: the first back-off between attempts; it doubles on each retry.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary><c>Dapr:PubSub</c>: the pub/sub component published to and subscribed on.</summary>
+    public string PubSubName { get; init; } = Components.PubSub;
+
+    /// <summary><c>Dapr:SecretStore</c>: the secret store component read by <see cref="DaprSecretStore"/>.</summary>
+    public string SecretStoreName { get; init; } = Components.SecretStore;
+
+    /// <summary>
+    /// Components the sidecar must have loaded, checked at start-up: <c>statestore</c>, the pub/sub component
+    /// unless <c>Dapr:RequirePubSub</c> is false, and every name in <c>Dapr:RequiredComponents</c>
+    /// (comma-separated or a list). Required state stores must also report <c>ETAG</c> and <c>TRANSACTIONAL</c>.
+    /// </summary>
+    public IReadOnlyList<string> RequiredComponents { get; init; } = [Components.StateStore, Components.PubSub];
+
+    public static DaprOptions From(IConfiguration configuration)
+    {
+        var pubSub = NonEmpty(configuration["Dapr:PubSub"]) ?? Components.PubSub;
+        var required = new List<string> { Components.StateStore };
+        if (!bool.TryParse(configuration["Dapr:RequirePubSub"], out var requirePubSub) || requirePubSub) required.Add(pubSub);
+        var section = configuration.GetSection("Dapr:RequiredComponents");
+        var extra = section.Value is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : section.GetChildren().Select(c => c.Value).OfType<string>();
+        foreach (var name in extra)
+            if (name.Length > 0 && !required.Contains(name, StringComparer.Ordinal)) required.Add(name);
+
+        return new DaprOptions
+        {
+            Endpoint = ResolveEndpoint(configuration),
+            ApiToken = NonEmpty(configuration["DAPR_API_TOKEN"]),
+            AppApiToken = NonEmpty(configuration["APP_API_TOKEN"]),
+            HealthTimeout = Duration(configuration, "DAPR_HEALTH_TIMEOUT") ?? TimeSpan.FromSeconds(60),
+            RequestTimeout = Duration(configuration, "Dapr:RequestTimeout") ?? TimeSpan.FromSeconds(15),
+            MaxAttempts = int.TryParse(configuration["Dapr:MaxAttempts"], NumberStyles.None, CultureInfo.InvariantCulture, out var attempts)
+                ? Math.Max(1, attempts)
+                : 3,
+            RetryDelay = Duration(configuration, "Dapr:RetryDelay") ?? TimeSpan.FromMilliseconds(100),
+            PubSubName = pubSub,
+            SecretStoreName = NonEmpty(configuration["Dapr:SecretStore"]) ?? Components.SecretStore,
+            RequiredComponents = required,
+        };
+    }
+
+    /// <summary>Resolution order of the official SDKs (§1.1): endpoint, then port, then the default port.</summary>
+    public static Uri ResolveEndpoint(IConfiguration configuration)
+    {
+        if (NonEmpty(configuration["DAPR_HTTP_ENDPOINT"]) is { } endpoint)
+        {
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                throw new InvalidOperationException($"DAPR_HTTP_ENDPOINT '{endpoint}' is not an absolute http(s) URL.");
+            return WithTrailingSlash(uri);
+        }
+        if (NonEmpty(configuration["DAPR_HTTP_PORT"]) is { } port)
+        {
+            if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p is < 1 or > 65535)
+                throw new InvalidOperationException($"DAPR_HTTP_PORT '{port}' is not a TCP port.");
+            return new Uri($"http://127.0.0.1:{p}/");
+        }
+        return new Uri(DefaultEndpoint);
+    }
+
+    private static Uri WithTrailingSlash(Uri uri) =>
+        uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <summary>A number of seconds (as the SDKs read <c>DAPR_HEALTH_TIMEOUT</c>) or a TimeSpan such as <c>00:00:05</c>.</summary>
+    private static TimeSpan? Duration(IConfiguration configuration, string key)
+    {
+        if (NonEmpty(configuration[key]) is not { } text) return null;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+            return TimeSpan.FromSeconds(seconds);
+        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero) return span;
+        throw new InvalidOperationException($"{key} '{text}' is neither a number of seconds nor a positive TimeSpan.");
+    }
+}

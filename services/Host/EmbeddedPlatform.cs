@@ -1,0 +1,133 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Backtesting;
+using Platform.Contracts;
+using Platform.Features;
+using Platform.Gateway;
+using Platform.MarketData;
+using Platform.Monitoring;
+using Platform.ServiceDefaults;
+using Platform.Serving;
+using Platform.Training;
+
+namespace Platform.Host;
+
+/// <summary>How to start the embedded platform.</summary>
+public sealed record EmbeddedPlatformOptions
+{
+    public required string DataDir { get; init; }
+
+    /// <summary>The gateway's public address.</summary>
+    public string GatewayUrl { get; init; } = "http://127.0.0.1:8080";
+
+    /// <summary>Use ephemeral loopback ports for the services instead of their fixed ones (tests, side-by-side runs).</summary>
+    public bool EphemeralServicePorts { get; init; }
+
+    /// <summary>Configuration applied to every app (after the defaults, before the environment).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>
+/// Every service in one process, each its own ASP.NET Core application on its loopback port under its own app
+/// id, sharing one data directory; the gateway is the only public listener and routes to the services exactly
+/// as it does in Kubernetes.
+/// </summary>
+public sealed class EmbeddedPlatform : IAsyncDisposable
+{
+    private sealed record ServiceEntry(AppInfo App, Action<WebApplicationBuilder> Add, Action<WebApplication> Map);
+
+    private static readonly ServiceEntry[] ServiceTable =
+    [
+        new(AppTopology.MarketData, b => b.AddMarketData(), a => a.MapMarketData()),
+        new(AppTopology.Features, b => b.AddFeatures(), a => a.MapFeatures()),
+        new(AppTopology.Training, b => b.AddTraining(), a => a.MapTraining()),
+        new(AppTopology.Serving, b => b.AddServing(), a => a.MapServing()),
+        new(AppTopology.Backtesting, b => b.AddBacktesting(), a => a.MapBacktesting()),
+        new(AppTopology.Monitoring, b => b.AddMonitoring(), a => a.MapMonitoring()),
+    ];
+
+    private static readonly ServiceEntry GatewayEntry = new(AppTopology.Gateway, b => b.AddGateway(), a => a.MapGateway());
+
+    private readonly List<(AppInfo App, WebApplication Web, string Url)> _apps = [];
+
+    private EmbeddedPlatform(string dataDir) => DataDir = dataDir;
+
+    public string DataDir { get; }
+    public string GatewayUrl => _apps.Single(a => a.App == AppTopology.Gateway).Url;
+    public IReadOnlyDictionary<string, string> ServiceUrls => _apps.ToDictionary(a => a.App.AppId, a => a.Url);
+
+    /// <summary>The running application of an app id, for its services (tests and CLI verbs use this).</summary>
+    public IServiceProvider Services(string appId) => _apps.Single(a => a.App.AppId == appId).Web.Services;
+
+    public static async Task<EmbeddedPlatform> StartAsync(EmbeddedPlatformOptions options, CancellationToken ct = default)
+    {
+        var dataDir = Path.GetFullPath(options.DataDir);
+        Directory.CreateDirectory(dataDir);
+        var platform = new EmbeddedPlatform(dataDir);
+        try
+        {
+            var destinations = new Dictionary<string, string?>();
+            foreach (var entry in ServiceTable)
+            {
+                var url = options.EphemeralServicePorts ? "http://127.0.0.1:0" : $"http://127.0.0.1:{entry.App.Port}";
+                var started = await platform.StartAppAsync(entry, url, options, new Dictionary<string, string?>(), ct);
+                destinations[$"ReverseProxy:Clusters:{entry.App.AppId}:Destinations:primary:Address"] = started;
+            }
+            await platform.StartAppAsync(GatewayEntry, options.GatewayUrl, options, destinations, ct);
+            return platform;
+        }
+        catch
+        {
+            await platform.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<string> StartAppAsync(ServiceEntry entry, string url, EmbeddedPlatformOptions options,
+        IReadOnlyDictionary<string, string?> extra, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Platform." + entry.App.AppId,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        var defaults = new Dictionary<string, string?>
+        {
+            ["Runtime:Mode"] = "embedded",
+            ["DataDir"] = DataDir,
+            ["Logging:Format"] = "text",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Platform"] = "Information",
+        };
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = defaults });
+        builder.Configuration.AddInMemoryCollection(options.Settings);
+        builder.Configuration.AddInMemoryCollection(extra);
+        builder.WebHost.UseUrls(url);
+        builder.AddServiceDefaults(entry.App);
+        entry.Add(builder);
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        entry.Map(app);
+        await app.StartAsync(ct);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _apps.Add((entry.App, app, address));
+        return address;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Gateway first, so no request reaches a service that is stopping.
+        for (var i = _apps.Count - 1; i >= 0; i--)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await _apps[i].Web.StopAsync(timeout.Token); } catch (OperationCanceledException) { }
+            await _apps[i].Web.DisposeAsync();
+        }
+        _apps.Clear();
+    }
+}

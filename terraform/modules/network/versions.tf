@@ -1,0 +1,9 @@
+terraform {
+  required_version = ">= 1.10.0, < 2.0.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.98"
+    }
+  }
+}
