@@ -9,6 +9,9 @@ namespace Platform.BuildingBlocks.Dapr;
 /// <summary>When a call to the sidecar may be sent again after it failed in transport.</summary>
 public enum DaprRetry
 {
+    /// <summary>One attempt (the caller has its own loop, e.g. the start-up health wait).</summary>
+    None,
+
     /// <summary>
     /// Writes (save, delete, transaction, publish): only when the connection could not be established, i.e. the
     /// sidecar provably never saw the request. A timeout or a dropped connection is not retried: the write may have
@@ -96,7 +99,7 @@ public sealed class DaprSidecarClient(IHttpClientFactory httpClientFactory, Dapr
                     $"The Dapr sidecar at {options.Endpoint} could not be reached for {call.Method} /{call.Path}: {ex.Message}",
                     null, DaprErrorCodes.Unavailable, ex);
                 var notSent = ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError;
-                if ((retry == DaprRetry.ConnectFailuresOnly && !notSent) || attempt >= options.MaxAttempts) throw failure;
+                if (retry == DaprRetry.None || (retry == DaprRetry.ConnectFailuresOnly && !notSent) || attempt >= options.MaxAttempts) throw failure;
             }
             var delay = options.RetryDelay * Math.Pow(2, attempt - 1);
             logger.LogWarning("Dapr call {Method} /{Path} failed (attempt {Attempt} of {MaxAttempts}, {Code}); retrying in {Delay} ms",
