@@ -41,17 +41,34 @@ public sealed class EmbeddedSubscriber(
 
     private async Task RunAsync(Subscription subscription, CancellationToken ct)
     {
+        // One connection per subscription loop, reopened after a failure.
+        SqliteConnection? connection = null;
+        var leaseChecked = 0L;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                if (!TryAcquireLease(subscription.Topic))
+                connection ??= log.File.OpenConnection();
+                // Take or renew the lease every third of its duration; cursor commits renew it in between.
+                if (Stopwatch.GetElapsedTime(leaseChecked) > options.LeaseDuration / 3)
                 {
-                    await Task.Delay(options.LeaseDuration / 4, ct);
-                    continue;
+                    if (!TryAcquireLease(connection, subscription.Topic))
+                    {
+                        await Task.Delay(options.LeaseDuration / 4, ct);
+                        continue;
+                    }
+                    leaseChecked = Stopwatch.GetTimestamp();
                 }
-                if (!await DeliverBatchAsync(subscription, ct))
-                    await log.WaitForAppendAsync(options.PollInterval, ct);
+                switch (await DeliverBatchAsync(connection, subscription, ct))
+                {
+                    case BatchOutcome.Idle:
+                        await log.WaitForAppendAsync(options.PollInterval, ct);
+                        break;
+                    case BatchOutcome.LeaseLost:
+                        logger.LogWarning("Lost the lease on {Topic} for {AppId}; another consumer redelivers from its last commit", subscription.Topic, appId);
+                        leaseChecked = 0;
+                        break;
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -59,23 +76,24 @@ public sealed class EmbeddedSubscriber(
             }
             catch (Exception ex)
             {
+                connection?.Dispose();
+                connection = null;
                 logger.LogError(ex, "Subscriber {AppId}/{Topic} failed; retrying", appId, subscription.Topic);
                 await Task.Delay(options.PollInterval, CancellationToken.None);
             }
         }
+        connection?.Dispose();
         ReleaseLease(subscription.Topic);
     }
 
-    /// <summary>Delivers one batch; false when there was nothing to deliver.</summary>
-    private async Task<bool> DeliverBatchAsync(Subscription subscription, CancellationToken ct)
+    private enum BatchOutcome { Idle, Delivered, LeaseLost }
+
+    /// <summary>Delivers one batch from the committed position.</summary>
+    private async Task<BatchOutcome> DeliverBatchAsync(SqliteConnection connection, Subscription subscription, CancellationToken ct)
     {
-        var (position, attempts) = ReadCursor(subscription.Topic);
-        var batch = ReadBatch(subscription.Topic, position);
-        if (batch.Count == 0)
-        {
-            RenewLease(subscription.Topic, position);
-            return false;
-        }
+        var (position, attempts) = ReadCursor(connection, subscription.Topic);
+        var batch = ReadBatch(connection, subscription.Topic, position);
+        if (batch.Count == 0) return BatchOutcome.Idle;
 
         var acked = position;
         var sinceCommit = Stopwatch.StartNew();
@@ -92,7 +110,7 @@ public sealed class EmbeddedSubscriber(
                     break;
                 }
                 // Persist progress and the attempt count so a restart neither redelivers acknowledged events nor forgets failures.
-                if (!CommitCursor(subscription.Topic, acked, attempts)) return true;
+                if (!CommitCursor(connection, subscription.Topic, acked, attempts)) return BatchOutcome.LeaseLost;
                 await Task.Delay(pubSubOptions.Backoff(attempts), ct);
                 (result, reason) = await DeliverAsync(subscription, e, ct);
             }
@@ -101,18 +119,17 @@ public sealed class EmbeddedSubscriber(
             {
                 logger.LogWarning("Dead-lettering {Id} ({Type}) from {Topic} to {DeadLetter} for {AppId}: {Reason}",
                     e.Id, e.Type, e.Topic, subscription.DeadLetterTopic, appId, reason);
-                if (!DeadLetter(subscription, e, seq)) return true;
+                if (!DeadLetter(connection, subscription, e, seq)) return BatchOutcome.LeaseLost;
             }
             acked = seq;
             attempts = 0;
             if (sinceCommit.Elapsed >= options.CommitInterval)
             {
-                if (!CommitCursor(subscription.Topic, acked, 0)) return true;
+                if (!CommitCursor(connection, subscription.Topic, acked, 0)) return BatchOutcome.LeaseLost;
                 sinceCommit.Restart();
             }
         }
-        CommitCursor(subscription.Topic, acked, 0);
-        return true;
+        return CommitCursor(connection, subscription.Topic, acked, 0) ? BatchOutcome.Delivered : BatchOutcome.LeaseLost;
     }
 
     private async Task<(DeliveryResult Result, string Reason)> DeliverAsync(Subscription subscription, CloudEvent e, CancellationToken ct)
@@ -134,9 +151,8 @@ public sealed class EmbeddedSubscriber(
         }
     }
 
-    private List<(long Seq, CloudEvent Event)> ReadBatch(string topic, long position)
+    private List<(long Seq, CloudEvent Event)> ReadBatch(SqliteConnection connection, string topic, long position)
     {
-        using var connection = log.File.OpenConnection();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
             SELECT seq, id, type, source, time, data FROM events
@@ -157,9 +173,8 @@ public sealed class EmbeddedSubscriber(
         return batch;
     }
 
-    private (long Position, int Attempts) ReadCursor(string topic)
+    private (long Position, int Attempts) ReadCursor(SqliteConnection connection, string topic)
     {
-        using var connection = log.File.OpenConnection();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT position, attempts FROM cursors WHERE app_id = $app AND topic = $topic";
         cmd.Parameters.AddWithValue("$app", appId);
@@ -170,9 +185,8 @@ public sealed class EmbeddedSubscriber(
 
     private long LeaseUntil() => DateTimeOffset.UtcNow.Add(options.LeaseDuration).ToUnixTimeMilliseconds();
 
-    private bool TryAcquireLease(string topic)
+    private bool TryAcquireLease(SqliteConnection connection, string topic)
     {
-        using var connection = log.File.OpenConnection();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
             INSERT INTO cursors(app_id, topic, position, attempts, owner, lease_until)
@@ -197,12 +211,9 @@ public sealed class EmbeddedSubscriber(
         return cmd.ExecuteScalar() as string == _owner;
     }
 
-    private void RenewLease(string topic, long position) => CommitCursor(topic, position, null);
-
     /// <summary>Advances the cursor and renews the lease; false when another consumer has taken the lease over.</summary>
-    private bool CommitCursor(string topic, long position, int? attempts)
+    private bool CommitCursor(SqliteConnection connection, string topic, long position, int? attempts)
     {
-        using var connection = log.File.OpenConnection();
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
             UPDATE cursors SET position = $position, attempts = COALESCE($attempts, attempts), lease_until = $until
@@ -212,9 +223,8 @@ public sealed class EmbeddedSubscriber(
         return cmd.ExecuteNonQuery() == 1;
     }
 
-    private bool DeadLetter(Subscription subscription, CloudEvent e, long seq)
+    private bool DeadLetter(SqliteConnection connection, Subscription subscription, CloudEvent e, long seq)
     {
-        using var connection = log.File.OpenConnection();
         using var tx = connection.BeginTransaction(deferred: false);
         using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;

@@ -87,7 +87,8 @@ public sealed class EventLog
             {
                 using var connection = File.OpenConnection();
                 using var tx = connection.BeginTransaction(deferred: false);
-                foreach (var p in batch) Insert(connection, tx, p.Event, p.Source, p.Time);
+                using var insert = new EventInsert(connection, tx);
+                foreach (var p in batch) insert.Execute(p.Event, p.Source, p.Time);
                 tx.Commit();
                 foreach (var p in batch) p.Done.TrySetResult();
                 NotifyAppended();
@@ -101,20 +102,47 @@ public sealed class EventLog
 
     internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time)
     {
-        using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO events(topic, id, type, source, partition_key, time, data)
-            VALUES ($topic, $id, $type, $source, $pk, $time, $data)
-            """;
-        cmd.Parameters.AddWithValue("$topic", e.Topic);
-        cmd.Parameters.AddWithValue("$id", e.Id);
-        cmd.Parameters.AddWithValue("$type", e.Type);
-        cmd.Parameters.AddWithValue("$source", source);
-        cmd.Parameters.AddWithValue("$pk", (object?)e.PartitionKey ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$time", time.ToString("o"));
-        cmd.Parameters.AddWithValue("$data", e.Data.ToArray());
-        cmd.ExecuteNonQuery();
+        using var insert = new EventInsert(connection, tx);
+        insert.Execute(e, source, time);
+    }
+
+    /// <summary>A prepared insert reused for every event of a batch.</summary>
+    private sealed class EventInsert : IDisposable
+    {
+        private readonly SqliteCommand _cmd;
+        private readonly SqliteParameter _topic, _id, _type, _source, _pk, _time, _data;
+
+        public EventInsert(SqliteConnection connection, SqliteTransaction tx)
+        {
+            _cmd = connection.CreateCommand();
+            _cmd.Transaction = tx;
+            _cmd.CommandText = """
+                INSERT INTO events(topic, id, type, source, partition_key, time, data)
+                VALUES ($topic, $id, $type, $source, $pk, $time, $data)
+                """;
+            _topic = _cmd.Parameters.Add("$topic", SqliteType.Text);
+            _id = _cmd.Parameters.Add("$id", SqliteType.Text);
+            _type = _cmd.Parameters.Add("$type", SqliteType.Text);
+            _source = _cmd.Parameters.Add("$source", SqliteType.Text);
+            _pk = _cmd.Parameters.Add("$pk", SqliteType.Text);
+            _time = _cmd.Parameters.Add("$time", SqliteType.Text);
+            _data = _cmd.Parameters.Add("$data", SqliteType.Blob);
+            _cmd.Prepare();
+        }
+
+        public void Execute(OutgoingEvent e, string source, DateTimeOffset time)
+        {
+            _topic.Value = e.Topic;
+            _id.Value = e.Id;
+            _type.Value = e.Type;
+            _source.Value = source;
+            _pk.Value = (object?)e.PartitionKey ?? DBNull.Value;
+            _time.Value = time.ToString("o");
+            _data.Value = e.Data.ToArray();
+            _cmd.ExecuteNonQuery();
+        }
+
+        public void Dispose() => _cmd.Dispose();
     }
 
     private sealed record Pending(OutgoingEvent Event, string Source, DateTimeOffset Time, TaskCompletionSource Done);

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Platform.BuildingBlocks.Embedded;
+using Platform.BuildingBlocks.State;
+
+namespace Platform.Bench.BuildingBlocks;
+
+/// <summary>Embedded state store: get and ETag-checked save latency (p50/p99), and saves/s with one and four writers.</summary>
+public sealed class StateBenchmark : IBenchmark
+{
+    public string Name => "state";
+    public string Description => "embedded state store: get and ETag-checked save latency p50/p99, saves/s";
+
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
+    {
+        var n = context.Quick ? 5_000 : 50_000;
+        var file = SqliteFile.Open(Path.Combine(context.WorkDir, "state.db"), SqliteStateStore.Schema);
+        var store = new SqliteStateStore(file, "statestore", "bench");
+        var value = StateStoreExtensions.Serialize(new { symbol = "AAA", price = 101.25, features = Enumerable.Range(0, 20).Select(i => i * 0.5).ToArray() });
+        const int keys = 1000;
+        for (var k = 0; k < keys; k++) await store.SaveAsync($"key-{k}", value, ct: ct);
+
+        var gets = new LatencyRecorder(n);
+        for (var i = 0; i < n; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            _ = await store.GetAsync($"key-{i % keys}", ct);
+            gets.AddTicks(Stopwatch.GetTimestamp() - t);
+        }
+        context.Line($"get: {gets.Summary()}");
+
+        var saves = new LatencyRecorder(n);
+        var conflicts = 0;
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < n; i++)
+        {
+            var key = $"key-{i % keys}";
+            var item = await store.GetAsync(key, ct);
+            var t = Stopwatch.GetTimestamp();
+            if (await store.SaveAsync(key, value, item!.ETag, ct) != StateOutcome.Ok) conflicts++;
+            saves.AddTicks(Stopwatch.GetTimestamp() - t);
+        }
+        context.Line($"ETag-checked save: {saves.Summary()}, conflicts {conflicts}");
+
+        sw.Restart();
+        for (var i = 0; i < n; i++) await store.SaveAsync($"key-{i % keys}", value, ct: ct);
+        var sequential = n / sw.Elapsed.TotalSeconds;
+        context.Line($"saves/s, one writer: {sequential:N0}");
+
+        sw.Restart();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = w; i < n; i += 4) await store.SaveAsync($"key-{i % keys}", value, ct: ct);
+        }, ct)));
+        var parallel = n / sw.Elapsed.TotalSeconds;
+        context.Line($"saves/s, four writers: {parallel:N0}");
+
+        return $"state: get p50 {gets.Percentile(50):F1} us / p99 {gets.Percentile(99):F1} us; ETag save p50 {saves.Percentile(50):F1} us / p99 {saves.Percentile(99):F1} us; {sequential:F0} saves/s";
+    }
+}
