@@ -1,0 +1,339 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using Platform.BuildingBlocks.Embedded;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Quant;
+
+namespace Platform.OfflineStore.Sqlite;
+
+/// <summary>
+/// Read-only access to the embedded offline store (<c>bars.db</c>), for services other than marketdata. The file is
+/// opened read-only; before marketdata has created it every series is simply empty.
+/// </summary>
+public class SqliteBarReader : IBarReader
+{
+    public const string FileName = "bars.db";
+
+    private readonly string _readOnlyConnectionString;
+
+    public SqliteBarReader(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _readOnlyConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path, Mode = SqliteOpenMode.ReadOnly, Pooling = true, DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    protected virtual SqliteConnection? OpenRead()
+    {
+        if (!File.Exists(Path)) return null;
+        var connection = new SqliteConnection(_readOnlyConnectionString);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout=10000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    public async Task<IReadOnlyList<Bar>> GetBarsAsync(BarQuery query, CancellationToken ct = default)
+    {
+        var list = new List<Bar>();
+        await foreach (var bar in StreamBarsAsync(query, ct)) list.Add(bar);
+        return list;
+    }
+
+    public async IAsyncEnumerable<Bar> StreamBarsAsync(BarQuery query, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await Task.Yield();
+        using var connection = OpenRead();
+        if (connection is null) yield break;
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT time, open, high, low, close, volume, adj_close, vwap FROM bars
+            WHERE symbol = $symbol AND interval = $interval AND time >= $from AND time < $to
+            ORDER BY time LIMIT $limit
+            """;
+        cmd.Parameters.AddWithValue("$symbol", query.Symbol);
+        cmd.Parameters.AddWithValue("$interval", query.Interval.Name);
+        cmd.Parameters.AddWithValue("$from", query.From?.UtcTicks ?? long.MinValue);
+        cmd.Parameters.AddWithValue("$to", query.To?.UtcTicks ?? long.MaxValue);
+        cmd.Parameters.AddWithValue("$limit", query.Limit is { } l ? Math.Max(0, l) : -1);
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return ReadBar(reader, 0);
+        }
+    }
+
+    public Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default)
+    {
+        using var connection = OpenRead();
+        if (connection is null) return Task.FromResult<IReadOnlyList<SeriesCoverage>>([]);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT symbol, interval, min(time), max(time), count(*) FROM bars
+            WHERE $symbol IS NULL OR symbol = $symbol GROUP BY symbol, interval
+            """;
+        cmd.Parameters.AddWithValue("$symbol", (object?)symbol ?? DBNull.Value);
+        using var reader = cmd.ExecuteReader();
+        var list = new List<SeriesCoverage>();
+        while (reader.Read())
+        {
+            list.Add(new SeriesCoverage(reader.GetString(0), BarInterval.Parse(reader.GetString(1)),
+                Ticks(reader.GetInt64(2)), Ticks(reader.GetInt64(3)), reader.GetInt64(4)));
+        }
+        return Task.FromResult<IReadOnlyList<SeriesCoverage>>(
+            list.OrderBy(c => c.Symbol, StringComparer.Ordinal).ThenBy(c => c.Interval.Length).ToList());
+    }
+
+    internal static DateTimeOffset Ticks(long ticks) => new(ticks, TimeSpan.Zero);
+
+    internal static Bar ReadBar(SqliteDataReader r, int o) => new(
+        Ticks(r.GetInt64(o)), r.GetDouble(o + 1), r.GetDouble(o + 2), r.GetDouble(o + 3), r.GetDouble(o + 4), r.GetDouble(o + 5),
+        r.IsDBNull(o + 6) ? null : r.GetDouble(o + 6), r.IsDBNull(o + 7) ? null : r.GetDouble(o + 7));
+}
+
+/// <summary>
+/// The embedded offline store: <c>bars.db</c> in the data directory (WAL, one writer at a time), with its outbox
+/// table in the same file so a write and its events commit together. Times are stored as UTC ticks.
+/// </summary>
+public sealed class SqliteBarStore : SqliteBarReader, IBarStore
+{
+    public const string Schema = """
+        CREATE TABLE IF NOT EXISTS bars (
+            symbol    TEXT    NOT NULL,
+            interval  TEXT    NOT NULL,
+            time      INTEGER NOT NULL,
+            open      REAL    NOT NULL,
+            high      REAL    NOT NULL,
+            low       REAL    NOT NULL,
+            close     REAL    NOT NULL,
+            volume    REAL    NOT NULL,
+            adj_close REAL,
+            vwap      REAL,
+            PRIMARY KEY (symbol, interval, time)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS outbox (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic         TEXT    NOT NULL,
+            event_id      TEXT    NOT NULL,
+            type          TEXT    NOT NULL,
+            partition_key TEXT,
+            data          BLOB    NOT NULL,
+            created_at    INTEGER NOT NULL,
+            sent_at       INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(id) WHERE sent_at IS NULL;
+        """;
+
+    private readonly Lazy<SqliteFile> _file;
+    private readonly OutboxSignal _signal = new();
+
+    public SqliteBarStore(string path) : base(path) =>
+        _file = new Lazy<SqliteFile>(() => SqliteFile.Open(Path, Schema), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The store in a data directory: <c>{dataDir}/bars.db</c>.</summary>
+    public static SqliteBarStore InDataDir(string dataDir) => new(System.IO.Path.Combine(dataDir, FileName));
+
+    protected override SqliteConnection OpenRead() => _file.Value.OpenConnection();
+
+    public Task InitializeAsync(CancellationToken ct = default)
+    {
+        _ = _file.Value;
+        return Task.CompletedTask;
+    }
+
+    public Task<BarWriteResult> WriteAsync(BarWrite write, CancellationToken ct = default)
+    {
+        var problems = BarValidation.CheckBatch(write.Bars);
+        if (problems.Count > 0) throw new InvalidBarsException(problems);
+
+        using var connection = _file.Value.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var select = connection.CreateCommand();
+        select.Transaction = tx;
+        select.CommandText = """
+            SELECT time, open, high, low, close, volume, adj_close, vwap FROM bars
+            WHERE symbol = $symbol AND interval = $interval AND time = $time
+            """;
+        var sSymbol = select.Parameters.Add("$symbol", SqliteType.Text);
+        var sInterval = select.Parameters.Add("$interval", SqliteType.Text);
+        var sTime = select.Parameters.Add("$time", SqliteType.Integer);
+
+        using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = """
+            INSERT INTO bars(symbol, interval, time, open, high, low, close, volume, adj_close, vwap)
+            VALUES ($symbol, $interval, $time, $open, $high, $low, $close, $volume, $adj, $vwap)
+            ON CONFLICT (symbol, interval, time) DO NOTHING
+            """;
+        var p = new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
+            .Select(n => insert.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
+            .ToArray();
+        insert.Prepare();
+        using var update = connection.CreateCommand();
+        update.Transaction = tx;
+        update.CommandText = """
+            UPDATE bars SET open = $open, high = $high, low = $low, close = $close, volume = $volume, adj_close = $adj, vwap = $vwap
+            WHERE symbol = $symbol AND interval = $interval AND time = $time
+            """;
+        var u = new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
+            .Select(n => update.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
+            .ToArray();
+
+        long inserted = 0, updated = 0, unchanged = 0;
+        var conflicts = new List<BarConflict>();
+        var changed = new List<SymbolBar>();
+        foreach (var sb in write.Bars)
+        {
+            ct.ThrowIfCancellationRequested();
+            Bind(p, sb);
+            if (insert.ExecuteNonQuery() == 1)
+            {
+                inserted++;
+                changed.Add(sb);
+                continue;
+            }
+            sSymbol.Value = sb.Symbol;
+            sInterval.Value = sb.Interval.Name;
+            sTime.Value = sb.Bar.Time.UtcTicks;
+            Bar stored;
+            using (var reader = select.ExecuteReader())
+            {
+                reader.Read();
+                stored = ReadBar(reader, 0);
+            }
+            if (BarEquality.Same(stored, sb.Bar)) { unchanged++; continue; }
+            if (write.OnConflict == ConflictPolicy.Reject)
+            {
+                conflicts.Add(new BarConflict(sb with { Bar = stored }, sb));
+                continue;
+            }
+            Bind(u, sb);
+            update.ExecuteNonQuery();
+            updated++;
+            changed.Add(sb);
+        }
+        if (conflicts.Count > 0)
+        {
+            tx.Rollback();
+            return Task.FromResult(BarWriteResult.Rejected(conflicts));
+        }
+
+        var changes = Summarise(changed);
+        var events = Events(write, changes, changed);
+        if (events.Count > 0)
+        {
+            using var outbox = connection.CreateCommand();
+            outbox.Transaction = tx;
+            outbox.CommandText = """
+                INSERT INTO outbox(topic, event_id, type, partition_key, data, created_at)
+                VALUES ($topic, $id, $type, $pk, $data, $now)
+                """;
+            var topic = outbox.Parameters.Add("$topic", SqliteType.Text);
+            var id = outbox.Parameters.Add("$id", SqliteType.Text);
+            var type = outbox.Parameters.Add("$type", SqliteType.Text);
+            var pk = outbox.Parameters.Add("$pk", SqliteType.Text);
+            var data = outbox.Parameters.Add("$data", SqliteType.Blob);
+            outbox.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.UtcTicks);
+            foreach (var e in events)
+            {
+                topic.Value = e.Topic;
+                id.Value = e.Id;
+                type.Value = e.Type;
+                pk.Value = (object?)e.PartitionKey ?? DBNull.Value;
+                data.Value = e.Data.ToArray();
+                outbox.ExecuteNonQuery();
+            }
+        }
+        tx.Commit();
+        if (events.Count > 0) _signal.Notify();
+        return Task.FromResult(new BarWriteResult(inserted, updated, unchanged, [], changes, events.Count));
+    }
+
+    private static void Bind(SqliteParameter[] p, in SymbolBar sb)
+    {
+        p[0].Value = sb.Symbol;
+        p[1].Value = sb.Interval.Name;
+        p[2].Value = sb.Bar.Time.UtcTicks;
+        p[3].Value = sb.Bar.Open;
+        p[4].Value = sb.Bar.High;
+        p[5].Value = sb.Bar.Low;
+        p[6].Value = sb.Bar.Close;
+        p[7].Value = sb.Bar.Volume;
+        p[8].Value = sb.Bar.AdjClose is { } a ? a : DBNull.Value;
+        p[9].Value = sb.Bar.Vwap is { } v ? v : DBNull.Value;
+    }
+
+    internal static List<SeriesChange> Summarise(IEnumerable<SymbolBar> changed) =>
+        changed.GroupBy(b => (b.Symbol, b.Interval))
+            .Select(g => new SeriesChange(g.Key.Symbol, g.Key.Interval, g.Min(b => b.Bar.Time), g.Max(b => b.Bar.Time), g.LongCount()))
+            .ToList();
+
+    internal static List<OutgoingEvent> Events(BarWrite write, IReadOnlyList<SeriesChange> changes, IReadOnlyList<SymbolBar> changed)
+    {
+        var events = new List<OutgoingEvent>();
+        if (write.PerSeries is { } perSeries) events.AddRange(changes.Select(perSeries));
+        if (write.PerBar is { } perBar)
+            events.AddRange((write.PerBarScope == EventScope.All ? write.Bars : changed).Select(perBar));
+        return events;
+    }
+
+    public async Task<int> RelayOutboxAsync(Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, int max = 512, CancellationToken ct = default)
+    {
+        var pending = new List<OutboxMessage>();
+        using (var connection = _file.Value.OpenConnection())
+        using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT id, topic, event_id, type, partition_key, data FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $max";
+            cmd.Parameters.AddWithValue("$max", max);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                pending.Add(new OutboxMessage(reader.GetInt64(0), new OutgoingEvent(reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    (byte[])reader.GetValue(5), reader.IsDBNull(4) ? null : reader.GetString(4))));
+            }
+        }
+        if (pending.Count == 0) return 0;
+        await publish(pending, ct);
+        using (var connection = _file.Value.OpenConnection())
+        using (var tx = connection.BeginTransaction(deferred: false))
+        using (var mark = connection.CreateCommand())
+        {
+            mark.Transaction = tx;
+            mark.CommandText = "UPDATE outbox SET sent_at = $now WHERE id = $id";
+            mark.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.UtcTicks);
+            var id = mark.Parameters.Add("$id", SqliteType.Integer);
+            foreach (var m in pending)
+            {
+                id.Value = m.Id;
+                mark.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+        return pending.Count;
+    }
+
+    public Task<long> PendingOutboxCountAsync(CancellationToken ct = default)
+    {
+        using var connection = _file.Value.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM outbox WHERE sent_at IS NULL";
+        return Task.FromResult((long)cmd.ExecuteScalar()!);
+    }
+
+    public Task<int> PurgeSentOutboxAsync(TimeSpan age, CancellationToken ct = default)
+    {
+        using var connection = _file.Value.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $before";
+        cmd.Parameters.AddWithValue("$before", (DateTimeOffset.UtcNow - age).UtcTicks);
+        return Task.FromResult(cmd.ExecuteNonQuery());
+    }
+
+    public Task WaitForOutboxAsync(TimeSpan poll, CancellationToken ct) => _signal.WaitAsync(poll, ct);
+}
