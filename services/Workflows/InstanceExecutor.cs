@@ -1,0 +1,405 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks.PubSub;
+using static Platform.Workflows.OrchestrationContext;
+
+namespace Platform.Workflows;
+
+/// <summary>
+/// Runs one leased instance: replays its history through the workflow's code, then runs the calls that have no
+/// result yet and checkpoints each result before applying it. Every write is fenced by the lease; losing it stops
+/// the executor without another write.
+/// </summary>
+internal sealed class InstanceExecutor
+{
+    private readonly WorkflowRunner _runner;
+    private readonly LeasedRecord _leased;
+    private readonly CancellationTokenSource _cts;
+    private readonly CancellationToken _stopping;
+    private readonly Channel<Message> _messages = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _write = new(1, 1);
+    private readonly OrchestrationScheduler _scheduler;
+    private OrchestrationContext? _context;
+    private Task<object?>? _orchestration;
+    private int _applied;
+    private bool _terminateRequested;
+    private string? _terminateOutput;
+    private bool _done;
+
+    public InstanceExecutor(WorkflowRunner runner, LeasedRecord leased, CancellationToken stopping)
+    {
+        _runner = runner;
+        _leased = leased;
+        _stopping = stopping;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _scheduler = new OrchestrationScheduler(Wake);
+    }
+
+    public string InstanceId => Record.InstanceId;
+    public Task Completion { get; set; } = Task.CompletedTask;
+    private InstanceRecord Record => _leased.Record;
+    private WorkflowRuntimeOptions Options => _runner.Options;
+    private WorkflowStore Store => _runner.Store;
+
+    public void Wake() => _messages.Writer.TryWrite(Message.WakeUp);
+
+    public void Stop() => _cts.Cancel();
+
+    public async Task RunAsync()
+    {
+        var ct = _cts.Token;
+        var lost = false;
+        try
+        {
+            if (Record.Status.IsTerminal())
+            {
+                // Finished before a crash, but its end was not published yet.
+                await PublishAndFinishAsync();
+                return;
+            }
+            var entries = new List<HistoryEntry>();
+            await PullInboxAsync(entries, ct);
+            if (_terminateRequested)
+            {
+                await EndAsync(WorkflowRuntimeStatus.Terminated, _terminateOutput, null);
+                return;
+            }
+            if (Record.Status == WorkflowRuntimeStatus.Pending) Record.Status = WorkflowRuntimeStatus.Running;
+            Record.History.AddRange(entries);
+            await CheckpointAsync(WorkflowCheckpointKind.Started);
+
+            var workflow = (IWorkflow)ActivatorUtilities.CreateInstance(_runner.Services, Options.Workflows[Record.Name]);
+            var input = WorkflowJson.Deserialize(Record.Input, workflow.InputType);
+            var context = _context = new OrchestrationContext(Record.Name, Record.InstanceId, Record.CreatedAt);
+            _scheduler.Run(() => _orchestration = workflow.RunAsync(context, input));
+            ApplyHistory();
+            context.Replaying = false;
+            context.CustomStatusChanged = Record.CustomStatus != context.CustomStatus;
+            // Looks at the inbox now and then: requests from other processes arrive only through state.
+            await using var poll = new Timer(_ => Wake(), null, Options.PollInterval, Options.PollInterval);
+            await LoopAsync(ct);
+        }
+        catch (NonDeterministicWorkflowException ex)
+        {
+            _runner.Logger.LogError(ex, "Workflow {InstanceId} is not deterministic; failing it", InstanceId);
+            try
+            {
+                await EndAsync(WorkflowRuntimeStatus.Failed, null, WorkflowTaskFailureDetails.From(ex));
+            }
+            catch (Exception inner)
+            {
+                lost = inner is LeaseLostException;
+                _runner.Logger.LogError(inner, "Could not record the failure of workflow {InstanceId}", InstanceId);
+            }
+        }
+        catch (LeaseLostException)
+        {
+            lost = true;
+            _runner.Logger.LogInformation("Runner {RunnerId} lost the lease of workflow {InstanceId}; another runner continues it", _runner.RunnerId, InstanceId);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // The store or the broker failed: leave the instance; its lease expires and a runner picks it up again.
+            _runner.Logger.LogError(ex, "Workflow {InstanceId} stopped on an error; it resumes when its lease expires", InstanceId);
+        }
+        finally
+        {
+            _cts.Cancel();
+            if (!_done && !lost && _stopping.IsCancellationRequested) await ReleaseAsync();
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        var context = _context!;
+        while (true)
+        {
+            var suspended = Record.Status == WorkflowRuntimeStatus.Suspended;
+            if (_orchestration!.IsCompleted && !suspended)
+            {
+                await CompleteAsync();
+                return;
+            }
+            if (!suspended) StartCalls(context.TakeUnstarted(), ct);
+
+            var pullInbox = false;
+            await _messages.Reader.WaitToReadAsync(ct);
+
+            var entries = new List<HistoryEntry>();
+            var activities = false;
+            while (_messages.Reader.TryRead(out var message))
+            {
+                switch (message)
+                {
+                    case Message.Wake:
+                        pullInbox = true;
+                        break;
+                    case Message.Done done:
+                        // A timer cancelled meanwhile (its event came first) is not recorded.
+                        if (done.Entry.Kind == HistoryKind.TimerFired && !context.IsPending(done.Entry.TaskId)) break;
+                        activities |= done.Entry.Kind is HistoryKind.ActivityCompleted or HistoryKind.ActivityFailed;
+                        entries.Add(done.Entry);
+                        break;
+                }
+            }
+            var statusBefore = Record.Status;
+            if (pullInbox) await PullInboxAsync(entries, ct);
+            if (_terminateRequested)
+            {
+                await EndAsync(WorkflowRuntimeStatus.Terminated, _terminateOutput, null);
+                return;
+            }
+            if (entries.Count > 0 || Record.Status != statusBefore || context.CustomStatusChanged)
+            {
+                Record.History.AddRange(entries);
+                await CheckpointAsync(activities ? WorkflowCheckpointKind.ActivityCompleted : WorkflowCheckpointKind.Progress);
+            }
+            ApplyHistory();
+        }
+    }
+
+    /// <summary>Feeds the workflow every checkpointed entry it has not seen, in order.</summary>
+    private void ApplyHistory()
+    {
+        var context = _context!;
+        while (_applied < Record.History.Count && !_orchestration!.IsCompleted)
+        {
+            var entry = Record.History[_applied++];
+            _scheduler.Run(() => context.Apply(entry));
+        }
+        _applied = Record.History.Count;
+        _scheduler.Run(static () => { });
+    }
+
+    private void StartCalls(List<PendingTask> calls, CancellationToken ct)
+    {
+        foreach (var call in calls)
+        {
+            if (call.Kind == PendingKind.Activity)
+                _ = Task.Run(() => RunActivityAsync(call, ct), CancellationToken.None);
+            else
+                _ = Task.Run(() => RunTimerAsync(call, ct), CancellationToken.None);
+        }
+    }
+
+    private async Task RunTimerAsync(PendingTask timer, CancellationToken ct)
+    {
+        var delay = timer.FireAt - Store.Now;
+        try
+        {
+            if (delay > TimeSpan.Zero) await Task.Delay(delay, Store.Clock, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        _messages.Writer.TryWrite(new Message.Done(new HistoryEntry(HistoryKind.TimerFired, timer.Id, timer.Name, Store.Now)));
+    }
+
+    private async Task RunActivityAsync(PendingTask call, CancellationToken ct)
+    {
+        var policy = call.Options?.RetryPolicy;
+        var maxAttempts = policy?.MaxNumberOfAttempts ?? 1;
+        var firstStart = Store.Now;
+        Exception? last = null;
+        var attempt = 1;
+        for (; ; attempt++)
+        {
+            try
+            {
+                var result = await RunAttemptAsync(call, attempt, ct);
+                _messages.Writer.TryWrite(new Message.Done(new HistoryEntry(
+                    HistoryKind.ActivityCompleted, call.Id, call.Name, Store.Now, call.Input, result, null, attempt)));
+                return;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                last = ex;
+                _runner.Logger.LogWarning("Activity {Activity} of workflow {InstanceId} failed attempt {Attempt}/{MaxAttempts}: {Error}",
+                    call.Name, InstanceId, attempt, maxAttempts, ex.Message);
+            }
+            if (policy is null || attempt >= maxAttempts) break;
+            var delay = policy.DelayAfter(attempt);
+            if (policy.RetryTimeout != Timeout.InfiniteTimeSpan && Store.Now + delay - firstStart > policy.RetryTimeout) break;
+            try
+            {
+                await Task.Delay(delay, Store.Clock, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+        _messages.Writer.TryWrite(new Message.Done(new HistoryEntry(
+            HistoryKind.ActivityFailed, call.Id, call.Name, Store.Now, call.Input, null, WorkflowTaskFailureDetails.From(last!), attempt)));
+    }
+
+    private async Task<string?> RunAttemptAsync(PendingTask call, int attempt, CancellationToken ct)
+    {
+        if (!Options.Activities.TryGetValue(call.Name, out var type))
+            throw new InvalidOperationException($"Activity '{call.Name}' is not registered.");
+        await using var scope = _runner.Services.CreateAsyncScope();
+        var activity = (IWorkflowActivity)ActivatorUtilities.CreateInstance(scope.ServiceProvider, type);
+        var input = WorkflowJson.Deserialize(call.Input, activity.InputType);
+        var timeout = call.Options?.Timeout;
+        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (timeout is { } t) attemptCts.CancelAfter(t);
+        var running = activity.RunAsync(new WorkflowActivityContext(call.Name, InstanceId, call.Id, attempt, attemptCts.Token), input);
+        try
+        {
+            // WaitAsync gives up on an activity that ignores its token; it keeps running but its result is discarded.
+            var result = timeout is { } limit ? await running.WaitAsync(limit, ct) : await running;
+            return WorkflowJson.Serialize(result);
+        }
+        catch (Exception ex) when (timeout is { } limit && !ct.IsCancellationRequested
+                                   && (ex is TimeoutException || ex is OperationCanceledException && attemptCts.IsCancellationRequested))
+        {
+            throw new TimeoutException($"Activity '{call.Name}' timed out after {limit.TotalMilliseconds:F0} ms (attempt {attempt}).");
+        }
+    }
+
+    /// <summary>Applies inbox messages after the cursor: events become history entries; terminate, suspend and resume change the status.</summary>
+    private async Task PullInboxAsync(List<HistoryEntry> entries, CancellationToken ct)
+    {
+        var (inbox, _) = await Store.ReadInboxAsync(InstanceId, ct);
+        if (inbox is null) return;
+        foreach (var message in inbox.Messages.Where(m => m.Seq > Record.InboxCursor).OrderBy(m => m.Seq))
+        {
+            Record.InboxCursor = message.Seq;
+            switch (message.Kind)
+            {
+                case InboxKind.Event:
+                    entries.Add(new HistoryEntry(HistoryKind.EventRaised, -1, message.Name, Store.Now, Result: message.Payload));
+                    break;
+                case InboxKind.Terminate:
+                    _terminateRequested = true;
+                    _terminateOutput = message.Payload;
+                    return;
+                case InboxKind.Suspend:
+                    if (Record.Status is WorkflowRuntimeStatus.Running or WorkflowRuntimeStatus.Pending) Record.Status = WorkflowRuntimeStatus.Suspended;
+                    break;
+                case InboxKind.Resume:
+                    if (Record.Status == WorkflowRuntimeStatus.Suspended) Record.Status = WorkflowRuntimeStatus.Running;
+                    break;
+            }
+        }
+    }
+
+    private Task CompleteAsync()
+    {
+        var run = _orchestration!;
+        if (run.IsCompletedSuccessfully)
+            return EndAsync(WorkflowRuntimeStatus.Completed, WorkflowJson.Serialize(run.Result), null);
+        Exception error = run.Exception?.InnerException ?? new TaskCanceledException("The workflow was cancelled.");
+        return EndAsync(WorkflowRuntimeStatus.Failed, null, WorkflowTaskFailureDetails.From(error));
+    }
+
+    private async Task EndAsync(WorkflowRuntimeStatus status, string? output, WorkflowTaskFailureDetails? failure)
+    {
+        Record.Status = status;
+        Record.Output = output;
+        Record.Failure = failure;
+        Record.CompletedAt = Store.Now;
+        _cts.Cancel();
+        await CheckpointAsync(WorkflowCheckpointKind.Finished);
+        await PublishAndFinishAsync();
+    }
+
+    private async Task PublishAndFinishAsync()
+    {
+        var r = Record;
+        await _runner.Publisher.PublishAsync(
+            new WorkflowStatusChanged(r.InstanceId, r.Name, r.Status, r.CompletedAt ?? r.LastUpdatedAt, r.Output, r.Failure), CancellationToken.None);
+        await _write.WaitAsync(CancellationToken.None);
+        try
+        {
+            await Store.FinishAsync(_leased, CancellationToken.None);
+            _done = true;
+        }
+        finally
+        {
+            _write.Release();
+        }
+        Notify(WorkflowCheckpointKind.Published);
+    }
+
+    private async Task CheckpointAsync(WorkflowCheckpointKind kind)
+    {
+        if (_context is { } context)
+        {
+            Record.CustomStatus = context.CustomStatus;
+            context.CustomStatusChanged = false;
+        }
+        await _write.WaitAsync(CancellationToken.None);
+        try
+        {
+            await Store.WriteAsync(_leased, _runner.RunnerId, Options.LeaseDuration);
+        }
+        finally
+        {
+            _write.Release();
+        }
+        Notify(kind);
+    }
+
+    private void Notify(WorkflowCheckpointKind kind)
+    {
+        Options.OnCheckpoint?.Invoke(new WorkflowCheckpoint(InstanceId, kind, Record.Progress().CompletedActivities, Record.Status));
+        _runner.Signals.Changed(InstanceId);
+    }
+
+    public async Task RenewIfDueAsync()
+    {
+        if (_done || _cts.IsCancellationRequested || Store.Now - _leased.LastWrite < Options.RenewInterval) return;
+        await _write.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (_done || _cts.IsCancellationRequested) return;
+            await Store.WriteAsync(_leased, _runner.RunnerId, Options.LeaseDuration);
+        }
+        catch (LeaseLostException)
+        {
+            _runner.Logger.LogWarning("Runner {RunnerId} could not renew the lease of workflow {InstanceId}; stopping it here", _runner.RunnerId, InstanceId);
+            _cts.Cancel();
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    /// <summary>On shutdown, lets another runner take the instance at once instead of after the lease expires.</summary>
+    private async Task ReleaseAsync()
+    {
+        await _write.WaitAsync(CancellationToken.None);
+        try
+        {
+            await Store.WriteAsync(_leased, _runner.RunnerId, TimeSpan.Zero);
+        }
+        catch (Exception ex)
+        {
+            _runner.Logger.LogDebug(ex, "Could not release the lease of workflow {InstanceId}; it expires by itself", InstanceId);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    private abstract record Message
+    {
+        public static readonly Message WakeUp = new Wake();
+
+        public sealed record Wake : Message;
+
+        public sealed record Done(HistoryEntry Entry) : Message;
+    }
+}

@@ -1,0 +1,100 @@
+using Platform.BuildingBlocks.State;
+
+namespace Platform.Workflows;
+
+/// <summary>
+/// Starts and manages workflow instances, with Dapr's <c>DaprWorkflowClient</c> names. Instance ids are business
+/// keys: starting an id that exists returns it without a second run. Terminate, suspend, resume and events are
+/// requests the instance's runner applies (at once in this process, within the poll interval from another).
+/// </summary>
+public sealed class WorkflowClient
+{
+    private readonly WorkflowStore _store;
+    private readonly WorkflowRuntimeOptions _options;
+    private readonly WorkflowSignals _signals;
+
+    public WorkflowClient(IStateStore store, WorkflowRuntimeOptions options, WorkflowSignals signals, TimeProvider? clock = null)
+    {
+        _store = new WorkflowStore(store, clock ?? TimeProvider.System);
+        _options = options;
+        _signals = signals;
+    }
+
+    /// <summary>
+    /// Schedules <paramref name="name"/> as instance <paramref name="instanceId"/> (a new GUID when null) and returns the id.
+    /// If the id exists (running or finished, until purged) nothing new starts and the existing id is returned.
+    /// </summary>
+    public async Task<string> ScheduleNewWorkflowAsync(string name, string? instanceId = null, object? input = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (_options.Workflows.Count > 0 && !_options.Workflows.ContainsKey(name))
+            throw new ArgumentException($"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Workflows.Keys)}.", nameof(name));
+        instanceId ??= Guid.NewGuid().ToString("N");
+        WorkflowStore.ValidateInstanceId(instanceId);
+        var (created, record) = await _store.CreateAsync(name, instanceId, WorkflowJson.Serialize(input), cancellation);
+        if (!created && record.Name != name)
+            throw new InvalidOperationException($"Instance '{instanceId}' exists and runs workflow '{record.Name}', not '{name}'.");
+        if (created) _signals.Started(instanceId);
+        return instanceId;
+    }
+
+    /// <summary>The instance's state; <see cref="WorkflowState.Exists"/> is false for an unknown id.</summary>
+    public async Task<WorkflowState> GetWorkflowStateAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
+    {
+        var (record, _) = await _store.GetRecordAsync(instanceId, cancellation);
+        if (record is not null && !getInputsAndOutputs)
+        {
+            record.History.Clear();
+        }
+        return new WorkflowState(record);
+    }
+
+    /// <summary>Waits until the instance has left Pending.</summary>
+    public Task<WorkflowState> WaitForWorkflowStartAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default) =>
+        WaitForAsync(instanceId, s => s.RuntimeStatus != WorkflowRuntimeStatus.Pending, cancellation);
+
+    /// <summary>Waits until the instance is Completed, Failed or Terminated.</summary>
+    public Task<WorkflowState> WaitForWorkflowCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default) =>
+        WaitForAsync(instanceId, s => s.IsWorkflowCompleted, cancellation);
+
+    /// <summary>Waits until <paramref name="condition"/> holds for the instance's state (a status, a custom status).</summary>
+    public async Task<WorkflowState> WaitForAsync(string instanceId, Func<WorkflowState, bool> condition, CancellationToken cancellation = default)
+    {
+        while (true)
+        {
+            var change = _signals.NextChange(instanceId);
+            var state = await GetWorkflowStateAsync(instanceId, true, cancellation);
+            if (!state.Exists) throw new WorkflowInstanceNotFoundException(instanceId);
+            if (condition(state)) return state;
+            await Task.WhenAny(change, Task.Delay(_options.PollInterval, cancellation));
+            cancellation.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Delivers an event to the instance (buffered until it waits for that name). Ignored once the instance has finished.</summary>
+    public Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eventName);
+        return SendAsync(instanceId, InboxKind.Event, eventName, WorkflowJson.Serialize(eventPayload), cancellation);
+    }
+
+    /// <summary>Ends the instance as Terminated with <paramref name="output"/>; running activities are asked to stop through their token, and their results are discarded.</summary>
+    public Task TerminateWorkflowAsync(string instanceId, object? output = null, CancellationToken cancellation = default) =>
+        SendAsync(instanceId, InboxKind.Terminate, null, WorkflowJson.Serialize(output), cancellation);
+
+    /// <summary>Pauses the instance: running activities finish, but their results are applied and new work starts only after resume.</summary>
+    public Task SuspendWorkflowAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        SendAsync(instanceId, InboxKind.Suspend, reason, null, cancellation);
+
+    public Task ResumeWorkflowAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        SendAsync(instanceId, InboxKind.Resume, reason, null, cancellation);
+
+    /// <summary>Deletes a finished instance and its history, freeing its id. Returns false when it has not finished.</summary>
+    public Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default) =>
+        _store.PurgeAsync(instanceId, cancellation);
+
+    private async Task SendAsync(string instanceId, InboxKind kind, string? name, string? payload, CancellationToken ct)
+    {
+        if (await _store.AppendInboxAsync(instanceId, kind, name, payload, ct)) _signals.Signal(instanceId);
+    }
+}

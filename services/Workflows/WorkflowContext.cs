@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Platform.Workflows;
+
+/// <summary>
+/// What a workflow uses to do durable work, with Dapr Workflow's names. Every call is recorded or replayed:
+/// after a restart the workflow runs again from the top and the calls whose results are in the history complete
+/// at once (<see cref="IsReplaying"/> is true until the history is used up).
+/// </summary>
+public abstract class WorkflowContext
+{
+    public abstract string Name { get; }
+    public abstract string InstanceId { get; }
+
+    /// <summary>Deterministic "now": the time the latest replayed or recorded step was checkpointed (the start time at first).</summary>
+    public abstract DateTime CurrentUtcDateTime { get; }
+
+    public abstract bool IsReplaying { get; }
+
+    /// <summary>Runs activity <paramref name="name"/>; throws <see cref="WorkflowTaskFailedException"/> when all attempts failed.</summary>
+    public abstract Task<T> CallActivityAsync<T>(string name, object? input = null, WorkflowTaskOptions? options = null);
+
+    public Task CallActivityAsync(string name, object? input = null, WorkflowTaskOptions? options = null) =>
+        CallActivityAsync<object?>(name, input, options);
+
+    public abstract Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken = default);
+
+    public Task CreateTimer(TimeSpan delay, CancellationToken cancellationToken = default) =>
+        CreateTimer(CurrentUtcDateTime + delay, cancellationToken);
+
+    /// <summary>Waits for an event raised with this name (case-insensitive); events raised earlier are buffered, first in first out.</summary>
+    public abstract Task<T> WaitForExternalEventAsync<T>(string eventName, CancellationToken cancellationToken = default);
+
+    /// <summary>As above; throws <see cref="TaskCanceledException"/> when no event came within <paramref name="timeout"/> (a durable timer).</summary>
+    public abstract Task<T> WaitForExternalEventAsync<T>(string eventName, TimeSpan timeout);
+
+    /// <summary>Visible in <see cref="WorkflowState.ReadCustomStatusAs{T}"/> after the next checkpoint.</summary>
+    public abstract void SetCustomStatus(object? customStatus);
+
+    /// <summary>A GUID that is the same on every replay (derived from the instance id and a counter).</summary>
+    public abstract Guid NewGuid();
+}
+
+/// <summary>
+/// The runner's context for one execution. It is driven from one thread at a time by <see cref="OrchestrationScheduler"/>:
+/// checkpointed results are applied in history order, which replays the workflow's code along the path it took.
+/// </summary>
+internal sealed class OrchestrationContext(string name, string instanceId, DateTimeOffset start) : WorkflowContext
+{
+    private readonly Dictionary<int, PendingTask> _pending = [];
+    private readonly List<PendingTask> _unstarted = [];
+    private readonly List<EventWaiter> _waiters = [];
+    private readonly List<(string Name, string? Payload)> _buffered = [];
+    private int _nextId;
+    private int _guids;
+    private DateTimeOffset _now = start;
+
+    public override string Name { get; } = name;
+    public override string InstanceId { get; } = instanceId;
+    public override DateTime CurrentUtcDateTime => _now.UtcDateTime;
+    public override bool IsReplaying => Replaying;
+
+    internal bool Replaying { get; set; } = true;
+    internal string? CustomStatus { get; private set; }
+    internal bool CustomStatusChanged { get; set; }
+
+    public override async Task<T> CallActivityAsync<T>(string name, object? input = null, WorkflowTaskOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var task = Add(new PendingTask(_nextId++, PendingKind.Activity, name) { Input = WorkflowJson.Serialize(input), Options = options });
+        var json = await task.Completion.Task;
+        return WorkflowJson.Deserialize<T>(json)!;
+    }
+
+    public override Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken = default)
+    {
+        var timer = Add(new PendingTask(_nextId++, PendingKind.Timer, "timer") { FireAt = new DateTimeOffset(DateTime.SpecifyKind(fireAt, DateTimeKind.Utc)) });
+        if (cancellationToken.CanBeCanceled)
+        {
+            cancellationToken.Register(() =>
+            {
+                _pending.Remove(timer.Id);
+                timer.Completion.TrySetCanceled(cancellationToken);
+            });
+        }
+        return timer.Completion.Task;
+    }
+
+    public override Task<T> WaitForExternalEventAsync<T>(string eventName, CancellationToken cancellationToken = default) =>
+        WaitAsync<T>(eventName, null, cancellationToken);
+
+    public override Task<T> WaitForExternalEventAsync<T>(string eventName, TimeSpan timeout) => WaitAsync<T>(eventName, timeout, default);
+
+    private async Task<T> WaitAsync<T>(string eventName, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eventName);
+        var waiter = new EventWaiter(eventName);
+        if (timeout is { } t)
+        {
+            waiter.Timer = Add(new PendingTask(_nextId++, PendingKind.Timer, "timeout:" + eventName) { FireAt = _now + t, TimeoutOf = waiter });
+        }
+        var buffered = _buffered.FindIndex(e => Matches(e.Name, eventName));
+        if (buffered >= 0)
+        {
+            var payload = _buffered[buffered].Payload;
+            _buffered.RemoveAt(buffered);
+            CancelTimeout(waiter);
+            return WorkflowJson.Deserialize<T>(payload)!;
+        }
+        _waiters.Add(waiter);
+        if (cancellationToken.CanBeCanceled)
+        {
+            cancellationToken.Register(() =>
+            {
+                _waiters.Remove(waiter);
+                CancelTimeout(waiter);
+                waiter.Completion.TrySetCanceled(cancellationToken);
+            });
+        }
+        var json = await waiter.Completion.Task;
+        return WorkflowJson.Deserialize<T>(json)!;
+    }
+
+    public override void SetCustomStatus(object? customStatus)
+    {
+        var json = WorkflowJson.Serialize(customStatus);
+        if (json == CustomStatus) return;
+        CustomStatus = json;
+        CustomStatusChanged = true;
+    }
+
+    public override Guid NewGuid()
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{InstanceId}:{_guids++}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
+
+    internal void RestoreCustomStatus(string? json) => CustomStatus = json;
+
+    /// <summary>Calls made since the last look that need live work (activities to run, timers to wait for).</summary>
+    internal List<PendingTask> TakeUnstarted()
+    {
+        var list = _unstarted.Where(t => _pending.ContainsKey(t.Id)).ToList();
+        _unstarted.Clear();
+        return list;
+    }
+
+    internal bool IsPending(int id) => _pending.ContainsKey(id);
+
+    /// <summary>Feeds one checkpointed fact to the code waiting for it. Throws <see cref="NonDeterministicWorkflowException"/> on a mismatch.</summary>
+    internal void Apply(HistoryEntry entry)
+    {
+        _now = entry.At;
+        switch (entry.Kind)
+        {
+            case HistoryKind.ActivityCompleted or HistoryKind.ActivityFailed:
+                if (!_pending.Remove(entry.TaskId, out var task) || task.Kind != PendingKind.Activity || task.Name != entry.Name)
+                {
+                    throw new NonDeterministicWorkflowException(
+                        $"History has activity '{entry.Name}' as call #{entry.TaskId}, but on replay the workflow " +
+                        (task is null ? "made no such call." : $"called '{task.Name}' ({task.Kind}) there."));
+                }
+                if (entry.Kind == HistoryKind.ActivityCompleted)
+                    task.Completion.TrySetResult(entry.Result);
+                else
+                    task.Completion.TrySetException(new WorkflowTaskFailedException(
+                        $"Activity '{entry.Name}' failed after {entry.Attempts} attempt(s): {entry.Failure?.ErrorMessage}",
+                        entry.Failure ?? new WorkflowTaskFailureDetails("Unknown", "unknown failure")));
+                break;
+            case HistoryKind.TimerFired:
+                // A timer may have been cancelled (its event came first) after it fired in the same batch: nothing waits for it.
+                if (!_pending.Remove(entry.TaskId, out var timer)) break;
+                if (timer.TimeoutOf is { } waiter)
+                {
+                    if (_waiters.Remove(waiter))
+                        waiter.Completion.TrySetException(new TaskCanceledException($"No '{waiter.Name}' event within the timeout."));
+                }
+                else
+                {
+                    timer.Completion.TrySetResult(null);
+                }
+                break;
+            case HistoryKind.EventRaised:
+                var index = _waiters.FindIndex(w => Matches(w.Name, entry.Name!));
+                if (index < 0)
+                {
+                    _buffered.Add((entry.Name!, entry.Result));
+                    break;
+                }
+                var w = _waiters[index];
+                _waiters.RemoveAt(index);
+                CancelTimeout(w);
+                w.Completion.TrySetResult(entry.Result);
+                break;
+        }
+    }
+
+    private void CancelTimeout(EventWaiter waiter)
+    {
+        if (waiter.Timer is { } timer) _pending.Remove(timer.Id);
+    }
+
+    private PendingTask Add(PendingTask task)
+    {
+        _pending.Add(task.Id, task);
+        _unstarted.Add(task);
+        return task;
+    }
+
+    private static bool Matches(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+    internal enum PendingKind { Activity, Timer }
+
+    internal sealed class PendingTask(int id, PendingKind kind, string name)
+    {
+        public int Id { get; } = id;
+        public PendingKind Kind { get; } = kind;
+        public string Name { get; } = name;
+        public string? Input { get; init; }
+        public WorkflowTaskOptions? Options { get; init; }
+        public DateTimeOffset FireAt { get; init; }
+        public EventWaiter? TimeoutOf { get; init; }
+        // Continuations run inline on the scheduler's thread, which is what makes replay deterministic.
+        public TaskCompletionSource<string?> Completion { get; } = new();
+    }
+
+    internal sealed class EventWaiter(string name)
+    {
+        public string Name { get; } = name;
+        public PendingTask? Timer { get; set; }
+        public TaskCompletionSource<string?> Completion { get; } = new();
+    }
+}
+
+/// <summary>
+/// Runs a workflow's code on the caller's thread, one continuation at a time: its awaits capture this context,
+/// so nothing in it runs concurrently and continuations run in the order results are applied.
+/// </summary>
+internal sealed class OrchestrationScheduler(Action wake) : SynchronizationContext
+{
+    private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _queue = new();
+    private int _running;
+
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        _queue.Enqueue((d, state));
+        // Only an await on something other than the context's tasks posts from outside a Run.
+        if (Volatile.Read(ref _running) == 0) wake();
+    }
+
+    public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("Workflow code cannot block on its scheduler.");
+
+    public override SynchronizationContext CreateCopy() => this;
+
+    public void Run(Action action)
+    {
+        var previous = Current;
+        SetSynchronizationContext(this);
+        Volatile.Write(ref _running, 1);
+        try
+        {
+            action();
+            while (_queue.TryDequeue(out var work)) work.Callback(work.State);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+            SetSynchronizationContext(previous);
+        }
+    }
+}

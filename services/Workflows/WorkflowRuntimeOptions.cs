@@ -1,0 +1,62 @@
+using Platform.Contracts;
+
+namespace Platform.Workflows;
+
+/// <summary>Registrations and runner settings (configuration section <c>Workflows</c> binds the settings).</summary>
+public sealed class WorkflowRuntimeOptions
+{
+    private readonly Dictionary<string, Type> _workflows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Type> _activities = new(StringComparer.Ordinal);
+
+    /// <summary>The state component holding checkpoints, inboxes, leases and the index: the app's private store.</summary>
+    public string StateStoreName { get; set; } = Components.StateStore;
+
+    /// <summary>How long a runner owns an instance without renewing; a killed runner's instances move on after this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often held leases are renewed (every checkpoint renews too). Keep it well under <see cref="LeaseDuration"/>.</summary>
+    public TimeSpan RenewInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the index is scanned for instances to run and running instances look at their inbox (events from other processes).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Instances one runner executes at a time; further ones wait in the index for a free slot or another replica.</summary>
+    public int MaxConcurrentInstances { get; set; } = 100;
+
+    /// <summary>Called after each checkpoint is durable, on the runner's thread (metrics, diagnostics, tests).</summary>
+    public Action<WorkflowCheckpoint>? OnCheckpoint { get; set; }
+
+    /// <summary>Registers a workflow under its class name, as Dapr does.</summary>
+    public void RegisterWorkflow<T>() where T : class, IWorkflow => _workflows[typeof(T).Name] = typeof(T);
+
+    /// <summary>Registers an activity under its class name, as Dapr does.</summary>
+    public void RegisterActivity<T>() where T : class, IWorkflowActivity => _activities[typeof(T).Name] = typeof(T);
+
+    public IReadOnlyDictionary<string, Type> Workflows => _workflows;
+    public IReadOnlyDictionary<string, Type> Activities => _activities;
+
+    internal void Validate()
+    {
+        if (LeaseDuration <= TimeSpan.Zero) throw new ArgumentException("Workflows:LeaseDuration must be positive.");
+        if (RenewInterval <= TimeSpan.Zero || RenewInterval >= LeaseDuration)
+            throw new ArgumentException($"Workflows:RenewInterval ({RenewInterval}) must be positive and shorter than LeaseDuration ({LeaseDuration}).");
+        if (PollInterval <= TimeSpan.Zero) throw new ArgumentException("Workflows:PollInterval must be positive.");
+        if (MaxConcurrentInstances < 1) throw new ArgumentException("Workflows:MaxConcurrentInstances must be at least 1.");
+    }
+}
+
+public enum WorkflowCheckpointKind
+{
+    /// <summary>A runner took the lease and recorded the instance as running (also after a takeover).</summary>
+    Started,
+    /// <summary>An activity's result (or final failure) was recorded.</summary>
+    ActivityCompleted,
+    /// <summary>Anything else recorded while running: a timer, an external event, suspend/resume, custom status.</summary>
+    Progress,
+    /// <summary>The terminal status was recorded; the event is not yet published.</summary>
+    Finished,
+    /// <summary>The terminal event was published and the instance left the index.</summary>
+    Published,
+}
+
+public sealed record WorkflowCheckpoint(string InstanceId, WorkflowCheckpointKind Kind, int CompletedActivities, WorkflowRuntimeStatus Status);

@@ -1,0 +1,93 @@
+using Platform.BuildingBlocks.State;
+using static Platform.Workflows.Tests.WorkflowRunnerTests;
+
+namespace Platform.Workflows.Tests;
+
+public sealed class LeaseTests : IAsyncLifetime
+{
+    private readonly TestRuntime _runtime = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task TwoRunners_OneStore_RunEachActivityOnceAndFinishEachInstanceOnce()
+    {
+        var a = _runtime.StartRunner(o => o.MaxConcurrentInstances = 8);
+        var b = _runtime.StartRunner(o => o.MaxConcurrentInstances = 8);
+        var ids = Enumerable.Range(0, 40).Select(i => $"pair-{i}").ToList();
+
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+            await (i % 2 == 0 ? a : b).Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), id, new ChainInput(3, StepDelayMs: 5));
+        foreach (var id in ids)
+            Assert.Equal(123, (await a.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within(30))).ReadOutputAs<long>());
+
+        foreach (var id in ids)
+        {
+            for (var step = 1; step <= 3; step++) Assert.Equal(1, _runtime.Effects.Count(id, $"step{step}:start"));
+            await Eventually(() => _runtime.CountEvents($"wf:{id}:completed") == 1);
+        }
+    }
+
+    [Fact]
+    public async Task Runner_StoppedMidWorkflow_AnotherResumesWithoutRerunningCheckpointedActivities()
+    {
+        var a = _runtime.StartRunner();
+        var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "handover", new ChainInput(4, GateAtStep: "g"));
+        _runtime.Effects.Gate($"{id}:g:1").SetResult();
+        _runtime.Effects.Gate($"{id}:g:2").SetResult();
+        await a.Client.WaitForAsync(id, s => s.Progress.CompletedActivities == 2, Within());
+        await Eventually(() => _runtime.Effects.Count(id, "step3:start") == 1);
+
+        await a.StopAsync();
+        _runtime.Effects.Gate($"{id}:g:3").SetResult();
+        _runtime.Effects.Gate($"{id}:g:4").SetResult();
+        var b = _runtime.StartRunner();
+        var state = await b.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+
+        Assert.Equal(1234, state.ReadOutputAs<long>());
+        Assert.Equal(1, _runtime.Effects.Count(id, "step1:start"));
+        Assert.Equal(1, _runtime.Effects.Count(id, "step2:start"));
+        // Step 3 was interrupted (stopped before its result was checkpointed), so it ran again.
+        Assert.Equal(2, _runtime.Effects.Count(id, "step3:start"));
+        Assert.Equal(1, _runtime.Effects.Count(id, "step4:start"));
+    }
+
+    [Fact]
+    public async Task Lease_TakenOverAfterExpiry_OldRunnerCannotCheckpoint()
+    {
+        var a = _runtime.StartRunner(o => o.RenewInterval = TimeSpan.FromMilliseconds(200));
+        var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "stolen", new ChainInput(2, GateAtStep: "g"));
+        await Eventually(() => _runtime.Effects.Count(id, "step1:start") == 1);
+
+        // Another runner takes the lease as if A's had expired: it rewrites the record, so A's ETag no longer matches.
+        var (record, etag) = await _runtime.Store.GetWithETagAsync<System.Text.Json.Nodes.JsonObject>("workflow:" + id);
+        record!["leaseOwner"] = "someone-else";
+        record["leaseUntil"] = DateTimeOffset.UtcNow.AddMinutes(10);
+        Assert.Equal(StateOutcome.Ok, await _runtime.Store.SaveAsync("workflow:" + id, record, etag));
+
+        _runtime.Effects.Gate($"{id}:g:1").SetResult();
+        await Eventually(() => a.Runner.ActiveInstances == 0);
+        var state = await a.Client.GetWorkflowStateAsync(id);
+        Assert.Equal(0, state.Progress.CompletedActivities);
+        Assert.Equal(WorkflowRuntimeStatus.Running, state.RuntimeStatus);
+    }
+
+    [Fact]
+    public async Task Lease_HeldByALiveRunner_IsNotTakenByAnother()
+    {
+        var a = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromMilliseconds(600); o.RenewInterval = TimeSpan.FromMilliseconds(150); });
+        var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "held", new ChainInput(1, GateAtStep: "g"));
+        await Eventually(() => _runtime.Effects.Count(id, "step1:start") == 1);
+
+        var b = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromMilliseconds(600); o.RenewInterval = TimeSpan.FromMilliseconds(150); });
+        await Task.Delay(2_000);
+        Assert.Equal(0, b.Runner.ActiveInstances);
+
+        _runtime.Effects.Gate($"{id}:g:1").SetResult();
+        var state = await a.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+        Assert.Equal(1, state.ReadOutputAs<long>());
+        Assert.Equal(1, _runtime.Effects.Count(id, "step1:start"));
+    }
+}

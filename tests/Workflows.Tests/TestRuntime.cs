@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks.Embedded;
+using Platform.BuildingBlocks.PubSub;
+using Platform.BuildingBlocks.State;
+
+namespace Platform.Workflows.Tests;
+
+/// <summary>An embedded runtime in a temp directory: SQLite state and event log, and runners started on it.</summary>
+public sealed class TestRuntime : IAsyncDisposable
+{
+    public const string AppId = "wftest";
+    private readonly List<RunningRunner> _runners = [];
+
+    public TestRuntime()
+    {
+        Dir = Path.Combine(Path.GetTempPath(), "wf-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Dir);
+        Store = new SqliteStateStore(SqliteFile.Open(StatePath, SqliteStateStore.Schema), "statestore", AppId);
+        Publisher = new EmbeddedEventPublisher(EventLog.For(EventsPath), AppId, new PubSubOptions());
+    }
+
+    public string Dir { get; }
+    public string StatePath => Path.Combine(Dir, "state.db");
+    public string EventsPath => Path.Combine(Dir, "pubsub.db");
+    public SqliteStateStore Store { get; }
+    public IEventPublisher Publisher { get; }
+    public Effects Effects { get; } = new();
+
+    /// <summary>Starts a runner (its own container, as a replica would have) and returns it with its client.</summary>
+    public RunningRunner StartRunner(Action<WorkflowRuntimeOptions>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton<IStateStoreProvider>(new OneStore(Store));
+        services.AddSingleton(Publisher);
+        services.AddSingleton(Effects);
+        services.AddWorkflows(o =>
+        {
+            TestWorkflows.Register(o);
+            o.LeaseDuration = TimeSpan.FromSeconds(2);
+            o.RenewInterval = TimeSpan.FromMilliseconds(400);
+            o.PollInterval = TimeSpan.FromMilliseconds(50);
+            configure?.Invoke(o);
+        });
+        var provider = services.BuildServiceProvider();
+        var runner = new RunningRunner(provider);
+        _runners.Add(runner);
+        return runner;
+    }
+
+    /// <summary>A client with no runner of its own (another process's view).</summary>
+    public WorkflowClient Client() =>
+        new(Store, new WorkflowRuntimeOptions { PollInterval = TimeSpan.FromMilliseconds(50) }, new WorkflowSignals());
+
+    /// <summary>Events published with this CloudEvent id (a raw count: duplicates included).</summary>
+    public int CountEvents(string id)
+    {
+        using var connection = new SqliteConnection($"Data Source={EventsPath};Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM events WHERE topic = 'workflow-events' AND id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var r in _runners) await r.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class OneStore(IStateStore store) : IStateStoreProvider
+    {
+        public IStateStore Get(string componentName) => store;
+    }
+}
+
+public sealed class RunningRunner : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _running;
+
+    public RunningRunner(ServiceProvider provider)
+    {
+        _provider = provider;
+        Runner = provider.GetRequiredService<WorkflowRunner>();
+        Client = provider.GetRequiredService<WorkflowClient>();
+        _running = Task.Run(() => Runner.RunAsync(_stop.Token));
+    }
+
+    public WorkflowRunner Runner { get; }
+    public WorkflowClient Client { get; }
+
+    /// <summary>Graceful stop: running instances stop and their leases are released.</summary>
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        await _running;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested) await StopAsync();
+        await _provider.DisposeAsync();
+    }
+}
+
+/// <summary>Counts the side effects of activities: runs started and finished per (instance, activity key).</summary>
+public sealed class Effects
+{
+    private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+
+    private readonly ConcurrentQueue<(string Key, DateTime At)> _timeline = new();
+
+    public void Add(string instanceId, string what)
+    {
+        _counts.AddOrUpdate(instanceId + "/" + what, 1, (_, n) => n + 1);
+        _timeline.Enqueue((instanceId + "/" + what, DateTime.UtcNow));
+    }
+
+    public List<DateTime> Times(string instanceId, string what) =>
+        _timeline.Where(e => e.Key == instanceId + "/" + what).Select(e => e.At).ToList();
+
+    public int Count(string instanceId, string what) => _counts.TryGetValue(instanceId + "/" + what, out var n) ? n : 0;
+
+    /// <summary>Gates an activity can wait on, to hold an instance at a known point.</summary>
+    public ConcurrentDictionary<string, TaskCompletionSource> Gates { get; } = new(StringComparer.Ordinal);
+
+    public TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
