@@ -45,7 +45,10 @@ public sealed class IndicatorTests
         ["bb_upper"] = (() => Run(new BollingerBands(20, 2), x => x.Upper), () => Combine(Naive.Sma(Close, 20), Naive.PopStd(Close, 20), (m, s) => m + 2 * s)),
         ["bb_lower"] = (() => Run(new BollingerBands(20, 2), x => x.Lower), () => Combine(Naive.Sma(Close, 20), Naive.PopStd(Close, 20), (m, s) => m - 2 * s)),
         ["bb_pctb"] = (() => Run(new BollingerBands(20, 2), x => x.PercentB), () =>
-            Close.Select((c, t) => (c - (Naive.Sma(Close, 20)[t] - 2 * Naive.PopStd(Close, 20)[t])) / (4 * Naive.PopStd(Close, 20)[t])).ToArray()),
+        {
+            var (mean, std) = (Naive.Sma(Close, 20), Naive.PopStd(Close, 20));
+            return Close.Select((c, t) => (c - (mean[t] - 2 * std[t])) / (4 * std[t])).ToArray();
+        }),
         ["bb_width"] = (() => Run(new BollingerBands(20, 2), x => x.Bandwidth), () => Combine(Naive.Sma(Close, 20), Naive.PopStd(Close, 20), (m, s) => 4 * s / m)),
         ["atr"] = (() => Run(new AverageTrueRange(14), x => x.Current), () => Naive.Atr(Bars, 14)),
         ["natr"] = (() => Run(new NormalizedAverageTrueRange(14), x => x.Current), () => Combine(Naive.Atr(Bars, 14), Close, (a, c) => 100 * a / c)),

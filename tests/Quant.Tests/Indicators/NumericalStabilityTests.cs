@@ -54,9 +54,9 @@ public sealed class NumericalStabilityTests
     }
 
     [Fact]
-    public void Alpha158_OneMillionBars_MatchesBatchOnFinalWindow()
+    public void Alpha158_QuarterMillionBars_MatchesBatchOnFinalWindow()
     {
-        var bars = SeededBars.Generate(1_000_000, seed: 5, startPrice: 1000);
+        var bars = SeededBars.Generate(250_000, seed: 5, startPrice: 1000);
         var streaming = new Alpha158();
         var values = new double[Alpha158Definition.Count];
         foreach (var bar in bars) streaming.Update(bar, values);
