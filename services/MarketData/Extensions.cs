@@ -1,3 +1,14 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.BuildingBlocks;
+using Platform.BuildingBlocks.Secrets;
+using Platform.MarketData.Apis;
+using Platform.MarketData.Demo;
+using Platform.MarketData.Import;
+using Platform.MarketData.Outbox;
+using Platform.MarketData.Providers;
+using Platform.MarketData.Replay;
+using Platform.OfflineStore;
+
 namespace Platform.MarketData;
 
 /// <summary>Wires the marketdata service: its services, its subscriptions and its API.</summary>
@@ -5,11 +16,50 @@ public static class MarketDataService
 {
     public static WebApplicationBuilder AddMarketData(this WebApplicationBuilder builder)
     {
+        builder.Services.AddMarketDataCore(builder.Configuration);
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
+        builder.Services.AddHostedService<ReplayResumer>();
+        builder.Services.AddHostedService<DemoSeeder>();
         return builder;
+    }
+
+    /// <summary>
+    /// The service's parts without its hosted loops: the offline store (owner), importer, outbox relay, replay and
+    /// providers. The CLI verbs use this directly.
+    /// </summary>
+    public static IServiceCollection AddMarketDataCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var options = new MarketDataOptions();
+            configuration.GetSection("MarketData").Bind(options);
+            options.Demo.Enabled ??= sp.GetRequiredService<RuntimeSettings>().Mode == RuntimeMode.Embedded;
+            return options;
+        });
+        services.TryAddSingleton(sp => OfflineStoreExtensions.CreateStore(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
+        services.TryAddSingleton<IBarReader>(sp => sp.GetRequiredService<IBarStore>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, OfflineStoreInitializer>());
+        services.TryAddSingleton<BarImporter>();
+        services.TryAddSingleton<OutboxRelay>();
+        services.TryAddSingleton<ReplayService>();
+
+        services.AddHttpClient(nameof(PolygonProvider));
+        services.AddHttpClient(nameof(AlphaVantageProvider));
+        services.AddSingleton<IBarProvider>(sp => new PolygonProvider(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(PolygonProvider)),
+            ProviderOptions.From(configuration, "Polygon", PolygonProvider.DefaultBaseUrl, 5),
+            sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IBarProvider>(sp => new AlphaVantageProvider(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(AlphaVantageProvider)),
+            ProviderOptions.From(configuration, "AlphaVantage", AlphaVantageProvider.DefaultBaseUrl, 5),
+            sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<TimeProvider>()));
+        return services;
     }
 
     public static WebApplication MapMarketData(this WebApplication app)
     {
+        app.MapMarketDataApi();
         return app;
     }
 }

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.OfflineStore;
+using Platform.Quant;
+
+namespace Platform.MarketData.Import;
+
+/// <summary>A row the importer did not take: its line (or position) and why.</summary>
+public sealed record RejectedRow(int Line, string Reason);
+
+/// <summary>
+/// What an import did. <see cref="Committed"/> is false when nothing was written (an invalid row without
+/// <c>SkipInvalid</c>, or a file that could not be read); <see cref="Rejected"/> lists every row left out.
+/// </summary>
+public sealed record ImportReport(
+    string ImportId, string Source, string Symbol, string? Interval, string? Layout, IReadOnlyList<string> Notes,
+    int Rows, long Inserted, long Updated, long Unchanged, int DuplicateRows, IReadOnlyList<RejectedRow> Rejected,
+    bool Committed, DateTimeOffset? From, DateTimeOffset? To, bool EventQueued, string? Error = null, int? ErrorLine = null)
+{
+    /// <summary>One <c>source:line: reason</c> message per rejected row (and the format error, if any).</summary>
+    public IEnumerable<string> Messages()
+    {
+        if (Error is not null) yield return ErrorLine is { } line ? $"{Source}:{line}: {Error}" : $"{Source}: {Error}";
+        foreach (var r in Rejected) yield return $"{Source}:{r.Line}: {r.Reason}";
+    }
+}
+
+/// <summary>Progress of a file import: bytes read of the total (when known) and rows parsed.</summary>
+public readonly record struct ImportProgress(long BytesRead, long? TotalBytes, int Rows);
+
+/// <summary>
+/// Imports bars from files, uploads and providers. An import is atomic: all valid rows or nothing (unless
+/// <see cref="ImportOptions.SkipInvalid"/>), every rejected row reported, and the bars and one <see cref="BarsImported"/>
+/// per changed series committed together through the store's outbox. Re-importing stored bars changes nothing and
+/// publishes nothing.
+/// </summary>
+public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
+{
+    private static readonly Meter Meter = new("Platform.MarketData");
+    private static readonly Counter<long> ImportedBars = Meter.CreateCounter<long>("marketdata.import.bars", "{bar}", "Bars inserted or updated by imports.");
+
+    private const int SampleLines = 50;
+
+    public async Task<ImportReport> ImportFileAsync(string path, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
+    {
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) return Failed(Guid.NewGuid().ToString("N"), path, options, $"file not found ({full})");
+        await using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return await ImportAsync(stream, path, options, progress, ct);
+    }
+
+    public async Task<ImportReport> ImportAsync(Stream content, string source, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
+    {
+        var importId = Guid.NewGuid().ToString("N");
+        var file = await ParseAsync(content, options, progress, ct);
+        if (file.Error is not null) return Failed(importId, source, options, file.Error) with { ErrorLine = file.ErrorLine };
+        return await StoreAsync(importId, source, options, file.Layout!.Describe(), file.Notes, file.Bars, file.Rejected, file.Layout.HasTimeOfDay, ct);
+    }
+
+    /// <summary>A file read into bars: its layout and notes, the parsed rows and the unreadable ones, or why it could not be read.</summary>
+    public sealed record ParsedFile(BarFileLayout? Layout, List<string> Notes, List<(int Line, Bar Bar)> Bars, List<RejectedRow> Rejected,
+        string? Error = null, int? ErrorLine = null);
+
+    /// <summary>Reads a delimited file with a detected (or given) layout, without validating or storing anything.</summary>
+    public static async Task<ParsedFile> ParseAsync(Stream content, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
+    {
+        long? total = content.CanSeek ? content.Length : null;
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
+
+        var sample = new List<NumberedLine>();
+        var lineNo = 0;
+        string? line;
+        while (sample.Count < SampleLines && (line = await reader.ReadLineAsync(ct)) is not null)
+        {
+            lineNo++;
+            if (!string.IsNullOrWhiteSpace(line)) sample.Add(new NumberedLine(lineNo, line));
+        }
+        BarFileLayout layout;
+        List<string> notes;
+        try
+        {
+            (layout, notes) = LayoutDetector.Detect(sample, options);
+        }
+        catch (ImportFormatException ex)
+        {
+            return new ParsedFile(null, [], [], [], ex.Line is { } l ? Strip(ex.Message, l) : ex.Message, ex.Line);
+        }
+
+        var parser = new BarFileParser(layout);
+        var parsed = new List<(int Line, Bar Bar)>();
+        var rejected = new List<RejectedRow>();
+        void Take(NumberedLine l)
+        {
+            var (bar, error) = parser.Parse(l.Text);
+            if (error is null) parsed.Add((l.Number, bar));
+            else rejected.Add(new RejectedRow(l.Number, error));
+        }
+        foreach (var l in sample.Skip(layout.HasHeader ? 1 : 0)) Take(l);
+        while ((line = await reader.ReadLineAsync(ct)) is not null)
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            Take(new NumberedLine(lineNo, line));
+            if ((lineNo & 0x3FFF) == 0) progress?.Report(new ImportProgress(content.CanSeek ? content.Position : 0, total, parsed.Count));
+        }
+        progress?.Report(new ImportProgress(total ?? 0, total, parsed.Count));
+        return new ParsedFile(layout, notes, parsed, rejected);
+    }
+
+    /// <summary>Imports bars that are already parsed (providers, the synthetic market): the same validation and outbox as a file.</summary>
+    public Task<ImportReport> ImportBarsAsync(string source, ImportOptions options, IReadOnlyList<Bar> bars, CancellationToken ct = default) =>
+        StoreAsync(Guid.NewGuid().ToString("N"), source, options, null, [],
+            bars.Select((b, i) => (i + 1, b)).ToList(), [], bars.Any(b => b.Time.TimeOfDay != TimeSpan.Zero), ct);
+
+    private async Task<ImportReport> StoreAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
+        List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var interval = options.Interval ?? InferInterval(parsed, intraday, notes);
+        if (interval is null)
+            return Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
+            { Layout = layout, Notes = notes, Rows = parsed.Count + rejected.Count, Rejected = rejected };
+
+        // Row rules, then order: identical duplicate rows are taken once, a duplicate with other values is rejected.
+        var accepted = new List<(int Line, Bar Bar)>(parsed.Count);
+        var duplicates = 0;
+        foreach (var (line, bar) in parsed)
+        {
+            if (BarValidation.Check(bar, interval.Value) is { } reason) { rejected.Add(new RejectedRow(line, reason)); continue; }
+            if (accepted.Count > 0)
+            {
+                var (prevLine, prev) = accepted[^1];
+                if (bar.Time == prev.Time)
+                {
+                    if (bar == prev) { duplicates++; continue; }
+                    rejected.Add(new RejectedRow(line, $"conflicting duplicate of line {prevLine} (time {BarValidation.Iso(bar.Time)}, different values)"));
+                    continue;
+                }
+                if (BarValidation.CheckOrder(prev.Time, bar) is { } order) { rejected.Add(new RejectedRow(line, order)); continue; }
+            }
+            accepted.Add((line, bar));
+        }
+        if (duplicates > 0) notes.Add($"{duplicates} identical duplicate row(s) taken once");
+        rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+        var rows = parsed.Count + CountUnparsed(rejected, parsed);
+
+        if (rejected.Count > 0 && !options.SkipInvalid)
+            return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
+                false, null, null, false, $"{rejected.Count} invalid row(s); nothing was imported (use skip-invalid to import the valid rows)");
+
+        var bars = accepted.Select(a => new SymbolBar(options.Symbol, interval.Value, a.Bar)).ToList();
+        var write = new BarWrite(bars)
+        {
+            OnConflict = options.Overwrite ? ConflictPolicy.Overwrite : ConflictPolicy.Reject,
+            PerSeries = change => EventPublisherExtensions.ToOutgoing(
+                new BarsImported(importId, change.Symbol, change.Interval.Name, change.From, change.To, change.Count)),
+        };
+        var result = await store.WriteAsync(write, ct);
+        if (!result.Committed)
+        {
+            var lines = accepted.ToDictionary(a => a.Bar.Time, a => a.Line);
+            var conflictRows = result.Conflicts.Select(c => new RejectedRow(lines[c.Incoming.Bar.Time], Describe(c))).ToList();
+            if (!options.SkipInvalid)
+            {
+                rejected.AddRange(conflictRows);
+                rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+                return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
+                    false, null, null, false, $"{conflictRows.Count} row(s) conflict with stored bars; nothing was imported (use overwrite to replace them)");
+            }
+            var conflicting = result.Conflicts.Select(c => c.Incoming.Bar.Time).ToHashSet();
+            rejected.AddRange(conflictRows);
+            rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+            result = await store.WriteAsync(write with { Bars = bars.Where(b => !conflicting.Contains(b.Bar.Time)).ToList() }, ct);
+            if (!result.Committed)
+                return Failed(importId, source, options, "stored bars changed while importing; try again") with { Rejected = rejected };
+        }
+        ImportedBars.Add(result.Inserted + result.Updated, new KeyValuePair<string, object?>("interval", interval.Value.Name));
+        logger.LogInformation("Imported {Source} as {Symbol} {Interval}: {Inserted} new, {Updated} updated, {Unchanged} unchanged, {Rejected} rejected in {Elapsed} ms",
+            source, options.Symbol, interval.Value.Name, result.Inserted, result.Updated, result.Unchanged, rejected.Count,
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows,
+            result.Inserted, result.Updated, result.Unchanged, duplicates, rejected, true,
+            bars.Count > 0 ? bars[0].Bar.Time : null, bars.Count > 0 ? bars[^1].Bar.Time : null, result.EventsQueued > 0);
+    }
+
+    private static int CountUnparsed(List<RejectedRow> rejected, List<(int Line, Bar Bar)> parsed)
+    {
+        var parsedLines = parsed.Select(p => p.Line).ToHashSet();
+        return rejected.Count(r => !parsedLines.Contains(r.Line));
+    }
+
+    private static string Describe(BarConflict c)
+    {
+        var s = c.Stored.Bar;
+        var n = c.Incoming.Bar;
+        return $"conflicts with the stored bar at {BarValidation.Iso(n.Time)} (stored O/H/L/C/V {s.Open}/{s.High}/{s.Low}/{s.Close}/{s.Volume}, "
+            + $"file {n.Open}/{n.High}/{n.Low}/{n.Close}/{n.Volume})";
+    }
+
+    /// <summary>Daily without a time of day; otherwise the smallest step between consecutive bars.</summary>
+    private static BarInterval? InferInterval(List<(int Line, Bar Bar)> parsed, bool intraday, List<string> notes)
+    {
+        if (!intraday) return BarInterval.OneDay;
+        var step = TimeSpan.MaxValue;
+        for (var i = 1; i < Math.Min(parsed.Count, 5000); i++)
+        {
+            var d = parsed[i].Bar.Time - parsed[i - 1].Bar.Time;
+            if (d > TimeSpan.Zero && d < step) step = d;
+        }
+        if (step == TimeSpan.MaxValue) return null;
+        var name = step.TotalMinutes < 60 || step.TotalMinutes % 60 != 0 ? $"{step.TotalMinutes:0}m" : $"{step.TotalHours:0}h";
+        if (step.TotalMinutes % 1 != 0 || !BarInterval.TryParse(name, out var interval)) return null;
+        notes.Add($"interval {interval} inferred from the timestamps");
+        return interval;
+    }
+
+    private static string Strip(string message, int line) => message.StartsWith($"line {line}: ", StringComparison.Ordinal) ? message[$"line {line}: ".Length..] : message;
+
+    private static ImportReport Failed(string importId, string source, ImportOptions options, string error) =>
+        new(importId, source, options.Symbol, options.Interval?.Name, null, [], 0, 0, 0, 0, 0, [], false, null, null, false, error);
+}
