@@ -58,10 +58,25 @@ public static class EmbeddedRuntimeExtensions
         services.AddSingleton<IEventPublisher>(sp =>
             new EmbeddedEventPublisher(sp.GetRequiredService<EventLog>(), appId, sp.GetRequiredService<PubSubOptions>()));
         services.AddSingleton<ISecretStore>(sp => new LocalSecretStore(sp.GetRequiredService<IConfiguration>(), dataDir));
+        // Open the data files at start-up, so a corrupt or locked file fails the start with its name, not a later request.
+        services.AddSingleton<IHostedService>(sp => new DataFileCheck(sp.GetRequiredService<SqliteFile>(), sp.GetRequiredService<EventLog>()));
         services.AddSingleton<IHostedService>(sp => new EmbeddedSubscriber(
             sp.GetRequiredService<EventLog>(), appId, sp.GetRequiredService<SubscriptionRegistry>(), sp,
             sp.GetRequiredService<PubSubOptions>(), sp.GetRequiredService<EmbeddedDeliveryOptions>(),
             sp.GetRequiredService<ILogger<EmbeddedSubscriber>>()));
         return services;
     }
+}
+
+/// <summary>Resolving its arguments opens the embedded data files; it exists so that happens when the app starts.</summary>
+internal sealed class DataFileCheck(SqliteFile state, EventLog log) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = state.Path;
+        _ = log.File.Path;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
