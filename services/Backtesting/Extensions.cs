@@ -1,15 +1,54 @@
+using System.Text.Json.Serialization;
+using Platform.Backtesting.Apis;
+using Platform.Backtesting.Data;
+using Platform.Backtesting.Modeling;
+using Platform.Backtesting.Runs;
+using Platform.Backtesting.Workflows;
+using Platform.BuildingBlocks;
+using Platform.OfflineStore;
+using Platform.Workflows;
+
 namespace Platform.Backtesting;
 
 /// <summary>Wires the backtesting service: its services, its subscriptions and its API.</summary>
 public static class BacktestingService
 {
+    /// <summary>Configuration: <c>Backtesting:SyntheticFallback</c> (default true) serves symbols the store lacks from the synthetic market.</summary>
+    public const string SyntheticFallbackKey = "Backtesting:SyntheticFallback";
+
     public static WebApplicationBuilder AddBacktesting(this WebApplicationBuilder builder)
     {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddOfflineBarReader(configuration, RuntimeSettings.From(configuration, "backtesting").DataDir);
+        services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, true)));
+        // The ridge trainer is built in; registering an IWindowModelTrainer (the training service's code) replaces it.
+        services.AddSingleton(sp => new BacktestRunner(sp.GetRequiredService<IBarSource>(), sp.GetService<IWindowModelTrainer>()));
+        services.AddSingleton<BacktestReports>();
+        services.AddSingleton<BacktestProgress>();
+        services.AddWorkflows(options =>
+        {
+            configuration.GetSection("Workflows").Bind(options);
+            options.RegisterWorkflow<BacktestWorkflow>();
+            options.RegisterActivity<RunBacktestActivity>();
+        });
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+        });
         return builder;
     }
 
     public static WebApplication MapBacktesting(this WebApplication app)
     {
+        app.MapBacktestApi();
         return app;
     }
+
+    /// <summary>Stored bars first; symbols the store does not have come from the synthetic market when the fallback is on.</summary>
+    public static IBarSource CreateBarSource(IBarReader reader, bool syntheticFallback) =>
+        syntheticFallback
+            ? new FallbackBarSource(new OfflineStoreBarSource(reader), new SyntheticBarSource())
+            : new OfflineStoreBarSource(reader);
 }

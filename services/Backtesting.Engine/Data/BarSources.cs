@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Platform.Quant;
+using Platform.Quant.Synthetic;
 
 namespace Platform.Backtesting.Data;
 
@@ -7,8 +9,11 @@ public interface IBarSource
 {
     string Name { get; }
 
-    /// <summary>The symbol's bars in [from, to] (bounds optional), or null when the source does not know the symbol.</summary>
+    /// <summary>The symbol's bars in [from, to) (bounds optional), or null when the source does not know the symbol.</summary>
     Task<Bar[]?> GetBarsAsync(string symbol, BarInterval interval, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default);
+
+    /// <summary>Whether the source has the symbol at the interval at all (a cheap check before a run is accepted).</summary>
+    Task<bool> HasSymbolAsync(string symbol, BarInterval interval, CancellationToken ct = default);
 }
 
 /// <summary>The first source that knows a symbol answers (e.g. the offline store, then the synthetic market).</summary>
@@ -24,87 +29,65 @@ public sealed class FallbackBarSource(params IBarSource[] sources) : IBarSource
         }
         return null;
     }
+
+    public async Task<bool> HasSymbolAsync(string symbol, BarInterval interval, CancellationToken ct = default)
+    {
+        foreach (var source in sources)
+        {
+            if (await source.HasSymbolAsync(symbol, interval, ct)) return true;
+        }
+        return false;
+    }
 }
 
 /// <summary>
-/// A seeded synthetic market for tests, demos and an empty store: a fixed universe of symbols, each a
-/// geometric random walk with its own drift, volatility and a little mean-reverting noise, with consistent
-/// OHLCV (open near the previous close, high/low around both). The same seed gives the same bars.
+/// The seeded synthetic market (<see cref="SyntheticMarket"/>: correlated returns, GARCH volatility, jumps) as a
+/// bar source, for tests, demos and an empty store. The whole market is generated once per interval and kept;
+/// the same options give the same bars.
 /// </summary>
 public sealed class SyntheticBarSource : IBarSource
 {
-    public static readonly IReadOnlyList<string> DefaultUniverse = ["SYN-A", "SYN-B", "SYN-C", "SYN-D", "SYN-E", "SYN-F", "SYN-G", "SYN-H"];
-    public static readonly DateTimeOffset DefaultStart = new(2015, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public const int DefaultSymbols = 8;
     public const int DefaultBars = 2520;
+    public const ulong DefaultSeed = 42;
+    public static readonly DateTimeOffset DefaultStart = new(2015, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private readonly HashSet<string> _universe;
+    private readonly ConcurrentDictionary<BarInterval, Lazy<Dictionary<string, Bar[]>>> _markets = new();
 
-    public SyntheticBarSource(IEnumerable<string>? universe = null, int seed = 42, DateTimeOffset? start = null, int bars = DefaultBars)
-    {
-        _universe = new HashSet<string>(universe ?? DefaultUniverse, StringComparer.OrdinalIgnoreCase);
-        Seed = seed;
-        Start = start ?? DefaultStart;
-        Bars = bars;
-    }
+    public SyntheticBarSource(SyntheticMarketOptions? options = null) =>
+        Options = options ?? new SyntheticMarketOptions
+        {
+            Symbols = SyntheticMarketOptions.Universe(DefaultSymbols), Bars = DefaultBars, Start = DefaultStart, Seed = DefaultSeed,
+        };
 
-    public int Seed { get; }
-    public DateTimeOffset Start { get; }
-    public int Bars { get; }
-    public IReadOnlyCollection<string> Universe => _universe;
+    public SyntheticMarketOptions Options { get; }
+    public IEnumerable<string> Universe => Options.Symbols.Select(s => s.Symbol);
     public string Name => "synthetic";
+
+    public Task<bool> HasSymbolAsync(string symbol, BarInterval interval, CancellationToken ct = default) =>
+        Task.FromResult(Options.Symbols.Any(s => string.Equals(s.Symbol, symbol, StringComparison.OrdinalIgnoreCase)));
 
     public Task<Bar[]?> GetBarsAsync(string symbol, BarInterval interval, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default)
     {
-        if (!_universe.Contains(symbol)) return Task.FromResult<Bar[]?>(null);
-        var all = Generate(symbol.ToUpperInvariant(), interval, Start, Bars, Seed);
-        var selected = all.Where(b => (from is null || b.Time >= from) && (to is null || b.Time <= to)).ToArray();
-        return Task.FromResult<Bar[]?>(selected);
+        var market = _markets.GetOrAdd(interval, i => new Lazy<Dictionary<string, Bar[]>>(() => Generate(Options with { Interval = i }))).Value;
+        if (!market.TryGetValue(symbol, out var bars)) return Task.FromResult<Bar[]?>(null);
+        return Task.FromResult<Bar[]?>(BarRange.Select(bars, from, to));
     }
 
-    /// <summary>Bars of one symbol; the series depends only on the symbol name, the seed and the interval.</summary>
-    public static Bar[] Generate(string symbol, BarInterval interval, DateTimeOffset start, int count, int seed)
+    /// <summary>Every symbol's bars of a synthetic market, in time order.</summary>
+    public static Dictionary<string, Bar[]> Generate(SyntheticMarketOptions options)
     {
-        var rng = new Random(HashCode(symbol) ^ seed);
-        var perYear = interval.BarsPerYear;
-        var drift = (0.02 + 0.10 * rng.NextDouble()) / perYear;
-        var vol = (0.15 + 0.35 * rng.NextDouble()) / Math.Sqrt(perYear);
-        var price = 20 + 180 * rng.NextDouble();
-        var meanVolume = 200_000 + 2_000_000 * rng.NextDouble();
-        var bars = new Bar[count];
-        var time = start;
-        double noise = 0;
-        for (var i = 0; i < count; i++)
-        {
-            var open = price * Math.Exp(vol * 0.2 * Normal(rng));
-            // An AR(1) noise on top of the walk gives the mean-reversion strategies something to find.
-            noise = 0.6 * noise + vol * 0.5 * Normal(rng);
-            var close = open * Math.Exp(drift + vol * Normal(rng) + noise - 0.6 * noise);
-            var high = Math.Max(open, close) * Math.Exp(Math.Abs(vol * 0.5 * Normal(rng)));
-            var low = Math.Min(open, close) * Math.Exp(-Math.Abs(vol * 0.5 * Normal(rng)));
-            var volume = Math.Round(meanVolume * Math.Exp(0.3 * Normal(rng)));
-            bars[i] = new Bar(time, Round(open), Round(Math.Max(high, Math.Max(open, close))), Round(Math.Min(low, Math.Min(open, close))), Round(close), volume);
-            price = close;
-            time += interval.Length;
-        }
-        return bars;
+        var lists = options.Symbols.ToDictionary(s => s.Symbol, _ => new List<Bar>(options.Bars), StringComparer.OrdinalIgnoreCase);
+        foreach (var bar in SyntheticMarket.Stream(options)) lists[bar.Symbol].Add(bar.Bar);
+        return lists.ToDictionary(l => l.Key, l => l.Value.ToArray(), StringComparer.OrdinalIgnoreCase);
     }
+}
 
-    private static double Round(double price) => Math.Round(price, 4);
-
-    private static double Normal(Random rng)
-    {
-        var u1 = 1.0 - rng.NextDouble();
-        var u2 = rng.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
-
-    /// <summary>FNV-1a: stable across processes, unlike string.GetHashCode.</summary>
-    private static int HashCode(string text)
-    {
-        var hash = 2166136261u;
-        foreach (var c in text) hash = (hash ^ c) * 16777619u;
-        return (int)hash;
-    }
+/// <summary>Ranges are half-open, as in the offline store: [from, to).</summary>
+public static class BarRange
+{
+    public static Bar[] Select(IEnumerable<Bar> bars, DateTimeOffset? from, DateTimeOffset? to) =>
+        bars.Where(b => (from is null || b.Time >= from) && (to is null || b.Time < to)).ToArray();
 }
 
 /// <summary>
@@ -117,15 +100,22 @@ public sealed class YahooCsvBarSource(string directory) : IBarSource
     public string Directory { get; } = directory;
     public string Name => $"csv:{Directory}";
 
+    public Task<bool> HasSymbolAsync(string symbol, BarInterval interval, CancellationToken ct = default) =>
+        Task.FromResult(FileOf(symbol, interval) is not null);
+
     public async Task<Bar[]?> GetBarsAsync(string symbol, BarInterval interval, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct = default)
     {
+        if (FileOf(symbol, interval) is not { } path) return null;
+        var bars = Parse(await File.ReadAllLinesAsync(path, ct));
+        return BarRange.Select(bars, from, to);
+    }
+
+    private string? FileOf(string symbol, BarInterval interval)
+    {
         if (interval != BarInterval.OneDay || !System.IO.Directory.Exists(Directory)) return null;
-        var path = new[] { $"{symbol}-daily.csv", $"{symbol}.csv" }
+        return new[] { $"{symbol}-daily.csv", $"{symbol}.csv" }
             .Select(name => System.IO.Directory.EnumerateFiles(Directory).FirstOrDefault(f => string.Equals(Path.GetFileName(f), name, StringComparison.OrdinalIgnoreCase)))
             .FirstOrDefault(p => p is not null);
-        if (path is null) return null;
-        var bars = Parse(await File.ReadAllLinesAsync(path, ct));
-        return bars.Where(b => (from is null || b.Time >= from) && (to is null || b.Time <= to)).ToArray();
     }
 
     public static List<Bar> Parse(IEnumerable<string> lines)

@@ -1,0 +1,41 @@
+using Platform.Backtesting.Runs;
+using Platform.Workflows;
+
+namespace Platform.Backtesting.Workflows;
+
+/// <summary>What a finished run's workflow records: where its report is and its headline figures.</summary>
+public sealed record BacktestOutcome(string ReportKey, double TotalReturn, double Sharpe, double BenchmarkTotalReturn, int Trades);
+
+/// <summary>
+/// A backtest as a durable workflow: one activity loads the bars, runs the strategy and its benchmark and
+/// stores the report. A run that throws (unknown symbol, empty range, a strategy error) fails the instance
+/// with its reason; the runner survives it.
+/// </summary>
+public sealed class BacktestWorkflow : Workflow<BacktestSpec, BacktestOutcome>
+{
+    public override Task<BacktestOutcome> RunAsync(WorkflowContext context, BacktestSpec input) =>
+        context.CallActivityAsync<BacktestOutcome>(nameof(RunBacktestActivity), input);
+}
+
+/// <summary>Runs one backtest and saves its report; idempotent (a rerun overwrites the same report).</summary>
+public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports reports, BacktestProgress progress)
+    : WorkflowActivity<BacktestSpec, BacktestOutcome>
+{
+    public override async Task<BacktestOutcome> RunAsync(WorkflowActivityContext context, BacktestSpec input)
+    {
+        var ct = context.CancellationToken;
+        try
+        {
+            var market = await runner.LoadAsync(input, ct);
+            // The simulation is CPU-bound: keep it off the runner's scheduling thread.
+            var report = await Task.Run(() => runner.Run(input, market, progress.For(context.InstanceId), ct: ct), ct);
+            await reports.SaveAsync(context.InstanceId, report, ct);
+            return new BacktestOutcome(BacktestReports.Key(context.InstanceId), report.Strategy.Returns.TotalReturn,
+                report.Strategy.Risk.Sharpe, report.Benchmark.Returns.TotalReturn, report.Strategy.Trades.Count);
+        }
+        finally
+        {
+            progress.Remove(context.InstanceId);
+        }
+    }
+}
