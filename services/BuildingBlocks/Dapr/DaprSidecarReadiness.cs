@@ -17,6 +17,7 @@ public sealed class DaprSidecarReadiness(DaprSidecarClient client, ILogger<DaprS
     public static readonly IReadOnlyList<string> RequiredStateCapabilities = ["ETAG", "TRANSACTIONAL"];
 
     private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MinProbeTimeout = TimeSpan.FromSeconds(1);
 
     public async Task StartAsync(CancellationToken ct)
     {
@@ -64,9 +65,10 @@ public sealed class DaprSidecarReadiness(DaprSidecarClient client, ILogger<DaprS
         string last;
         while (true)
         {
+            // A probe gets what is left of the budget, but at least a second: a loopback answer is never that slow when healthy.
             var remaining = options.HealthTimeout - clock.Elapsed;
-            var attemptTimeout = remaining < options.RequestTimeout ? remaining : options.RequestTimeout;
-            if (attemptTimeout <= TimeSpan.Zero) attemptTimeout = TimeSpan.FromMilliseconds(1);
+            var attemptTimeout = remaining < MinProbeTimeout ? MinProbeTimeout : remaining;
+            if (attemptTimeout > options.RequestTimeout) attemptTimeout = options.RequestTimeout;
             try
             {
                 using var response = await client.SendAsync(new(HttpMethod.Get, "v1.0/healthz/outbound"), DaprRetry.None, ct, attemptTimeout);
