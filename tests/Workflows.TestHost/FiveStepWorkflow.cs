@@ -78,7 +78,7 @@ public sealed class SingleStoreProvider(IStateStore store) : IStateStoreProvider
     public IStateStore Get(string componentName) => store;
 }
 
-public sealed record HostArgs(string DataDir, IReadOnlyList<string> Instances, string? HaltAt, int StepDelayMs)
+public sealed record HostArgs(string DataDir, IReadOnlyList<string> Instances, string? HaltAt, int StepDelayMs, int MaxConcurrent)
 {
     public static HostArgs Parse(string[] args)
     {
@@ -91,6 +91,7 @@ public sealed record HostArgs(string DataDir, IReadOnlyList<string> Instances, s
         var instances = (Value("--instances") ?? throw new ArgumentException("--instances ID[,ID...] is required."))
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var delay = int.Parse(Value("--step-delay-ms") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-        return new HostArgs(data, instances, Value("--halt-at"), delay);
+        var max = int.Parse(Value("--max-concurrent") ?? "100", System.Globalization.CultureInfo.InvariantCulture);
+        return new HostArgs(data, instances, Value("--halt-at"), delay, max);
     }
 }
