@@ -1,15 +1,70 @@
+using System.Text.Json.Serialization;
+using Platform.BuildingBlocks;
+using Platform.BuildingBlocks.PubSub;
+using Platform.BuildingBlocks.State;
+using Platform.Contracts;
+using Platform.Modeling.Registry;
+using Platform.OfflineStore;
+using Platform.Training.Apis;
+using Platform.Training.Data;
+using Platform.Training.Workflows;
+using Platform.Workflows;
+
 namespace Platform.Training;
 
-/// <summary>Wires the training service: its services, its subscriptions and its API.</summary>
+/// <summary>Wires the training service: datasets, the registry on the shared modelstore, the training workflow and the API.</summary>
 public static class TrainingService
 {
+    /// <summary>Configuration: <c>Training:SyntheticFallback</c> (default true) trains symbols the offline store lacks on the seeded synthetic market.</summary>
+    public const string SyntheticFallbackKey = "Training:SyntheticFallback";
+    public const string SyntheticBarsKey = "Training:SyntheticBars";
+
     public static WebApplicationBuilder AddTraining(this WebApplicationBuilder builder)
     {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddOfflineBarReader(configuration, RuntimeSettings.From(configuration, AppTopology.Training.AppId).DataDir);
+        services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(),
+            configuration.GetValue(SyntheticFallbackKey, true), configuration.GetValue(SyntheticBarsKey, 1500)));
+        services.AddSingleton<TrainingDatasets>();
+        services.AddSingleton<TrainingProgress>();
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
+            sp.GetRequiredService<IEventPublisher>(), sp.GetService<TimeProvider>()));
+        services.AddHostedService<RegistryOutboxFlush>();
+        services.AddWorkflows(options =>
+        {
+            configuration.GetSection("Workflows").Bind(options);
+            options.RegisterWorkflow<TrainingWorkflow>();
+            options.RegisterActivity<LoadDatasetActivity>();
+            options.RegisterActivity<EvaluateCandidateActivity>();
+            options.RegisterActivity<RegisterModelActivity>();
+            options.RegisterActivity<PromoteModelActivity>();
+        });
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+        });
         return builder;
     }
 
     public static WebApplication MapTraining(this WebApplication app)
     {
+        app.MapTrainingRunsApi();
+        app.MapModelsApi();
         return app;
+    }
+}
+
+/// <summary>Publishes registry events left in the outbox by a crash between a transition's commit and its publish.</summary>
+internal sealed class RegistryOutboxFlush(ModelRegistry registry, ILogger<RegistryOutboxFlush> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try { await registry.FlushOutboxAsync(stoppingToken); }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Could not flush the model registry outbox at start-up; it is retried after the next transition.");
+        }
     }
 }

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Training.Runs;
+using Platform.Training.Workflows;
+using Platform.Workflows;
+
+namespace Platform.Training.Apis;
+
+public sealed record TrainingRunAccepted(string Id, string Status, string Location);
+
+/// <summary>A run as the API shows it: status, the current step and its progress, the error when it failed, the outcome once done.</summary>
+public sealed record TrainingRunView(string Id, string Status, string? Step, int Done, int Total, string? Detail,
+    TrainingRequest? Request, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? Error, TrainingOutcome? Outcome);
+
+public static class TrainingApi
+{
+    public static RouteGroupBuilder MapTrainingRunsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/training-runs").WithTags("Training runs");
+        group.MapPost("/", StartAsync).WithName("StartTrainingRun").WithSummary("Start a training run (a durable workflow); poll it with GET.");
+        group.MapGet("/{id}", GetAsync).WithName("GetTrainingRun").WithSummary("A run's status, step, progress and, once done, its walk-forward reports.");
+        return group;
+    }
+
+    internal static async Task<Results<Accepted<TrainingRunAccepted>, ValidationProblem>> StartAsync(
+        TrainingRequest request, WorkflowClient workflows, CancellationToken ct)
+    {
+        var errors = request.Validate();
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The training request is invalid.");
+        var id = "train-" + Guid.NewGuid().ToString("N");
+        await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), id, request, ct);
+        var location = $"/v1/training-runs/{id}";
+        return TypedResults.Accepted(location, new TrainingRunAccepted(id, "pending", location));
+    }
+
+    internal static async Task<Results<Ok<TrainingRunView>, ProblemHttpResult>> GetAsync(
+        string id, WorkflowClient workflows, TrainingProgress progress, CancellationToken ct)
+    {
+        WorkflowState state;
+        try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
+        catch (ArgumentException) { return NotFound(id); }
+        if (!state.Exists || state.Name != nameof(TrainingWorkflow)) return NotFound(id);
+        var status = state.ReadCustomStatusAs<TrainingStatus>();
+        var outcome = state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? state.ReadOutputAs<TrainingOutcome>() : null;
+        return TypedResults.Ok(new TrainingRunView(id, state.RuntimeStatus.ToString().ToLowerInvariant(), status?.Step,
+            status?.Done ?? 0, status?.Total ?? 0, state.RuntimeStatus.IsTerminal() ? null : progress.Get(id),
+            state.ReadInputAs<TrainingRequest>(), state.CreatedAt, state.CompletedAt, state.FailureDetails?.ErrorMessage, outcome));
+    }
+
+    private static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown training run.", detail: $"No training run '{id}'.");
+}

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using Platform.Modeling.Datasets;
+using Platform.Modeling.Models;
+using Platform.Modeling.Registry;
+using Platform.Modeling.Search;
+using Platform.Modeling.Validation;
+using Platform.Training.Data;
+using Platform.Training.Runs;
+using Platform.Workflows;
+
+namespace Platform.Training.Workflows;
+
+public sealed record DatasetSummary(string Fingerprint, int Rows, int Features, IReadOnlyList<string> Symbols,
+    DateTimeOffset From, DateTimeOffset To, string FeatureSet, string FeatureSetHash);
+
+public sealed record CandidateInput(TrainingRequest Request, ModelSpec Spec, bool Search);
+
+public sealed record RegisterInput(TrainingRequest Request, ValidationReport Winner, DatasetSummary Dataset);
+
+public sealed record PromoteInput(TrainingRequest Request, int Version);
+
+/// <summary>What a finished run reports: every model's walk-forward report, the winner, its version and stage.</summary>
+public sealed record TrainingOutcome(string Model, DatasetSummary Dataset, IReadOnlyList<ValidationReport> Baselines,
+    IReadOnlyList<ValidationReport> Candidates, string Winner, int Version, string ArtifactSha256, string Stage, string Decision);
+
+/// <summary>The run's step as shown by GET /v1/training-runs/{id}.</summary>
+public sealed record TrainingStatus(string Step, int Done, int Total);
+
+/// <summary>
+/// A training run as a durable workflow. Each step is an activity whose result the runner checkpoints: a process
+/// killed mid-run resumes after the last completed step. Steps: load the dataset, validate the baselines, train and
+/// walk-forward-validate each candidate, pick the winner (workflow code, deterministic), register it (idempotent by
+/// run id), promote it if the policy allows. The registry publishes ModelRegistered/ModelPromoted after each commit.
+/// </summary>
+public sealed class TrainingWorkflow : Workflow<TrainingRequest, TrainingOutcome>
+{
+    public override async Task<TrainingOutcome> RunAsync(WorkflowContext context, TrainingRequest input)
+    {
+        var candidates = input.EffectiveCandidates;
+        var total = 2 + input.Baselines.Count + candidates.Count + 2;
+        var done = 0;
+        void Status(string step) => context.SetCustomStatus(new TrainingStatus(step, done, total));
+
+        Status("load-dataset");
+        var dataset = await context.CallActivityAsync<DatasetSummary>(nameof(LoadDatasetActivity), input);
+        done++;
+        var baselines = new List<ValidationReport>();
+        foreach (var spec in input.Baselines)
+        {
+            Status("validate-baseline:" + spec.Kind);
+            baselines.Add(await context.CallActivityAsync<ValidationReport>(nameof(EvaluateCandidateActivity), new CandidateInput(input, spec, false)));
+            done++;
+        }
+        var reports = new List<ValidationReport>();
+        foreach (var spec in candidates)
+        {
+            Status("train:" + spec.Describe());
+            reports.Add(await context.CallActivityAsync<ValidationReport>(nameof(EvaluateCandidateActivity),
+                new CandidateInput(input, spec, input.SearchTrials > 0 && spec.Kind == ModelKinds.XGBoost)));
+            done++;
+        }
+
+        Status("evaluate");
+        var policy = input.EffectivePolicy;
+        var higher = MetricSet.HigherIsBetter(policy.Metric);
+        var scored = reports.Where(r => r.Score(policy.Metric).HasValue).ToList();
+        var winner = scored.Count == 0 ? reports[0]
+            : higher ? scored.MaxBy(r => r.Score(policy.Metric)!.Value)! : scored.MinBy(r => r.Score(policy.Metric)!.Value)!;
+        done++;
+
+        Status("register");
+        var version = await context.CallActivityAsync<ModelVersion>(nameof(RegisterModelActivity), new RegisterInput(input, winner, dataset));
+        done++;
+
+        var stage = version.Stage.ToString();
+        var decision = "Registered; promotion not requested.";
+        if (input.Promote)
+        {
+            Status("promote");
+            var result = await context.CallActivityAsync<TransitionResult>(nameof(PromoteModelActivity), new PromoteInput(input, version.Version));
+            stage = result.Stage.ToString();
+            decision = result.Reason;
+        }
+        done++;
+        Status("completed");
+        return new TrainingOutcome(input.ModelName, dataset, baselines, reports, winner.Model, version.Version, version.ArtifactSha256, stage, decision);
+    }
+}
+
+/// <summary>Live progress inside a long activity (fold k of n), kept in memory: the checkpointed status gives the step.</summary>
+public sealed class TrainingProgress
+{
+    private readonly ConcurrentDictionary<string, string> _detail = new(StringComparer.Ordinal);
+    public void Set(string runId, string detail) => _detail[runId] = detail;
+    public string? Get(string runId) => _detail.GetValueOrDefault(runId);
+    public void Remove(string runId) => _detail.TryRemove(runId, out _);
+}
+
+public sealed class LoadDatasetActivity(TrainingDatasets datasets) : WorkflowActivity<TrainingRequest, DatasetSummary>
+{
+    public override async Task<DatasetSummary> RunAsync(WorkflowActivityContext context, TrainingRequest input)
+    {
+        var ds = await datasets.GetAsync(input, context.CancellationToken);
+        return Summary(ds);
+    }
+
+    internal static DatasetSummary Summary(Dataset ds) => new(ds.Fingerprint, ds.Rows, ds.Frame.Columns, ds.Symbols,
+        ds.Spec.From, ds.Spec.To, ds.Spec.Features.Id, ds.Spec.Features.Hash);
+}
+
+/// <summary>Walk-forward validation of one model spec (or a random search around it, scored the same way).</summary>
+public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, TrainingProgress progress) : WorkflowActivity<CandidateInput, ValidationReport>
+{
+    public override async Task<ValidationReport> RunAsync(WorkflowActivityContext context, CandidateInput input)
+    {
+        var ct = context.CancellationToken;
+        var ds = await datasets.GetAsync(input.Request, ct);
+        var folds = WalkForward.Split(ds, input.Request.WalkForward);
+        var id = context.InstanceId;
+        return await Task.Run(() =>
+        {
+            if (!input.Search)
+                return Evaluator.Evaluate(ds, folds, input.Spec, input.Request.Seed,
+                    new Progress<Evaluator.Progress>(p => progress.Set(id, $"{p.Model}: fold {p.Fold + 1}/{p.Folds}")), ct);
+            var space = new Dictionary<string, ParameterDomain>
+            {
+                ["max_depth"] = new IntRange(2, 8),
+                ["eta"] = new LogUniform(0.01, 0.3),
+                ["subsample"] = new Uniform(0.5, 1.0),
+                ["colsample_bytree"] = new Uniform(0.3, 1.0),
+                ["min_child_weight"] = new LogUniform(1, 100),
+            };
+            var result = HyperparameterSearch.Run(ds, folds,
+                new SearchOptions(input.Spec, space, input.Request.EffectivePolicy.Metric, MaxTrials: input.Request.SearchTrials, Seed: input.Request.Seed),
+                t => progress.Set(id, $"search trial {t.Number}/{input.Request.SearchTrials}"), ct);
+            return result.Best.Report;
+        }, ct);
+    }
+}
+
+/// <summary>
+/// Fits the winner on the whole dataset and registers it with its lineage. Registration is idempotent by run id
+/// (the workflow instance id): a resumed run gets the version it registered before the crash.
+/// </summary>
+public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegistry registry) : WorkflowActivity<RegisterInput, ModelVersion>
+{
+    public override async Task<ModelVersion> RunAsync(WorkflowActivityContext context, RegisterInput input)
+    {
+        var ct = context.CancellationToken;
+        var request = input.Request;
+        var runId = context.InstanceId;
+        var ds = await datasets.GetAsync(request, ct);
+        if (ds.Fingerprint != input.Dataset.Fingerprint)
+            throw new InvalidOperationException($"The dataset changed since validation ({ds.Fingerprint} vs {input.Dataset.Fingerprint}).");
+        byte[] artifact;
+        using (var model = await Task.Run(() => Evaluator.Fit(ds, Enumerable.Range(0, ds.Rows).ToArray(), input.Winner.Spec, request.Seed), ct))
+            artifact = model.ToArtifact();
+        var (header, _) = ModelArtifact.Read(artifact);
+        var winner = input.Winner;
+        var lineage = new ModelLineage(ds.Fingerprint, ds.Spec.Features.Id, ds.Spec.Features.Hash, request.TargetSpec.Kind.ToString().ToLowerInvariant(),
+            request.Horizon, ds.Symbols, ds.Spec.From, ds.Spec.To, winner.Spec.Kind, header.Parameters.Count > 0 ? header.Parameters : winner.Spec.Parameters,
+            request.Seed, winner.Folds, winner.Aggregate, winner.Icir, winner.RankIcir, CodeVersion.Current);
+        return await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
+    }
+}
+
+/// <summary>
+/// Stages the new version as challenger, then promotes it to Production when the policy allows (always when there is
+/// no champion). Idempotent: a version already in its target stage is left as it is.
+/// </summary>
+public sealed class PromoteModelActivity(ModelRegistry registry) : WorkflowActivity<PromoteInput, TransitionResult>
+{
+    public override async Task<TransitionResult> RunAsync(WorkflowActivityContext context, PromoteInput input)
+    {
+        var ct = context.CancellationToken;
+        var name = input.Request.ModelName;
+        var entry = await registry.GetEntryAsync(name, ct) ?? throw new ModelNotFoundException($"Model '{name}' is not registered.");
+        var stage = entry.Stages.GetValueOrDefault(input.Version);
+        if (stage == ModelStage.Production || stage == ModelStage.Archived || entry.ChampionHistory.Contains(input.Version))
+            return new TransitionResult(name, input.Version, stage, entry.Champion, entry.Challenger, "none", $"Already {stage}.");
+        if (stage != ModelStage.Staging) await registry.PromoteAsync(name, input.Version, ModelStage.Staging, ct: ct);
+        try
+        {
+            return await registry.PromoteAsync(name, input.Version, ModelStage.Production, input.Request.EffectivePolicy, ct);
+        }
+        catch (PromotionRejectedException ex)
+        {
+            var now = await registry.GetEntryAsync(name, ct);
+            return new TransitionResult(name, input.Version, ModelStage.Staging, now?.Champion, now?.Challenger, "kept-staging", ex.Decision.Reason);
+        }
+    }
+}
