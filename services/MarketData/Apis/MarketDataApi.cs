@@ -156,7 +156,7 @@ public static class MarketDataApi
         detail: report.Error ?? "The import was rejected.", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Import rejected",
         extensions: new Dictionary<string, object?> { ["report"] = report, ["errors"] = report.Messages().Take(1000).ToList() });
 
-    internal static (ImportOptions? Options, Dictionary<string, string[]> Errors) ToOptions(ImportRequest body)
+    public static (ImportOptions? Options, Dictionary<string, string[]> Errors) ToOptions(ImportRequest body)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(body.Symbol)) errors["symbol"] = ["A symbol is required."];

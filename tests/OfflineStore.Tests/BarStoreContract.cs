@@ -1,0 +1,307 @@
+using System.Text;
+using Platform.BuildingBlocks.PubSub;
+using Platform.OfflineStore.Postgres;
+using Platform.OfflineStore.Sqlite;
+using Platform.Quant;
+
+namespace Platform.OfflineStore.Tests;
+
+/// <summary>What every <see cref="IBarStore"/> adapter must do; each adapter's class only says how to open one.</summary>
+public abstract class BarStoreContract : IAsyncLifetime
+{
+    protected IBarStore Store { get; private set; } = null!;
+
+    protected abstract Task<IBarStore> OpenAsync();
+
+    public async Task InitializeAsync()
+    {
+        Store = await OpenAsync();
+        await Store.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Store is IAsyncDisposable d) await d.DisposeAsync();
+    }
+
+    private static readonly DateTimeOffset T0 = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    protected static string NewSymbol() => "S" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
+
+    protected static List<SymbolBar> Daily(string symbol, int count, int startDay = 0, double price = 100) =>
+        Enumerable.Range(startDay, count)
+            .Select(i => new SymbolBar(symbol, BarInterval.OneDay, new Bar(T0.AddDays(i), price + i, price + i + 2, price + i - 1, price + i + 1, 1000 + i)))
+            .ToList();
+
+    private static BarWrite Import(IReadOnlyList<SymbolBar> bars, ConflictPolicy policy = ConflictPolicy.Reject) => new(bars)
+    {
+        OnConflict = policy,
+        PerSeries = c => new OutgoingEvent("market-bars", $"import:{c.Symbol}:{c.Count}", "BarsImported",
+            Encoding.UTF8.GetBytes($$"""{"symbol":"{{c.Symbol}}","count":{{c.Count}}}"""), c.Symbol),
+    };
+
+    private async Task<List<OutboxMessage>> DrainAsync()
+    {
+        var sent = new List<OutboxMessage>();
+        while (await Store.RelayOutboxAsync((batch, _) => { sent.AddRange(batch); return Task.CompletedTask; }) > 0) { }
+        return sent;
+    }
+
+    [Fact]
+    public async Task WriteAsync_NewBars_InsertsAllAndQueuesOneEventPerSeries()
+    {
+        var a = NewSymbol();
+        var b = NewSymbol();
+        var result = await Store.WriteAsync(Import([.. Daily(a, 10), .. Daily(b, 5)]));
+
+        Assert.True(result.Committed);
+        Assert.Equal(15, result.Inserted);
+        Assert.Equal(2, result.EventsQueued);
+        var change = Assert.Single(result.Changes, c => c.Symbol == a);
+        Assert.Equal((T0, T0.AddDays(9), 10L), (change.From, change.To, change.Count));
+        var events = await DrainAsync();
+        Assert.Equal(new[] { $"import:{a}:10", $"import:{b}:5" }.Order(), events.Select(e => e.Event.Id).Order());
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task WriteAsync_SameBarsAgain_ChangesNothingAndQueuesNoEvent()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 20)));
+        await DrainAsync();
+
+        var again = await Store.WriteAsync(Import(Daily(s, 20)));
+
+        Assert.True(again.Committed);
+        Assert.Equal((0L, 0L, 20L, 0), (again.Inserted, again.Updated, again.Unchanged, again.EventsQueued));
+        Assert.Empty(await DrainAsync());
+    }
+
+    [Fact]
+    public async Task WriteAsync_ConflictingBarWithReject_WritesNothingAndReportsConflict()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 5)));
+        await DrainAsync();
+        var incoming = Daily(s, 8);
+        incoming[2] = incoming[2] with { Bar = incoming[2].Bar with { Close = incoming[2].Bar.Close + 0.5 } };
+
+        var result = await Store.WriteAsync(Import(incoming));
+
+        Assert.False(result.Committed);
+        var conflict = Assert.Single(result.Conflicts);
+        Assert.Equal(T0.AddDays(2), conflict.Incoming.Bar.Time);
+        Assert.Equal(103.0, conflict.Stored.Bar.Close);
+        Assert.Equal(5, (await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay))).Count);
+        Assert.Empty(await DrainAsync());
+    }
+
+    [Fact]
+    public async Task WriteAsync_ConflictingBarWithOverwrite_UpdatesAndAnnouncesOnlyTheChange()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 5)));
+        await DrainAsync();
+        var incoming = Daily(s, 6);
+        incoming[1] = incoming[1] with { Bar = incoming[1].Bar with { Volume = 5 } };
+
+        var result = await Store.WriteAsync(Import(incoming, ConflictPolicy.Overwrite));
+
+        Assert.Equal((1L, 1L, 4L), (result.Inserted, result.Updated, result.Unchanged));
+        var change = Assert.Single(result.Changes);
+        Assert.Equal((T0.AddDays(1), T0.AddDays(5), 2L), (change.From, change.To, change.Count));
+        Assert.Equal(5.0, (await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)))[1].Volume);
+    }
+
+    [Fact]
+    public async Task WriteAsync_PerBarEventsForAll_QueuesOneEventPerBarEvenWhenUnchanged()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 3)));
+        await DrainAsync();
+        var write = new BarWrite(Daily(s, 4))
+        {
+            PerBar = b => new OutgoingEvent("market-bars", $"bar:{b.Symbol}:{b.Bar.Time.UtcTicks}", "BarClosed", "{}"u8.ToArray(), b.Symbol),
+            PerBarScope = EventScope.All,
+        };
+
+        var result = await Store.WriteAsync(write);
+
+        Assert.Equal((1L, 3L, 4), (result.Inserted, result.Unchanged, result.EventsQueued));
+        Assert.Equal(4, (await DrainAsync()).Count);
+    }
+
+    [Fact]
+    public async Task WriteAsync_PerBarChangedOnly_QueuesEventsForNewBarsOnly()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 3)));
+        await DrainAsync();
+        var write = new BarWrite(Daily(s, 5))
+        {
+            PerBar = b => new OutgoingEvent("market-bars", $"bar:{b.Symbol}:{b.Bar.Time.UtcTicks}", "BarClosed", "{}"u8.ToArray(), b.Symbol),
+        };
+
+        var result = await Store.WriteAsync(write);
+
+        Assert.Equal(2, result.EventsQueued);
+        Assert.Equal([$"bar:{s}:{T0.AddDays(3).UtcTicks}", $"bar:{s}:{T0.AddDays(4).UtcTicks}"], (await DrainAsync()).Select(e => e.Event.Id).ToArray());
+    }
+
+    [Theory]
+    [InlineData(0, 100, -1, "open")]
+    [InlineData(1, 99, 98, "high")]
+    [InlineData(2, 100, 97, "not aligned")]
+    [InlineData(3, 100, 97, "duplicate")]
+    public async Task WriteAsync_InvalidBatch_ThrowsAndWritesNothing(int kind, double high, double low, string expected)
+    {
+        var s = NewSymbol();
+        var bars = Daily(s, 3);
+        var bad = kind switch
+        {
+            0 => bars[1] with { Bar = bars[1].Bar with { Open = -1, Low = low } },
+            1 => bars[1] with { Bar = bars[1].Bar with { High = high, Low = low, Open = 100, Close = 99.5 } },
+            2 => bars[1] with { Bar = bars[1].Bar with { Time = bars[1].Bar.Time.AddHours(3) } },
+            _ => bars[1] with { Bar = bars[1].Bar with { Time = bars[0].Bar.Time } },
+        };
+        bars[1] = bad;
+
+        var ex = await Assert.ThrowsAsync<InvalidBarsException>(() => Store.WriteAsync(Import(bars)));
+
+        Assert.Contains(expected, ex.Message);
+        Assert.Empty(await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+    }
+
+    [Fact]
+    public async Task GetBarsAsync_Range_IsHalfOpenOrderedAndLimited()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 30)));
+
+        var range = await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay, T0.AddDays(5), T0.AddDays(10)));
+        var limited = await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay, T0.AddDays(5), null, 3));
+        var otherInterval = await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneHour));
+
+        Assert.Equal(Enumerable.Range(5, 5).Select(i => T0.AddDays(i)), range.Select(b => b.Time));
+        Assert.Equal(Enumerable.Range(5, 3).Select(i => T0.AddDays(i)), limited.Select(b => b.Time));
+        Assert.Empty(otherInterval);
+        Assert.Equal(Daily(s, 30)[7].Bar, range[2]);
+    }
+
+    [Fact]
+    public async Task GetCoverageAsync_TwoIntervals_ReportsFirstLastAndCountEach()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 12, startDay: 3)));
+        var hourly = Enumerable.Range(0, 4).Select(i => new SymbolBar(s, BarInterval.OneHour, new Bar(T0.AddHours(i), 10, 11, 9, 10.5, 1, AdjClose: 10.4, Vwap: 10.2))).ToList();
+        await Store.WriteAsync(Import(hourly));
+
+        var coverage = await Store.GetCoverageAsync(s);
+
+        Assert.Equal([new SeriesCoverage(s, BarInterval.OneHour, T0, T0.AddHours(3), 4), new SeriesCoverage(s, BarInterval.OneDay, T0.AddDays(3), T0.AddDays(14), 12)], coverage);
+        Assert.Equal(hourly[1].Bar, (await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneHour)))[1]);
+    }
+
+    [Fact]
+    public async Task RelayOutboxAsync_PublishFails_KeepsEventsPendingUntilAPublishSucceeds()
+    {
+        var s = NewSymbol();
+        await DrainAsync();
+        await Store.WriteAsync(Import(Daily(s, 3)));
+
+        await Assert.ThrowsAsync<IOException>(() => Store.RelayOutboxAsync((_, _) => throw new IOException("broker down")));
+
+        Assert.Equal(1, await Store.PendingOutboxCountAsync());
+        var sent = await DrainAsync();
+        Assert.Equal($"import:{s}:3", Assert.Single(sent).Event.Id);
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task InitializeAsync_Twice_KeepsBars()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 2)));
+
+        await Store.InitializeAsync();
+
+        Assert.Equal(2, (await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay))).Count);
+    }
+
+    [Fact]
+    public async Task StreamBarsAsync_LongRange_YieldsEveryBarInOrder()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 3000)));
+
+        var times = new List<DateTimeOffset>();
+        await foreach (var bar in Store.StreamBarsAsync(new BarQuery(s, BarInterval.OneDay))) times.Add(bar.Time);
+
+        Assert.Equal(3000, times.Count);
+        Assert.True(times.Zip(times.Skip(1)).All(p => p.First < p.Second));
+    }
+
+    /// <summary>The read-only accessor other services get.</summary>
+    protected abstract IBarReader OpenReader();
+
+    [Fact]
+    public async Task ReadOnlyReader_AfterWrite_SeesTheBars()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 4)));
+        var reader = OpenReader();
+
+        Assert.Equal(4, (await reader.GetBarsAsync(new BarQuery(s, BarInterval.OneDay))).Count);
+        Assert.Contains(await reader.GetCoverageAsync(), c => c.Symbol == s && c.Count == 4);
+        if (reader is IAsyncDisposable d) await d.DisposeAsync();
+    }
+}
+
+public sealed class SqliteBarStoreTests : BarStoreContract, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("bars-sqlite-").FullName;
+
+    protected override Task<IBarStore> OpenAsync() => Task.FromResult<IBarStore>(SqliteBarStore.InDataDir(_dir));
+
+    protected override IBarReader OpenReader() => new SqliteBarReader(Path.Combine(_dir, SqliteBarReader.FileName));
+
+    [Fact]
+    public async Task Reader_BeforeTheFileExists_ReturnsNothing()
+    {
+        var reader = new SqliteBarReader(Path.Combine(_dir, "missing", "bars.db"));
+
+        Assert.Empty(await reader.GetCoverageAsync());
+        Assert.Empty(await reader.GetBarsAsync(new BarQuery("X", BarInterval.OneDay)));
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
+
+public sealed class PostgresBarStoreTests : BarStoreContract
+{
+    private string _connectionString = "";
+
+    protected override async Task<IBarStore> OpenAsync()
+    {
+        _connectionString = await PostgresCluster.CreateDatabaseAsync("bars");
+        return PostgresBarStore.Create(_connectionString);
+    }
+
+    protected override IBarReader OpenReader() => new PostgresBarReader(PostgresBarReader.ReadOnly(_connectionString));
+
+    [Fact]
+    public async Task ReadOnlyDataSource_Write_IsRefusedByTheServer()
+    {
+        await using var source = PostgresBarReader.ReadOnly(_connectionString);
+        await using var cmd = source.CreateCommand("DELETE FROM bars");
+
+        var ex = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => cmd.ExecuteNonQueryAsync());
+
+        Assert.Equal("25006", ex.SqlState); // read_only_sql_transaction
+    }
+}
