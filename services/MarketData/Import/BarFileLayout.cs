@@ -42,8 +42,8 @@ public sealed record BarFileLayout
         var key = new string(header.Where(char.IsAsciiLetterOrDigit).ToArray()).ToLowerInvariant();
         return key switch
         {
-            "date" or "day" or "tradedate" => ColumnRole.Date,
-            "time" or "timeofday" => ColumnRole.Time,
+            "date" or "day" or "tradedate" or "datum" => ColumnRole.Date,
+            "time" or "timeofday" or "zeit" or "uhrzeit" => ColumnRole.Time,
             "datetime" or "timestamp" or "ts" or "localtime" or "gmttime" => ColumnRole.DateTime,
             "open" or "o" or "openprice" => ColumnRole.Open,
             "high" or "h" or "highprice" => ColumnRole.High,
