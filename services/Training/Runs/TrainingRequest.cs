@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Platform.Modeling.Models;
 using Platform.Modeling.Registry;
 using Platform.Modeling.Targets;
@@ -16,9 +17,12 @@ public sealed record TrainingRequest(
     string? Model = null, IReadOnlyList<ModelSpec>? Candidates = null, int Folds = 5, int Seed = 42,
     bool Promote = true, PromotionPolicy? Policy = null, int SearchTrials = 0)
 {
+    [JsonIgnore]
     public TargetSpec TargetSpec => new(TargetSpec.ParseKind(Target), Horizon);
+    [JsonIgnore]
     public string ModelName => Model ?? $"{TargetSpec.Kind.ToString().ToLowerInvariant()}-h{Horizon}";
 
+    [JsonIgnore]
     public IReadOnlyList<ModelSpec> EffectiveCandidates => Candidates is { Count: > 0 } c ? c : DefaultCandidates;
 
     public static readonly IReadOnlyList<ModelSpec> DefaultCandidates =
@@ -28,11 +32,13 @@ public sealed record TrainingRequest(
     ];
 
     /// <summary>Baselines matching the target: zero, mean and last value; HAR-RV, mean and last value for volatility.</summary>
+    [JsonIgnore]
     public IReadOnlyList<ModelSpec> Baselines => TargetSpec.Kind == TargetKind.Volatility
         ? [new(ModelKinds.HarRv), new(ModelKinds.HistoricalMean), new(ModelKinds.LastValue)]
         : [new(ModelKinds.Zero), new(ModelKinds.HistoricalMean), new(ModelKinds.LastValue)];
 
     /// <summary>The metric that ranks candidates and guards promotion.</summary>
+    [JsonIgnore]
     public PromotionPolicy EffectivePolicy => Policy ?? new PromotionPolicy(TargetSpec.Kind switch
     {
         TargetKind.Volatility => "qlike",
@@ -40,14 +46,16 @@ public sealed record TrainingRequest(
         _ => "rank_ic",
     });
 
+    [JsonIgnore]
     public WalkForwardOptions WalkForward => new() { Folds = Folds };
 
     public Dictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
         if (Symbols is not { Count: > 0 } || Symbols.Any(string.IsNullOrWhiteSpace)) errors["symbols"] = ["At least one symbol is required."];
+        var targetValid = true;
         try { TargetSpec.ParseKind(Target ?? ""); }
-        catch (FormatException ex) { errors["target"] = [ex.Message]; }
+        catch (FormatException ex) { errors["target"] = [ex.Message]; targetValid = false; }
         if (Horizon is < 1 or > 250) errors["horizon"] = ["The horizon must be between 1 and 250 bars."];
         if (!Platform.Quant.BarInterval.TryParse(Interval, out _)) errors["interval"] = [$"Unknown interval '{Interval}'."];
         if (!Platform.Quant.Features.FeatureSets.TryGet(FeatureSet, out _)) errors["featureSet"] = [$"Unknown feature set '{FeatureSet}'. Known: {string.Join(", ", Platform.Quant.Features.FeatureSets.Ids)}."];
@@ -59,8 +67,11 @@ public sealed record TrainingRequest(
             try { MetricSet.HigherIsBetter(Policy.Metric); _ = new MetricSet(0, null, null, null, null, null, null, null, "").Get(Policy.Metric); }
             catch (ArgumentException ex) { errors["policy.metric"] = [ex.Message]; }
         }
-        try { ModelRegistry.ValidateName(ModelName); }
-        catch (RegistryException ex) { errors["model"] = [ex.Message]; }
+        if (targetValid || Model is not null)
+        {
+            try { ModelRegistry.ValidateName(Model ?? ModelName); }
+            catch (RegistryException ex) { errors["model"] = [ex.Message]; }
+        }
         return errors;
     }
 }

@@ -34,6 +34,9 @@ public sealed unsafe class DMatrix : IDisposable
         }
     }
 
+    /// <summary>Writes XGBoost's binary DMatrix format (the <c>xgboost</c> CLI reads it as <c>data = "file"</c>).</summary>
+    public void SaveBinary(string path) => XGBoostLibrary.Check(XGBoostNative.XGDMatrixSaveBinary(Handle, path, 1));
+
     public void Dispose() => Handle.Dispose();
 }
 

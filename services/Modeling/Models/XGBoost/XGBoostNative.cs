@@ -93,6 +93,8 @@ internal static unsafe partial class XGBoostNative
     internal static partial int XGDMatrixSetFloatInfo(DMatrixHandle handle, string field, float* array, ulong len);
     [LibraryImport(Lib)] internal static partial int XGDMatrixFree(IntPtr handle);
     [LibraryImport(Lib)] internal static partial int XGDMatrixNumRow(DMatrixHandle handle, out ulong rows);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int XGDMatrixSaveBinary(DMatrixHandle handle, string fileName, int silent);
 
     [LibraryImport(Lib)] internal static partial int XGBoosterCreate(IntPtr* dmats, ulong len, out BoosterHandle handle);
     [LibraryImport(Lib)] internal static partial int XGBoosterFree(IntPtr handle);

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Modeling.Validation;
+using Platform.Training.Runs;
+using Platform.Training.Workflows;
+using Platform.Workflows;
+using Spectre.Console;
+
+namespace Platform.Host.Commands;
+
+/// <summary>
+/// <c>./platform train --symbols S[,S...] --target return|direction|volatility --horizon H [--data-dir DIR]</c>: runs the
+/// training workflow in-process on the embedded runtime against the data directory, shows its progress, prints the
+/// walk-forward report and registers (and, when the policy allows, promotes) the winner.
+/// </summary>
+public sealed class TrainCommand : IPlatformCommand
+{
+    public Command Create()
+    {
+        var dataDir = PlatformCommands.DataDirOption();
+        var symbols = new Option<string>("--symbols") { Description = "Comma-separated symbols.", Required = true };
+        var target = new Option<string>("--target") { Description = "return, direction or volatility.", DefaultValueFactory = _ => "return" };
+        var horizon = new Option<int>("--horizon") { Description = "Forward horizon in bars.", DefaultValueFactory = _ => 5 };
+        var interval = new Option<string>("--interval") { Description = "Bar interval.", DefaultValueFactory = _ => "1d" };
+        var model = new Option<string?>("--model") { Description = "Registry model name (default {target}-h{horizon})." };
+        var folds = new Option<int>("--folds") { Description = "Walk-forward folds.", DefaultValueFactory = _ => 5 };
+        var trials = new Option<int>("--search-trials") { Description = "Random-search trials for xgboost (0: defaults only).", DefaultValueFactory = _ => 0 };
+        var noPromote = new Option<bool>("--no-promote") { Description = "Register only; do not promote." };
+        var command = new Command("train", "Train, walk-forward validate and register a model (embedded runtime).")
+            { dataDir, symbols, target, horizon, interval, model, folds, trials, noPromote };
+        command.SetAction(async (parse, ct) =>
+        {
+            var request = new TrainingRequest(
+                parse.GetValue(symbols)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                parse.GetValue(target)!, parse.GetValue(horizon), parse.GetValue(interval)!, Model: parse.GetValue(model),
+                Folds: parse.GetValue(folds), SearchTrials: parse.GetValue(trials), Promote: !parse.GetValue(noPromote));
+            var errors = request.Validate();
+            if (errors.Count > 0)
+            {
+                foreach (var (field, messages) in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(field)}[/]: {Markup.Escape(string.Join(" ", messages))}");
+                return 2;
+            }
+            await using var platform = await EmbeddedPlatform.StartAsync(new EmbeddedPlatformOptions
+            {
+                DataDir = parse.GetValue(dataDir)!.FullName, GatewayUrl = "http://127.0.0.1:0", EphemeralServicePorts = true,
+            }, ct);
+            var services = platform.Services("training");
+            var workflows = services.GetRequiredService<WorkflowClient>();
+            var progress = services.GetRequiredService<TrainingProgress>();
+            var id = "train-" + Guid.NewGuid().ToString("N");
+            await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), id, request, ct);
+
+            WorkflowState state = null!;
+            await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("starting", maxValue: 1);
+                    while (true)
+                    {
+                        state = await workflows.GetWorkflowStateAsync(id, true, ct);
+                        var status = state.ReadCustomStatusAs<TrainingStatus>();
+                        if (status is not null)
+                        {
+                            task.MaxValue = Math.Max(1, status.Total);
+                            task.Value = status.Done;
+                            task.Description = Markup.Escape(progress.Get(id) ?? status.Step);
+                        }
+                        if (state.RuntimeStatus.IsTerminal()) { task.Value = task.MaxValue; break; }
+                        await Task.Delay(250, ct);
+                    }
+                });
+            if (state.RuntimeStatus != WorkflowRuntimeStatus.Completed)
+            {
+                AnsiConsole.MarkupLine($"[red]Training {state.RuntimeStatus.ToString().ToLowerInvariant()}[/]: {Markup.Escape(state.FailureDetails?.ErrorMessage ?? "")}");
+                return 1;
+            }
+            var outcome = state.ReadOutputAs<TrainingOutcome>()!;
+            Render(outcome);
+            return 0;
+        });
+        return command;
+    }
+
+    internal static void Render(TrainingOutcome outcome)
+    {
+        var d = outcome.Dataset;
+        AnsiConsole.MarkupLine($"Dataset [blue]{d.Fingerprint[..12]}[/]: {d.Rows} rows x {d.Features} features ({Markup.Escape(d.FeatureSet)}), {string.Join(",", d.Symbols)}, {d.From:yyyy-MM-dd}..{d.To:yyyy-MM-dd}");
+        var table = new Table().Title("Walk-forward validation (mean over folds)");
+        foreach (var c in new[] { "model", "folds", "RMSE", "MAE", "R²", "IC", "Rank IC", "ICIR", "hit rate", "QLIKE" }) table.AddColumn(c);
+        foreach (var (report, kind) in outcome.Baselines.Select(r => (r, "baseline")).Concat(outcome.Candidates.Select(r => (r, "candidate"))))
+        {
+            var m = report.Aggregate;
+            var name = report.Model == outcome.Winner && kind == "candidate" ? $"[green]{Markup.Escape(report.Model)} *[/]" : Markup.Escape(report.Model);
+            table.AddRow(name, report.Folds.Count.ToString(CultureInfo.InvariantCulture), F(m.Rmse), F(m.Mae), F(m.RSquared), F(m.Ic), F(m.RankIc),
+                F(report.Icir), F(m.HitRate), F(m.Qlike));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"Registered [bold]{Markup.Escape(outcome.Model)}[/] v{outcome.Version} ({Markup.Escape(outcome.Winner)}), stage [bold]{outcome.Stage}[/]: {Markup.Escape(outcome.Decision)}");
+        AnsiConsole.MarkupLine($"Artifact SHA-256 {outcome.ArtifactSha256}");
+    }
+
+    internal static string F(double? v) => v is null ? "-" : v.Value.ToString("0.0000", CultureInfo.InvariantCulture);
+}

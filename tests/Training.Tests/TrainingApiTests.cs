@@ -1,0 +1,221 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Contracts;
+using Platform.Modeling.Registry;
+using Platform.ServiceDefaults;
+
+namespace Platform.Training.Tests;
+
+/// <summary>The training service on Kestrel (127.0.0.1:0), embedded runtime, a temporary data directory.</summary>
+internal sealed class TrainingHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    public HttpClient Http { get; }
+    public IServiceProvider Services => _app.Services;
+
+    private TrainingHost(WebApplication app, string url)
+    {
+        _app = app;
+        Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    public static async Task<TrainingHost> StartAsync(string dataDir)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Runtime:Mode"] = "embedded",
+            ["DataDir"] = dataDir,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Training:SyntheticBars"] = "500",
+            ["Workflows:PollInterval"] = "00:00:00.100",
+            ["Workflows:LeaseDuration"] = "00:00:02",
+            ["Workflows:RenewInterval"] = "00:00:00.500",
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults(AppTopology.Training);
+        builder.AddTraining();
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        app.MapTraining();
+        await app.StartAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TrainingHost(app, url);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try { await _app.StopAsync(timeout.Token); } catch (OperationCanceledException) { }
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed class TrainingApiTests : IAsyncLifetime
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("training-api-").FullName;
+    private TrainingHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await TrainingHost.StartAsync(_dir);
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    internal static object Request(string model, string target = "return") => new
+    {
+        symbols = new[] { "ALPHA", "BRAVO" },
+        target,
+        horizon = 5,
+        model,
+        folds = 3,
+        candidates = new object[]
+        {
+            new { kind = "ridge", parameters = new Dictionary<string, string> { ["alpha"] = "10" } },
+            new { kind = "xgboost", parameters = new Dictionary<string, string> { ["num_boost_round"] = "40", ["max_depth"] = "3" } },
+        },
+    };
+
+    internal static async Task<JsonElement> WaitAsync(HttpClient http, string location, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var run = await http.GetFromJsonAsync<JsonElement>(location, Json);
+            var status = run.GetProperty("status").GetString();
+            if (status is "completed" or "failed" or "terminated") return run;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Run still {status} at step {run.GetProperty("step")}.");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_Completes_RegistersAndPromotesFirstVersion()
+    {
+        var response = await _host.Http.PostAsJsonAsync("/v1/training-runs", Request("ret-h5"), Json);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var location = response.Headers.Location!.ToString();
+        var run = await WaitAsync(_host.Http, location, TimeSpan.FromSeconds(90));
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        var outcome = run.GetProperty("outcome");
+        Assert.Equal(1, outcome.GetProperty("version").GetInt32());
+        Assert.Equal("Production", outcome.GetProperty("stage").GetString());
+        Assert.Equal(3, outcome.GetProperty("baselines").GetArrayLength());
+        Assert.Equal(3, outcome.GetProperty("candidates")[0].GetProperty("folds").GetArrayLength());
+
+        var models = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models", Json);
+        Assert.Equal("ret-h5", models[0].GetProperty("name").GetString());
+        var model = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/ret-h5", Json);
+        Assert.Equal(1, model.GetProperty("champion").GetProperty("version").GetInt32());
+        var lineage = model.GetProperty("champion").GetProperty("lineage");
+        Assert.Equal("alpha158@1", lineage.GetProperty("featureSet").GetString());
+        Assert.Equal(64, lineage.GetProperty("datasetFingerprint").GetString()!.Length);
+
+        // The registry's artifact loads and verifies.
+        var registry = _host.Services.GetRequiredService<ModelRegistry>();
+        var (version, bytes) = await registry.LoadArtifactAsync("ret-h5", ModelAliases.Champion);
+        using var loaded = Platform.Modeling.Models.ModelFactory.Load(bytes);
+        Assert.Equal(158, loaded.FeatureNames.Count);
+        Assert.Equal(version.ArtifactSha256, Platform.Modeling.Models.ModelArtifact.Sha256(bytes));
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_InvalidRequest_ValidationProblem()
+    {
+        var response = await _host.Http.PostAsJsonAsync("/v1/training-runs", new { symbols = Array.Empty<string>(), target = "price", horizon = 0 }, Json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("target", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("horizon", out _));
+    }
+
+    [Fact]
+    public async Task GetTrainingRun_Unknown_NotFoundProblem()
+    {
+        var response = await _host.Http.GetAsync("/v1/training-runs/train-nope");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task ModelsApi_PromoteCompareRollbackArchive_OverHttp()
+    {
+        var registry = _host.Services.GetRequiredService<ModelRegistry>();
+        ModelLineage L(double ic) => new("fp", "alpha158@1", "h", "return", 5, ["A"], DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch,
+            "ridge", new(StringComparer.Ordinal), 1, [], new(10, 0.1, 0.1, 0.0, ic, ic, 0.5, null, "time-series"), null, null, "t");
+        for (var i = 1; i <= 3; i++) await registry.RegisterAsync("m", [(byte)i, 2, 3], L(0.01 * i), "run" + i);
+
+        Assert.Equal(HttpStatusCode.OK, (await _host.Http.PostAsJsonAsync("/v1/models/m/versions/1/promote", new { stage = "Production" }, Json)).StatusCode);
+        var refused = await _host.Http.PostAsJsonAsync("/v1/models/m/versions/2/promote",
+            new { stage = "Production", policy = new { metric = "rank_ic", minImprovement = 0.05 } }, Json);
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("does not exceed", await refused.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await _host.Http.PostAsJsonAsync("/v1/models/m/versions/3/promote", new { stage = "Production" }, Json)).StatusCode);
+
+        var compare = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/m/compare?a=1&b=champion", Json);
+        Assert.Equal(0.02, compare.GetProperty("delta").GetProperty("rank_ic").GetDouble(), 9);
+
+        var rollback = await _host.Http.PostAsync("/v1/models/m/rollback", null);
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        var model = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/m", Json);
+        Assert.Equal(1, model.GetProperty("model").GetProperty("champion").GetInt32());
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await _host.Http.PostAsync("/v1/models/m/versions/1/archive", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _host.Http.PostAsync("/v1/models/m/versions/2/archive", null)).StatusCode);
+        var versions = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/m/versions", Json);
+        Assert.Equal(["Production", "Archived", "Archived"], versions.EnumerateArray().Select(v => v.GetProperty("stage").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/unknown")).StatusCode);
+    }
+}
+
+public sealed class TrainingResumeTests
+{
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task TrainingRun_HostStoppedMidRun_ResumesWithoutDuplicateRegistration()
+    {
+        var dir = Directory.CreateTempSubdirectory("training-resume-").FullName;
+        string location;
+        await using (var first = await TrainingHost.StartAsync(dir))
+        {
+            var response = await first.Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("resume"), TrainingApiTests.Json);
+            location = response.Headers.Location!.ToString();
+            // Stop the process once at least the dataset and a baseline are checkpointed.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                var run = await first.Http.GetFromJsonAsync<JsonElement>(location, TrainingApiTests.Json);
+                if (run.GetProperty("done").GetInt32() >= 2) break;
+                await Task.Delay(50);
+            }
+        }
+        await using (var second = await TrainingHost.StartAsync(dir))
+        {
+            var run = await TrainingApiTests.WaitAsync(second.Http, location, TimeSpan.FromSeconds(120));
+            Assert.Equal("completed", run.GetProperty("status").GetString());
+            var versions = await second.Http.GetFromJsonAsync<JsonElement>("/v1/models/resume/versions", TrainingApiTests.Json);
+            Assert.Equal(1, versions.GetArrayLength());
+            Assert.Equal(run.GetProperty("id").GetString(), versions[0].GetProperty("runId").GetString());
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(dir, true); } catch (IOException) { }
+    }
+}
