@@ -10,7 +10,7 @@ public sealed class PlatformManifestTests(RenderedManifests rendered) : IClassFi
     /// <summary>Which apps load each Dapr component, fixed by the architecture.</summary>
     private static readonly Dictionary<string, string[]> ComponentScopes = new()
     {
-        [Components.PubSub] = ["marketdata", "features", "training", "serving", "monitoring"],
+        [Components.PubSub] = ["gateway", "marketdata", "features", "training", "serving", "backtesting", "monitoring"],
         [Components.StateStore] = [.. AppTopology.All.Select(a => a.AppId)],
         [Components.FeatureStore] = ["features", "serving"],
         [Components.ModelStore] = ["training", "serving", "backtesting"],
