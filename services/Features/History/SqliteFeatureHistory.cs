@@ -1,0 +1,177 @@
+using Microsoft.Data.Sqlite;
+using Platform.BuildingBlocks.Embedded;
+using Platform.Quant;
+using Platform.Quant.Features;
+
+namespace Platform.Features.History.Sqlite;
+
+/// <summary>
+/// Read-only access to the embedded feature history (<c>features.db</c> in the data directory), for services other
+/// than features. Before the features service has created the file every series is empty.
+/// </summary>
+public class SqliteFeatureHistoryReader : IFeatureHistoryReader
+{
+    public const string FileName = "features.db";
+
+    private readonly string _readOnly;
+
+    public SqliteFeatureHistoryReader(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _readOnly = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadOnly, Pooling = true, DefaultTimeout = 30 }.ToString();
+    }
+
+    public string Path { get; }
+
+    protected virtual SqliteConnection? OpenRead()
+    {
+        if (!File.Exists(Path)) return null;
+        var connection = new SqliteConnection(_readOnly);
+        connection.Open();
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA busy_timeout=10000;";
+        pragma.ExecuteNonQuery();
+        return connection;
+    }
+
+    public Task<IReadOnlyList<FeatureRow>> GetAsync(FeatureHistoryQuery query, CancellationToken ct = default)
+    {
+        using var connection = OpenRead();
+        if (connection is null) return Task.FromResult<IReadOnlyList<FeatureRow>>([]);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT time, feature_values FROM features
+            WHERE feature_set = $set AND symbol = $symbol AND interval = $interval AND time >= $from AND time < $to
+            ORDER BY time LIMIT $limit
+            """;
+        cmd.Parameters.AddWithValue("$set", query.Set);
+        cmd.Parameters.AddWithValue("$symbol", query.Symbol);
+        cmd.Parameters.AddWithValue("$interval", query.Interval.Name);
+        cmd.Parameters.AddWithValue("$from", query.From?.UtcTicks ?? long.MinValue);
+        cmd.Parameters.AddWithValue("$to", query.To?.UtcTicks ?? long.MaxValue);
+        cmd.Parameters.AddWithValue("$limit", query.Limit is { } l ? Math.Max(0, l) : -1);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<FeatureRow>();
+        while (reader.Read())
+        {
+            ct.ThrowIfCancellationRequested();
+            rows.Add(new FeatureRow(new DateTimeOffset(reader.GetInt64(0), TimeSpan.Zero), FeatureBlob.Decode((byte[])reader.GetValue(1))));
+        }
+        return Task.FromResult<IReadOnlyList<FeatureRow>>(rows);
+    }
+
+    public Task<bool> ContainsAsync(string set, string symbol, BarInterval interval, DateTimeOffset time, CancellationToken ct = default)
+    {
+        using var connection = OpenRead();
+        if (connection is null) return Task.FromResult(false);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM features WHERE feature_set = $set AND symbol = $symbol AND interval = $interval AND time = $time";
+        cmd.Parameters.AddWithValue("$set", set);
+        cmd.Parameters.AddWithValue("$symbol", symbol);
+        cmd.Parameters.AddWithValue("$interval", interval.Name);
+        cmd.Parameters.AddWithValue("$time", time.UtcTicks);
+        return Task.FromResult(cmd.ExecuteScalar() is not null);
+    }
+
+    public Task<IReadOnlyList<FeatureSeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default)
+    {
+        using var connection = OpenRead();
+        if (connection is null) return Task.FromResult<IReadOnlyList<FeatureSeriesCoverage>>([]);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT feature_set, symbol, interval, min(time), max(time), count(*) FROM features
+            WHERE $symbol IS NULL OR symbol = $symbol GROUP BY feature_set, symbol, interval ORDER BY feature_set, symbol, interval
+            """;
+        cmd.Parameters.AddWithValue("$symbol", (object?)symbol ?? DBNull.Value);
+        using var reader = cmd.ExecuteReader();
+        var list = new List<FeatureSeriesCoverage>();
+        while (reader.Read())
+            list.Add(new FeatureSeriesCoverage(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero), reader.GetInt64(5)));
+        return Task.FromResult<IReadOnlyList<FeatureSeriesCoverage>>(list);
+    }
+}
+
+/// <summary>
+/// The embedded feature history: <c>features.db</c> in the data directory (WAL), a file of its own so feature writes
+/// never wait on marketdata's bar writes. Times are UTC ticks, vectors little-endian double BLOBs.
+/// </summary>
+public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureHistory
+{
+    public const string Schema = """
+        CREATE TABLE IF NOT EXISTS feature_sets (
+            feature_set TEXT NOT NULL PRIMARY KEY,
+            hash        TEXT NOT NULL,
+            names       TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS features (
+            feature_set    TEXT    NOT NULL,
+            symbol         TEXT    NOT NULL,
+            interval       TEXT    NOT NULL,
+            time           INTEGER NOT NULL,
+            feature_values BLOB    NOT NULL,
+            PRIMARY KEY (feature_set, symbol, interval, time)
+        );
+        """;
+
+    private readonly Lazy<SqliteFile> _file;
+
+    public SqliteFeatureHistory(string path) : base(path) =>
+        _file = new Lazy<SqliteFile>(() => SqliteFile.Open(Path, Schema), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static SqliteFeatureHistory InDataDir(string dataDir) => new(System.IO.Path.Combine(dataDir, FileName));
+
+    protected override SqliteConnection OpenRead() => _file.Value.OpenConnection();
+
+    public Task InitializeAsync(CancellationToken ct = default)
+    {
+        _ = _file.Value;
+        return Task.CompletedTask;
+    }
+
+    public Task WriteAsync(FeatureSet set, string symbol, BarInterval interval, IReadOnlyList<FeatureRow> rows, CancellationToken ct = default)
+    {
+        if (rows.Count == 0) return Task.CompletedTask;
+        foreach (var row in rows)
+            if (row.Values.Length != set.Count)
+                throw new ArgumentException($"A {set.Id} vector has {set.Count} values, not {row.Values.Length} (at {row.Time:o}).", nameof(rows));
+
+        using var connection = _file.Value.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using (var meta = connection.CreateCommand())
+        {
+            meta.Transaction = tx;
+            meta.CommandText = """
+                INSERT INTO feature_sets(feature_set, hash, names) VALUES ($set, $hash, $names)
+                ON CONFLICT (feature_set) DO UPDATE SET hash = excluded.hash, names = excluded.names
+                WHERE feature_sets.hash <> excluded.hash
+                """;
+            meta.Parameters.AddWithValue("$set", set.Id);
+            meta.Parameters.AddWithValue("$hash", set.Hash);
+            meta.Parameters.AddWithValue("$names", string.Join('\n', set.Features));
+            meta.ExecuteNonQuery();
+        }
+        using var insert = connection.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = """
+            INSERT INTO features(feature_set, symbol, interval, time, feature_values) VALUES ($set, $symbol, $interval, $time, $values)
+            ON CONFLICT (feature_set, symbol, interval, time) DO UPDATE SET feature_values = excluded.feature_values
+            WHERE features.feature_values <> excluded.feature_values
+            """;
+        insert.Parameters.AddWithValue("$set", set.Id);
+        insert.Parameters.AddWithValue("$symbol", symbol);
+        insert.Parameters.AddWithValue("$interval", interval.Name);
+        var time = insert.Parameters.Add("$time", SqliteType.Integer);
+        var values = insert.Parameters.Add("$values", SqliteType.Blob);
+        insert.Prepare();
+        foreach (var row in rows)
+        {
+            ct.ThrowIfCancellationRequested();
+            time.Value = row.Time.UtcTicks;
+            values.Value = FeatureBlob.Encode(row.Values);
+            insert.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return Task.CompletedTask;
+    }
+}

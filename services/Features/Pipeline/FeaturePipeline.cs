@@ -1,0 +1,255 @@
+using Microsoft.Extensions.Options;
+using Platform.BuildingBlocks;
+using Platform.BuildingBlocks.PubSub;
+using Platform.BuildingBlocks.State;
+using Platform.Contracts;
+using Platform.Features.History;
+using Platform.Features.Sets;
+using Platform.OfflineStore;
+using Platform.Quant;
+using Platform.Quant.Features;
+
+namespace Platform.Features.Pipeline;
+
+/// <summary>
+/// How far one stream (feature set, symbol, interval) has got, in the private <c>statestore</c>: the last bar computed,
+/// how many bars the streaming state has consumed, and the set's hash. Written after every bar's effects.
+/// </summary>
+public sealed record FeatureCheckpoint(string SetHash, DateTimeOffset LastTime, long Bars)
+{
+    public static string Key(string setId, string symbol, string interval) => $"checkpoint/{setId}/{symbol}/{interval}";
+}
+
+/// <summary>
+/// Turns <c>market-bars</c> into features. One stream per (configured feature set, symbol, interval), each with its own
+/// streaming calculator in memory and a <see cref="FeatureCheckpoint"/> in the private state store.
+/// <list type="bullet">
+/// <item><see cref="BarClosed"/>: a bar after the stream's last bar updates the calculator, writes the history row and the
+/// featurestore's latest vector, publishes <see cref="FeaturesComputed"/>, then saves the checkpoint. A bar at or before
+/// the last bar is a duplicate (ignored) when the history has it, otherwise out of order (ignored, logged, counted). Stored
+/// bars between the last bar and this one that never came as events (a gap) are computed first from the offline store.</item>
+/// <item><see cref="BarsImported"/>: recomputes the series in batch from its first stored bar up to the later of the import's
+/// end and the stream's last bar, rewrites the history from the import's start, and publishes only the latest vector.</item>
+/// </list>
+/// Restarts rebuild rather than snapshot: the calculators have no serialisable state, so a stream's state is rebuilt by
+/// replaying the stored bars up to the checkpoint's last time (the offline store holds every bar before its event is
+/// published). The rebuild happens on a stream's first event after start, or whenever the checkpoint moved without this
+/// process (another replica). Deliveries of <c>market-bars</c> are sequential; a gate keeps direct callers in line too.
+/// </summary>
+public sealed class FeaturePipeline(
+    FeatureSetCatalog catalog, IStateStoreProvider stores, IEventPublisher publisher, IBarReader bars, IFeatureHistory history,
+    OnlineFeatureStore online, FeatureMetrics metrics, IOptions<FeaturesOptions> options, ILogger<FeaturePipeline> logger)
+{
+    private sealed record StreamKey(string Set, string Symbol, string Interval);
+
+    private sealed class StreamState(IFeatureCalculator calculator, DateTimeOffset? lastTime, long bars)
+    {
+        public IFeatureCalculator Calculator { get; } = calculator;
+        public DateTimeOffset? LastTime { get; set; } = lastTime;
+        public long Bars { get; set; } = bars;
+    }
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<StreamKey, StreamState> _streams = [];
+    private int ChunkRows => Math.Max(1, options.Value.HistoryChunkRows);
+    private IStateStore Private => stores.PrivateStore();
+
+    /// <summary>Handles a closed bar for every computed feature set.</summary>
+    public async Task OnBarClosedAsync(BarClosed e, CancellationToken ct = default)
+    {
+        if (!BarInterval.TryParse(e.Interval, out var interval))
+        {
+            metrics.OnInvalid();
+            logger.LogError("Ignoring bar {Symbol} at {Time}: unknown interval '{Interval}'", e.Symbol, e.Time, e.Interval);
+            return;
+        }
+        var bar = new Bar(e.Time, e.Open, e.High, e.Low, e.Close, e.Volume, null, e.Vwap);
+        await _gate.WaitAsync(ct);
+        try
+        {
+            foreach (var set in catalog.Computed) await ProcessBarAsync(set, e.Symbol, interval, bar, ct);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Recomputes an imported range for every computed feature set. The import's event id is recorded with the checkpoints
+    /// in one transaction, so a redelivered import has no second effect. Returns false for such a duplicate.
+    /// </summary>
+    public async Task<bool> OnBarsImportedAsync(BarsImported e, string eventId, CancellationToken ct = default)
+    {
+        if (!BarInterval.TryParse(e.Interval, out var interval))
+        {
+            metrics.OnInvalid();
+            logger.LogError("Ignoring import {ImportId} of {Symbol}: unknown interval '{Interval}'", e.ImportId, e.Symbol, e.Interval);
+            return false;
+        }
+        await _gate.WaitAsync(ct);
+        try
+        {
+            return await Private.HandleOnceAsync(eventId, async token =>
+            {
+                var operations = new List<StateOperation>();
+                foreach (var set in catalog.Computed)
+                    if (await RecomputeAsync(set, e.Symbol, interval, e.From, e.To, token) is { } checkpoint)
+                        operations.Add(StateStoreExtensions.Upsert(FeatureCheckpoint.Key(set.Id, e.Symbol, interval.Name), checkpoint));
+                return operations;
+            }, ct);
+        }
+        catch
+        {
+            // The checkpoints were not committed: forget the recomputed states so the retry starts from what was.
+            foreach (var set in catalog.Computed) _streams.Remove(new StreamKey(set.Id, e.Symbol, interval.Name));
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task ProcessBarAsync(FeatureSet set, string symbol, BarInterval interval, Bar bar, CancellationToken ct)
+    {
+        var key = new StreamKey(set.Id, symbol, interval.Name);
+        var state = await LoadAsync(key, set, interval, ct);
+        if (state.LastTime is { } last && bar.Time <= last)
+        {
+            if (bar.Time == last || await history.ContainsAsync(set.Id, symbol, interval, bar.Time, ct))
+            {
+                metrics.OnDuplicate(set.Id);
+                logger.LogDebug("Duplicate bar {Symbol} {Interval} at {Time} for {Set}: already computed", symbol, interval, bar.Time, set.Id);
+            }
+            else
+            {
+                metrics.OnOutOfOrder(set.Id);
+                logger.LogWarning("Out-of-order bar {Symbol} {Interval} at {Time} arrived after {Last} for {Set}; ignored (re-import the range to recompute it)",
+                    symbol, interval, bar.Time, last, set.Id);
+            }
+            return;
+        }
+
+        try
+        {
+            // Stored bars that never came as events (missed while a replica was elsewhere, dead-lettered): compute them first.
+            var rows = new List<FeatureRow>();
+            long gap = 0;
+            await foreach (var stored in bars.StreamBarsAsync(new BarQuery(symbol, interval, state.LastTime?.AddTicks(1), bar.Time), ct))
+            {
+                rows.Add(new FeatureRow(stored.Time, state.Calculator.Update(stored)));
+                gap++;
+                if (rows.Count >= ChunkRows)
+                {
+                    await history.WriteAsync(set, symbol, interval, rows, ct);
+                    rows = [];
+                }
+            }
+            if (gap > 0)
+            {
+                metrics.OnGapFilled(set.Id, gap);
+                logger.LogInformation("Filled a gap of {Count} stored bars of {Symbol} {Interval} for {Set} before {Time}", gap, symbol, interval, set.Id, bar.Time);
+            }
+
+            var values = state.Calculator.Update(bar);
+            rows.Add(new FeatureRow(bar.Time, values));
+            state.LastTime = bar.Time;
+            state.Bars += gap + 1;
+
+            await history.WriteAsync(set, symbol, interval, rows, ct);
+            await online.SaveLatestAsync(set, symbol, interval, bar.Time, values, ct);
+            await publisher.PublishAsync(FeatureJson.ToOutgoing(new FeaturesComputed(symbol, interval.Name, bar.Time, set.Id, set.Features, values)), ct);
+            await Private.SaveAsync(FeatureCheckpoint.Key(set.Id, symbol, interval.Name), new FeatureCheckpoint(set.Hash, bar.Time, state.Bars), ct: ct);
+            metrics.OnProcessed(set.Id);
+        }
+        catch
+        {
+            // The calculator may have moved past what the checkpoint records: rebuild it on the retry.
+            _streams.Remove(key);
+            throw;
+        }
+    }
+
+    /// <summary>Batch recompute after an import; returns the new checkpoint (committed by the caller) or null when no bars are stored.</summary>
+    private async Task<FeatureCheckpoint?> RecomputeAsync(FeatureSet set, string symbol, BarInterval interval, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var key = new StreamKey(set.Id, symbol, interval.Name);
+        var state = await LoadAsync(key, set, interval, ct);
+        // Up to the stream's own edge when it is already past the import (live bars after it still come as events);
+        // rows are rewritten from the import's start, or from the first bar the stream has not computed if that is earlier.
+        var end = state.LastTime is { } l && l > to ? l : to;
+        DateTimeOffset? writeFrom = state.LastTime is { } last ? (from < last.AddTicks(1) ? from : last.AddTicks(1)) : null;
+
+        var calculator = FeatureSets.CreateCalculator(set.Id);
+        var rows = new List<FeatureRow>();
+        long count = 0, written = 0;
+        FeatureRow? latest = null;
+        await foreach (var bar in bars.StreamBarsAsync(new BarQuery(symbol, interval, null, end.AddTicks(1)), ct))
+        {
+            latest = new FeatureRow(bar.Time, calculator.Update(bar));
+            count++;
+            if (writeFrom is { } w && bar.Time < w) continue;
+            rows.Add(latest);
+            if (rows.Count >= ChunkRows)
+            {
+                await history.WriteAsync(set, symbol, interval, rows, ct);
+                written += rows.Count;
+                rows = [];
+            }
+        }
+        await history.WriteAsync(set, symbol, interval, rows, ct);
+        written += rows.Count;
+        if (latest is null)
+        {
+            logger.LogWarning("Import of {Symbol} {Interval} ({From:o} to {To:o}) announced, but no bars are stored; nothing to compute for {Set}",
+                symbol, interval, from, to, set.Id);
+            return null;
+        }
+
+        _streams[key] = new StreamState(calculator, latest.Time, count);
+        await online.SaveLatestAsync(set, symbol, interval, latest.Time, latest.Values, ct);
+        await publisher.PublishAsync(FeatureJson.ToOutgoing(new FeaturesComputed(symbol, interval.Name, latest.Time, set.Id, set.Features, latest.Values)), ct);
+        metrics.OnRecomputed(set.Id, written);
+        logger.LogInformation("Recomputed {Set} for {Symbol} {Interval}: {Written} rows written, {Count} bars, latest {Latest:o}",
+            set.Id, symbol, interval, written, count, latest.Time);
+        return new FeatureCheckpoint(set.Hash, latest.Time, count);
+    }
+
+    /// <summary>The stream's state: in memory when it matches the checkpoint, otherwise rebuilt from the stored bars up to it.</summary>
+    private async Task<StreamState> LoadAsync(StreamKey key, FeatureSet set, BarInterval interval, CancellationToken ct)
+    {
+        var checkpoint = await Private.GetAsync<FeatureCheckpoint>(FeatureCheckpoint.Key(key.Set, key.Symbol, key.Interval), ct);
+        if (_streams.TryGetValue(key, out var state) && state.LastTime == checkpoint?.LastTime) return state;
+
+        var calculator = FeatureSets.CreateCalculator(set.Id);
+        long count = 0;
+        if (checkpoint is not null)
+        {
+            if (checkpoint.SetHash != set.Hash)
+                logger.LogWarning("Checkpoint of {Set} {Symbol} {Interval} was written by a set with hash {Old}, now {New}; re-import to recompute the history",
+                    set.Id, key.Symbol, key.Interval, checkpoint.SetHash, set.Hash);
+            var scratch = new double[set.Count];
+            DateTimeOffset? lastStored = null;
+            await foreach (var bar in bars.StreamBarsAsync(new BarQuery(key.Symbol, interval, null, checkpoint.LastTime.AddTicks(1)), ct))
+            {
+                calculator.Update(bar, scratch);
+                lastStored = bar.Time;
+                count++;
+            }
+            if (count != checkpoint.Bars || lastStored != checkpoint.LastTime)
+            {
+                metrics.OnRebuildMismatch(set.Id);
+                logger.LogWarning("Rebuilding {Set} {Symbol} {Interval}: the offline store has {Count} bars up to {LastStored}, the checkpoint {Expected} up to {Last}; continuing from the stored bars",
+                    set.Id, key.Symbol, key.Interval, count, lastStored, checkpoint.Bars, checkpoint.LastTime);
+            }
+            else
+            {
+                logger.LogInformation("Rebuilt {Set} {Symbol} {Interval} from {Count} stored bars up to {Last:o}", set.Id, key.Symbol, key.Interval, count, checkpoint.LastTime);
+            }
+        }
+        state = new StreamState(calculator, checkpoint?.LastTime, count);
+        _streams[key] = state;
+        return state;
+    }
+}

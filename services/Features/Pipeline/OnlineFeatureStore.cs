@@ -1,0 +1,45 @@
+using Platform.BuildingBlocks.State;
+using Platform.Contracts;
+using Platform.Quant;
+using Platform.Quant.Features;
+
+namespace Platform.Features.Pipeline;
+
+/// <summary>
+/// The latest vector of one series in the shared <c>featurestore</c> (key <c>{set}@{version}/{symbol}/{interval}</c>),
+/// what serving reads. <see cref="Values"/> are in <see cref="Names"/> order with null where the feature is undefined
+/// (NaN); <see cref="SetHash"/> lets a reader check it was computed by the set its model was trained on.
+/// </summary>
+public sealed record OnlineFeatureVector(
+    string Set, string SetHash, string Symbol, string Interval, DateTimeOffset Time,
+    IReadOnlyList<string> Names, IReadOnlyList<double?> Values)
+{
+    public static string Key(string setId, string symbol, string interval) => $"{setId}/{symbol}/{interval}";
+}
+
+/// <summary>Reads and writes the latest vectors in <c>featurestore</c>.</summary>
+public sealed class OnlineFeatureStore(IStateStoreProvider stores)
+{
+    private IStateStore Store => stores.Get(Components.FeatureStore);
+
+    public Task<OnlineFeatureVector?> GetAsync(string setId, string symbol, string interval, CancellationToken ct = default) =>
+        Store.GetAsync<OnlineFeatureVector>(OnlineFeatureVector.Key(setId, symbol, interval), ct);
+
+    /// <summary>
+    /// Saves the vector unless a newer one is stored (a recompute of an older range never moves "latest" back). Read with
+    /// its ETag, save first-write-wins, retry on conflict.
+    /// </summary>
+    public async Task<bool> SaveLatestAsync(FeatureSet set, string symbol, BarInterval interval, DateTimeOffset time, double[] values, CancellationToken ct = default)
+    {
+        var key = OnlineFeatureVector.Key(set.Id, symbol, interval.Name);
+        var vector = new OnlineFeatureVector(set.Id, set.Hash, symbol, interval.Name, time, set.Features, FeatureJson.Nullable(values));
+        for (var attempt = 1; ; attempt++)
+        {
+            var (current, etag) = await Store.GetWithETagAsync<OnlineFeatureVector>(key, ct);
+            if (current is not null && current.Time > time && current.SetHash == set.Hash) return false;
+            if (await Store.SaveAsync(key, vector, etag, ct) == StateOutcome.Ok) return true;
+            if (attempt >= 20) throw new StateStoreException($"Gave up saving '{key}' after {attempt} conflicting attempts.", "CONFLICT");
+            await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
+        }
+    }
+}
