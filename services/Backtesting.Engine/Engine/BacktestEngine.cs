@@ -110,10 +110,10 @@ public sealed class BacktestEngine(BacktestSettings settings)
                     events++;
                 }
 
-                var positionValue = _portfolio.PositionValue;
+                _portfolio.Value(out var positionValue, out var grossExposure);
                 cash[t] = _portfolio.Cash;
                 equity[t] = cash[t] + positionValue;
-                gross[t] = _portfolio.GrossExposure;
+                gross[t] = grossExposure;
                 net[t] = positionValue;
                 _observer?.OnTimeStep(new PortfolioSnapshot(t, time, cash[t], positionValue, equity[t], gross[t]), _portfolio);
                 if (progress is not null && (t % progressEvery == 0 || t == timeline.Length - 1)) progress.Report((t + 1.0) / timeline.Length);

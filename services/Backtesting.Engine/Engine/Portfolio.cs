@@ -60,6 +60,20 @@ public sealed class Portfolio : IPortfolioView
 
     public double Equity => Cash + PositionValue;
 
+    /// <summary>Position value and gross exposure in one pass over the held symbols.</summary>
+    public void Value(out double positionValue, out double grossExposure)
+    {
+        double value = 0, gross = 0;
+        foreach (var s in _held)
+        {
+            var v = _quantity[s] * _mark[s];
+            value += v;
+            gross += Math.Abs(v);
+        }
+        positionValue = value;
+        grossExposure = gross;
+    }
+
     internal void Mark(int symbol, double price) => _mark[symbol] = price;
 
     internal void Apply(in Fill fill)
