@@ -1,9 +1,19 @@
+using Microsoft.AspNetCore.Authorization;
+using Platform.Gateway.Apis;
+using Platform.Gateway.Identity;
+using Platform.Gateway.Limits;
+using Platform.Gateway.OpenApi;
+using Platform.Gateway.Pipeline;
+using Yarp.ReverseProxy.Configuration;
+
 namespace Platform.Gateway;
 
 /// <summary>
 /// Wires the gateway: YARP routes from <c>gateway.routes.json</c> (overridable by configuration, e.g.
-/// <c>ReverseProxy__Clusters__marketdata__Destinations__primary__Address</c> in Kubernetes). It is the only
-/// listener users reach; the services behind it listen on loopback (embedded) or behind a NetworkPolicy.
+/// <c>ReverseProxy__Clusters__marketdata__Destinations__primary__Address</c> in Kubernetes), each with the scope it needs
+/// as its authorization policy; API key and JWT authentication; per-caller rate limits by tier; request size limits;
+/// correlation ids; <c>X-Principal</c>. It is the only listener users reach; the services behind it listen on loopback
+/// (embedded) or behind a NetworkPolicy.
 /// </summary>
 public static class GatewayService
 {
@@ -18,13 +28,51 @@ public static class GatewayService
             Path = RoutesFile, Optional = false, ReloadOnChange = false,
             FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
         });
-        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        var configuration = builder.Configuration;
+        builder.Services.AddReverseProxy().LoadFromConfig(configuration.GetSection("ReverseProxy"));
+
+        builder.Services.Configure<ApiKeyOptions>(configuration.GetSection("Gateway:ApiKeys"));
+        builder.Services.AddSingleton<PepperProvider>();
+        builder.Services.AddSingleton<ApiKeyService>();
+        builder.Services.AddGatewayAuthentication(configuration);
+        builder.Services.AddAuthorization(Scopes.AddScopePolicies);
+        builder.Services.AddSingleton<IAuthorizationHandler, ScopeAuthorizationHandler>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
+
+        var limits = new RateLimitOptions { Tiers = RateLimitOptions.Defaults() };
+        configuration.GetSection("Gateway:RateLimits").Bind(limits);
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton<TierRateLimiter>();
+        builder.Services.AddGatewayOpenApi();
         return builder;
     }
 
     public static WebApplication MapGateway(this WebApplication app)
     {
+        ValidateRoutes(app.Services.GetRequiredService<IProxyConfigProvider>().GetConfig().Routes);
+        var maxBody = app.Configuration.GetValue("Gateway:MaxRequestBodyBytes", RequestSizeLimit.DefaultBytes);
+        app.UseCorrelationId();
+        app.UseStripPrincipal();
+        app.UseRequestSizeLimit(maxBody);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseTierRateLimits();
+        app.UseForwardPrincipal();
+        app.MapKeysApi();
         app.MapReverseProxy();
         return app;
+    }
+
+    /// <summary>Fails closed: a route without an authorization policy would be open to anyone.</summary>
+    internal static void ValidateRoutes(IReadOnlyList<RouteConfig> routes)
+    {
+        var open = routes.Where(r => string.IsNullOrWhiteSpace(r.AuthorizationPolicy)).Select(r => r.RouteId).ToList();
+        if (open.Count > 0)
+            throw new InvalidOperationException(
+                $"Gateway route(s) {string.Join(", ", open)} have no AuthorizationPolicy: name the scope they need, or 'anonymous' to open them deliberately.");
+        var unknown = routes.Where(r => r.AuthorizationPolicy is { } p && !p.Equals("anonymous", StringComparison.OrdinalIgnoreCase)
+            && !p.Equals("default", StringComparison.OrdinalIgnoreCase) && !Scopes.IsKnown(p)).Select(r => $"{r.RouteId} ({r.AuthorizationPolicy})").ToList();
+        if (unknown.Count > 0)
+            throw new InvalidOperationException($"Gateway route(s) {string.Join(", ", unknown)} name an unknown scope. Known: {string.Join(", ", Scopes.All)}.");
     }
 }

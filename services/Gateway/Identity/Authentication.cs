@@ -1,0 +1,131 @@
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Platform.Gateway.Identity;
+
+/// <summary>Claim types the gateway puts on every principal, whichever way it authenticated.</summary>
+public static class GatewayClaims
+{
+    /// <summary>Key id or token subject.</summary>
+    public const string Id = "sub";
+    /// <summary><c>api-key</c> or <c>jwt</c>.</summary>
+    public const string Kind = "principal_kind";
+    public const string Tier = "tier";
+    public const string Name = "name";
+
+    public static string? IdOf(ClaimsPrincipal user) => user.FindFirst(Id)?.Value;
+    public static string KindOf(ClaimsPrincipal user) => user.FindFirst(Kind)?.Value ?? "unknown";
+    public static string? TierOf(ClaimsPrincipal user) => user.FindFirst(Tier)?.Value;
+}
+
+public static class GatewaySchemes
+{
+    /// <summary>The default scheme: forwards to <see cref="ApiKey"/> when <c>X-Api-Key</c> is present, to <see cref="Bearer"/> for a bearer token.</summary>
+    public const string Gateway = "Gateway";
+    public const string ApiKey = "ApiKey";
+    public const string Bearer = JwtBearerDefaults.AuthenticationScheme;
+    public const string ApiKeyHeader = "X-Api-Key";
+}
+
+/// <summary>Authenticates <c>X-Api-Key</c> against <see cref="ApiKeyService"/>; absent header: no result (anonymous).</summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyService keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!Request.Headers.TryGetValue(GatewaySchemes.ApiKeyHeader, out var values)) return AuthenticateResult.NoResult();
+        if (values.Count != 1 || values[0] is not { Length: > 0 } presented) return AuthenticateResult.Fail("Exactly one X-Api-Key header is expected.");
+        var principal = await keys.VerifyAsync(presented, Context.RequestAborted);
+        if (principal is null) return AuthenticateResult.Fail("The API key is not valid.");
+        var claims = new List<Claim>(4 + principal.Scopes.Count)
+        {
+            new(GatewayClaims.Id, principal.Id),
+            new(GatewayClaims.Kind, "api-key"),
+            new(GatewayClaims.Tier, principal.Tier),
+            new(GatewayClaims.Name, principal.Name),
+        };
+        foreach (var scope in principal.Scopes) claims.Add(new Claim(Scopes.ClaimType, scope));
+        var identity = new ClaimsIdentity(claims, GatewaySchemes.ApiKey, GatewayClaims.Name, null);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), GatewaySchemes.ApiKey));
+    }
+}
+
+/// <summary><c>Gateway:Jwt:*</c>: who may issue bearer tokens for this gateway.</summary>
+public sealed class GatewayJwtOptions
+{
+    public string? Issuer { get; set; }
+    public string? Audience { get; set; }
+    /// <summary>HMAC-SHA256 key, base64 or text, at least 32 bytes. Without one, every bearer token is refused.</summary>
+    public string? SigningKey { get; set; }
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>Rate-limit tier of a token without a <c>tier</c> claim.</summary>
+    public string DefaultTier { get; set; } = "standard";
+
+    public static byte[] KeyBytes(string key)
+    {
+        try
+        {
+            var decoded = Convert.FromBase64String(key);
+            if (decoded.Length >= 32) return decoded;
+        }
+        catch (FormatException) { }
+        return Encoding.UTF8.GetBytes(key);
+    }
+}
+
+public static class GatewayAuthentication
+{
+    public static IServiceCollection AddGatewayAuthentication(this IServiceCollection services, IConfiguration configuration)
+    {
+        var jwt = configuration.GetSection("Gateway:Jwt").Get<GatewayJwtOptions>() ?? new GatewayJwtOptions();
+        services.AddAuthentication(GatewaySchemes.Gateway)
+            .AddPolicyScheme(GatewaySchemes.Gateway, "API key or bearer token", o => o.ForwardDefaultSelector = context =>
+                context.Request.Headers.ContainsKey(GatewaySchemes.ApiKeyHeader) ? GatewaySchemes.ApiKey
+                : context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? GatewaySchemes.Bearer
+                : GatewaySchemes.ApiKey)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(GatewaySchemes.ApiKey, null)
+            .AddJwtBearer(GatewaySchemes.Bearer, o =>
+            {
+                o.MapInboundClaims = false;
+                o.RequireHttpsMetadata = false;
+                var key = jwt.SigningKey is { Length: > 0 } k ? GatewayJwtOptions.KeyBytes(k) : null;
+                if (key is { Length: < 32 }) throw new InvalidOperationException("Gateway:Jwt:SigningKey must hold at least 32 bytes.");
+                o.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidateIssuer = true,
+                    ValidIssuer = jwt.Issuer ?? "platform",
+                    ValidateAudience = true,
+                    ValidAudience = jwt.Audience ?? "platform-api",
+                    ValidateLifetime = true,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                    ValidateIssuerSigningKey = true,
+                    ClockSkew = jwt.ClockSkew,
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    // No key configured: a random one nobody holds, so every token fails signature validation.
+                    IssuerSigningKey = new SymmetricSecurityKey(key ?? System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+                    NameClaimType = "sub",
+                };
+                o.Events = new JwtBearerEvents { OnTokenValidated = context => { Normalize(context.Principal!, jwt.DefaultTier); return Task.CompletedTask; } };
+            });
+        return services;
+    }
+
+    /// <summary>Gives a token's principal the gateway's claims: one <c>scope</c> claim per scope (from <c>scope</c> or <c>scp</c>, space-separated or repeated), kind and tier.</summary>
+    private static void Normalize(ClaimsPrincipal principal, string defaultTier)
+    {
+        if (principal.Identity is not ClaimsIdentity identity) return;
+        var raw = identity.FindAll(c => c.Type is "scope" or "scp").ToList();
+        foreach (var claim in raw) identity.RemoveClaim(claim);
+        foreach (var scope in raw.SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal))
+            identity.AddClaim(new Claim(Scopes.ClaimType, scope));
+        identity.AddClaim(new Claim(GatewayClaims.Kind, "jwt"));
+        if (identity.FindFirst(GatewayClaims.Tier) is null) identity.AddClaim(new Claim(GatewayClaims.Tier, defaultTier));
+    }
+}

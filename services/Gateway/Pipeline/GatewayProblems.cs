@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Mvc;
+using Platform.Gateway.Identity;
+
+namespace Platform.Gateway.Pipeline;
+
+/// <summary>Writes the gateway's own refusals as RFC 7807 problem details.</summary>
+public static class GatewayProblems
+{
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        var problem = new ProblemDetails
+        {
+            Status = status, Title = title, Detail = detail, Type = $"https://httpstatuses.io/{status}",
+        };
+        if (context.Items[CorrelationId.ItemKey] is string correlation) problem.Extensions["correlationId"] = correlation;
+        var writer = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        return writer.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
+    }
+}
+
+/// <summary>401 and 403 as problem details (the default handler answers with an empty body).</summary>
+public sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewareResultHandler
+{
+    private readonly AuthorizationMiddlewareResultHandler _default = new();
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+    {
+        if (result.Challenged)
+        {
+            context.Response.Headers.WWWAuthenticate = $"ApiKey header=\"{GatewaySchemes.ApiKeyHeader}\", Bearer";
+            var detail = context.Request.Headers.ContainsKey(GatewaySchemes.ApiKeyHeader) ? "The API key is not valid or has been revoked."
+                : context.Request.Headers.Authorization.Count > 0 ? "The bearer token is not valid (signature, issuer, audience or lifetime)."
+                : $"Send an API key in {GatewaySchemes.ApiKeyHeader} or a bearer token.";
+            return GatewayProblems.WriteAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
+        }
+        if (result.Forbidden)
+        {
+            var needed = policy.Requirements.OfType<ScopeRequirement>().Select(r => r.Scope).ToList();
+            var detail = needed.Count > 0
+                ? $"This route needs the scope '{string.Join("', '", needed)}' (or '{Scopes.Admin}'); the caller has: {string.Join(", ", Scopes.Of(context.User).DefaultIfEmpty("none"))}."
+                : "The caller may not use this route.";
+            return GatewayProblems.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", detail);
+        }
+        return _default.HandleAsync(next, context, policy, result);
+    }
+}

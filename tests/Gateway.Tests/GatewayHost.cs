@@ -1,0 +1,135 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Platform.Contracts;
+using Platform.Gateway.Identity;
+using Platform.ServiceDefaults;
+
+namespace Platform.Gateway.Tests;
+
+/// <summary>
+/// A gateway on 127.0.0.1:0 on the embedded runtime (temp data directory) in front of one tiny echo backend that
+/// answers every path with what it received; every cluster points at it.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    public const string JwtIssuer = "https://issuer.test";
+    public const string JwtAudience = "platform-api";
+    public static readonly string JwtKey = Convert.ToBase64String(Encoding.UTF8.GetBytes("test-signing-key-of-at-least-32-bytes!!"));
+
+    private WebApplication? _backend;
+    private WebApplication? _gateway;
+
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "gateway-tests-" + Guid.NewGuid().ToString("N"));
+    public string BackendUrl { get; private set; } = "";
+    public string Url { get; private set; } = "";
+    public IServiceProvider Services => _gateway!.Services;
+    public ApiKeyService Keys => Services.GetRequiredService<ApiKeyService>();
+    public HttpClient Http { get; } = new();
+
+    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var host = new GatewayHost();
+        await host.StartBackendAsync();
+        await host.StartGatewayAsync(settings ?? new Dictionary<string, string?>());
+        return host;
+    }
+
+    private async Task StartBackendAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _backend = builder.Build();
+        _backend.Map("/{**rest}", async (HttpContext context) =>
+        {
+            long bodyBytes = 0;
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer)) > 0) bodyBytes += read;
+            return Results.Json(new EchoReply(context.Request.Method, context.Request.Path,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), bodyBytes));
+        });
+        await _backend.StartAsync();
+        BackendUrl = Address(_backend);
+    }
+
+    private async Task StartGatewayAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        var config = new Dictionary<string, string?>
+        {
+            ["Runtime:Mode"] = "embedded",
+            ["DataDir"] = DataDir,
+            ["Logging:Format"] = "text",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Gateway:Jwt:Issuer"] = JwtIssuer,
+            ["Gateway:Jwt:Audience"] = JwtAudience,
+            ["Gateway:Jwt:SigningKey"] = JwtKey,
+            ["Gateway:Jwt:ClockSkew"] = "00:00:00",
+        };
+        foreach (var app in AppTopology.Services)
+            config[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = BackendUrl;
+        foreach (var (k, v) in settings) config[k] = v;
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults(AppTopology.Gateway);
+        builder.AddGateway();
+        _gateway = builder.Build();
+        _gateway.MapServiceDefaults();
+        _gateway.MapGateway();
+        await _gateway.StartAsync();
+        Url = Address(_gateway);
+    }
+
+    private static string Address(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public async Task<string> CreateKeyAsync(string tier = "standard", params string[] scopes) =>
+        (await Keys.CreateAsync("test", tier, scopes)).Token;
+
+    public HttpRequestMessage Request(HttpMethod method, string path, string? apiKey = null, string? bearer = null, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, Url + path) { Content = content };
+        if (apiKey is not null) request.Headers.Add("X-Api-Key", apiKey);
+        if (bearer is not null) request.Headers.Authorization = new("Bearer", bearer);
+        return request;
+    }
+
+    public static string Token(IEnumerable<string> scopes, TimeSpan? lifetime = null, string issuer = JwtIssuer, string audience = JwtAudience,
+        string subject = "user-1", DateTime? notBefore = null)
+    {
+        var now = notBefore ?? DateTime.UtcNow;
+        var expires = now + (lifetime ?? TimeSpan.FromMinutes(5));
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = expires,
+            Subject = new ClaimsIdentity([new Claim("sub", subject), new Claim("scope", string.Join(' ', scopes))]),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Convert.FromBase64String(JwtKey)), SecurityAlgorithms.HmacSha256),
+        };
+        return new JsonWebTokenHandler().CreateToken(descriptor);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (_gateway is not null) await _gateway.DisposeAsync();
+        if (_backend is not null) await _backend.DisposeAsync();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+public sealed record EchoReply(string Method, string Path, Dictionary<string, string> Headers, long BodyBytes);
