@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks.Embedded;
 using Platform.BuildingBlocks.PubSub;
 using Platform.OfflineStore;
 
@@ -52,23 +53,30 @@ public sealed class OutboxRelay(IBarStore store, IEventPublisher publisher, Mark
         }
     }
 
-    private async Task PublishAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
+    private Task PublishAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
     {
-        await Task.WhenAll(messages.GroupBy(m => m.Event.PartitionKey ?? "").Select(async group =>
+        // The embedded log appends in call order, so starting every publish in outbox order keeps the global order
+        // (replays stay in time order across symbols) while the log group-commits them. A broker gives order per
+        // partition key only: publish each key's events one after another, keys side by side.
+        if (publisher is EmbeddedEventPublisher)
+            return Task.WhenAll(messages.Select(m => PublishOneAsync(m, ct)));
+        return Task.WhenAll(messages.GroupBy(m => m.Event.PartitionKey ?? "").Select(async group =>
         {
-            foreach (var m in group)
-            {
-                try
-                {
-                    await publisher.PublishAsync(m.Event, ct);
-                }
-                catch (PublishRefusedException ex)
-                {
-                    // Refused before anything was written, and it would be refused again: keep the relay moving.
-                    logger.LogError("Outbox event {Id} on {Topic} was refused and is dropped: {Reason}", m.Event.Id, m.Event.Topic, ex.Message);
-                }
-            }
+            foreach (var m in group) await PublishOneAsync(m, ct);
         }));
+    }
+
+    private async Task PublishOneAsync(OutboxMessage m, CancellationToken ct)
+    {
+        try
+        {
+            await publisher.PublishAsync(m.Event, ct);
+        }
+        catch (PublishRefusedException ex)
+        {
+            // Refused before anything was written, and it would be refused again: keep the relay moving.
+            logger.LogError("Outbox event {Id} on {Topic} was refused and is dropped: {Reason}", m.Event.Id, m.Event.Topic, ex.Message);
+        }
     }
 }
 
