@@ -54,10 +54,12 @@ internal sealed class InstanceExecutor
         {
             if (Record.Status.IsTerminal())
             {
-                // Finished before a crash, but its end was not published yet.
+                // Finished before a crash, but its end was not published yet: take the lease, then publish.
+                await CheckpointAsync(WorkflowCheckpointKind.Progress);
                 await PublishAndFinishAsync();
                 return;
             }
+            // The first write below takes the lease (ETag of the read that found it free); losing that race ends here.
             var entries = new List<HistoryEntry>();
             await PullInboxAsync(entries, ct);
             if (_terminateRequested)
@@ -96,7 +98,7 @@ internal sealed class InstanceExecutor
         catch (LeaseLostException)
         {
             lost = true;
-            _runner.Logger.LogInformation("Runner {RunnerId} lost the lease of workflow {InstanceId}; another runner continues it", _runner.RunnerId, InstanceId);
+            _runner.Logger.LogInformation("Runner {RunnerId} lost (or lost the race for) the lease of workflow {InstanceId}; another runner has it", _runner.RunnerId, InstanceId);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -321,7 +323,7 @@ internal sealed class InstanceExecutor
         await _write.WaitAsync(CancellationToken.None);
         try
         {
-            await Store.FinishAsync(_leased, CancellationToken.None);
+            await Store.FinishAsync(_leased);
             _done = true;
         }
         finally
@@ -353,7 +355,7 @@ internal sealed class InstanceExecutor
     private void Notify(WorkflowCheckpointKind kind)
     {
         Options.OnCheckpoint?.Invoke(new WorkflowCheckpoint(InstanceId, kind, Record.Progress().CompletedActivities, Record.Status));
-        _runner.Signals.Changed(InstanceId);
+        _runner.Signals.Changed(InstanceId, Record.Status, _leased.Written);
     }
 
     public async Task RenewIfDueAsync()

@@ -31,7 +31,7 @@ public sealed class WorkflowClient
             throw new ArgumentException($"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Workflows.Keys)}.", nameof(name));
         instanceId ??= Guid.NewGuid().ToString("N");
         WorkflowStore.ValidateInstanceId(instanceId);
-        var (created, record) = await _store.CreateAsync(name, instanceId, WorkflowJson.Serialize(input), cancellation);
+        var (created, record) = await _store.CreateAsync(name, instanceId, WorkflowJson.Serialize(input));
         if (!created && record.Name != name)
             throw new InvalidOperationException($"Instance '{instanceId}' exists and runs workflow '{record.Name}', not '{name}'.");
         if (created) _signals.Started(instanceId);
@@ -51,22 +51,52 @@ public sealed class WorkflowClient
 
     /// <summary>Waits until the instance has left Pending.</summary>
     public Task<WorkflowState> WaitForWorkflowStartAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default) =>
-        WaitForAsync(instanceId, s => s.RuntimeStatus != WorkflowRuntimeStatus.Pending, cancellation);
+        WaitForAsync(instanceId, s => s.RuntimeStatus != WorkflowRuntimeStatus.Pending, s => s != WorkflowRuntimeStatus.Pending, cancellation);
 
     /// <summary>Waits until the instance is Completed, Failed or Terminated.</summary>
     public Task<WorkflowState> WaitForWorkflowCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default) =>
-        WaitForAsync(instanceId, s => s.IsWorkflowCompleted, cancellation);
+        WaitForAsync(instanceId, s => s.IsWorkflowCompleted, s => s.IsTerminal(), cancellation);
 
-    /// <summary>Waits until <paramref name="condition"/> holds for the instance's state (a status, a custom status).</summary>
-    public async Task<WorkflowState> WaitForAsync(string instanceId, Func<WorkflowState, bool> condition, CancellationToken cancellation = default)
+    /// <summary>Waits until <paramref name="condition"/> holds for the instance's state (a status, a custom status, progress).</summary>
+    public Task<WorkflowState> WaitForAsync(string instanceId, Func<WorkflowState, bool> condition, CancellationToken cancellation = default) =>
+        WaitForAsync(instanceId, condition, null, cancellation);
+
+    /// <summary>
+    /// Reads the state at each change this process sees (or each poll interval for changes made elsewhere);
+    /// <paramref name="worthReading"/> skips reads for changes to a status that cannot satisfy the condition.
+    /// </summary>
+    private async Task<WorkflowState> WaitForAsync(
+        string instanceId, Func<WorkflowState, bool> condition, Func<WorkflowRuntimeStatus, bool>? worthReading, CancellationToken cancellation)
     {
         while (true)
         {
             var change = _signals.NextChange(instanceId);
             var state = await GetWorkflowStateAsync(instanceId, true, cancellation);
             if (!state.Exists) throw new WorkflowInstanceNotFoundException(instanceId);
-            if (condition(state)) return state;
-            await Task.WhenAny(change, Task.Delay(_options.PollInterval, cancellation));
+            if (condition(state))
+            {
+                if (state.IsWorkflowCompleted) _signals.Forget(instanceId);
+                return state;
+            }
+            var poll = Task.Delay(_options.PollInterval, cancellation);
+            while (true)
+            {
+                if (await Task.WhenAny(change, poll) != change) break;
+                var (status, written) = change.Result;
+                if (worthReading is null) break;
+                if (worthReading(status))
+                {
+                    // The runner of this process passed the record it wrote: no need to read it back.
+                    var seen = new WorkflowState(StateStoreExtensions.Deserialize<InstanceRecord>(written));
+                    if (condition(seen))
+                    {
+                        if (seen.IsWorkflowCompleted) _signals.Forget(instanceId);
+                        return seen;
+                    }
+                    break;
+                }
+                change = _signals.NextChange(instanceId);
+            }
             cancellation.ThrowIfCancellationRequested();
         }
     }

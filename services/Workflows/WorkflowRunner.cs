@@ -103,7 +103,7 @@ public sealed class WorkflowRunner
 
     private async Task TryStartAsync(string id, CancellationToken ct)
     {
-        var leased = await Store.TryAcquireAsync(id, RunnerId, Options.LeaseDuration, ct, r => Options.Workflows.ContainsKey(r.Name));
+        var leased = await Store.ReadLeasableAsync(id, RunnerId, r => Options.Workflows.ContainsKey(r.Name), ct);
         if (leased is null) return;
         var executor = new InstanceExecutor(this, leased, ct);
         if (!_active.TryAdd(id, executor)) return;

@@ -10,7 +10,7 @@ namespace Platform.Workflows;
 public sealed class WorkflowSignals
 {
     private readonly ConcurrentQueue<string> _started = new();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _changed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<InstanceChange>> _changed = new(StringComparer.Ordinal);
     private TaskCompletionSource _work = New();
 
     internal event Action<string>? InstanceSignaled;
@@ -43,12 +43,38 @@ public sealed class WorkflowSignals
     /// <summary>An instance has an inbox message to look at.</summary>
     internal void Signal(string instanceId) => InstanceSignaled?.Invoke(instanceId);
 
-    /// <summary>An instance's state changed (checkpoint, end).</summary>
-    internal void Changed(string instanceId)
+    /// <summary>
+    /// An instance's state changed (checkpoint, end). Each change completes the current signal and installs the
+    /// next one, so a waiter that looks again after a change still sees the one after it; after the end the
+    /// installed signal is already complete.
+    /// </summary>
+    internal void Changed(string instanceId, WorkflowRuntimeStatus status, byte[] record)
     {
-        if (_changed.TryRemove(instanceId, out var tcs)) tcs.TrySetResult();
+        var change = new InstanceChange(status, record);
+        while (_changed.TryGetValue(instanceId, out var current))
+        {
+            var next = New<InstanceChange>();
+            if (status.IsTerminal()) next.TrySetResult(change);
+            if (_changed.TryUpdate(instanceId, next, current))
+            {
+                current.TrySetResult(change);
+                return;
+            }
+        }
     }
 
-    /// <summary>Completes at the instance's next change in this process; take it before reading the state, so no change is missed.</summary>
-    internal Task NextChange(string instanceId) => _changed.GetOrAdd(instanceId, _ => New()).Task;
+    /// <summary>Drops a finished instance's signal once a waiter has seen the end.</summary>
+    internal void Forget(string instanceId)
+    {
+        if (_changed.TryGetValue(instanceId, out var current) && current.Task.IsCompleted)
+            _changed.TryRemove(KeyValuePair.Create(instanceId, current));
+    }
+
+    /// <summary>Completes with the new status at the instance's next change in this process; take it before reading the state, so no change is missed.</summary>
+    internal Task<InstanceChange> NextChange(string instanceId) => _changed.GetOrAdd(instanceId, _ => New<InstanceChange>()).Task;
+
+    private static TaskCompletionSource<T> New<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
+
+/// <summary>A status change and the record as written (JSON), so a waiter in this process need not read it back.</summary>
+internal sealed record InstanceChange(WorkflowRuntimeStatus Status, byte[] Record);

@@ -86,6 +86,7 @@ internal sealed class LeasedRecord(InstanceRecord record, string etag, byte[] wr
 internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
 {
     public const int IndexShards = 16;
+    private readonly GroupWriter _writer = GroupWriter.For(store);
 
     public IStateStore State => store;
     public TimeProvider Clock => clock;
@@ -123,40 +124,15 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
 
     /// <summary>
     /// Creates a Pending instance unless the id exists. Every create goes through the id's index shard with its
-    /// ETag, so two concurrent starts of one id cannot both create it.
+    /// ETag (and, in one process, through one writer), so two concurrent starts of one id cannot both create it.
     /// </summary>
-    public async Task<(bool Created, InstanceRecord Record)> CreateAsync(string name, string id, string? input, CancellationToken ct)
+    public Task<(bool Created, InstanceRecord Record)> CreateAsync(string name, string id, string? input)
     {
-        var shardKey = IndexKey(ShardOf(id));
-        for (var attempt = 1; ; attempt++)
+        var now = Now;
+        return _writer.CreateAsync(new InstanceRecord
         {
-            var (shard, shardETag) = await store.GetWithETagAsync<IndexShard>(shardKey, ct);
-            if (shard is null)
-            {
-                // First use of this shard: create it empty (last-write-wins: ETags cannot say "only if absent").
-                await store.SaveAsync(shardKey, new IndexShard(), null, ct);
-                continue;
-            }
-            var (existing, _) = await GetRecordAsync(id, ct);
-            if (existing is not null) return (false, existing);
-
-            var now = Now;
-            var record = new InstanceRecord
-            {
-                InstanceId = id, Name = name, Status = WorkflowRuntimeStatus.Pending, Input = input,
-                CreatedAt = now, LastUpdatedAt = now,
-            };
-            shard.Ids.Add(id);
-            var outcome = await store.TransactAsync(
-            [
-                StateStoreExtensions.Upsert(shardKey, shard, shardETag),
-                StateStoreExtensions.Upsert(RecordKey(id), record),
-                StateStoreExtensions.Upsert(InboxKey(id), new Inbox()),
-            ], ct);
-            if (outcome == StateOutcome.Ok) return (true, record);
-            if (attempt >= 100) throw new StateStoreException($"Gave up creating workflow instance '{id}' after {attempt} conflicts.", "CONFLICT");
-            await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 10)), ct);
-        }
+            InstanceId = id, Name = name, Status = WorkflowRuntimeStatus.Pending, Input = input, CreatedAt = now, LastUpdatedAt = now,
+        });
     }
 
     /// <summary>Ids of unfinished instances (and finished ones whose end is not yet published).</summary>
@@ -199,28 +175,22 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
         }
     }
 
-    /// <summary>Takes the lease of an instance if it is free (never held, released or expired). Null when another runner holds it.</summary>
-    public async Task<LeasedRecord?> TryAcquireAsync(string id, string owner, TimeSpan leaseDuration, CancellationToken ct, Func<InstanceRecord, bool> runnable)
+    /// <summary>
+    /// Reads an instance a runner may take: it exists, is not finished and published, and its lease is free (never
+    /// held, released or expired). The lease is taken by the first <see cref="WriteAsync"/> with the returned ETag.
+    /// </summary>
+    public async Task<LeasedRecord?> ReadLeasableAsync(string id, string owner, Func<InstanceRecord, bool> runnable, CancellationToken ct)
     {
         var (record, item) = await GetRecordAsync(id, ct);
         if (record is null || item is null || record.Published)
         {
-            // Purged, or finished while a purge raced its removal from the index: tidy the index.
+            // Purged, or finished while its removal from the index was lost: tidy the index.
             await RemoveFromIndexAsync(id, ct);
             return null;
         }
         if (!runnable(record)) return null;
         if (record.LeaseOwner is not null && record.LeaseOwner != owner && record.LeaseUntil > Now) return null;
-        var leased = new LeasedRecord(record, item.ETag, []);
-        try
-        {
-            await WriteAsync(leased, owner, leaseDuration, ct);
-            return leased;
-        }
-        catch (LeaseLostException)
-        {
-            return null;
-        }
+        return new LeasedRecord(record, item.ETag, []);
     }
 
     /// <summary>Writes the record under lease (renewing it); throws <see cref="LeaseLostException"/> if another runner wrote in between.</summary>
@@ -234,7 +204,7 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
         r.Revision++;
         var bytes = StateStoreExtensions.Serialize(r);
         var key = RecordKey(r.InstanceId);
-        if (await store.SaveAsync(key, bytes, leased.ETag, ct) != StateOutcome.Ok) throw new LeaseLostException(r.InstanceId);
+        if (!await _writer.WriteAsync(new StateOperation.Upsert(key, bytes, leased.ETag))) throw new LeaseLostException(r.InstanceId);
         // The save does not return the new ETag (neither does Dapr's): read it back and check the bytes are ours.
         var item = await store.GetAsync(key, ct);
         if (item is null || !item.Value.Span.SequenceEqual(bytes)) throw new LeaseLostException(r.InstanceId);
@@ -244,7 +214,7 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
     }
 
     /// <summary>Marks a finished instance published and takes it out of the index, in one transaction fenced by the lease.</summary>
-    public async Task FinishAsync(LeasedRecord leased, CancellationToken ct)
+    public async Task FinishAsync(LeasedRecord leased)
     {
         var r = leased.Record;
         r.Published = true;
@@ -252,18 +222,9 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
         r.LeaseUntil = default;
         r.Revision++;
         var bytes = StateStoreExtensions.Serialize(r);
-        var shardKey = IndexKey(ShardOf(r.InstanceId));
-        for (var attempt = 1; ; attempt++)
-        {
-            var (shard, shardETag) = await store.GetWithETagAsync<IndexShard>(shardKey, ct);
-            List<StateOperation> ops = [new StateOperation.Upsert(RecordKey(r.InstanceId), bytes, leased.ETag)];
-            if (shard is not null && shard.Ids.Remove(r.InstanceId)) ops.Add(StateStoreExtensions.Upsert(shardKey, shard, shardETag));
-            if (await store.TransactAsync(ops, ct) == StateOutcome.Ok) return;
-            var current = await store.GetAsync(RecordKey(r.InstanceId), ct);
-            if (current is null || current.ETag != leased.ETag) throw new LeaseLostException(r.InstanceId);
-            if (attempt >= 100) throw new StateStoreException($"Gave up finishing workflow instance '{r.InstanceId}' after {attempt} conflicts.", "CONFLICT");
-            await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 10)), ct);
-        }
+        if (!await _writer.WriteAsync(new StateOperation.Upsert(RecordKey(r.InstanceId), bytes, leased.ETag), unindex: r.InstanceId))
+            throw new LeaseLostException(r.InstanceId);
+        leased.Written = bytes;
     }
 
     /// <summary>Deletes a finished instance's record and inbox. False when it is not finished.</summary>
