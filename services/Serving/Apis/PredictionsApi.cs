@@ -1,0 +1,263 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Contracts;
+using Platform.Serving.Events;
+using Platform.Serving.Features;
+using Platform.Serving.Models;
+
+namespace Platform.Serving.Apis;
+
+/// <summary>One symbol: features from the online store, or supplied (in the model's feature order).</summary>
+public sealed record PredictionRequest(string? Model, string? Symbol, string? Interval, double?[]? Features, DateTimeOffset? Time, string? RequestId);
+
+public sealed record BatchItem(string? Symbol, double?[]? Features, DateTimeOffset? Time);
+
+/// <summary>Many symbols, one model version for all of them.</summary>
+public sealed record BatchPredictionRequest(string? Model, string? Interval, IReadOnlyList<string>? Symbols, IReadOnlyList<BatchItem>? Items, string? RequestId);
+
+public sealed record PredictionResponse(
+    string RequestId, string Model, int Version, string Symbol, string Interval, double Prediction, string Target, int Horizon,
+    string FeatureSet, string FeatureSource, DateTimeOffset? FeatureTime, double? StalenessSeconds);
+
+public sealed record BatchItemError(string Symbol, int Status, string Detail);
+
+public sealed record BatchPredictionResponse(string RequestId, string Model, int Version, IReadOnlyList<PredictionResponse> Predictions, IReadOnlyList<BatchItemError> Errors);
+
+public sealed record ServedModelInfo(
+    string Name, int Version, string Kind, string ArtifactSha256, string FeatureSet, int FeatureCount, string Target, int Horizon,
+    DateTimeOffset LoadedAt, int InFlight);
+
+public sealed record ServingStatus(IReadOnlyList<ServedModelInfo> Models, IReadOnlyList<ModelLoadError> Errors, long PredictionsPublished, int PredictionsQueued);
+
+/// <summary><c>/v1/predictions</c> and <c>/v1/serving</c>.</summary>
+public static partial class PredictionsApi
+{
+    public const string DefaultInterval = "1d";
+    public const int MaxBatch = 1000;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._^=-]{0,31}$")]
+    private static partial Regex SymbolPattern();
+
+    [GeneratedRegex("^[0-9]{1,4}[smhdwM]?[a-z]{0,2}$")]
+    private static partial Regex IntervalPattern();
+
+    public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
+    {
+        var predictions = app.MapGroup("/v1/predictions").WithTags("predictions");
+        predictions.MapPost("/", PredictAsync).WithName("Predict")
+            .WithSummary("Prediction for one symbol from the champion of a model.")
+            .Accepts<PredictionRequest>("application/json").Produces<PredictionResponse>().ProducesValidationProblem().ProducesProblem(404);
+        predictions.MapPost("/batch", PredictBatchAsync).WithName("PredictBatch")
+            .WithSummary("Predictions for many symbols from one model version; per-symbol errors are listed, not fatal.")
+            .Accepts<BatchPredictionRequest>("application/json").Produces<BatchPredictionResponse>().ProducesValidationProblem().ProducesProblem(404);
+        app.MapGet("/v1/serving/models", Status).WithTags("serving").WithName("GetServedModels").WithSummary("The model versions loaded now.");
+        return app;
+    }
+
+    private static Ok<ServingStatus> Status(ModelHost host, PredictionEvents events) =>
+        TypedResults.Ok(new ServingStatus(
+            host.Snapshot.Models.Values.Select(m => new ServedModelInfo(m.Name, m.Version, m.Kind, m.ArtifactSha256, m.FeatureSet,
+                m.FeatureNames.Count, m.Target, m.Horizon, m.LoadedAt, m.InFlight)).ToList(),
+            host.Errors.ToList(), events.Published, events.Queued));
+
+    private static async Task<IResult> PredictAsync(HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
+    {
+        var (request, error) = await ReadAsync<PredictionRequest>(context);
+        if (request is null) return error!;
+        var errors = new Dictionary<string, string[]>();
+        var symbol = request.Symbol?.Trim() ?? "";
+        if (!SymbolPattern().IsMatch(symbol)) errors["symbol"] = ["A symbol of 1-32 letters, digits or . _ ^ = - is required."];
+        var interval = request.Interval ?? DefaultInterval;
+        if (!IntervalPattern().IsMatch(interval)) errors["interval"] = [$"'{interval}' is not an interval (1m, 5m, 1h, 1d, ...)."];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (ResolveModel(host, request.Model, out var name) is { } notFound) return notFound;
+        if (!host.TryLease(name, out var lease)) return ModelNotFound(host, name);
+        using (lease)
+        {
+            var model = lease.Model;
+            var requestId = RequestId(request.RequestId, context);
+            var input = await FeaturesAsync(model, symbol, interval, request.Features, request.Time, online, clock, context.RequestAborted);
+            if (input.Error is { } failed) return failed;
+            var response = Predict(model, requestId, symbol, interval, input, clock);
+            if (response.Error is { } undefined) return undefined;
+            await events.EnqueueAsync(Event(response.Value!, clock), context.RequestAborted);
+            return TypedResults.Ok(response.Value);
+        }
+    }
+
+    private static async Task<IResult> PredictBatchAsync(HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
+    {
+        var (request, error) = await ReadAsync<BatchPredictionRequest>(context);
+        if (request is null) return error!;
+        var items = (request.Items ?? []).Concat((request.Symbols ?? []).Select(s => new BatchItem(s, null, null))).ToList();
+        var errors = new Dictionary<string, string[]>();
+        var interval = request.Interval ?? DefaultInterval;
+        if (!IntervalPattern().IsMatch(interval)) errors["interval"] = [$"'{interval}' is not an interval (1m, 5m, 1h, 1d, ...)."];
+        if (items.Count == 0) errors["symbols"] = ["Give 'symbols' (features from the online store) or 'items' (symbol and optional features)."];
+        if (items.Count > MaxBatch) errors["symbols"] = [$"At most {MaxBatch} symbols per batch, got {items.Count}."];
+        var bad = items.Select(i => i.Symbol?.Trim() ?? "").Where(s => !SymbolPattern().IsMatch(s)).ToList();
+        if (bad.Count > 0) errors["symbols"] = [$"Invalid symbol(s): {string.Join(", ", bad.Take(10).Select(s => $"'{s}'"))}."];
+        var duplicates = items.GroupBy(i => i.Symbol?.Trim() ?? "", StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0) errors["symbols"] = [$"Symbol(s) listed twice: {string.Join(", ", duplicates.Take(10))}."];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (ResolveModel(host, request.Model, out var name) is { } notFound) return notFound;
+        if (!host.TryLease(name, out var lease)) return ModelNotFound(host, name);
+        using (lease)
+        {
+            var model = lease.Model;
+            var requestId = RequestId(request.RequestId, context);
+            var fromStore = items.Where(i => i.Features is null).Select(i => i.Symbol!.Trim()).ToList();
+            var stored = fromStore.Count == 0
+                ? new Dictionary<string, StoredFeatureVector>()
+                : await online.GetManyAsync(model.FeatureSet, fromStore, interval, context.RequestAborted);
+            var results = new List<PredictionResponse>(items.Count);
+            var failures = new List<BatchItemError>();
+            foreach (var item in items)
+            {
+                var symbol = item.Symbol!.Trim();
+                var input = item.Features is not null
+                    ? Supplied(model, item.Features, item.Time, clock)
+                    : stored.TryGetValue(symbol, out var vector) ? Stored(model, vector, clock)
+                    : FeatureInput.Fail(StatusCodes.Status404NotFound, NoFeatures(model, symbol, interval));
+                var response = input.Error is null ? Predict(model, $"{requestId}:{symbol}", symbol, interval, input, clock) : default;
+                var problem = input.Error ?? response.Error;
+                if (problem is not null)
+                {
+                    failures.Add(new BatchItemError(symbol, input.Status ?? response.Status ?? 400, input.Detail ?? response.Detail ?? "invalid"));
+                    continue;
+                }
+                results.Add(response.Value!);
+                await events.EnqueueAsync(Event(response.Value!, clock), context.RequestAborted);
+            }
+            return TypedResults.Ok(new BatchPredictionResponse(requestId, model.Name, model.Version, results, failures));
+        }
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------
+
+    private readonly record struct FeatureInput(float[]? Row, DateTimeOffset? Time, string Source, IResult? Error, int? Status, string? Detail)
+    {
+        public static FeatureInput Fail(int status, string detail) => new(null, null, "", status == 404
+            ? TypedResults.Problem(detail, statusCode: 404, title: "Not Found")
+            : status == 400 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["features"] = [detail] })
+            : TypedResults.Problem(detail, statusCode: status), status, detail);
+    }
+
+    private readonly record struct Outcome(PredictionResponse? Value, IResult? Error, int? Status, string? Detail);
+
+    private static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context) where T : class
+    {
+        if (!context.Request.HasJsonContentType())
+            return (null, TypedResults.Problem("Send a JSON body (Content-Type: application/json).", statusCode: 415, title: "Unsupported Media Type"));
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync<T>(context.Request.Body, Json, context.RequestAborted);
+            return value is null
+                ? (null, TypedResults.Problem("The body is null.", statusCode: 400, title: "Bad Request"))
+                : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, TypedResults.Problem($"Malformed JSON: {ex.Message}", statusCode: 400, title: "Bad Request"));
+        }
+    }
+
+    private static IResult? ResolveModel(ModelHost host, string? requested, out string name)
+    {
+        name = requested?.Trim() ?? "";
+        if (name.Length > 0) return null;
+        var loaded = host.Snapshot.Models.Keys.ToList();
+        if (loaded.Count == 1)
+        {
+            name = loaded[0];
+            return null;
+        }
+        return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+        {
+            ["model"] = [loaded.Count == 0 ? "No model is being served (no champion in the registry)." : $"Name the model: one of {string.Join(", ", loaded)}."],
+        });
+    }
+
+    private static IResult ModelNotFound(ModelHost host, string name)
+    {
+        var loaded = host.Snapshot.Models.Keys.ToList();
+        var why = host.Errors.FirstOrDefault(e => e.Model == name) is { } error ? $" It failed to load: {error.Error}" : "";
+        return TypedResults.Problem($"No champion of model '{name}' is being served.{why} Served: {(loaded.Count == 0 ? "none" : string.Join(", ", loaded))}.",
+            statusCode: 404, title: "Not Found");
+    }
+
+    private static string NoFeatures(ServedModel model, string symbol, string interval) =>
+        $"No {model.FeatureSet} features for symbol '{symbol}' at interval '{interval}' in the online store (unknown symbol, or not computed yet).";
+
+    private static async Task<FeatureInput> FeaturesAsync(ServedModel model, string symbol, string interval, double?[]? supplied, DateTimeOffset? time,
+        OnlineFeatures online, TimeProvider clock, CancellationToken ct)
+    {
+        if (supplied is not null) return Supplied(model, supplied, time, clock);
+        var vector = await online.GetAsync(model.FeatureSet, symbol, interval, ct);
+        return vector is null ? FeatureInput.Fail(404, NoFeatures(model, symbol, interval)) : Stored(model, vector, clock);
+    }
+
+    private static FeatureInput Supplied(ServedModel model, double?[] values, DateTimeOffset? time, TimeProvider clock)
+    {
+        if (values.Length != model.FeatureNames.Count)
+            return FeatureInput.Fail(400, $"{model.Name} v{model.Version} takes {model.FeatureNames.Count} features ({model.FeatureSet}), got {values.Length}.");
+        var row = new float[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is not double v || !double.IsFinite(v) || Math.Abs(v) > float.MaxValue)
+                return FeatureInput.Fail(400, $"Feature {i} ('{model.FeatureNames[i]}') is {(values[i] is null ? "null" : "not a finite number")}: every supplied feature must be a finite number.");
+            row[i] = (float)v;
+        }
+        return new FeatureInput(row, time, "request", null, null, null);
+    }
+
+    private static FeatureInput Stored(ServedModel model, StoredFeatureVector vector, TimeProvider clock)
+    {
+        if (!string.IsNullOrEmpty(model.FeatureSetHash) && !string.IsNullOrEmpty(vector.SetHash) && vector.SetHash != model.FeatureSetHash)
+            return FeatureInput.Fail(409, $"The stored {vector.Set} vector was computed by a different definition (hash {vector.SetHash[..12]}) than {model.Name} v{model.Version} was trained on ({model.FeatureSetHash[..Math.Min(12, model.FeatureSetHash.Length)]}).");
+        var row = new float[model.FeatureNames.Count];
+        var sameOrder = vector.Names.Count == row.Length && vector.Values.Count == row.Length && vector.Names.SequenceEqual(model.FeatureNames, StringComparer.Ordinal);
+        if (sameOrder)
+        {
+            for (var i = 0; i < row.Length; i++) row[i] = vector.Values[i] is double v ? (float)v : float.NaN;
+        }
+        else
+        {
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < vector.Names.Count && i < vector.Values.Count; i++) index[vector.Names[i]] = i;
+            for (var i = 0; i < row.Length; i++)
+            {
+                if (!index.TryGetValue(model.FeatureNames[i], out var at))
+                    return FeatureInput.Fail(409, $"The stored {vector.Set} vector has no feature '{model.FeatureNames[i]}' that {model.Name} v{model.Version} needs.");
+                row[i] = vector.Values[at] is double v ? (float)v : float.NaN;
+            }
+        }
+        return new FeatureInput(row, vector.Time, "online-store", null, null, null);
+    }
+
+    private static Outcome Predict(ServedModel model, string requestId, string symbol, string interval, FeatureInput input, TimeProvider clock)
+    {
+        var value = model.Predict(input.Row);
+        if (!double.IsFinite(value))
+        {
+            var missing = input.Row!.Count(float.IsNaN);
+            var detail = $"{model.Name} v{model.Version} gives no defined prediction for '{symbol}': {missing} of {input.Row!.Length} features are undefined (warm-up?).";
+            return new Outcome(null, TypedResults.Problem(detail, statusCode: 422, title: "Unprocessable Entity"), 422, detail);
+        }
+        double? staleness = input.Time is { } t ? Math.Max(0, (clock.GetUtcNow() - t).TotalSeconds) : null;
+        return new Outcome(new PredictionResponse(requestId, model.Name, model.Version, symbol, interval, value, model.Target, model.Horizon,
+            model.FeatureSet, input.Source, input.Time, staleness), null, null, null);
+    }
+
+    private static PredictionMade Event(PredictionResponse p, TimeProvider clock) =>
+        new(p.RequestId, p.Model, p.Version, p.Symbol, p.FeatureTime ?? clock.GetUtcNow(), p.Horizon, p.Prediction);
+
+    private static string RequestId(string? requested, HttpContext context)
+    {
+        if (requested is { Length: > 0 and <= 128 } r && r.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')) return r;
+        return Guid.CreateVersion7().ToString("N");
+    }
+}
