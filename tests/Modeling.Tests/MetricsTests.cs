@@ -38,7 +38,12 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public void Pearson_ConstantPrediction_IsNaN() => Assert.True(double.IsNaN(Metrics.Pearson([0.0, 0, 0], Y)));
+    public void Pearson_ConstantPrediction_IsNaN()
+    {
+        Assert.True(double.IsNaN(Metrics.Pearson([0.0, 0, 0], Y)));
+        // 0.1 has no exact binary form: the running mean differs from it by rounding, the correlation must still be undefined.
+        Assert.True(double.IsNaN(Metrics.Pearson([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], [1.0, 2, 3, 4, 5, 6, 8])));
+    }
 
     [Fact]
     public void HitRate_SignAgreement_CountsMatchesOnly()

@@ -38,8 +38,15 @@ public static class Metrics
     public static double Pearson(ReadOnlySpan<double> x, ReadOnlySpan<double> y)
     {
         double mx = 0, my = 0; var n = 0;
-        for (var i = 0; i < x.Length; i++) { if (Skip(x[i], y[i])) continue; mx += x[i]; my += y[i]; n++; }
-        if (n < 2) return double.NaN;
+        double xMin = double.PositiveInfinity, xMax = double.NegativeInfinity, yMin = double.PositiveInfinity, yMax = double.NegativeInfinity;
+        for (var i = 0; i < x.Length; i++)
+        {
+            if (Skip(x[i], y[i])) continue;
+            mx += x[i]; my += y[i]; n++;
+            xMin = Math.Min(xMin, x[i]); xMax = Math.Max(xMax, x[i]); yMin = Math.Min(yMin, y[i]); yMax = Math.Max(yMax, y[i]);
+        }
+        // A constant side has no correlation; checked exactly, as rounding in the mean would fake a tiny variance.
+        if (n < 2 || xMin == xMax || yMin == yMax) return double.NaN;
         mx /= n; my /= n;
         double sxy = 0, sxx = 0, syy = 0;
         for (var i = 0; i < x.Length; i++)
