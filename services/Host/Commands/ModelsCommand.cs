@@ -82,16 +82,13 @@ public sealed class ModelsCommand : IPlatformCommand
     private static void Print(TransitionResult r) =>
         AnsiConsole.MarkupLine($"[green]{Markup.Escape(r.Model)} v{r.Version}[/] -> {r.Stage} (champion {V(r.Champion)}, challenger {V(r.Challenger)}). {Markup.Escape(r.Reason)}");
 
-    /// <summary>Runs a registry action against the data directory through the embedded training app (events go to its pub/sub log).</summary>
+    /// <summary>Runs a registry action against the data directory through the embedded training app (events go to the embedded pub/sub log).</summary>
     private static async Task<int> WithRegistry(DirectoryInfo dataDir, CancellationToken ct, Func<ModelRegistry, Task<int>> action)
     {
-        await using var platform = await EmbeddedPlatform.StartAsync(new EmbeddedPlatformOptions
-        {
-            DataDir = dataDir.FullName, GatewayUrl = "http://127.0.0.1:0", EphemeralServicePorts = true,
-        }, ct);
+        await using var app = await EmbeddedTraining.StartAsync(dataDir.FullName, ct);
         try
         {
-            return await action(platform.Services("training").GetRequiredService<ModelRegistry>());
+            return await action(app.Services.GetRequiredService<ModelRegistry>());
         }
         catch (RegistryException ex)
         {

@@ -1,6 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Contracts;
+using Platform.ServiceDefaults;
+using Platform.Training;
 using Platform.Modeling.Validation;
 using Platform.Training.Runs;
 using Platform.Training.Workflows;
@@ -41,11 +47,8 @@ public sealed class TrainCommand : IPlatformCommand
                 foreach (var (field, messages) in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(field)}[/]: {Markup.Escape(string.Join(" ", messages))}");
                 return 2;
             }
-            await using var platform = await EmbeddedPlatform.StartAsync(new EmbeddedPlatformOptions
-            {
-                DataDir = parse.GetValue(dataDir)!.FullName, GatewayUrl = "http://127.0.0.1:0", EphemeralServicePorts = true,
-            }, ct);
-            var services = platform.Services("training");
+            await using var app = await EmbeddedTraining.StartAsync(parse.GetValue(dataDir)!.FullName, ct);
+            var services = app.Services;
             var workflows = services.GetRequiredService<WorkflowClient>();
             var progress = services.GetRequiredService<TrainingProgress>();
             var id = "train-" + Guid.NewGuid().ToString("N");
@@ -101,4 +104,36 @@ public sealed class TrainCommand : IPlatformCommand
     }
 
     internal static string F(double? v) => v is null ? "-" : v.Value.ToString("0.0000", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// The training app alone, in-process on the embedded runtime against a data directory, on an ephemeral loopback
+/// port: what the train and models verbs need (workflow runner, registry, offline store), without the other services.
+/// </summary>
+internal static class EmbeddedTraining
+{
+    public static async Task<WebApplication> StartAsync(string dataDir, CancellationToken ct)
+    {
+        Directory.CreateDirectory(dataDir);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "Platform.training", ContentRootPath = AppContext.BaseDirectory, Args = [],
+        });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Runtime:Mode"] = "embedded",
+            ["DataDir"] = Path.GetFullPath(dataDir),
+            ["Logging:Format"] = "text",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Workflows:PollInterval"] = "00:00:00.200",
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults(AppTopology.Training);
+        builder.AddTraining();
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        app.MapTraining();
+        await app.StartAsync(ct);
+        return app;
+    }
 }
