@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Platform.MarketData.Import;
+using Platform.OfflineStore;
+using Platform.OfflineStore.Postgres;
+using Platform.OfflineStore.Sqlite;
+using Platform.Quant;
+using Platform.Quant.Synthetic;
+
+namespace Platform.Bench.MarketData;
+
+/// <summary>Shared set-up: a generated Yahoo-style CSV, and a PostgreSQL (PLATFORM_BENCH_POSTGRES or a throwaway cluster).</summary>
+internal static class MarketDataBench
+{
+    public static string WriteCsv(string dir, int bars)
+    {
+        var path = Path.Combine(dir, $"bars-{bars}.csv");
+        using var w = new StreamWriter(path);
+        w.WriteLine("Date,Time,Open,High,Low,Close,Volume");
+        foreach (var b in SyntheticMarket.Stream(new SyntheticMarketOptions
+                 { Symbols = [new SyntheticSymbol("BENCH")], Interval = BarInterval.OneMinute, Bars = bars, Seed = 11, JumpProbability = 0 }))
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{b.Bar.Time:yyyy-MM-dd},{b.Bar.Time:HH:mm:ss},{b.Bar.Open:F4},{b.Bar.High:F4},{b.Bar.Low:F4},{b.Bar.Close:F4},{b.Bar.Volume}"));
+        return path;
+    }
+
+    public static async Task<(string ConnectionString, Action Stop)> PostgresAsync(string workDir)
+    {
+        if (Environment.GetEnvironmentVariable("PLATFORM_BENCH_POSTGRES") is { Length: > 0 } given) return (given, () => { });
+        const string bin = "/usr/lib/postgresql/15/bin";
+        var dir = Path.Combine(workDir, "pg");
+        Directory.CreateDirectory(dir);
+        Run("chown", "postgres:postgres", dir);
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        Run("runuser", "-u", "postgres", "--", $"{bin}/initdb", "-D", $"{dir}/data", "-U", "postgres", "-A", "trust", "--no-sync");
+        Run("runuser", "-u", "postgres", "--", $"{bin}/pg_ctl", "-D", $"{dir}/data", "-w", "-l", $"{dir}/log", "-o", $"-p {port} -k {dir} -c listen_addresses=127.0.0.1", "start");
+        await Task.CompletedTask;
+        return ($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres",
+            () => Run("runuser", "-u", "postgres", "--", $"{bin}/pg_ctl", "-D", $"{dir}/data", "-m", "fast", "stop"));
+    }
+
+    public static string Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} failed: {err.Result}");
+        return output;
+    }
+
+    public static async Task<(ImportReport Report, TimeSpan Elapsed)> ImportAsync(IBarStore store, string csv)
+    {
+        await store.InitializeAsync();
+        var importer = new BarImporter(store, NullLogger<BarImporter>.Instance);
+        var sw = Stopwatch.StartNew();
+        var report = await importer.ImportFileAsync(csv, new ImportOptions("BENCH") { Interval = BarInterval.OneMinute });
+        sw.Stop();
+        if (!report.Committed) throw new InvalidOperationException(string.Join("\n", report.Messages().Take(5)));
+        return (report, sw.Elapsed);
+    }
+}
+
+public sealed class ImportSqliteBenchmark : IBenchmark
+{
+    public string Name => "import-sqlite";
+    public string Description => "1,000,000 one-minute bars from a generated CSV into the SQLite offline store with the outbox entry (bars/s).";
+
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
+    {
+        var bars = context.Quick ? 100_000 : 1_000_000;
+        var csv = MarketDataBench.WriteCsv(context.WorkDir, bars);
+        var (report, elapsed) = await MarketDataBench.ImportAsync(SqliteBarStore.InDataDir(context.WorkDir), csv);
+        context.Line($"imported {report.Inserted} bars in {elapsed.TotalSeconds:F2} s (parse, validate, store, outbox)");
+        return $"{Name}: {report.Inserted / elapsed.TotalSeconds:F0} bars/s";
+    }
+}
+
+public sealed class ImportPostgresBenchmark : IBenchmark
+{
+    public string Name => "import-postgres";
+    public string Description => "1,000,000 bars from a generated CSV into PostgreSQL with the outbox entry (bars/s), against psql's plain \\copy of the same rows.";
+
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
+    {
+        var bars = context.Quick ? 100_000 : 1_000_000;
+        var csv = MarketDataBench.WriteCsv(context.WorkDir, bars);
+        var (cs, stop) = await MarketDataBench.PostgresAsync(context.WorkDir);
+        try
+        {
+            await using var store = PostgresBarStore.Create(cs);
+            var (report, elapsed) = await MarketDataBench.ImportAsync(store, csv);
+            context.Line($"importer: {report.Inserted} bars in {elapsed.TotalSeconds:F2} s");
+
+            // Reference: psql \copy of an equivalent file (the table's own column layout) into an empty copy of the table.
+            var plain = Path.Combine(context.WorkDir, "plain.csv");
+            await using (var w = new StreamWriter(plain))
+            await foreach (var b in store.StreamBarsAsync(new BarQuery("BENCH", BarInterval.OneMinute), ct))
+                await w.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"BENCH2,1m,{b.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}+00,{b.Open},{b.High},{b.Low},{b.Close},{b.Volume},,"));
+            var b2 = new NpgsqlConnectionStringBuilder(cs);
+            var sw = Stopwatch.StartNew();
+            MarketDataBench.Run("psql", "-h", b2.Host!, "-p", b2.Port.ToString(CultureInfo.InvariantCulture), "-U", b2.Username!, "-d", b2.Database!, "-v", "ON_ERROR_STOP=1", "-q",
+                "-c", $"\\copy bars (symbol, interval, time, open, high, low, close, volume, adj_close, vwap) FROM '{plain}' WITH (FORMAT csv)");
+            sw.Stop();
+            context.Line($"psql \\copy: {bars} rows in {sw.Elapsed.TotalSeconds:F2} s");
+            var ours = report.Inserted / elapsed.TotalSeconds;
+            var theirs = bars / sw.Elapsed.TotalSeconds;
+            return $"{Name}: {ours:F0} bars/s ({ours / theirs:F2}x vs psql \\copy at {theirs:F0} rows/s)";
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            stop();
+        }
+    }
+}
+
+public sealed class BarsRangeQueryBenchmark : IBenchmark
+{
+    public string Name => "bars-range-query";
+    public string Description => "Range queries over 10 years of daily bars of one symbol in the SQLite store: one random year per query (p50/p99).";
+
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
+    {
+        var store = SqliteBarStore.InDataDir(context.WorkDir);
+        await store.InitializeAsync(ct);
+        var bars = SyntheticMarket.Generate(new SyntheticMarketOptions { Symbols = [new SyntheticSymbol("TEN")], Bars = 2610, Seed = 5 });
+        await store.WriteAsync(new BarWrite(bars), ct);
+        var first = bars[0].Bar.Time;
+        var rng = new Random(1);
+        var recorder = new LatencyRecorder();
+        for (var i = 0; i < (context.Quick ? 500 : 5000); i++)
+        {
+            var from = first.AddDays(rng.Next(0, 3300));
+            var start = Stopwatch.GetTimestamp();
+            var result = await store.GetBarsAsync(new BarQuery("TEN", BarInterval.OneDay, from, from.AddYears(1)), ct);
+            if (i >= 50) recorder.AddTicks(Stopwatch.GetTimestamp() - start);
+            if (result.Count == 0 && from < bars[^1].Bar.Time) throw new InvalidOperationException("empty range");
+        }
+        var full = Stopwatch.StartNew();
+        var all = await store.GetBarsAsync(new BarQuery("TEN", BarInterval.OneDay), ct);
+        context.Line($"whole history ({all.Count} bars): {full.Elapsed.TotalMilliseconds:F2} ms");
+        return $"{Name}: one year of daily bars {recorder.Summary("ms")}";
+    }
+}
