@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
@@ -35,7 +36,7 @@ public static class FeaturesService
             if (section["Sets"] is { Length: > 0 } list)
                 options.Sets = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
         });
-        services.TryAddSingleton<FeatureSetCatalog>();
+        services.TryAddSingleton(sp => new FeatureSetCatalog(sp.GetRequiredService<IOptions<FeaturesOptions>>()));
         services.TryAddSingleton(sp => OfflineStoreExtensions.CreateReader(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
         services.TryAddSingleton(sp => FeatureHistoryStores.CreateStore(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
         services.TryAddSingleton<IFeatureHistoryReader>(sp => sp.GetRequiredService<IFeatureHistory>());

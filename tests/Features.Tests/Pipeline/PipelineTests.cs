@@ -1,0 +1,206 @@
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.Features.Batch;
+using Platform.Features.History;
+using Platform.Features.Pipeline;
+using Platform.Quant;
+using Platform.Quant.Features;
+
+namespace Platform.Features.Tests.Pipeline;
+
+/// <summary>The pipeline over the embedded runtime: events in through the publish port, effects observed in the stores.</summary>
+public sealed class PipelineTests : IAsyncLifetime
+{
+    private static readonly string[] Sets = [FeatureSets.Alpha158V1.Id, FeatureSets.IndicatorsV1.Id];
+    private FeaturesApp _app = null!;
+
+    public async Task InitializeAsync() => _app = await FeaturesApp.StartAsync();
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    private async Task AssertHistoryEqualsBatchAsync(string symbol, IReadOnlyList<Bar> bars)
+    {
+        foreach (var setId in Sets)
+        {
+            var expected = BatchFeatures.Compute(symbol, BarInterval.OneDay, FeatureSets.Get(setId), bars);
+            var rows = await _app.History.GetAsync(new FeatureHistoryQuery(setId, symbol, BarInterval.OneDay));
+            Assert.Equal(expected.Times, rows.Select(r => r.Time).ToList());
+            for (var i = 0; i < rows.Count; i++) TestBars.Identical(expected.Values[i], rows[i].Values, $"{setId} {symbol} bar {i}");
+        }
+    }
+
+    [Fact]
+    public async Task BarClosed_StreamOfBars_PublishesFeaturesWritesFeatureStoreAndHistory()
+    {
+        var bars = TestBars.Daily(80);
+        await _app.StreamAsync("AAA", bars);
+        await _app.WaitForLatestAsync("AAA", bars[^1].Time, Sets);
+
+        foreach (var setId in Sets)
+        {
+            var set = FeatureSets.Get(setId);
+            var published = _app.Events.FeaturesComputed(setId).Where(e => e.Symbol == "AAA").ToList();
+            Assert.Equal(bars.Select(b => b.Time), published.Select(e => e.Time));
+            Assert.All(published, e => Assert.Equal(set.Features, e.Names));
+            var expected = BatchFeatures.Compute("AAA", BarInterval.OneDay, set, bars);
+            TestBars.Identical(expected.Values[^1], published[^1].Values, "published latest");
+
+            var latest = await _app.Online.GetAsync(setId, "AAA", "1d");
+            Assert.NotNull(latest);
+            Assert.Equal(set.Hash, latest.SetHash);
+            Assert.Equal(bars[^1].Time, latest.Time);
+            TestBars.Identical(expected.Values[^1], FeatureJson.FromNullable(latest.Values), "featurestore");
+        }
+        await AssertHistoryEqualsBatchAsync("AAA", bars);
+        Assert.Equal(80 * Sets.Length, _app.Metrics.Processed);
+    }
+
+    [Fact]
+    public async Task BarsImported_ImportedRange_EqualsStreamingAndPublishesOnlyTheLatest()
+    {
+        var bars = TestBars.Daily(150, seed: 11);
+        await _app.StreamAsync("STREAM", bars);
+        await _app.StoreAsync("BATCH", bars);
+        var import = new BarsImported("imp-1", "BATCH", "1d", bars[0].Time, bars[^1].Time, bars.Count);
+        await _app.Publisher.PublishAsync(import);
+        await _app.WaitForLatestAsync("STREAM", bars[^1].Time, Sets);
+        await _app.WaitForLatestAsync("BATCH", bars[^1].Time, Sets);
+
+        foreach (var setId in Sets)
+        {
+            var streamed = await _app.History.GetAsync(new FeatureHistoryQuery(setId, "STREAM", BarInterval.OneDay));
+            var batched = await _app.History.GetAsync(new FeatureHistoryQuery(setId, "BATCH", BarInterval.OneDay));
+            Assert.Equal(streamed.Select(r => r.Time), batched.Select(r => r.Time));
+            for (var i = 0; i < streamed.Count; i++) TestBars.Identical(streamed[i].Values, batched[i].Values, $"{setId} bar {i}");
+            var published = _app.Events.FeaturesComputed(setId).Where(e => e.Symbol == "BATCH").ToList();
+            Assert.Equal([bars[^1].Time], published.Select(e => e.Time));
+        }
+
+        // The same import delivered again: no second effect.
+        var before = _app.Events.All.Count;
+        await _app.Publisher.PublishAsync(import);
+        var more = TestBars.Daily(151, seed: 11)[^1];
+        await _app.StreamAsync("BATCH", [more]);
+        await _app.WaitForLatestAsync("BATCH", more.Time, Sets);
+        Assert.Equal(before + Sets.Length, _app.Events.All.Count);
+        Assert.Equal(bars.Count * Sets.Length, _app.Metrics.Recomputed);
+        await AssertHistoryEqualsBatchAsync("BATCH", [.. bars, more]);
+    }
+
+    [Fact]
+    public async Task BarsImported_CorrectionInsideTheStreamedRange_RewritesFromTheImportOnwards()
+    {
+        var bars = TestBars.Daily(90, seed: 5);
+        await _app.StreamAsync("FIX", bars);
+        await _app.WaitForLatestAsync("FIX", bars[^1].Time, Sets);
+
+        // A vendor correction of bars 40..49: stored (overwrite), then announced as one import.
+        var corrected = bars.Select((b, i) => i is >= 40 and < 50 ? b with { Close = Math.Min(b.High, b.Close * 1.001) } : b).ToList();
+        await _app.Bars.WriteAsync(new Platform.OfflineStore.BarWrite(corrected.Skip(40).Take(10).Select(b => new SymbolBar("FIX", BarInterval.OneDay, b)).ToList())
+            { OnConflict = Platform.OfflineStore.ConflictPolicy.Overwrite });
+        await _app.Publisher.PublishAsync(new BarsImported("fix-1", "FIX", "1d", corrected[40].Time, corrected[49].Time, 10));
+        await FeaturesApp.WaitUntilAsync(() => _app.Metrics.Recomputed == 50 * Sets.Length, "the recompute of bars 40..89 for each set");
+
+        await AssertHistoryEqualsBatchAsync("FIX", corrected);
+        var next = TestBars.Daily(91, seed: 5)[^1];
+        await _app.StreamAsync("FIX", [next]);
+        await _app.WaitForLatestAsync("FIX", next.Time, Sets);
+        await AssertHistoryEqualsBatchAsync("FIX", [.. corrected, next]);
+    }
+
+    [Fact]
+    public async Task BarClosed_Redelivered_IgnoredWithNoSecondEffect()
+    {
+        var bars = TestBars.Daily(30);
+        await _app.StreamAsync("DUP", bars);
+        await _app.WaitForLatestAsync("DUP", bars[^1].Time, Sets);
+        var published = _app.Events.All.Count;
+
+        await _app.Publisher.PublishAsync(FeaturesApp.Event("DUP", bars[^1]));
+        await _app.Publisher.PublishAsync(FeaturesApp.Event("DUP", bars[10]));
+        await FeaturesApp.WaitUntilAsync(() => _app.Metrics.Duplicates == 2 * Sets.Length, "two duplicates per set");
+
+        Assert.Equal(published, _app.Events.All.Count);
+        Assert.Equal(0, _app.Metrics.OutOfOrder);
+        Assert.Equal(30 * Sets.Length, _app.Metrics.Processed);
+        await AssertHistoryEqualsBatchAsync("DUP", bars);
+    }
+
+    [Fact]
+    public async Task BarClosed_OutOfOrder_ReportedAndIgnoredWithoutCorruptingState()
+    {
+        var bars = TestBars.Daily(40);
+        var late = bars[20];
+        var onTime = bars.Where((_, i) => i != 20).ToList();
+        await _app.StreamAsync("OOO", onTime.Take(21));
+        await _app.Publisher.PublishAsync(FeaturesApp.Event("OOO", late));
+        await _app.StreamAsync("OOO", onTime.Skip(21));
+        await _app.WaitForLatestAsync("OOO", bars[^1].Time, Sets);
+
+        Assert.Equal(Sets.Length, _app.Metrics.OutOfOrder);
+        Assert.Equal(0, _app.Metrics.Duplicates);
+        Assert.DoesNotContain(_app.Events.FeaturesComputed(), e => e.Symbol == "OOO" && e.Time == late.Time);
+        await AssertHistoryEqualsBatchAsync("OOO", onTime);
+    }
+
+    [Fact]
+    public async Task BarClosed_StoredBarsWithoutEvents_GapFilledFromTheOfflineStore()
+    {
+        var bars = TestBars.Daily(30);
+        await _app.StoreAsync("GAP", bars);
+        foreach (var b in bars.Take(10).Append(bars[^1])) await _app.Publisher.PublishAsync(FeaturesApp.Event("GAP", b));
+        await _app.WaitForLatestAsync("GAP", bars[^1].Time, Sets);
+
+        Assert.Equal(19 * Sets.Length, _app.Metrics.GapFilled);
+        await AssertHistoryEqualsBatchAsync("GAP", bars);
+    }
+
+    [Fact]
+    public async Task BarClosed_UnknownInterval_CountedAndNotRetried()
+    {
+        var b = TestBars.Daily(1)[0];
+        await _app.Publisher.PublishAsync(FeaturesApp.Event("BAD", b, interval: "7x"));
+        await FeaturesApp.WaitUntilAsync(() => _app.Metrics.Invalid == 1, "the invalid bar");
+        Assert.Empty(await _app.History.GetCoverageAsync("BAD"));
+    }
+}
+
+/// <summary>Stop the app, start it again on the same data: the streams continue with no gap and no double counting.</summary>
+public sealed class RestartTests
+{
+    private static readonly string[] Sets = [FeatureSets.Alpha158V1.Id, FeatureSets.IndicatorsV1.Id];
+
+    [Fact]
+    public async Task Restart_StreamContinues_NoGapsNoDoubleCountingSameAsBatch()
+    {
+        var bars = TestBars.Daily(120, seed: 3);
+        await using var app = await FeaturesApp.StartAsync();
+        await app.StreamAsync("RST", bars.Take(60));
+        await app.WaitForLatestAsync("RST", bars[59].Time, Sets);
+
+        await app.StopAsync();
+        // Bars that arrive while the service is down wait in the log.
+        await app.StoreAsync("RST", bars.Skip(60).Take(20));
+        var publisher = new Platform.BuildingBlocks.Embedded.EmbeddedEventPublisher(Platform.BuildingBlocks.Embedded.EventLog.For(Platform.BuildingBlocks.Embedded.EmbeddedRuntimeExtensions.EventLogFile(app.DataDir)),
+            "marketdata", new PubSubOptions());
+        foreach (var b in bars.Skip(60).Take(20)) await publisher.PublishAsync(FeaturesApp.Event("RST", b));
+
+        await app.RestartAsync();
+        await app.StreamAsync("RST", bars.Skip(80));
+        await app.WaitForLatestAsync("RST", bars[^1].Time, Sets);
+
+        Assert.Equal(0, app.Metrics.RebuildMismatches);
+        Assert.Equal(0, app.Metrics.GapFilled);
+        foreach (var setId in Sets)
+        {
+            var published = app.Events.FeaturesComputed(setId).Where(e => e.Symbol == "RST").Select(e => e.Time).ToList();
+            Assert.Equal(bars.Select(b => b.Time), published);
+            var expected = BatchFeatures.Compute("RST", BarInterval.OneDay, FeatureSets.Get(setId), bars);
+            var rows = await app.History.GetAsync(new FeatureHistoryQuery(setId, "RST", BarInterval.OneDay));
+            Assert.Equal(expected.Times, rows.Select(r => r.Time).ToList());
+            for (var i = 0; i < rows.Count; i++) TestBars.Identical(expected.Values[i], rows[i].Values, $"{setId} bar {i}");
+            var checkpoint = await app.PrivateStateAsync<FeatureCheckpoint>(FeatureCheckpoint.Key(setId, "RST", "1d"));
+            Assert.Equal(new FeatureCheckpoint(FeatureSets.Get(setId).Hash, bars[^1].Time, bars.Count), checkpoint);
+        }
+    }
+}
