@@ -7,9 +7,9 @@ namespace Platform.Features;
 
 /// <summary>
 /// JSON for feature vectors. A vector may hold NaN (a feature undefined at that bar, e.g. during warm-up), which plain
-/// JSON cannot carry: <see cref="FeaturesComputed"/> events (whose contract says <c>double</c>) write it as the string
-/// <c>"NaN"</c>, so consumers read them with <see cref="Options"/> (or <see cref="ReadFeaturesComputed"/>). The
-/// featurestore value and the HTTP API write <c>null</c> instead.
+/// JSON cannot carry and the shared state JSON options refuse to write: <see cref="FeaturesComputed"/> events (whose
+/// contract says <c>double</c>) write it as the string <c>"NaN"</c>, which the shared options (numbers readable from
+/// strings) and <see cref="Options"/> both read back. The featurestore value and the HTTP API write <c>null</c> instead.
 /// </summary>
 public static class FeatureJson
 {

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Platform.BuildingBlocks.PubSub;
+using Platform.BuildingBlocks.State;
+using Platform.Contracts;
+
+namespace Platform.Features.Tests;
+
+public sealed class FeatureJsonTests
+{
+    private static readonly FeaturesComputed Event = new("AAA", "1d", new DateTimeOffset(2024, 1, 2, 0, 0, 0, TimeSpan.Zero), "indicators@1",
+        ["a", "b", "c"], [1.5, double.NaN, double.PositiveInfinity]);
+
+    [Fact]
+    public void ToOutgoing_VectorWithNaN_RoundTripsThroughFeatureJson()
+    {
+        var outgoing = FeatureJson.ToOutgoing(Event);
+        Assert.Equal("feat:indicators@1:AAA:1d:2024-01-02T00:00:00.0000000Z", outgoing.Id);
+        Assert.Equal(Topics.MarketFeatures, outgoing.Topic);
+        var delivered = new CloudEvent(outgoing.Id, "features", outgoing.Type, outgoing.Topic, "pubsub", DateTimeOffset.UtcNow, "application/json", outgoing.Data);
+        var read = FeatureJson.ReadFeaturesComputed(delivered);
+        TestBars.Identical(Event.Values, read.Values, "round trip");
+    }
+
+    [Fact]
+    public void SharedStateJson_VectorWithNaN_ReadsButCannotWriteIt()
+    {
+        // Consumers using AddEventHandler<FeaturesComputed> (shared options, numbers readable from strings) get NaN back;
+        // writing needs FeatureJson, because the shared options refuse to write NaN.
+        var read = JsonSerializer.Deserialize<FeaturesComputed>(FeatureJson.ToOutgoing(Event).Data.Span, StateStoreExtensions.Json)!;
+        TestBars.Identical(Event.Values, read.Values, "shared options");
+        Assert.Throws<ArgumentException>(() => StateStoreExtensions.Serialize(Event));
+    }
+
+    [Fact]
+    public void Nullable_NonFiniteValues_BecomeNullAndBackToNaN()
+    {
+        var nullable = FeatureJson.Nullable(Event.Values);
+        Assert.Equal([1.5, null, null], nullable);
+        TestBars.Identical([1.5, double.NaN, double.NaN], FeatureJson.FromNullable(nullable), "back");
+    }
+}
