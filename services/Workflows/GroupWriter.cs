@@ -112,13 +112,19 @@ internal sealed class GroupWriter(IStateStore store)
         var shardKeys = batch.Select(r => r.Create?.InstanceId ?? r.Unindex).OfType<string>()
             .Select(id => WorkflowStore.IndexKey(WorkflowStore.ShardOf(id))).Distinct().ToList();
         var shards = new Dictionary<string, (IndexShard Shard, string? ETag, bool Changed)>(StringComparer.Ordinal);
-        if (shardKeys.Count > 0)
+        for (var read = 1; shardKeys.Count > 0; read++)
         {
+            shards.Clear();
             foreach (var item in await store.GetBulkAsync(shardKeys))
                 shards[item.Key] = (StateStoreExtensions.Deserialize<IndexShard>(item.Value), item.ETag, false);
+            var missing = shardKeys.Where(k => !shards.ContainsKey(k)).ToList();
+            if (missing.Count == 0) break;
+            if (read >= 3) return false;
+            // First use of a shard: create it empty on its own (last-write-wins: ETags cannot say "only if absent"),
+            // then read it again, so every creation below is guarded by a shard ETag. Never create a record without
+            // that guard: two processes would both create it.
+            foreach (var key in missing) await store.SaveAsync(key, new IndexShard());
         }
-        // First use of a shard: created last-write-wins (ETags cannot say "only if absent").
-        foreach (var key in shardKeys) shards.TryAdd(key, (new IndexShard(), null, true));
 
         // Creations: an id that exists is not created again. Read after the shards, so the shard ETags cover the check.
         var creates = batch.Where(r => r.Create is not null).ToList();
@@ -135,6 +141,11 @@ internal sealed class GroupWriter(IStateStore store)
             if (existing[record.InstanceId] is { } found)
             {
                 outcomes[request] = new(false, found);
+                // An unfinished instance missing from its shard (a shard lost at its first creation) is indexed again.
+                var foundKey = WorkflowStore.IndexKey(WorkflowStore.ShardOf(record.InstanceId));
+                var (foundShard, foundETag, foundChanged) = shards[foundKey];
+                if (!found.Published && foundShard.Ids.Add(record.InstanceId)) shards[foundKey] = (foundShard, foundETag, true);
+                else shards[foundKey] = (foundShard, foundETag, foundChanged);
                 continue;
             }
             existing[record.InstanceId] = record;

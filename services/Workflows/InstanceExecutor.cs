@@ -190,10 +190,11 @@ internal sealed class InstanceExecutor
 
     private async Task RunTimerAsync(PendingTask timer, CancellationToken ct)
     {
-        var delay = timer.FireAt - Store.Now;
         try
         {
-            if (delay > TimeSpan.Zero) await Task.Delay(delay, Store.Clock, ct);
+            // Timers may wake a little early (millisecond rounding): never record a timer as fired before its time.
+            for (var delay = timer.FireAt - Store.Now; delay > TimeSpan.Zero; delay = timer.FireAt - Store.Now)
+                await Task.Delay(delay + TimeSpan.FromMilliseconds(1), Store.Clock, ct);
         }
         catch (OperationCanceledException)
         {

@@ -34,7 +34,11 @@ public sealed class WorkflowClient
         var (created, record) = await _store.CreateAsync(name, instanceId, WorkflowJson.Serialize(input));
         if (!created && record.Name != name)
             throw new InvalidOperationException($"Instance '{instanceId}' exists and runs workflow '{record.Name}', not '{name}'.");
-        if (created) _signals.Started(instanceId);
+        if (created)
+        {
+            _signals.Reset(instanceId);
+            _signals.Started(instanceId);
+        }
         return instanceId;
     }
 
@@ -88,7 +92,8 @@ public sealed class WorkflowClient
                 {
                     // The runner of this process passed the record it wrote: no need to read it back.
                     var seen = new WorkflowState(StateStoreExtensions.Deserialize<InstanceRecord>(written));
-                    if (condition(seen))
+                    // Only for this incarnation of the id (not one purged and started again meanwhile).
+                    if (seen.CreatedAt == state.CreatedAt && condition(seen))
                     {
                         if (seen.IsWorkflowCompleted) _signals.Forget(instanceId);
                         return seen;
@@ -120,8 +125,12 @@ public sealed class WorkflowClient
         SendAsync(instanceId, InboxKind.Resume, reason, null, cancellation);
 
     /// <summary>Deletes a finished instance and its history, freeing its id. Returns false when it has not finished.</summary>
-    public Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default) =>
-        _store.PurgeAsync(instanceId, cancellation);
+    public async Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default)
+    {
+        var purged = await _store.PurgeAsync(instanceId, cancellation);
+        if (purged) _signals.Reset(instanceId);
+        return purged;
+    }
 
     private async Task SendAsync(string instanceId, InboxKind kind, string? name, string? payload, CancellationToken ct)
     {

@@ -63,6 +63,9 @@ public sealed class WorkflowSignals
         }
     }
 
+    /// <summary>Drops an instance's signal: its id was created anew or purged, so nothing recorded for it still holds.</summary>
+    internal void Reset(string instanceId) => _changed.TryRemove(instanceId, out _);
+
     /// <summary>Drops a finished instance's signal once a waiter has seen the end.</summary>
     internal void Forget(string instanceId)
     {

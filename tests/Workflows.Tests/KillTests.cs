@@ -76,8 +76,8 @@ public sealed class KillTests : IDisposable
         {
             for (var step = 1; step <= 5; step++)
             {
-                Assert.Equal(1, CountEffects(id, step, "start"));
-                Assert.Equal(1, CountEffects(id, step, "done"));
+                Assert.True(CountEffects(id, step, "start") == 1 && CountEffects(id, step, "done") == 1,
+                    $"{id} step {step}: {CountEffects(id, step, "start")} starts, {CountEffects(id, step, "done")} done\n{a.Output}\n{b.Output}");
             }
             Assert.Equal(1, CountEvents($"wf:{id}:completed"));
         }

@@ -77,12 +77,14 @@ public sealed class LeaseTests : IAsyncLifetime
     [Fact]
     public async Task Lease_HeldByALiveRunner_IsNotTakenByAnother()
     {
-        var a = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromMilliseconds(600); o.RenewInterval = TimeSpan.FromMilliseconds(150); });
+        // A lease must outlast the longest pause of its holder: starting a second runner in this process can stall
+        // timers for most of a second on two cores, so the lease here is seconds, not milliseconds.
+        var a = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromSeconds(3); o.RenewInterval = TimeSpan.FromMilliseconds(300); });
         var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "held", new ChainInput(1, GateAtStep: "g"));
         await Eventually(() => _runtime.Effects.Count(id, "step1:start") == 1);
 
-        var b = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromMilliseconds(600); o.RenewInterval = TimeSpan.FromMilliseconds(150); });
-        await Task.Delay(2_000);
+        var b = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromSeconds(3); o.RenewInterval = TimeSpan.FromMilliseconds(300); });
+        await Task.Delay(4_000);
         Assert.Equal(0, b.Runner.ActiveInstances);
 
         _runtime.Effects.Gate($"{id}:g:1").SetResult();
