@@ -42,6 +42,13 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Gateway_ServiceRouteWithoutKey_Answers401()
+    {
+        var response = await _http.GetAsync(_platform!.GatewayUrl + "/v1/market/symbols");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Gateway_UnknownRoute_Answers404ProblemDetails()
     {
         var response = await _http.GetAsync(_platform!.GatewayUrl + "/v1/no-such-api");
@@ -53,8 +60,12 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
     public async Task Gateway_ServiceRoute_IsForwardedToTheOwningService()
     {
         // /v1/market/... belongs to marketdata: the gateway's answer must be the service's own (not the gateway's 404).
-        var direct = await _http.GetAsync(_platform!.ServiceUrls["marketdata"] + "/v1/market/symbols");
-        var routed = await _http.GetAsync(_platform.GatewayUrl + "/v1/market/symbols");
+        var key = await Platform.Gateway.Identity.DevelopmentKey.EnsureAsync(_platform!.Services("gateway"));
+        var direct = await _http.GetAsync(_platform.ServiceUrls["marketdata"] + "/v1/market/symbols");
+        using var request = new HttpRequestMessage(HttpMethod.Get, _platform.GatewayUrl + "/v1/market/symbols");
+        request.Headers.Add("X-Api-Key", key);
+        var routed = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
         Assert.Equal(direct.StatusCode, routed.StatusCode);
         Assert.Equal(direct.Content.Headers.ContentType?.MediaType, routed.Content.Headers.ContentType?.MediaType);
         var backend = await _http.GetAsync(_platform.GatewayUrl + "/version");
