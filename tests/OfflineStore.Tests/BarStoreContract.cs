@@ -3,6 +3,7 @@ using Platform.BuildingBlocks.PubSub;
 using Platform.OfflineStore.Postgres;
 using Platform.OfflineStore.Sqlite;
 using Platform.Quant;
+using Platform.TestSupport;
 
 namespace Platform.OfflineStore.Tests;
 

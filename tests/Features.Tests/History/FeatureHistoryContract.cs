@@ -3,6 +3,7 @@ using Platform.Features.History.Postgres;
 using Platform.Features.History.Sqlite;
 using Platform.Quant;
 using Platform.Quant.Features;
+using Platform.TestSupport;
 
 namespace Platform.Features.Tests.History;
 

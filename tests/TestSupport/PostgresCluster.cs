@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using Platform.TestSupport;
 
-namespace Platform.Features.Tests.History;
+namespace Platform.TestSupport;
 
 /// <summary>
 /// A PostgreSQL server for the tests: <c>PLATFORM_TEST_POSTGRES</c> when set (scripts/test.sh starts one), otherwise a
@@ -33,7 +34,7 @@ public static class PostgresCluster
         if (Environment.GetEnvironmentVariable("PLATFORM_TEST_POSTGRES") is { Length: > 0 } given) return given;
         if (!File.Exists(Path.Combine(PgBin, "initdb")))
             throw new InvalidOperationException($"PostgreSQL is needed: set PLATFORM_TEST_POSTGRES or install PostgreSQL 15 ({PgBin} is missing).");
-        var dir = Directory.CreateTempSubdirectory("features-pg-").FullName;
+        var dir = Directory.CreateTempSubdirectory("platform-pg-").FullName;
         Run("chown", "postgres:postgres", dir);
         var port = FreePort();
         Run("runuser", "-u", "postgres", "--", Path.Combine(PgBin, "initdb"), "-D", Path.Combine(dir, "data"), "-U", "postgres", "-A", "trust", "--no-sync");
