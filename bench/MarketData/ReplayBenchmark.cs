@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.MarketData;
+using Platform.MarketData.Demo;
+using Platform.MarketData.Import;
+using Platform.MarketData.Replay;
+using Platform.Quant;
+using Platform.ServiceDefaults;
+
+namespace Platform.Bench.MarketData;
+
+/// <summary>
+/// Replay as fast as possible on the embedded runtime: stored bars go out as <c>BarClosed</c> through the
+/// marketdata service's outbox and relay, and a separate consumer group receives them. Reports the rate at
+/// which the replay stored and published its bars, and the rate at which they were delivered.
+/// </summary>
+public sealed class ReplayBenchmark : IBenchmark
+{
+    public string Name => "replay";
+    public string Description => "replay at max speed: BarClosed events/s published through the outbox, and delivered to a consumer";
+
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
+    {
+        var dataDir = Path.Combine(context.WorkDir, "data");
+        var builder = WebApplication.CreateBuilder();
+        builder.Configuration["Runtime:Mode"] = "embedded";
+        builder.Configuration["DataDir"] = dataDir;
+        builder.Configuration["MarketData:Demo:Enabled"] = "false";
+        builder.Configuration["Logging:LogLevel:Default"] = "Warning";
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults(AppTopology.MarketData);
+        builder.AddMarketData();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        await using var app = builder.Build();
+        app.MapServiceDefaults();
+        app.MapMarketData();
+        await app.StartAsync(ct);
+
+        var years = context.Quick ? 4 : 20;
+        var market = DemoSeeder.Generate(10, years, 7, DateTimeOffset.UtcNow);
+        var importer = app.Services.GetRequiredService<BarImporter>();
+        foreach (var series in market.GroupBy(b => b.Symbol))
+            await importer.ImportBarsAsync("bench:" + series.Key, new ImportOptions(series.Key) { Interval = BarInterval.OneDay },
+                series.Select(b => b.Bar).ToList(), ct);
+        var total = market.Count;
+
+        var delivered = 0;
+        var lastDelivery = 0L;
+        var consumerBuilder = Host.CreateApplicationBuilder();
+        consumerBuilder.Logging.ClearProviders();
+        consumerBuilder.Configuration["Runtime:Mode"] = "embedded";
+        consumerBuilder.Configuration["DataDir"] = dataDir;
+        consumerBuilder.Services.AddBuildingBlocks(RuntimeSettings.From(consumerBuilder.Configuration, "replay-bench"), consumerBuilder.Configuration);
+        consumerBuilder.Services.AddEventHandler<BarClosed>((_, bar, _, _) =>
+        {
+            if (bar.ReplayId is not null)
+            {
+                Interlocked.Increment(ref delivered);
+                Interlocked.Exchange(ref lastDelivery, Stopwatch.GetTimestamp());
+            }
+            return Task.CompletedTask;
+        });
+        using var consumer = consumerBuilder.Build();
+        await consumer.StartAsync(ct);
+
+        var replays = app.Services.GetRequiredService<ReplayService>();
+        var start = Stopwatch.GetTimestamp();
+        var state = await replays.StartAsync(new ReplayRequest(Symbols: market.Select(b => b.Symbol).Distinct().ToList(), Interval: "1d", Speed: "max", Id: "bench"), ct);
+        await replays.WaitAsync(state.Id);
+        var published = Stopwatch.GetElapsedTime(start);
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (Volatile.Read(ref delivered) < total && DateTime.UtcNow < deadline) await Task.Delay(20, ct);
+        var deliveredAt = TimeSpan.FromTicks((long)((Interlocked.Read(ref lastDelivery) - start) * (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+        var final = await replays.GetAsync(state.Id, ct);
+        await consumer.StopAsync(ct);
+        await app.StopAsync(ct);
+
+        var storedRate = (final?.Published ?? 0) / published.TotalSeconds;
+        var deliveredRate = delivered / deliveredAt.TotalSeconds;
+        context.Line($"replayed {final?.Published:N0} of {total:N0} bars (10 symbols x {years} years daily), status {final?.Status}: " +
+                     $"stored with their outbox entries in {published.TotalSeconds:F2} s ({storedRate:N0} bars/s)");
+        context.Line($"delivered to a separate consumer group: {delivered:N0} BarClosed in {deliveredAt.TotalSeconds:F2} s ({deliveredRate:N0} events/s)");
+        return $"replay: {storedRate:F0} bars/s stored, {deliveredRate:F0} events/s delivered ({deliveredRate / Math.Max(storedRate, 1):F2} delivered vs stored)";
+    }
+}
