@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Platform.Contracts;
 using Platform.Deployment.Tests.Infrastructure;
@@ -8,7 +9,7 @@ namespace Platform.Deployment.Tests.Topology;
 public sealed record PortClaim(string File, string What, string AppId, int? Port);
 
 /// <summary>
-/// Reads the app ids and ports stated by dapr.yaml, tye.yaml, the gitops bases and the Dockerfiles under a
+/// Reads the app ids and ports stated by dapr.yaml, tye.yaml, the gitops bases and the image build (services/docker-bake.json) under a
 /// repository root and compares every claim with <see cref="AppTopology"/>.
 /// </summary>
 public static partial class TopologyCheck
@@ -30,7 +31,7 @@ public static partial class TopologyCheck
             }
         }
 
-        foreach (var file in claims.Select(c => c.File).Distinct().Where(f => !f.StartsWith("services/") && !f.StartsWith("gitops/")))
+        foreach (var file in claims.Select(c => c.File).Distinct().Where(f => !f.StartsWith("gitops/")))
         {
             foreach (var missing in AppTopology.All.Select(a => a.AppId).Except(claims.Where(c => c.File == file).Select(c => c.AppId)))
             {
@@ -93,15 +94,20 @@ public static partial class TopologyCheck
         }
     }
 
+    /// <summary>The image build: one Dockerfile, one bake target per app id naming its project folder and port.</summary>
     private static IEnumerable<PortClaim> Dockerfiles(string root)
     {
-        foreach (var (id, folder) in Repository.ProjectFolders)
+        const string file = "services/docker-bake.json";
+        using var bake = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, file)));
+        foreach (var target in bake.RootElement.GetProperty("target").EnumerateObject())
         {
-            var file = $"services/{folder}/Dockerfile";
-            var text = File.ReadAllText(Path.Combine(root, file));
-            yield return new(file, "EXPOSE", id, Number(ExposePattern().Match(text).Groups[1].Value));
-            yield return new(file, "ASPNETCORE_URLS", id, UrlPort(UrlsPattern().Match(text).Groups[1].Value));
-            yield return new(file, "HEALTHCHECK", id, UrlPort(HealthPattern().Match(text).Groups[1].Value));
+            var args = target.Value.GetProperty("args");
+            var folder = args.TryGetProperty("SERVICE", out var service) ? service.GetString() : null;
+            if (folder != Repository.ProjectFolders.GetValueOrDefault(target.Name))
+            {
+                yield return new(file, $"args.SERVICE {folder}", target.Name, null);
+            }
+            yield return new(file, "args.PORT", target.Name, Number(args.TryGetProperty("PORT", out var port) ? port.GetString() : null));
         }
     }
 
@@ -115,14 +121,6 @@ public static partial class TopologyCheck
 
     private static int? UrlPort(string? url) => url is null ? null : Number(UrlPortPattern().Match(url).Groups[1].Value);
 
-    [GeneratedRegex(@"^EXPOSE\s+(\d+)", RegexOptions.Multiline)]
-    private static partial Regex ExposePattern();
-
-    [GeneratedRegex(@"^ENV\s+ASPNETCORE_URLS=(\S+)", RegexOptions.Multiline)]
-    private static partial Regex UrlsPattern();
-
-    [GeneratedRegex(@"(http://127\.0\.0\.1:\d+/health/live)")]
-    private static partial Regex HealthPattern();
 
     [GeneratedRegex(@":(\d+)(/|$)")]
     private static partial Regex UrlPortPattern();

@@ -15,7 +15,7 @@ public sealed class TopologyTests
             $"gitops/base/{a.AppId}/service.yaml",
             $"gitops/base/{a.AppId}/networkpolicy.yaml",
         }),
-        .. Repository.ProjectFolders.Values.Select(f => $"services/{f}/Dockerfile"),
+        "services/docker-bake.json",
     ];
 
     [Fact]
@@ -26,8 +26,8 @@ public sealed class TopologyTests
         Assert.Empty(TopologyCheck.Mismatches(Repository.Root));
         foreach (var app in AppTopology.All)
         {
-            // dapr.yaml (2), tye.yaml, deployment (3), service, network policy, Dockerfile (3).
-            Assert.Equal(11, claims.Count(c => c.AppId == app.AppId));
+            // dapr.yaml (2), tye.yaml, deployment (3), service, network policy, image build.
+            Assert.Equal(9, claims.Count(c => c.AppId == app.AppId));
         }
     }
 
@@ -45,16 +45,16 @@ public sealed class TopologyTests
     }
 
     [Fact]
-    public void Sources_PortChangedInDockerfileAndService_ReportsEachMismatch()
+    public void Sources_PortChangedInImageBuildAndService_ReportsEachMismatch()
     {
         using var copy = TempCopy.Of(SourceFiles);
-        copy.Replace("services/Serving/Dockerfile", "EXPOSE 5104", "EXPOSE 8080");
+        copy.Replace("services/docker-bake.json", "\"PORT\": \"5104\"", "\"PORT\": \"8080\"");
         copy.Replace("gitops/base/training/service.yaml", "port: 5103", "port: 80");
 
         var problems = TopologyCheck.Mismatches(copy.Root);
 
         Assert.Equal(2, problems.Count);
-        Assert.Contains(problems, p => p.StartsWith("services/Serving/Dockerfile (EXPOSE): serving has port 8080"));
+        Assert.Contains(problems, p => p.StartsWith("services/docker-bake.json (args.PORT): serving has port 8080"));
         Assert.Contains(problems, p => p.StartsWith("gitops/base/training/service.yaml (port): training has port 80"));
     }
 
