@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using Platform.Backtesting.Costs;
-using Platform.Backtesting.Data;
+using Platform.Backtesting.Engine.Costs;
+using Platform.Backtesting.Engine.Data;
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Modeling;
-using Platform.Backtesting.Statistics;
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Modeling;
+using Platform.Backtesting.Engine.Statistics;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 using Platform.Quant.Synthetic;
 

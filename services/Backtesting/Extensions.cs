@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using Platform.Backtesting.Apis;
 using Platform.Backtesting.Data;
-using Platform.Backtesting.Modeling;
+using Platform.Backtesting.Engine.Data;
+using Platform.Backtesting.Engine.Modeling;
 using Platform.Backtesting.Runs;
+using Platform.Backtesting.Engine.Runs;
 using Platform.Backtesting.Workflows;
 using Platform.BuildingBlocks;
 using Platform.OfflineStore;

@@ -1,5 +1,5 @@
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 
 namespace Platform.Backtesting.Tests;

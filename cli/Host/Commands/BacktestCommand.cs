@@ -3,8 +3,10 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Platform.Backtesting;
 using Platform.Backtesting.Data;
+using Platform.Backtesting.Engine.Data;
 using Platform.Backtesting.Runs;
-using Platform.Backtesting.Statistics;
+using Platform.Backtesting.Engine.Runs;
+using Platform.Backtesting.Engine.Statistics;
 using Platform.OfflineStore;
 using Spectre.Console;
 

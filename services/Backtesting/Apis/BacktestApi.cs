@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Backtesting.Data;
+using Platform.Backtesting.Engine.Data;
 using Platform.Backtesting.Runs;
-using Platform.Backtesting.Statistics;
+using Platform.Backtesting.Engine.Runs;
+using Platform.Backtesting.Engine.Statistics;
 using Platform.Backtesting.Workflows;
 using Platform.Quant;
 using Platform.Workflows;

@@ -1,4 +1,5 @@
 using Platform.Backtesting.Data;
+using Platform.Backtesting.Engine.Data;
 using Platform.OfflineStore;
 using Platform.Quant;
 

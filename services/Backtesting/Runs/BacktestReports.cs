@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Platform.Backtesting.Statistics;
+using Platform.Backtesting.Engine.Statistics;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.State;
 

@@ -1,4 +1,5 @@
 using Platform.Backtesting.Runs;
+using Platform.Backtesting.Engine.Runs;
 using Platform.Workflows;
 
 namespace Platform.Backtesting.Workflows;

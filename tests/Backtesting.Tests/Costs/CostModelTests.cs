@@ -1,4 +1,4 @@
-using Platform.Backtesting.Costs;
+using Platform.Backtesting.Engine.Costs;
 using Platform.Backtesting.Engine;
 using Platform.Quant;
 

@@ -1,9 +1,10 @@
-using Platform.Backtesting.Costs;
+using Platform.Backtesting.Engine.Costs;
 using Platform.Backtesting.Data;
+using Platform.Backtesting.Engine.Data;
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Modeling;
-using Platform.Backtesting.Sizing;
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Modeling;
+using Platform.Backtesting.Engine.Sizing;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 using Platform.Quant.Synthetic;
 

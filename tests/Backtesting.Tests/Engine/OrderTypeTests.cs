@@ -66,7 +66,7 @@ public class OrderTypeTests
     [Fact]
     public void Run_LimitOrder_PaysNoSlippageWhileMarketOrderDoes()
     {
-        var settings = Settings with { Slippage = new Platform.Backtesting.Costs.FixedBpsSlippage(50) };
+        var settings = Settings with { Slippage = new Platform.Backtesting.Engine.Costs.FixedBpsSlippage(50) };
         var run = new BacktestEngine(settings).Run(Market,
             new ScriptedStrategy((0, OrderRequest.Limit(0, 10, 98)), (0, OrderRequest.Market(0, 10))));
 

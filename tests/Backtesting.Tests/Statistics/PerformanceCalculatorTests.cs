@@ -1,5 +1,5 @@
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Statistics;
+using Platform.Backtesting.Engine.Statistics;
 
 namespace Platform.Backtesting.Tests.Statistics;
 

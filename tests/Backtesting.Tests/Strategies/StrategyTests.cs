@@ -1,6 +1,6 @@
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Modeling;
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Modeling;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 
 namespace Platform.Backtesting.Tests.Strategies;
@@ -36,7 +36,7 @@ public class StrategyTests
     [Fact]
     public void Model_WalkForward_TrainsEachWindowOnlyOnEarlierBars()
     {
-        var bars = Platform.Backtesting.Data.SyntheticBarSource.Generate(new Platform.Quant.Synthetic.SyntheticMarketOptions
+        var bars = Platform.Backtesting.Engine.Data.SyntheticBarSource.Generate(new Platform.Quant.Synthetic.SyntheticMarketOptions
         {
             Symbols = Platform.Quant.Synthetic.SyntheticMarketOptions.Universe(2), Bars = 400, Seed = 3,
         });

@@ -1,4 +1,4 @@
-namespace Platform.Backtesting.Costs;
+namespace Platform.Backtesting.Engine.Costs;
 
 /// <summary>
 /// Commission of an order as a function of what has filled so far. A fill is charged

@@ -1,6 +1,6 @@
 using Platform.Quant;
 
-namespace Platform.Backtesting.Costs;
+namespace Platform.Backtesting.Engine.Costs;
 
 /// <summary>
 /// Adverse price movement per share paid by an order that takes liquidity (market orders and triggered

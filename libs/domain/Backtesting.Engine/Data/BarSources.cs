@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Platform.Quant;
 using Platform.Quant.Synthetic;
 
-namespace Platform.Backtesting.Data;
+namespace Platform.Backtesting.Engine.Data;
 
 /// <summary>Where a backtest's bars come from (the offline store, files, the synthetic market).</summary>
 public interface IBarSource

@@ -1,6 +1,6 @@
 using Platform.Quant;
 
-namespace Platform.Backtesting.Modeling;
+namespace Platform.Backtesting.Engine.Modeling;
 
 /// <summary>A trained model: predicts the next bar's log return from a feature vector.</summary>
 public interface IReturnModel

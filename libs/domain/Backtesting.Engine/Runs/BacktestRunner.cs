@@ -1,11 +1,11 @@
-using Platform.Backtesting.Data;
+using Platform.Backtesting.Engine.Data;
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Modeling;
-using Platform.Backtesting.Statistics;
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Modeling;
+using Platform.Backtesting.Engine.Statistics;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 
-namespace Platform.Backtesting.Runs;
+namespace Platform.Backtesting.Engine.Runs;
 
 /// <summary>
 /// One backtest from a spec: validate, load bars, run the strategy and the buy-and-hold benchmark with the

@@ -1,11 +1,11 @@
-using Platform.Backtesting.Costs;
+using Platform.Backtesting.Engine.Costs;
 using Platform.Backtesting.Engine;
-using Platform.Backtesting.Modeling;
-using Platform.Backtesting.Sizing;
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Modeling;
+using Platform.Backtesting.Engine.Sizing;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 
-namespace Platform.Backtesting.Runs;
+namespace Platform.Backtesting.Engine.Runs;
 
 /// <summary>
 /// What to backtest, as the API and the CLI take it. Everything but the symbols and the strategy has a

@@ -1,7 +1,7 @@
 using Platform.Quant;
 using Platform.Quant.Indicators;
 
-namespace Platform.Backtesting.Sizing;
+namespace Platform.Backtesting.Engine.Sizing;
 
 /// <summary>
 /// Turns a strategy's signal in [−1, 1] into a target weight (position value / equity) for one symbol.

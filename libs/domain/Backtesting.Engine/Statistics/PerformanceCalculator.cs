@@ -1,6 +1,6 @@
 using Platform.Backtesting.Engine;
 
-namespace Platform.Backtesting.Statistics;
+namespace Platform.Backtesting.Engine.Statistics;
 
 /// <summary>Statistics of runs. Bar returns are simple returns of equity between consecutive times of the timeline.</summary>
 public static class PerformanceCalculator

@@ -1,6 +1,6 @@
 using Platform.Backtesting.Engine;
 
-namespace Platform.Backtesting.Statistics;
+namespace Platform.Backtesting.Engine.Statistics;
 
 /// <summary>
 /// A backtest's outcome: what was run, the strategy's and the benchmark's statistics side by side, how the

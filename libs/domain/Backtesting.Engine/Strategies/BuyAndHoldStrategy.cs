@@ -1,6 +1,6 @@
 using Platform.Quant;
 
-namespace Platform.Backtesting.Strategies;
+namespace Platform.Backtesting.Engine.Strategies;
 
 /// <summary>The benchmark: every symbol bought on its first bar (sized by the run's sizer, equal weight by default) and held.</summary>
 public sealed class BuyAndHoldStrategy : IStrategy

@@ -1,7 +1,7 @@
 using Platform.Backtesting.Engine;
 using Platform.Quant;
 
-namespace Platform.Backtesting.Strategies;
+namespace Platform.Backtesting.Engine.Strategies;
 
 /// <summary>
 /// A trading rule. The engine calls <see cref="OnBar"/> once per symbol bar, in time order, after the bar has

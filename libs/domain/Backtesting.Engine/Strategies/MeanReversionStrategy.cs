@@ -1,7 +1,7 @@
 using Platform.Quant;
 using Platform.Quant.Indicators;
 
-namespace Platform.Backtesting.Strategies;
+namespace Platform.Backtesting.Engine.Strategies;
 
 /// <summary>
 /// Mean reversion on the z-score of the close in its rolling window (population deviation, the Bollinger

@@ -1,8 +1,8 @@
-using Platform.Backtesting.Modeling;
+using Platform.Backtesting.Engine.Modeling;
 using Platform.Quant;
 using Platform.Quant.Indicators;
 
-namespace Platform.Backtesting.Strategies;
+namespace Platform.Backtesting.Engine.Strategies;
 
 /// <summary>One walk-forward window: the model used in [TestFrom, TestTo] learned only from bars in [TrainFrom, TestFrom).</summary>
 public sealed record WalkForwardWindow(int Index, DateTimeOffset TrainFrom, DateTimeOffset TestFrom, DateTimeOffset TestTo, int TrainingBars);

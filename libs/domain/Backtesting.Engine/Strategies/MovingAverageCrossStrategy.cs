@@ -1,7 +1,7 @@
 using Platform.Quant;
 using Platform.Quant.Indicators;
 
-namespace Platform.Backtesting.Strategies;
+namespace Platform.Backtesting.Engine.Strategies;
 
 /// <summary>
 /// Momentum: long while the fast moving average is above the slow one, short (or flat when shorting is

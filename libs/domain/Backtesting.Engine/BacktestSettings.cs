@@ -1,5 +1,5 @@
-using Platform.Backtesting.Costs;
-using Platform.Backtesting.Sizing;
+using Platform.Backtesting.Engine.Costs;
+using Platform.Backtesting.Engine.Sizing;
 
 namespace Platform.Backtesting.Engine;
 

@@ -1,4 +1,4 @@
-using Platform.Backtesting.Strategies;
+using Platform.Backtesting.Engine.Strategies;
 using Platform.Quant;
 
 namespace Platform.Backtesting.Engine;
