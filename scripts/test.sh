@@ -10,17 +10,7 @@ FILTER=()
 if [[ "${1:-}" == "--fast" ]]; then FILTER=(--filter "Category!=Slow"); shift; fi
 
 # --- Debian packages -------------------------------------------------------------------------------
-need=()
-command -v initdb >/dev/null 2>&1 || [[ -x /usr/lib/postgresql/15/bin/initdb ]] || need+=(postgresql)
-[[ -e /usr/lib/x86_64-linux-gnu/libxgboost.so.0 || -e /usr/lib/aarch64-linux-gnu/libxgboost.so.0 ]] || need+=(libxgboost0)
-command -v yamllint >/dev/null 2>&1 || need+=(yamllint)
-command -v node >/dev/null 2>&1 || need+=(nodejs npm)
-if (( ${#need[@]} )); then
-  echo "test: installing ${need[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+"$ROOT/scripts/prerequisites.sh" test
 
 # --- Throwaway PostgreSQL ------------------------------------------------------------------------------
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
@@ -44,5 +34,7 @@ for setup in tests/*/setup.sh; do
 done
 
 # --- The suite ----------------------------------------------------------------------------------------
+# Layout conventions of .editorconfig first: a formatting slip fails fast, before the long build.
+dotnet format whitespace Platform.sln --verify-no-changes
 dotnet build Platform.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 dotnet test Platform.sln -c Release --no-build -nologo "${FILTER[@]}" "$@"

@@ -22,7 +22,7 @@ internal static class MarketDataBench
         using var w = new StreamWriter(path);
         w.WriteLine("Date,Time,Open,High,Low,Close,Volume");
         foreach (var b in SyntheticMarket.Stream(new SyntheticMarketOptions
-                 { Symbols = [new SyntheticSymbol("BENCH")], Interval = BarInterval.OneMinute, Bars = bars, Seed = 11, JumpProbability = 0 }))
+        { Symbols = [new SyntheticSymbol("BENCH")], Interval = BarInterval.OneMinute, Bars = bars, Seed = 11, JumpProbability = 0 }))
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{b.Bar.Time:yyyy-MM-dd},{b.Bar.Time:HH:mm:ss},{b.Bar.Open:F4},{b.Bar.High:F4},{b.Bar.Low:F4},{b.Bar.Close:F4},{b.Bar.Volume}"));
         return path;
@@ -104,8 +104,8 @@ public sealed class ImportPostgresBenchmark : IBenchmark
             // Reference: psql \copy of an equivalent file (the table's own column layout) into an empty copy of the table.
             var plain = Path.Combine(context.WorkDir, "plain.csv");
             await using (var w = new StreamWriter(plain))
-            await foreach (var b in store.StreamBarsAsync(new BarQuery("BENCH", BarInterval.OneMinute), ct))
-                await w.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"BENCH2,1m,{b.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}+00,{b.Open},{b.High},{b.Low},{b.Close},{b.Volume},,"));
+                await foreach (var b in store.StreamBarsAsync(new BarQuery("BENCH", BarInterval.OneMinute), ct))
+                    await w.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"BENCH2,1m,{b.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}+00,{b.Open},{b.High},{b.Low},{b.Close},{b.Volume},,"));
             var b2 = new NpgsqlConnectionStringBuilder(cs);
             var sw = Stopwatch.StartNew();
             MarketDataBench.Run("psql", "-h", b2.Host!, "-p", b2.Port.ToString(CultureInfo.InvariantCulture), "-U", b2.Username!, "-d", b2.Database!, "-v", "ON_ERROR_STOP=1", "-q",

@@ -4,15 +4,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.Backtesting;
 using Platform.Contracts;
-using Platform.Features;
-using Platform.Gateway;
-using Platform.MarketData;
-using Platform.Monitoring;
 using Platform.ServiceDefaults;
-using Platform.Serving;
-using Platform.Training;
 
 namespace Platform.Host;
 
@@ -38,19 +31,15 @@ public sealed record EmbeddedPlatformOptions
 /// </summary>
 public sealed class EmbeddedPlatform : IAsyncDisposable
 {
-    private sealed record ServiceEntry(AppInfo App, Action<WebApplicationBuilder> Add, Action<WebApplication> Map);
-
-    private static readonly ServiceEntry[] ServiceTable =
+    private static readonly ServiceModule[] ServiceTable =
     [
-        new(AppTopology.MarketData, b => b.AddMarketData(), a => a.MapMarketData()),
-        new(AppTopology.Features, b => b.AddFeatures(), a => a.MapFeatures()),
-        new(AppTopology.Training, b => b.AddTraining(), a => a.MapTraining()),
-        new(AppTopology.Serving, b => b.AddServing(), a => a.MapServing()),
-        new(AppTopology.Backtesting, b => b.AddBacktesting(), a => a.MapBacktesting()),
-        new(AppTopology.Monitoring, b => b.AddMonitoring(), a => a.MapMonitoring()),
+        MarketData.Program.Module,
+        Features.Program.Module,
+        Training.Program.Module,
+        Serving.Program.Module,
+        Backtesting.Program.Module,
+        Monitoring.Program.Module,
     ];
-
-    private static readonly ServiceEntry GatewayEntry = new(AppTopology.Gateway, b => b.AddGateway(), a => a.MapGateway());
 
     private readonly List<(AppInfo App, WebApplication Web, string Url)> _apps = [];
 
@@ -71,13 +60,13 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
         try
         {
             var destinations = new Dictionary<string, string?>();
-            foreach (var entry in ServiceTable)
+            foreach (var module in ServiceTable)
             {
-                var url = options.EphemeralServicePorts ? "http://127.0.0.1:0" : $"http://127.0.0.1:{entry.App.Port}";
-                var started = await platform.StartAppAsync(entry, url, options, new Dictionary<string, string?>(), ct);
-                destinations[$"ReverseProxy:Clusters:{entry.App.AppId}:Destinations:primary:Address"] = started;
+                var url = options.EphemeralServicePorts ? "http://127.0.0.1:0" : $"http://127.0.0.1:{module.App.Port}";
+                var started = await platform.StartAppAsync(module, url, options, new Dictionary<string, string?>(), ct);
+                destinations[$"ReverseProxy:Clusters:{module.App.AppId}:Destinations:primary:Address"] = started;
             }
-            await platform.StartAppAsync(GatewayEntry, options.GatewayUrl, options, destinations, ct);
+            await platform.StartAppAsync(Gateway.Program.Module, options.GatewayUrl, options, destinations, ct);
             return platform;
         }
         catch
@@ -87,12 +76,12 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
         }
     }
 
-    private async Task<string> StartAppAsync(ServiceEntry entry, string url, EmbeddedPlatformOptions options,
+    private async Task<string> StartAppAsync(ServiceModule module, string url, EmbeddedPlatformOptions options,
         IReadOnlyDictionary<string, string?> extra, CancellationToken ct)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            ApplicationName = "Platform." + entry.App.AppId,
+            ApplicationName = "Platform." + module.App.AppId,
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
@@ -108,14 +97,10 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.Configuration.AddInMemoryCollection(extra);
         builder.WebHost.UseUrls(url);
-        builder.AddServiceDefaults(entry.App);
-        entry.Add(builder);
-        var app = builder.Build();
-        app.MapServiceDefaults();
-        entry.Map(app);
+        var app = module.Build(builder);
         await app.StartAsync(ct);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _apps.Add((entry.App, app, address));
+        _apps.Add((module.App, app, address));
         return address;
     }
 

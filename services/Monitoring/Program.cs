@@ -1,12 +1,17 @@
 using Platform.Contracts;
-using Platform.Monitoring;
 using Platform.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults(AppTopology.Monitoring);
-builder.AddMonitoring();
+namespace Platform.Monitoring;
 
-var app = builder.Build();
-app.MapServiceDefaults();
-app.MapMonitoring();
-app.Run();
+/// <summary>
+/// monitoring: live quality and drift of the served models.
+/// <list type="bullet">
+/// <item>API: <c>/v1/monitoring</c>.</item>
+/// </list>
+/// </summary>
+public static class Program
+{
+    public static ServiceModule Module { get; } = new(AppTopology.Monitoring, b => b.AddMonitoring(), a => a.MapMonitoring());
+
+    public static Task Main(string[] args) => Module.RunAsync(args);
+}

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
@@ -10,7 +8,7 @@ using Platform.Features.Pipeline;
 using Platform.OfflineStore;
 using Platform.OfflineStore.Sqlite;
 using Platform.Quant;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Features.Tests;
 
@@ -40,7 +38,7 @@ internal sealed class RecordingPublisher(IEventPublisher inner, PublishedEvents 
 /// </summary>
 public sealed class FeaturesApp : IAsyncDisposable
 {
-    private WebApplication? _app;
+    private ServiceTestHost? _host;
 
     private FeaturesApp(string dataDir, PublishedEvents events, IReadOnlyDictionary<string, string?> settings)
     {
@@ -54,8 +52,8 @@ public sealed class FeaturesApp : IAsyncDisposable
     public PublishedEvents Events { get; }
     public IReadOnlyDictionary<string, string?> Settings { get; }
     public SqliteBarStore Bars { get; }
-    public string Url { get; private set; } = "";
-    public IServiceProvider Services => _app!.Services;
+    public string Url => _host!.Url;
+    public IServiceProvider Services => _host!.Services;
     public FeatureMetrics Metrics => Services.GetRequiredService<FeatureMetrics>();
     public IFeatureHistory History => Services.GetRequiredService<IFeatureHistory>();
     public OnlineFeatureStore Online => Services.GetRequiredService<OnlineFeatureStore>();
@@ -66,45 +64,23 @@ public sealed class FeaturesApp : IAsyncDisposable
         dataDir ??= Directory.CreateTempSubdirectory("features-tests-").FullName;
         var app = new FeaturesApp(dataDir, events ?? new PublishedEvents(), settings ?? new Dictionary<string, string?>());
         await app.Bars.InitializeAsync();
-        await app.RestartAsync();
+        app._host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
+        {
+            DataDir = dataDir,
+            Settings = app.Settings,
+            Configure = builder =>
+            {
+                var inner = builder.Services.Last(d => d.ServiceType == typeof(IEventPublisher));
+                builder.Services.AddSingleton<IEventPublisher>(sp => new RecordingPublisher((IEventPublisher)inner.ImplementationFactory!(sp), app.Events));
+            },
+        });
         return app;
     }
 
     /// <summary>Starts (again) on the same data directory.</summary>
-    public async Task RestartAsync()
-    {
-        await StopAsync();
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ApplicationName = "Platform.Features", ContentRootPath = AppContext.BaseDirectory, Args = [] });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Runtime:Mode"] = "embedded",
-            ["DataDir"] = DataDir,
-            ["Logging:Format"] = "text",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["PubSub:Embedded:PollInterval"] = "00:00:00.020",
-            ["PubSub:InitialBackoff"] = "00:00:00.010",
-        });
-        builder.Configuration.AddInMemoryCollection(Settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Features);
-        builder.AddFeatures();
-        var inner = builder.Services.Last(d => d.ServiceType == typeof(IEventPublisher));
-        builder.Services.AddSingleton<IEventPublisher>(sp => new RecordingPublisher((IEventPublisher)inner.ImplementationFactory!(sp), Events));
-        var app = builder.Build();
-        app.MapServiceDefaults();
-        app.MapFeatures();
-        await app.StartAsync();
-        Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _app = app;
-    }
+    public Task RestartAsync() => _host!.RestartAsync();
 
-    public async Task StopAsync()
-    {
-        if (_app is null) return;
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _app = null;
-    }
+    public Task StopAsync() => _host?.StopAsync() ?? Task.CompletedTask;
 
     /// <summary>Stores bars as marketdata would (before their events).</summary>
     public Task StoreAsync(string symbol, IEnumerable<Bar> bars, BarInterval? interval = null) =>
@@ -142,22 +118,14 @@ public sealed class FeaturesApp : IAsyncDisposable
     }
 
     /// <summary>Waits until a condition on the app holds.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("Timed out waiting for " + what);
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null) => Eventually.UntilAsync(condition, what, timeout);
 
     public async Task<T?> PrivateStateAsync<T>(string key) =>
         await Services.GetRequiredService<IStateStoreProvider>().Get(Components.StateStore).GetAsync<T>(key);
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync();
+        if (_host is not null) await _host.DisposeAsync();
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(DataDir, true); } catch (IOException) { }
     }

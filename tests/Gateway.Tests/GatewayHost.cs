@@ -12,7 +12,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Platform.Contracts;
 using Platform.Gateway.Identity;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Gateway.Tests;
 
@@ -27,11 +27,11 @@ public sealed class GatewayHost : IAsyncDisposable
     public static readonly string JwtKey = Convert.ToBase64String(Encoding.UTF8.GetBytes("test-signing-key-of-at-least-32-bytes!!"));
 
     private WebApplication? _backend;
-    private WebApplication? _gateway;
+    private ServiceTestHost? _gateway;
 
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "gateway-tests-" + Guid.NewGuid().ToString("N"));
+    public string DataDir => _gateway!.DataDir;
     public string BackendUrl { get; private set; } = "";
-    public string Url { get; private set; } = "";
+    public string Url => _gateway!.Url;
     public IServiceProvider Services => _gateway!.Services;
     public ApiKeyService Keys => Services.GetRequiredService<ApiKeyService>();
     public HttpClient Http { get; } = new();
@@ -65,13 +65,8 @@ public sealed class GatewayHost : IAsyncDisposable
 
     private async Task StartGatewayAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         var config = new Dictionary<string, string?>
         {
-            ["Runtime:Mode"] = "embedded",
-            ["DataDir"] = DataDir,
-            ["Logging:Format"] = "text",
-            ["Logging:LogLevel:Default"] = "Warning",
             ["Gateway:Jwt:Issuer"] = JwtIssuer,
             ["Gateway:Jwt:Audience"] = JwtAudience,
             ["Gateway:Jwt:SigningKey"] = JwtKey,
@@ -80,15 +75,7 @@ public sealed class GatewayHost : IAsyncDisposable
         foreach (var app in AppTopology.Services)
             config[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = BackendUrl;
         foreach (var (k, v) in settings) config[k] = v;
-        builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Gateway);
-        builder.AddGateway();
-        _gateway = builder.Build();
-        _gateway.MapServiceDefaults();
-        _gateway.MapGateway();
-        await _gateway.StartAsync();
-        Url = Address(_gateway);
+        _gateway = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions { Settings = config });
     }
 
     private static string Address(WebApplication app) =>
@@ -128,7 +115,6 @@ public sealed class GatewayHost : IAsyncDisposable
         Http.Dispose();
         if (_gateway is not null) await _gateway.DisposeAsync();
         if (_backend is not null) await _backend.DisposeAsync();
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
 

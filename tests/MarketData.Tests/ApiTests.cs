@@ -168,10 +168,7 @@ public sealed class ApiTests : IAsyncLifetime
         var paused = (await replays.GetAsync(state.Id))!;
         Assert.Equal(ReplayStatus.Running, paused.Status);
         Assert.InRange(paused.Published, 3, 29);
-        var dataDir = _app.DataDir;
-        await _app.DisposeAsync();
-
-        _app = await ServiceApp.StartAsync(dataDir, new() { ["MarketData:Demo:Enabled"] = "false" });
+        await _app.RestartAsync();
         var resumed = _app.Services.GetRequiredService<ReplayService>();
         await _app.WaitForAsync(() => resumed.GetAsync(state.Id).Result?.Status == ReplayStatus.Completed, "the resumed replay", 60);
 

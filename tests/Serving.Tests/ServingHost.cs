@@ -1,8 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
@@ -11,7 +6,7 @@ using Platform.Modeling.Datasets;
 using Platform.Modeling.Models;
 using Platform.Modeling.Registry;
 using Platform.Modeling.Targets;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 using Platform.Serving.Features;
 using Platform.Serving.Models;
 
@@ -23,11 +18,11 @@ public sealed class ServingHost : IAsyncDisposable
     public const string FeatureSet = "test@1";
     public static readonly string[] FeatureNames = ["f1", "f2", "f3"];
 
-    private WebApplication? _app;
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "serving-tests-" + Guid.NewGuid().ToString("N"));
-    public string Url { get; private set; } = "";
+    private ServiceTestHost? _host;
+    public string DataDir => _host!.DataDir;
+    public string Url => _host!.Url;
     public HttpClient Http { get; } = new();
-    public IServiceProvider Services => _app!.Services;
+    public IServiceProvider Services => _host!.Services;
     public ModelHost Models => Services.GetRequiredService<ModelHost>();
 
     /// <summary>The registry on the data directory's <c>modelstore</c> (shared by every app, as under Dapr).</summary>
@@ -37,32 +32,16 @@ public sealed class ServingHost : IAsyncDisposable
     {
         var host = new ServingHost();
         // Seed through a registry of its own before the service starts, as training would have.
-        await host.StartAppAsync(seed);
-        return host;
-    }
-
-    private async Task StartAppAsync(Func<ModelRegistry, Task>? seed)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        host._host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
         {
-            ["Runtime:Mode"] = "embedded",
-            ["DataDir"] = DataDir,
-            ["Logging:Format"] = "text",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["PubSub:Embedded:PollInterval"] = "00:00:00.020",
+            BeforeStart = async app =>
+            {
+                host.Registry = new ModelRegistry(app.Services.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
+                    app.Services.GetRequiredService<IEventPublisher>());
+                if (seed is not null) await seed(host.Registry);
+            },
         });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Serving);
-        builder.AddServing();
-        _app = builder.Build();
-        Registry = new ModelRegistry(_app.Services.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
-            _app.Services.GetRequiredService<IEventPublisher>());
-        if (seed is not null) await seed(Registry);
-        _app.MapServiceDefaults();
-        _app.MapServing();
-        await _app.StartAsync();
-        Url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return host;
     }
 
     /// <summary>A <c>mean</c> baseline: it predicts <paramref name="constant"/> whatever the features, so a response names its version by value.</summary>
@@ -122,7 +101,6 @@ public sealed class ServingHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        if (_app is not null) await _app.DisposeAsync();
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (_host is not null) await _host.DisposeAsync();
     }
 }

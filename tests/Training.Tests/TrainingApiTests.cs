@@ -10,54 +10,33 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Contracts;
 using Platform.Modeling.Registry;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Training.Tests;
 
-/// <summary>The training service on Kestrel (127.0.0.1:0), embedded runtime, a temporary data directory.</summary>
+/// <summary>The training service on the shared test host, on a data directory the test owns.</summary>
 internal sealed class TrainingHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    public HttpClient Http { get; }
-    public IServiceProvider Services => _app.Services;
+    private readonly ServiceTestHost _host;
+    public HttpClient Http => _host.Http;
+    public IServiceProvider Services => _host.Services;
 
-    private TrainingHost(WebApplication app, string url)
-    {
-        _app = app;
-        Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
-    }
+    private TrainingHost(ServiceTestHost host) => _host = host;
 
-    public static async Task<TrainingHost> StartAsync(string dataDir)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    public static async Task<TrainingHost> StartAsync(string dataDir) =>
+        new(await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
         {
-            ["Runtime:Mode"] = "embedded",
-            ["DataDir"] = dataDir,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Training:SyntheticBars"] = "500",
-            ["Workflows:PollInterval"] = "00:00:00.100",
-            ["Workflows:LeaseDuration"] = "00:00:02",
-            ["Workflows:RenewInterval"] = "00:00:00.500",
-        });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Training);
-        builder.AddTraining();
-        var app = builder.Build();
-        app.MapServiceDefaults();
-        app.MapTraining();
-        await app.StartAsync();
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TrainingHost(app, url);
-    }
+            DataDir = dataDir,
+            Settings = new Dictionary<string, string?>
+            {
+                ["Training:SyntheticBars"] = "500",
+                ["Workflows:PollInterval"] = "00:00:00.100",
+                ["Workflows:LeaseDuration"] = "00:00:02",
+                ["Workflows:RenewInterval"] = "00:00:00.500",
+            },
+        }));
 
-    public async ValueTask DisposeAsync()
-    {
-        Http.Dispose();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try { await _app.StopAsync(timeout.Token); } catch (OperationCanceledException) { }
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }
 
 public sealed class TrainingApiTests : IAsyncLifetime

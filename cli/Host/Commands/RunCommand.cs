@@ -20,13 +20,18 @@ public sealed class RunCommand : IPlatformCommand
         {
             Description = "Do not seed the synthetic demo universe (nor train the initial demo model).",
         };
-        var command = new Command("run", "Start the platform on the embedded runtime (no Dapr needed).") { dataDir, urls, noDemo };
+        var freePorts = new Option<bool>("--free-ports")
+        {
+            Description = "Give the internal services free loopback ports instead of 5101-5106 (a second instance beside the first).",
+        };
+        var command = new Command("run", "Start the platform on the embedded runtime (no Dapr needed).") { dataDir, urls, noDemo, freePorts };
         command.SetAction(async (parse, ct) =>
         {
             var options = new EmbeddedPlatformOptions
             {
                 DataDir = parse.GetValue(dataDir)!.FullName,
                 GatewayUrl = parse.GetValue(urls)!,
+                EphemeralServicePorts = parse.GetValue(freePorts),
                 Settings = parse.GetValue(noDemo)
                     ? new Dictionary<string, string?> { ["MarketData:Demo:Enabled"] = "false" }
                     : new Dictionary<string, string?>(),

@@ -8,51 +8,26 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Contracts;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Backtesting.Tests.Apis;
 
-/// <summary>The backtesting service on Kestrel (loopback, ephemeral port), embedded runtime, a temporary data directory.</summary>
+/// <summary>The backtesting service on the shared test host.</summary>
 public sealed class BacktestingServiceFixture : IAsyncLifetime
 {
-    private WebApplication? _app;
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "bt-api-" + Guid.NewGuid().ToString("N"));
-    public HttpClient Client { get; private set; } = null!;
+    private ServiceTestHost? _host;
+    public string DataDir => _host!.DataDir;
+    public HttpClient Client => _host!.Http;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+    public async Task InitializeAsync() =>
+        _host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
         {
-            ApplicationName = "Platform.backtesting", ContentRootPath = AppContext.BaseDirectory, Args = [],
+            Settings = new Dictionary<string, string?> { ["Workflows:PollInterval"] = "00:00:00.100" },
         });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Runtime:Mode"] = "embedded",
-            ["DataDir"] = DataDir,
-            ["Logging:Format"] = "text",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Workflows:PollInterval"] = "00:00:00.100",
-        });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Backtesting);
-        builder.AddBacktesting();
-        _app = builder.Build();
-        _app.MapServiceDefaults();
-        _app.MapBacktesting();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
-    }
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        if (_host is not null) await _host.DisposeAsync();
     }
 }
 

@@ -97,7 +97,7 @@ public sealed class PipelineTests : IAsyncLifetime
         // A vendor correction of bars 40..49: stored (overwrite), then announced as one import.
         var corrected = bars.Select((b, i) => i is >= 40 and < 50 ? b with { Close = Math.Min(b.High, b.Close * 1.001) } : b).ToList();
         await _app.Bars.WriteAsync(new Platform.OfflineStore.BarWrite(corrected.Skip(40).Take(10).Select(b => new SymbolBar("FIX", BarInterval.OneDay, b)).ToList())
-            { OnConflict = Platform.OfflineStore.ConflictPolicy.Overwrite });
+        { OnConflict = Platform.OfflineStore.ConflictPolicy.Overwrite });
         await _app.Publisher.PublishAsync(new BarsImported("fix-1", "FIX", "1d", corrected[40].Time, corrected[49].Time, 10));
         await FeaturesApp.WaitUntilAsync(() => _app.Metrics.Recomputed == 50 * Sets.Length, "the recompute of bars 40..89 for each set");
 

@@ -24,14 +24,16 @@ public sealed class IndicatorTests
         {
             var e1 = Naive.Ema(Close, 10);
             return Combine(e1, Naive.Ema(e1, 10), (a, b) => 2 * a - b);
-        }),
+        }
+        ),
         ["tema"] = (() => Run(new TripleExponentialMovingAverage(10), x => x.Current), () =>
         {
             var e1 = Naive.Ema(Close, 10);
             var e2 = Naive.Ema(e1, 10);
             var e3 = Naive.Ema(e2, 10);
             return e1.Select((v, i) => 3 * v - 3 * e2[i] + e3[i]).ToArray();
-        }),
+        }
+        ),
         ["rsi"] = (() => Run(new RelativeStrengthIndex(14), x => x.Current), () => Naive.Rsi(Close, 14)),
         // TA-Lib publishes the line only once the signal exists (bar 26 + 9 − 2).
         ["macd"] = (() => Run(new MovingAverageConvergenceDivergence(12, 26, 9), x => x.Current), () => Shifted(NaiveMacd().Line, 33)),
@@ -40,7 +42,8 @@ public sealed class IndicatorTests
         {
             var (line, signal) = NaiveMacd();
             return Combine(line, signal, (a, b) => a - b);
-        }),
+        }
+        ),
         ["bb_middle"] = (() => Run(new BollingerBands(20, 2), x => x.Current), () => Naive.Sma(Close, 20)),
         ["bb_upper"] = (() => Run(new BollingerBands(20, 2), x => x.Upper), () => Combine(Naive.Sma(Close, 20), Naive.PopStd(Close, 20), (m, s) => m + 2 * s)),
         ["bb_lower"] = (() => Run(new BollingerBands(20, 2), x => x.Lower), () => Combine(Naive.Sma(Close, 20), Naive.PopStd(Close, 20), (m, s) => m - 2 * s)),
@@ -48,7 +51,8 @@ public sealed class IndicatorTests
         {
             var (mean, std) = (Naive.Sma(Close, 20), Naive.PopStd(Close, 20));
             return Close.Select((c, t) => (c - (mean[t] - 2 * std[t])) / (4 * std[t])).ToArray();
-        }),
+        }
+        ),
         ["bb_width"] = (() => Run(new BollingerBands(20, 2), x => x.Bandwidth), () => Combine(Naive.Sma(Close, 20), Naive.PopStd(Close, 20), (m, s) => 4 * s / m)),
         ["atr"] = (() => Run(new AverageTrueRange(14), x => x.Current), () => Naive.Atr(Bars, 14)),
         ["natr"] = (() => Run(new NormalizedAverageTrueRange(14), x => x.Current), () => Combine(Naive.Atr(Bars, 14), Close, (a, c) => 100 * a / c)),

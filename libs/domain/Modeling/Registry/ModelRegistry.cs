@@ -182,8 +182,11 @@ public sealed partial class ModelRegistry(IStateStore store, IEventPublisher pub
                 var stages = new Dictionary<int, ModelStage>(entry.Stages) { [v] = ModelStage.None };
                 var next = entry with
                 {
-                    LatestVersion = v, Stages = stages, Revision = entry.Revision + 1,
-                    Pending = [.. entry.Pending, pending], UpdatedAt = now,
+                    LatestVersion = v,
+                    Stages = stages,
+                    Revision = entry.Revision + 1,
+                    Pending = [.. entry.Pending, pending],
+                    UpdatedAt = now,
                 };
                 List<StateOperation> ops =
                 [
