@@ -4,8 +4,15 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Backtesting;
 using Platform.Contracts;
+using Platform.Features;
+using Platform.Gateway;
+using Platform.MarketData;
+using Platform.Monitoring;
 using Platform.ServiceDefaults;
+using Platform.Serving;
+using Platform.Training;
 
 namespace Platform.Host;
 
@@ -33,12 +40,12 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
 {
     private static readonly ServiceModule[] ServiceTable =
     [
-        MarketData.Program.Module,
-        Features.Program.Module,
-        Training.Program.Module,
-        Serving.Program.Module,
-        Backtesting.Program.Module,
-        Monitoring.Program.Module,
+        MarketDataService.Module,
+        FeaturesService.Module,
+        TrainingService.Module,
+        ServingService.Module,
+        BacktestingService.Module,
+        MonitoringService.Module,
     ];
 
     private readonly List<(AppInfo App, WebApplication Web, string Url)> _apps = [];
@@ -66,7 +73,7 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
                 var started = await platform.StartAppAsync(module, url, options, new Dictionary<string, string?>(), ct);
                 destinations[$"ReverseProxy:Clusters:{module.App.AppId}:Destinations:primary:Address"] = started;
             }
-            await platform.StartAppAsync(Gateway.Program.Module, options.GatewayUrl, options, destinations, ct);
+            await platform.StartAppAsync(GatewayService.Module, options.GatewayUrl, options, destinations, ct);
             return platform;
         }
         catch

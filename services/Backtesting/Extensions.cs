@@ -1,3 +1,5 @@
+using Platform.Contracts;
+using Platform.ServiceDefaults;
 using System.Text.Json.Serialization;
 using Platform.Backtesting.Apis;
 using Platform.Backtesting.Data;
@@ -15,6 +17,9 @@ namespace Platform.Backtesting;
 /// <summary>Wires the backtesting service: its services, its subscriptions and its API.</summary>
 public static class BacktestingService
 {
+    /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
+    public static ServiceModule Module { get; } = new(AppTopology.Backtesting, b => b.AddBacktesting(), a => a.MapBacktesting());
+
     /// <summary>Configuration: <c>Backtesting:SyntheticFallback</c> (default true) serves symbols the store lacks from the synthetic market.</summary>
     public const string SyntheticFallbackKey = "Backtesting:SyntheticFallback";
 

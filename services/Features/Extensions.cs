@@ -1,3 +1,4 @@
+using Platform.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Platform.BuildingBlocks;
@@ -14,6 +15,9 @@ namespace Platform.Features;
 /// <summary>Wires the features service: its services, its subscriptions and its API.</summary>
 public static class FeaturesService
 {
+    /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
+    public static ServiceModule Module { get; } = new(AppTopology.Features, b => b.AddFeatures(), a => a.MapFeatures());
+
     public static WebApplicationBuilder AddFeatures(this WebApplicationBuilder builder)
     {
         builder.Services.AddFeaturesCore(builder.Configuration);

@@ -1,3 +1,5 @@
+using Platform.Contracts;
+using Platform.ServiceDefaults;
 using Microsoft.AspNetCore.Authorization;
 using Platform.Gateway.Apis;
 using Platform.Gateway.Identity;
@@ -17,6 +19,9 @@ namespace Platform.Gateway;
 /// </summary>
 public static class GatewayService
 {
+    /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
+    public static ServiceModule Module { get; } = new(AppTopology.Gateway, b => b.AddGateway(), a => a.MapGateway());
+
     public const string RoutesFile = "gateway.routes.json";
 
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)

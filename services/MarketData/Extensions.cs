@@ -1,3 +1,5 @@
+using Platform.Contracts;
+using Platform.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.Secrets;
@@ -14,6 +16,9 @@ namespace Platform.MarketData;
 /// <summary>Wires the marketdata service: its services, its subscriptions and its API.</summary>
 public static class MarketDataService
 {
+    /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
+    public static ServiceModule Module { get; } = new(AppTopology.MarketData, b => b.AddMarketData(), a => a.MapMarketData());
+
     public static WebApplicationBuilder AddMarketData(this WebApplicationBuilder builder)
     {
         builder.Services.AddMarketDataCore(builder.Configuration);

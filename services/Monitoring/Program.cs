@@ -1,17 +1,6 @@
-using Platform.Contracts;
-using Platform.ServiceDefaults;
+// monitoring: live quality and drift of the served models.
+// - API: `/v1/monitoring`.
 
-namespace Platform.Monitoring;
+using Platform.Monitoring;
 
-/// <summary>
-/// monitoring: live quality and drift of the served models.
-/// <list type="bullet">
-/// <item>API: <c>/v1/monitoring</c>.</item>
-/// </list>
-/// </summary>
-public static class Program
-{
-    public static ServiceModule Module { get; } = new(AppTopology.Monitoring, b => b.AddMonitoring(), a => a.MapMonitoring());
-
-    public static Task Main(string[] args) => Module.RunAsync(args);
-}
+await MonitoringService.Module.RunAsync(args);

@@ -1,3 +1,4 @@
+using Platform.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
@@ -14,6 +15,9 @@ namespace Platform.Serving;
 /// </summary>
 public static class ServingService
 {
+    /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
+    public static ServiceModule Module { get; } = new(AppTopology.Serving, b => b.AddServing(), a => a.MapServing());
+
     public static WebApplicationBuilder AddServing(this WebApplicationBuilder builder)
     {
         var services = builder.Services;

@@ -1,3 +1,4 @@
+using Platform.ServiceDefaults;
 using System.Text.Json.Serialization;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.PubSub;
@@ -15,6 +16,9 @@ namespace Platform.Training;
 /// <summary>Wires the training service: datasets, the registry on the shared modelstore, the training workflow and the API.</summary>
 public static class TrainingService
 {
+    /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
+    public static ServiceModule Module { get; } = new(AppTopology.Training, b => b.AddTraining(), a => a.MapTraining());
+
     /// <summary>Configuration: <c>Training:SyntheticFallback</c> (default true) trains symbols the offline store lacks on the seeded synthetic market.</summary>
     public const string SyntheticFallbackKey = "Training:SyntheticFallback";
     public const string SyntheticBarsKey = "Training:SyntheticBars";

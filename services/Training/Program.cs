@@ -1,20 +1,9 @@
-using Platform.Contracts;
-using Platform.ServiceDefaults;
+// training: datasets, walk-forward validation and durable training runs; owns the model registry.
+// - Reads: bars and feature history (offline store, read-only).
+// - Stores: registry entries and artifacts (modelstore), workflow checkpoints (statestore).
+// - Publishes: `model-registered`, `model-promoted`.
+// - API: `/v1/training-runs`, `/v1/models` (versions, promotion, rollback).
 
-namespace Platform.Training;
+using Platform.Training;
 
-/// <summary>
-/// training: datasets, walk-forward validation and durable training runs; owns the model registry.
-/// <list type="bullet">
-/// <item>Reads: bars and feature history (offline store, read-only).</item>
-/// <item>Stores: registry entries and artifacts (modelstore), workflow checkpoints (statestore).</item>
-/// <item>Publishes: <c>model-registered</c>, <c>model-promoted</c>.</item>
-/// <item>API: <c>/v1/training-runs</c>, <c>/v1/models</c> (versions, promotion, rollback).</item>
-/// </list>
-/// </summary>
-public static class Program
-{
-    public static ServiceModule Module { get; } = new(AppTopology.Training, b => b.AddTraining(), a => a.MapTraining());
-
-    public static Task Main(string[] args) => Module.RunAsync(args);
-}
+await TrainingService.Module.RunAsync(args);

@@ -64,7 +64,7 @@ public sealed class FeaturesApp : IAsyncDisposable
         dataDir ??= Directory.CreateTempSubdirectory("features-tests-").FullName;
         var app = new FeaturesApp(dataDir, events ?? new PublishedEvents(), settings ?? new Dictionary<string, string?>());
         await app.Bars.InitializeAsync();
-        app._host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
+        app._host = await ServiceTestHost.StartAsync(FeaturesService.Module, new ServiceTestOptions
         {
             DataDir = dataDir,
             Settings = app.Settings,

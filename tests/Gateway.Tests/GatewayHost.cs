@@ -75,7 +75,7 @@ public sealed class GatewayHost : IAsyncDisposable
         foreach (var app in AppTopology.Services)
             config[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = BackendUrl;
         foreach (var (k, v) in settings) config[k] = v;
-        _gateway = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions { Settings = config });
+        _gateway = await ServiceTestHost.StartAsync(GatewayService.Module, new ServiceTestOptions { Settings = config });
     }
 
     private static string Address(WebApplication app) =>

@@ -30,7 +30,7 @@ public sealed class ServiceApp : IAsyncDisposable
             ["MarketData:Imports:AllowedRoots:0"] = Path.GetTempPath(),
         };
         foreach (var (key, value) in settings ?? []) all[key] = value;
-        var host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
+        var host = await ServiceTestHost.StartAsync(MarketDataService.Module, new ServiceTestOptions
         {
             DataDir = dataDir,
             Settings = all,

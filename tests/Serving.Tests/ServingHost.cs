@@ -32,7 +32,7 @@ public sealed class ServingHost : IAsyncDisposable
     {
         var host = new ServingHost();
         // Seed through a registry of its own before the service starts, as training would have.
-        host._host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
+        host._host = await ServiceTestHost.StartAsync(ServingService.Module, new ServiceTestOptions
         {
             BeforeStart = async app =>
             {

@@ -24,7 +24,7 @@ internal sealed class TrainingHost : IAsyncDisposable
     private TrainingHost(ServiceTestHost host) => _host = host;
 
     public static async Task<TrainingHost> StartAsync(string dataDir) =>
-        new(await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
+        new(await ServiceTestHost.StartAsync(TrainingService.Module, new ServiceTestOptions
         {
             DataDir = dataDir,
             Settings = new Dictionary<string, string?>

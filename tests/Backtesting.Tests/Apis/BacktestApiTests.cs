@@ -20,7 +20,7 @@ public sealed class BacktestingServiceFixture : IAsyncLifetime
     public HttpClient Client => _host!.Http;
 
     public async Task InitializeAsync() =>
-        _host = await ServiceTestHost.StartAsync(Program.Module, new ServiceTestOptions
+        _host = await ServiceTestHost.StartAsync(BacktestingService.Module, new ServiceTestOptions
         {
             Settings = new Dictionary<string, string?> { ["Workflows:PollInterval"] = "00:00:00.100" },
         });
