@@ -27,7 +27,7 @@ public static class BacktestingService
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
-        services.AddOfflineBarReader(configuration, RuntimeSettings.From(configuration, "backtesting").DataDir);
+        services.AddOfflineBarReader(configuration);
         services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, true)));
         // The ridge trainer is built in; registering an IWindowModelTrainer (the training service's code) replaces it.
         services.AddSingleton(sp => new BacktestRunner(sp.GetRequiredService<IBarSource>(), sp.GetService<IWindowModelTrainer>()));

@@ -41,7 +41,7 @@ public static class FeaturesService
                 options.Sets = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
         });
         services.TryAddSingleton(sp => new FeatureSetCatalog(sp.GetRequiredService<IOptions<FeaturesOptions>>()));
-        services.TryAddSingleton(sp => OfflineStoreExtensions.CreateReader(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
+        services.AddOfflineBarReader(configuration);
         services.TryAddSingleton(sp => FeatureHistoryStores.CreateStore(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
         services.TryAddSingleton<IFeatureHistoryReader>(sp => sp.GetRequiredService<IFeatureHistory>());
         services.TryAddSingleton<OnlineFeatureStore>();

@@ -42,9 +42,7 @@ public static class MarketDataService
             options.Demo.Enabled ??= sp.GetRequiredService<RuntimeSettings>().Mode == RuntimeMode.Embedded;
             return options;
         });
-        services.TryAddSingleton(sp => OfflineStoreExtensions.CreateStore(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
-        services.TryAddSingleton<IBarReader>(sp => sp.GetRequiredService<IBarStore>());
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, OfflineStoreInitializer>());
+        services.AddOfflineBarStore(configuration);
         services.TryAddSingleton<BarImporter>();
         services.TryAddSingleton<OutboxRelay>();
         services.TryAddSingleton<ReplayService>();

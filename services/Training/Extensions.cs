@@ -27,7 +27,7 @@ public static class TrainingService
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
-        services.AddOfflineBarReader(configuration, RuntimeSettings.From(configuration, AppTopology.Training.AppId).DataDir);
+        services.AddOfflineBarReader(configuration);
         services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(),
             configuration.GetValue(SyntheticFallbackKey, true), configuration.GetValue(SyntheticBarsKey, 1500)));
         services.AddSingleton<TrainingDatasets>();

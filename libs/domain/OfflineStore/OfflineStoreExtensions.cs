@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Platform.BuildingBlocks;
 using Platform.OfflineStore.Postgres;
 using Platform.OfflineStore.Sqlite;
 
@@ -33,18 +35,29 @@ public static class OfflineStoreExtensions
             : new SqliteBarReader(Path.Combine(dataDir, SqliteBarReader.FileName));
     }
 
-    /// <summary>Registers <see cref="IBarStore"/> and <see cref="IBarReader"/> (the same instance) for the owning service.</summary>
-    public static IServiceCollection AddOfflineBarStore(this IServiceCollection services, IConfiguration configuration, string dataDir)
+    /// <summary>
+    /// Registers <see cref="IBarStore"/> and <see cref="IBarReader"/> (the same instance) for the owning service, on the
+    /// app's data directory, and creates or migrates the schema before any other hosted service of the app starts.
+    /// </summary>
+    public static IServiceCollection AddOfflineBarStore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(_ => CreateStore(configuration, dataDir));
+        services.TryAddSingleton(sp => CreateStore(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
         services.TryAddSingleton<IBarReader>(sp => sp.GetRequiredService<IBarStore>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, OfflineStoreInitializer>());
         return services;
     }
 
     /// <summary>Registers a read-only <see cref="IBarReader"/> for services that read bars (features, training, backtesting).</summary>
-    public static IServiceCollection AddOfflineBarReader(this IServiceCollection services, IConfiguration configuration, string dataDir)
+    public static IServiceCollection AddOfflineBarReader(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(_ => CreateReader(configuration, dataDir));
+        services.TryAddSingleton(sp => CreateReader(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
         return services;
     }
+}
+
+/// <summary>Creates or migrates the offline store's schema when the owning service starts.</summary>
+public sealed class OfflineStoreInitializer(IBarStore store) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -79,10 +79,3 @@ public sealed class OutboxRelay(IBarStore store, IEventPublisher publisher, Mark
         }
     }
 }
-
-/// <summary>Creates or migrates the offline store's schema before anything else of marketdata starts.</summary>
-public sealed class OfflineStoreInitializer(IBarStore store) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
-using Platform.Features.Batch;
 using Platform.Quant;
 using Platform.Quant.Features;
 
@@ -52,7 +51,7 @@ public sealed class FeaturesApiTests : IAsyncLifetime
         Assert.Equal(set.Hash, body.GetProperty("setHash").GetString());
         Assert.Equal(_bars[^1].Time, body.GetProperty("time").GetDateTimeOffset());
         Assert.Equal(set.Features, body.GetProperty("names").EnumerateArray().Select(n => n.GetString()!));
-        var expected = BatchFeatures.Compute("MSFT", BarInterval.OneDay, set, _bars).Values[^1];
+        var expected = ExpectedFeatures.Compute("MSFT", BarInterval.OneDay, set, _bars).Values[^1];
         var values = body.GetProperty("values").EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? double.NaN : v.GetDouble()).ToList();
         TestBars.Identical(expected, values, "latest over HTTP");
     }

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Platform.Features.Batch;
 using Platform.Host;
 using Platform.OfflineStore;
 using Platform.Quant;
@@ -69,7 +68,7 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         var reader = _platform.Services("features").GetRequiredService<IBarReader>();
         foreach (var set in new[] { "alpha158@1", "indicators@1" })
         {
-            var expected = (await BatchFeatures.ComputeAsync(reader, ["E2E"], BarInterval.OneDay, null, null, set))[0];
+            var expected = (await ExpectedFeatures.ComputeAsync(reader, ["E2E"], BarInterval.OneDay, null, null, set))[0];
             Assert.Equal(bars.Count, expected.Count);
             var history = await _http.GetFromJsonAsync<JsonElement>(features + $"/v1/features/E2E?set={set}&limit=10000");
             var rows = history.GetProperty("rows").EnumerateArray().ToList();

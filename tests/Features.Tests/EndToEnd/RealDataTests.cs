@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
-using Platform.Features.Batch;
 using Platform.Features.History;
 using Platform.OfflineStore;
 using Platform.Quant;
@@ -77,13 +76,13 @@ public sealed class RealDataTests(ITestOutputHelper output)
         Assert.Equal(0, app.Metrics.OutOfOrder + app.Metrics.Duplicates + app.Metrics.GapFilled + app.Metrics.RebuildMismatches);
         foreach (var set in Sets)
         {
-            var expected = (await BatchFeatures.ComputeAsync(app.Bars, [symbol], BarInterval.OneDay, null, null, set))[0];
+            var expected = (await ExpectedFeatures.ComputeAsync(app.Bars, [symbol], BarInterval.OneDay, null, null, set))[0];
             var rows = await app.History.GetAsync(new FeatureHistoryQuery(set, symbol, BarInterval.OneDay));
             Assert.Equal(expected.Times, rows.Select(r => r.Time).ToList());
             for (var i = 0; i < rows.Count; i++) TestBars.Identical(expected.Values[i], rows[i].Values, $"{symbol} {set} bar {i}");
             // Batch over a sub-range warms up from the first stored bar: the same values as the full history.
             var from = bars[bars.Count / 2].Time;
-            var tail = (await BatchFeatures.ComputeAsync(app.Bars, [symbol], BarInterval.OneDay, from, null, set))[0];
+            var tail = (await ExpectedFeatures.ComputeAsync(app.Bars, [symbol], BarInterval.OneDay, from, null, set))[0];
             var offset = bars.Count / 2;
             for (var i = 0; i < tail.Count; i++) TestBars.Identical(expected.Values[offset + i], tail.Values[i], $"{symbol} {set} ranged bar {i}");
         }

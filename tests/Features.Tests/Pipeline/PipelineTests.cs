@@ -1,6 +1,5 @@
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
-using Platform.Features.Batch;
 using Platform.Features.History;
 using Platform.Features.Pipeline;
 using Platform.Quant;
@@ -22,7 +21,7 @@ public sealed class PipelineTests : IAsyncLifetime
     {
         foreach (var setId in Sets)
         {
-            var expected = BatchFeatures.Compute(symbol, BarInterval.OneDay, FeatureSets.Get(setId), bars);
+            var expected = ExpectedFeatures.Compute(symbol, BarInterval.OneDay, FeatureSets.Get(setId), bars);
             var rows = await _app.History.GetAsync(new FeatureHistoryQuery(setId, symbol, BarInterval.OneDay));
             Assert.Equal(expected.Times, rows.Select(r => r.Time).ToList());
             for (var i = 0; i < rows.Count; i++) TestBars.Identical(expected.Values[i], rows[i].Values, $"{setId} {symbol} bar {i}");
@@ -42,7 +41,7 @@ public sealed class PipelineTests : IAsyncLifetime
             var published = _app.Events.FeaturesComputed(setId).Where(e => e.Symbol == "AAA").ToList();
             Assert.Equal(bars.Select(b => b.Time), published.Select(e => e.Time));
             Assert.All(published, e => Assert.Equal(set.Features, e.Names));
-            var expected = BatchFeatures.Compute("AAA", BarInterval.OneDay, set, bars);
+            var expected = ExpectedFeatures.Compute("AAA", BarInterval.OneDay, set, bars);
             TestBars.Identical(expected.Values[^1], published[^1].Values, "published latest");
 
             var latest = await _app.Online.GetAsync(setId, "AAA", "1d");
@@ -195,7 +194,7 @@ public sealed class RestartTests
         {
             var published = app.Events.FeaturesComputed(setId).Where(e => e.Symbol == "RST").Select(e => e.Time).ToList();
             Assert.Equal(bars.Select(b => b.Time), published);
-            var expected = BatchFeatures.Compute("RST", BarInterval.OneDay, FeatureSets.Get(setId), bars);
+            var expected = ExpectedFeatures.Compute("RST", BarInterval.OneDay, FeatureSets.Get(setId), bars);
             var rows = await app.History.GetAsync(new FeatureHistoryQuery(setId, "RST", BarInterval.OneDay));
             Assert.Equal(expected.Times, rows.Select(r => r.Time).ToList());
             for (var i = 0; i < rows.Count; i++) TestBars.Identical(expected.Values[i], rows[i].Values, $"{setId} bar {i}");

@@ -12,7 +12,7 @@ public sealed class Alpha158Tests
     {
         var streaming = new Alpha158();
         var s = Bars.Select(b => streaming.Update(b)).ToArray();
-        return (s, Alpha158Batch.Compute(Bars));
+        return (s, Alpha158Reference.Compute(Bars));
     });
 
     [Theory]
@@ -154,8 +154,8 @@ public sealed class Alpha158Tests
     [Fact]
     public void Update_PrefixOfHistory_ValuesDependOnlyOnPastBars()
     {
-        var full = Alpha158Batch.Compute(Bars.Take(400).ToArray());
-        var prefix = Alpha158Batch.Compute(Bars.Take(250).ToArray());
+        var full = Alpha158Reference.Compute(Bars.Take(400).ToArray());
+        var prefix = Alpha158Reference.Compute(Bars.Take(250).ToArray());
         for (var t = 0; t < 250; t++) Assert.Equal(prefix[t], full[t]);
     }
 }

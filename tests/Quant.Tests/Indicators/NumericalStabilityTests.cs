@@ -1,3 +1,4 @@
+using Platform.Quant.Tests.Features;
 using Platform.Quant.Features;
 using Platform.Quant.Indicators;
 
@@ -60,7 +61,7 @@ public sealed class NumericalStabilityTests
         var streaming = new Alpha158();
         var values = new double[Alpha158Definition.Count];
         foreach (var bar in bars) streaming.Update(bar, values);
-        var batch = Alpha158Batch.Compute(bars[^200..]);
+        var batch = Alpha158Reference.Compute(bars[^200..]);
         for (var i = 0; i < values.Length; i++)
             Approx.AssertEqual(batch[^1][i], values[i], Alpha158Definition.Names[i]);
     }

@@ -126,8 +126,6 @@ public sealed class Alpha158 : IFeatureCalculator
         foreach (var window in _windows) window.Clear();
     }
 
-    /// <summary>Batch reference: see <see cref="Alpha158Batch"/>. Does not touch this instance's streaming state.</summary>
-    public double[][] Compute(IReadOnlyList<Bar> bars) => Alpha158Batch.Compute(bars);
 
     /// <summary>Sum and sum of squares of the valid values of one series in one window, kept relative to a shift.</summary>
     private struct Moments

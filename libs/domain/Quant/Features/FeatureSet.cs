@@ -60,8 +60,8 @@ public sealed record FeatureSet
 
 /// <summary>
 /// Streaming computation of a feature set for one symbol. <see cref="Update(Bar)"/> takes bars in
-/// strictly increasing time and returns the vector of that bar, which depends only on bars up to it;
-/// <see cref="Compute"/> does the same for a whole history at once and must agree bar for bar.
+/// strictly increasing time and returns the vector of that bar, which depends only on bars up to it.
+/// A batch over a history is a replay of a fresh calculator (<see cref="FeatureBatch.Replay"/>): one computation path.
 /// </summary>
 public interface IFeatureCalculator
 {
@@ -79,9 +79,6 @@ public interface IFeatureCalculator
     void Update(Bar bar, Span<double> values);
 
     void Reset();
-
-    /// <summary>The vectors of every bar of a history, computed in batch; leaves this calculator's streaming state untouched.</summary>
-    double[][] Compute(IReadOnlyList<Bar> bars);
 }
 
 /// <summary>Asked for a feature set id the registry does not know.</summary>

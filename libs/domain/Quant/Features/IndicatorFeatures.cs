@@ -139,5 +139,4 @@ public sealed class IndicatorFeatures : IFeatureCalculator
         foreach (var indicator in _indicators) indicator.Reset();
     }
 
-    public double[][] Compute(IReadOnlyList<Bar> bars) => FeatureBatch.Replay(() => new IndicatorFeatures(), bars);
 }

@@ -1,12 +1,14 @@
-namespace Platform.Quant.Features;
+using Platform.Quant.Features;
+
+namespace Platform.Quant.Tests.Features;
 
 /// <summary>
 /// Alpha158 by direct recomputation: for every bar and window, the window's values are gathered and
 /// each operator is evaluated from scratch (two-pass moments, sorting, scans), transcribing Qlib's
-/// pandas semantics. Slow (O(window) per factor) and simple: it is the reference the streaming
-/// calculator is tested against, and the batch path for bulk recomputation.
+/// pandas semantics. Slow (O(window) per factor) and simple: the independent reference the streaming
+/// calculator is tested against (the platform itself computes batches by replaying the streaming calculator).
 /// </summary>
-public static class Alpha158Batch
+public static class Alpha158Reference
 {
     private const double Eps = 1e-12;
     private const double FlatStd = 2e-5;

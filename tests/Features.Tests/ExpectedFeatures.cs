@@ -2,7 +2,7 @@ using Platform.OfflineStore;
 using Platform.Quant;
 using Platform.Quant.Features;
 
-namespace Platform.Features.Batch;
+namespace Platform.Features.Tests;
 
 /// <summary>
 /// The vectors of one series over a range: <see cref="Times"/>[i] is the open time of the bar whose vector is
@@ -14,12 +14,11 @@ public sealed record FeatureSeries(string Symbol, BarInterval Interval, FeatureS
 }
 
 /// <summary>
-/// Batch mode: a feature set over stored history, for training and backtesting, in process. Every series is computed by
-/// replaying a fresh streaming calculator over its bars from the first stored bar (so windows and recursive averages
-/// before <c>from</c> are warmed up exactly as the live pipeline's), which makes the result identical, bar for bar and bit
-/// for bit, to what the features service streams and stores. A vector at bar t uses only bars up to t.
+/// What the features service must have streamed and stored: a fresh calculator replayed over each series from its first
+/// stored bar (so windows and recursive averages before <c>from</c> are warmed up as the live pipeline's), computed in
+/// the test without the service's pipeline, checkpoints or stores. A vector at bar t uses only bars up to t.
 /// </summary>
-public static class BatchFeatures
+public static class ExpectedFeatures
 {
     /// <summary>
     /// Computes <paramref name="set"/> (<c>{name}@{version}</c>) for each symbol over <c>[from, to)</c> (either open),
