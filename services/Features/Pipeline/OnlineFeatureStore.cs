@@ -33,13 +33,11 @@ public sealed class OnlineFeatureStore(IStateStoreProvider stores)
     {
         var key = OnlineFeatureVector.Key(set.Id, symbol, interval.Name);
         var vector = new OnlineFeatureVector(set.Id, set.Hash, symbol, interval.Name, time, set.Features, FeatureJson.Nullable(values));
-        for (var attempt = 1; ; attempt++)
+        return await ConflictRetry.RunAsync($"saving '{key}'", async token =>
         {
-            var (current, etag) = await Store.GetWithETagAsync<OnlineFeatureVector>(key, ct);
-            if (current is not null && current.Time > time && current.SetHash == set.Hash) return false;
-            if (await Store.SaveAsync(key, vector, etag, ct) == StateOutcome.Ok) return true;
-            if (attempt >= 20) throw new StateStoreException($"Gave up saving '{key}' after {attempt} conflicting attempts.", "CONFLICT");
-            await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
-        }
+            var (current, etag) = await Store.GetWithETagAsync<OnlineFeatureVector>(key, token);
+            if (current is not null && current.Time > time && current.SetHash == set.Hash) return (true, false);
+            return (await Store.SaveAsync(key, vector, etag, token) == StateOutcome.Ok, true);
+        }, ct);
     }
 }

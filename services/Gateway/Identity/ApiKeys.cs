@@ -135,20 +135,16 @@ public sealed class ApiKeyService(IStateStoreProvider stores, PepperProvider pep
     }
 
     /// <summary>Saves the record and adds it to the index in one transaction (ETag-guarded on the index).</summary>
-    internal async Task SaveWithIndexAsync(ApiKeyRecord record, StateOperation? extra, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
+    internal Task SaveWithIndexAsync(ApiKeyRecord record, StateOperation? extra, CancellationToken ct) =>
+        ConflictRetry.RunAsync("saving the API key (the key index kept changing)", async token =>
         {
-            var (ids, etag) = await _store.GetWithETagAsync<List<string>>(IndexKey, ct);
+            var (ids, etag) = await _store.GetWithETagAsync<List<string>>(IndexKey, token);
             ids ??= [];
             if (!ids.Contains(record.Id)) ids.Add(record.Id);
             List<StateOperation> ops = [StateStoreExtensions.Upsert(RecordKey(record.Id), record), StateStoreExtensions.Upsert(IndexKey, ids, etag)];
             if (extra is not null) ops.Add(extra);
-            if (await _store.TransactAsync(ops, ct) == StateOutcome.Ok) return;
-            if (attempt >= 20) throw new StateStoreException("Could not save the API key: the key index kept changing.", "CONFLICT");
-            await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
-        }
-    }
+            return await _store.TransactAsync(ops, token) == StateOutcome.Ok;
+        }, ct);
 
     public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(CancellationToken ct = default)
     {
