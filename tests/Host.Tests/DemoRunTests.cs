@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Platform.Gateway.Identity;
+using Platform.TestSupport;
+
+namespace Platform.Host.Tests;
+
+/// <summary>What <c>./platform run</c> promises a newcomer: the demo ends with a served champion and the README's calls answer.</summary>
+[Trait("Category", "Slow")]
+public sealed class DemoRunTests
+{
+    [Fact]
+    public async Task DemoBootstrap_FirstRun_ServesAChampionAndThePredictionCallAnswers200()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("host-demo-").FullName;
+        try
+        {
+            await using var platform = await EmbeddedPlatform.StartAsync(new EmbeddedPlatformOptions
+            {
+                DataDir = dataDir, GatewayUrl = "http://127.0.0.1:0", EphemeralServicePorts = true,
+            });
+            var key = await DevelopmentKey.EnsureAsync(platform.Services("gateway"), CancellationToken.None);
+            Assert.NotNull(key);
+            using var http = new HttpClient { BaseAddress = new Uri(platform.GatewayUrl), Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.Add("X-Api-Key", key);
+
+            var run = await DemoBootstrap.StartAsync(platform, TimeSpan.FromMinutes(2), CancellationToken.None);
+            Assert.Equal(DemoBootstrap.RunId, run);
+
+            await Eventually.UntilAsync(async () =>
+            {
+                using var served = await http.GetAsync("/v1/serving/models");
+                return served.IsSuccessStatusCode && (await served.Content.ReadAsStringAsync()).Contains(DemoBootstrap.ModelName);
+            }, $"{DemoBootstrap.ModelName} to be served", TimeSpan.FromMinutes(4));
+
+            using var prediction = await http.PostAsJsonAsync("/v1/predictions", new { model = DemoBootstrap.ModelName, symbol = "ALPHA" });
+            var body = await prediction.Content.ReadAsStringAsync();
+            Assert.True(prediction.StatusCode == HttpStatusCode.OK, $"prediction answered {(int)prediction.StatusCode}: {body}");
+            using var json = JsonDocument.Parse(body);
+            Assert.Equal(DemoBootstrap.ModelName, json.RootElement.GetProperty("model").GetString());
+            Assert.True(json.RootElement.GetProperty("version").GetInt32() >= 1);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(dataDir, true); } catch (IOException) { }
+        }
+    }
+}
+
+/// <summary><c>./platform run --free-ports</c>: instances on different data directories side by side.</summary>
+public sealed class SideBySideTests
+{
+    [Fact]
+    public async Task StartAsync_TwoInstancesWithFreePorts_BothAnswerReady()
+    {
+        var dirs = new[] { Directory.CreateTempSubdirectory("host-a-").FullName, Directory.CreateTempSubdirectory("host-b-").FullName };
+        try
+        {
+            await using var first = await EmbeddedPlatform.StartAsync(EmbeddedPlatformTests.Options(dirs[0]));
+            await using var second = await EmbeddedPlatform.StartAsync(EmbeddedPlatformTests.Options(dirs[1]));
+            using var http = new HttpClient();
+
+            Assert.Empty(first.ServiceUrls.Values.Intersect(second.ServiceUrls.Values));
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(first.GatewayUrl + "/health/ready")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(second.GatewayUrl + "/health/ready")).StatusCode);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var dir in dirs) try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+}
