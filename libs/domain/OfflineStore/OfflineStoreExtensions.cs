@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.OfflineStore.Monitoring;
 using Platform.OfflineStore.Postgres;
 using Platform.OfflineStore.Sqlite;
 
@@ -47,4 +48,13 @@ public static class OfflineStoreExtensions
         services.TryAddSingleton(_ => CreateReader(configuration, dataDir));
         return services;
     }
+
+    /// <summary>
+    /// The monitoring tables (monitoring only): on PostgreSQL in the offline database, embedded in <c>monitoring.db</c>
+    /// of the data directory.
+    /// </summary>
+    public static IPredictionStore CreatePredictionStore(IConfiguration configuration, string dataDir) =>
+        configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } cs
+            ? PostgresPredictionStore.Create(cs)
+            : SqlitePredictionStore.InDataDir(dataDir);
 }
