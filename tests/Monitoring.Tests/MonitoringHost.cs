@@ -127,7 +127,9 @@ public static class RegimeSeries
             var z = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * rng.NextDouble());
             var open = price;
             price *= Math.Exp((i >= changeAt ? factor : 1.0) * dailyVol * z);
-            bars.Add(new Bar(Start.AddDays(i), open, Math.Max(open, price) * 1.001, Math.Min(open, price) * 0.999, price, 1000));
+            var volume = Math.Round(1_000_000 * Math.Exp(0.3 * (rng.NextDouble() - 0.5)));
+            var wick = 1 + 0.2 * dailyVol * rng.NextDouble();
+            bars.Add(new Bar(Start.AddDays(i), open, Math.Max(open, price) * wick, Math.Min(open, price) / wick, price, volume));
         }
         return bars;
     }
