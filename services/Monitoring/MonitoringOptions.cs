@@ -32,7 +32,8 @@ public sealed class DriftOptions
 
     /// <summary>
     /// Significance of the two-sample Kolmogorov-Smirnov test: the KS statistic breaches above
-    /// c(alpha) * sqrt((n + m) / (n * m)).
+    /// c(alpha) * sqrt((n + m) / (n * m)), with n and m the effective sample sizes (counts divided by the horizon, since
+    /// targets over h bars overlap).
     /// </summary>
     public double KsAlpha { get; set; } = 0.001;
 

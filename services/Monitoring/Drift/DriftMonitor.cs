@@ -37,7 +37,10 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
         var realised = window.Select(w => w.Outcome!.Realised).ToList();
         var psi = DriftStatistics.Psi(reference, realised);
         var ks = DriftStatistics.Ks(reference.Sorted, realised);
-        var ksThreshold = DriftStatistics.KsCritical(o.KsAlpha, reference.Count, realised.Count);
+        // Targets over h bars overlap (consecutive ones share h - 1 returns): the KS test is held against the effective,
+        // non-overlapping sample sizes, or every stationary window of a long-horizon model would look significant.
+        var h = Math.Max(1, facts.Horizon);
+        var ksThreshold = DriftStatistics.KsCritical(o.KsAlpha, Math.Max(2, reference.Count / h), Math.Max(2, realised.Count / h));
         metrics.Drift(model, "target", psi, ks);
         List<DriftStatistic> evidence = [new("target", "psi", psi, o.PsiThreshold), new("target", "ks", ks, ksThreshold)];
         var breached = o.RequireBoth ? evidence.All(e => e.Breached) : evidence.Any(e => e.Breached);
