@@ -42,6 +42,7 @@ public static class MonitoringService
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<PredictionIntake>();
         services.AddSingleton<DriftMonitor>();
+        services.AddSingleton<IDriftEvaluator>(sp => sp.GetRequiredService<DriftMonitor>());
         services.AddSingleton<OutcomeJoiner>();
         services.AddRawEventHandler(Topics.Predictions, (sp, e, ct) => sp.GetRequiredService<PredictionIntake>().HandleAsync(e, ct));
         services.AddEventHandler<BarClosed>((sp, e, _, ct) =>

@@ -9,6 +9,12 @@ using Platform.Quant;
 
 namespace Platform.Monitoring.Drift;
 
+/// <summary>Evaluates drift for a model version at a window end (the joiner calls it after writing outcomes).</summary>
+public interface IDriftEvaluator
+{
+    Task<DriftDetected?> EvaluateAsync(string model, int version, BarInterval interval, DateTimeOffset windowEnd, CancellationToken ct);
+}
+
 /// <summary>
 /// Watches the distribution of a served version's realised targets: the latest <see cref="DriftOptions.WindowSize"/>
 /// joined outcomes against the targets of the version's own training window (its lineage: symbols, from, to), read
@@ -19,7 +25,7 @@ namespace Platform.Monitoring.Drift;
 /// <see cref="DriftOptions.QuietBars"/> bars.
 /// </summary>
 public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelCatalog catalog, IEventPublisher publisher,
-    MonitoringOptions options, MonitoringMetrics metrics, TimeProvider clock, ILogger<DriftMonitor> logger)
+    MonitoringOptions options, MonitoringMetrics metrics, TimeProvider clock, ILogger<DriftMonitor> logger) : IDriftEvaluator
 {
     private readonly ConcurrentDictionary<(string, int, string), ReferenceProfile> _references = new();
     private readonly ConcurrentDictionary<(string, int, string), byte> _missing = new();
@@ -35,15 +41,8 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
         var window = await store.QueryAsync(new PredictionQuery(model, version, To: windowEnd.AddTicks(1), JoinedOnly: true, Limit: o.WindowSize), ct);
         if (window.Count < o.WindowSize) return null;
         var realised = window.Select(w => w.Outcome!.Realised).ToList();
-        var psi = DriftStatistics.Psi(reference, realised);
-        var ks = DriftStatistics.Ks(reference.Sorted, realised);
-        // Targets over h bars overlap (consecutive ones share h - 1 returns): the KS test is held against the effective,
-        // non-overlapping sample sizes, or every stationary window of a long-horizon model would look significant.
-        var h = Math.Max(1, facts.Horizon);
-        var ksThreshold = DriftStatistics.KsCritical(o.KsAlpha, Math.Max(2, reference.Count / h), Math.Max(2, realised.Count / h));
-        metrics.Drift(model, "target", psi, ks);
-        List<DriftStatistic> evidence = [new("target", "psi", psi, o.PsiThreshold), new("target", "ks", ks, ksThreshold)];
-        var breached = o.RequireBoth ? evidence.All(e => e.Breached) : evidence.Any(e => e.Breached);
+        var (evidence, breached) = Assess(reference, realised, facts.Horizon, o);
+        metrics.Drift(model, "target", evidence[0].Value, evidence[1].Value);
         if (!breached) return null;
 
         var windowStart = window.Min(w => w.Prediction.Time);
@@ -59,12 +58,28 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
         {
             metrics.DriftDetected(model);
             logger.LogWarning("Drift of {Model} v{Version} in the window ending {End:o}: PSI {Psi:F3} (> {PsiT}), KS {Ks:F3} (> {KsT:F3})",
-                model, version, windowEnd, psi, o.PsiThreshold, ks, ksThreshold);
+                model, version, windowEnd, evidence[0].Value, evidence[0].Threshold, evidence[1].Value, evidence[1].Threshold);
         }
         // Published on every evaluation of a detected window (same id): a crash between storing and publishing is repaired
         // by the redelivery that re-evaluates it.
         await publisher.PublishAsync(drift, ct);
         return drift;
+    }
+
+    /// <summary>
+    /// PSI and KS of a window of realised targets against the reference, with their thresholds, and whether the window
+    /// drifts. Targets over h bars overlap (consecutive ones share h - 1 returns), so the KS test is held against the
+    /// effective, non-overlapping sample sizes; otherwise stationary windows of a long-horizon model would look significant.
+    /// </summary>
+    public static (List<DriftStatistic> Evidence, bool Breached) Assess(ReferenceProfile reference, IReadOnlyList<double> realised, int horizon,
+        DriftOptions o)
+    {
+        var psi = DriftStatistics.Psi(reference, realised);
+        var ks = DriftStatistics.Ks(reference.Sorted, realised);
+        var h = Math.Max(1, horizon);
+        var ksThreshold = DriftStatistics.KsCritical(o.KsAlpha, Math.Max(2, reference.Count / h), Math.Max(2, realised.Count / h));
+        List<DriftStatistic> evidence = [new("target", "psi", psi, o.PsiThreshold), new("target", "ks", ks, ksThreshold)];
+        return (evidence, o.RequireBoth ? evidence.All(e => e.Breached) : evidence.Any(e => e.Breached));
     }
 
     /// <summary>The realised-target distribution over the version's training window, or null when its bars are not in the store.</summary>

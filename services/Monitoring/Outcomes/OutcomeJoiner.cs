@@ -11,7 +11,7 @@ namespace Platform.Monitoring.Outcomes;
 /// stored prediction of that series made before T without an outcome whose horizon has passed gets one. Outcomes are
 /// written once (a redelivered bar finds nothing pending); then drift is evaluated for the models that got outcomes.
 /// </summary>
-public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, MonitoringOptions options, DriftMonitor drift,
+public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, MonitoringOptions options, IDriftEvaluator drift,
     MonitoringMetrics metrics, TimeProvider clock)
 {
     /// <summary>Joins what is due for the series up to <paramref name="upTo"/> (inclusive); returns how many outcomes were written.</summary>
