@@ -25,9 +25,11 @@ public sealed class MonitoringMetrics : IDisposable
         _rejected = _meter.CreateCounter<long>("monitoring_predictions_rejected", description: "Prediction events dead-lettered.");
         _drift = _meter.CreateCounter<long>("monitoring_drift_detected", description: "Drift detections (new windows).");
         _meter.CreateObservableGauge("monitoring_drift_psi", () => _latest.Select(kv =>
-            new Measurement<double>(kv.Value.Psi, new("model", kv.Key.Model), new("subject", kv.Key.Subject))), description: "Latest PSI per model and subject.");
+            new Measurement<double>(kv.Value.Psi, new("model", kv.Key.Model), new("subject", kv.Key.Subject))),
+            description: "Latest PSI per model and subject.");
         _meter.CreateObservableGauge("monitoring_drift_ks", () => _latest.Select(kv =>
-            new Measurement<double>(kv.Value.Ks, new("model", kv.Key.Model), new("subject", kv.Key.Subject))), description: "Latest KS statistic per model and subject.");
+            new Measurement<double>(kv.Value.Ks, new("model", kv.Key.Model), new("subject", kv.Key.Subject))),
+            description: "Latest KS statistic per model and subject.");
         _meter.CreateObservableGauge("monitoring_live_ic", () => _ic.Select(kv =>
             new Measurement<double>(kv.Value, new("model", kv.Key.Model), new("window", kv.Key.Window))),
             description: "Live IC of the model over its latest quality windows (as last computed).");

@@ -103,7 +103,8 @@ public sealed class SqlitePredictionStore : IPredictionStore
         return Task.FromResult(added);
     }
 
-    public Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit, CancellationToken ct = default)
+    public Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit,
+        CancellationToken ct = default)
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
