@@ -1,5 +1,10 @@
-// monitoring: live quality and drift of the served models.
-// - API: `/v1/monitoring`.
+// monitoring: the served models watched live.
+// - Consumes: `predictions` (`PredictionMade`, stored; malformed or unknown-model events dead-lettered with the reason)
+//   and `market-bars` (outcomes joined once a prediction's horizon has passed).
+// - Stores: predictions and outcomes (the offline store's monitoring tables, the only writer).
+// - Reads: registry entries and reference profiles (modelstore).
+// - Publishes: `drift-detected` (`DriftDetected`, one per model and window).
+// - API: `/v1/monitoring` (quality, drift, predictions with outcomes).
 
 using Platform.Monitoring;
 

@@ -26,7 +26,6 @@ public static class ServingService
         services.AddSingleton<ModelHost>();
         services.AddSingleton<OnlineFeatures>();
         services.AddSingleton<PredictionEvents>();
-        services.AddHostedService(sp => sp.GetRequiredService<PredictionEvents>());
         services.AddHostedService<ModelLoader>();
         services.AddEventHandler<ModelPromoted>((sp, e, _, ct) => sp.GetRequiredService<ModelHost>().RefreshAsync(e.Model, ct));
         return builder;

@@ -8,6 +8,7 @@ using Platform.Modeling.Registry;
 using Platform.OfflineStore;
 using Platform.Training.Apis;
 using Platform.Training.Data;
+using Platform.Training.Retraining;
 using Platform.Training.Workflows;
 using Platform.Workflows;
 
@@ -43,7 +44,9 @@ public static class TrainingService
             options.RegisterActivity<EvaluateCandidateActivity>();
             options.RegisterActivity<RegisterModelActivity>();
             options.RegisterActivity<PromoteModelActivity>();
+            options.RegisterRetraining();
         });
+        services.AddRetraining(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
@@ -56,6 +59,7 @@ public static class TrainingService
     {
         app.MapTrainingRunsApi();
         app.MapModelsApi();
+        app.MapRetrainingApi();
         return app;
     }
 }

@@ -276,6 +276,22 @@ public sealed class GatewayAuthTests : IAsyncLifetime
         Assert.True(document.GetProperty("components").GetProperty("securitySchemes").TryGetProperty("ApiKey", out _));
     }
 
+    [Theory]
+    [InlineData("POST", "/predict", Scopes.PredictionsWrite, "/v1/predictions")]
+    [InlineData("GET", "/model-info", Scopes.ModelsRead, "/v1/serving/models")]
+    [InlineData("GET", "/models", Scopes.ModelsRead, "/v1/models")]
+    public async Task CompatibilityRoute_WithItsScope_ReachesTheV1Path(string method, string path, string scope, string expected)
+    {
+        var token = GatewayHost.Token([scope]);
+        var content = method == "POST" ? JsonContent.Create(new { model = "m", symbol = "AAA" }) : null;
+
+        var response = await SendAsync(new HttpMethod(method), path, bearer: token, content: content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(expected, (await response.Content.ReadFromJsonAsync<EchoReply>())!.Path);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(new HttpMethod(method), path, content: content)).StatusCode);
+    }
+
     [Fact]
     public async Task OpenApi_ServiceDocument_IsReachableAnonymouslyThroughTheGateway()
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Platform.BuildingBlocks;
+using Platform.OfflineStore.Monitoring;
 using Platform.OfflineStore.Postgres;
 using Platform.OfflineStore.Sqlite;
 
@@ -53,6 +54,15 @@ public static class OfflineStoreExtensions
         services.TryAddSingleton(sp => CreateReader(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
         return services;
     }
+
+    /// <summary>
+    /// The monitoring tables (monitoring only): on PostgreSQL in the offline database, embedded in <c>monitoring.db</c>
+    /// of the data directory.
+    /// </summary>
+    public static IPredictionStore CreatePredictionStore(IConfiguration configuration, string dataDir) =>
+        configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } cs
+            ? PostgresPredictionStore.Create(cs)
+            : SqlitePredictionStore.InDataDir(dataDir);
 }
 
 /// <summary>Creates or migrates the offline store's schema when the owning service starts.</summary>

@@ -76,8 +76,14 @@ public sealed record ModelPromoted(
     public string? PartitionKey => Model;
 }
 
+/// <summary>
+/// A prediction served. <see cref="Time"/> is the decision time (the bar whose features were used); <see cref="Interval"/>
+/// and <see cref="Target"/> (<c>return</c>, <c>direction</c>, <c>volatility</c>) say which realised value it will be
+/// compared with once <see cref="Horizon"/> bars have passed.
+/// </summary>
 public sealed record PredictionMade(
-    string RequestId, string Model, int Version, string Symbol, DateTimeOffset Time, int Horizon, double Value) : IIntegrationEvent
+    string RequestId, string Model, int Version, string Symbol, DateTimeOffset Time, int Horizon, double Value,
+    string? Interval = null, string? Target = null) : IIntegrationEvent
 {
     public const string TopicName = Topics.Predictions;
     public const int SchemaVersion = 1;
@@ -86,13 +92,25 @@ public sealed record PredictionMade(
     public string? PartitionKey => Symbol;
 }
 
+/// <summary>
+/// Drift of a model's live inputs or outputs over a window (one event per model and window end). <see cref="Statistic"/>
+/// and <see cref="Value"/> are the strongest breach, <see cref="Features"/> the subjects in breach, strongest first;
+/// <see cref="Evidence"/> lists every statistic measured on the window with its threshold.
+/// </summary>
 public sealed record DriftDetected(
     string Model, IReadOnlyList<string> Features, string Statistic, double Value,
-    DateTimeOffset WindowStart, DateTimeOffset WindowEnd) : IIntegrationEvent
+    DateTimeOffset WindowStart, DateTimeOffset WindowEnd,
+    int? Version = null, double? Threshold = null, int? WindowSize = null, IReadOnlyList<DriftStatistic>? Evidence = null) : IIntegrationEvent
 {
     public const string TopicName = Topics.DriftDetected;
     public const int SchemaVersion = 1;
     public string EventId => $"drift:{Model}:{EventIds.Time(WindowEnd)}";
     public string Topic => TopicName;
     public string? PartitionKey => Model;
+}
+
+/// <summary>One statistic of a drift window: what it measured (<c>prediction</c>, <c>target</c>, a feature name), the value and its threshold.</summary>
+public sealed record DriftStatistic(string Subject, string Statistic, double Value, double Threshold)
+{
+    public bool Breached => Value > Threshold;
 }

@@ -28,7 +28,7 @@ public sealed record ServedModelInfo(
     string Name, int Version, string Kind, string ArtifactSha256, string FeatureSet, int FeatureCount, string Target, int Horizon,
     DateTimeOffset LoadedAt, int InFlight);
 
-public sealed record ServingStatus(IReadOnlyList<ServedModelInfo> Models, IReadOnlyList<ModelLoadError> Errors, long PredictionsPublished, int PredictionsQueued);
+public sealed record ServingStatus(IReadOnlyList<ServedModelInfo> Models, IReadOnlyList<ModelLoadError> Errors, long PredictionsPublished, long PredictionsFailed);
 
 /// <summary><c>/v1/predictions</c> and <c>/v1/serving</c>.</summary>
 public static partial class PredictionsApi
@@ -61,7 +61,7 @@ public static partial class PredictionsApi
         TypedResults.Ok(new ServingStatus(
             host.Snapshot.Models.Values.Select(m => new ServedModelInfo(m.Name, m.Version, m.Kind, m.ArtifactSha256, m.FeatureSet,
                 m.FeatureNames.Count, m.Target, m.Horizon, m.LoadedAt, m.InFlight)).ToList(),
-            host.Errors.ToList(), events.Published, events.Queued));
+            host.Errors.ToList(), events.Published, events.Failed));
 
     private static async Task<IResult> PredictAsync(HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
     {
@@ -83,7 +83,7 @@ public static partial class PredictionsApi
             if (input.Error is { } failed) return failed;
             var response = Predict(model, requestId, symbol, interval, input, clock);
             if (response.Error is { } undefined) return undefined;
-            await events.EnqueueAsync(Event(response.Value!, clock), context.RequestAborted);
+            if (await RecordAsync(events, [Event(response.Value!, clock)]) is { } unrecorded) return unrecorded;
             return TypedResults.Ok(response.Value);
         }
     }
@@ -130,8 +130,8 @@ public static partial class PredictionsApi
                     continue;
                 }
                 results.Add(response.Value!);
-                await events.EnqueueAsync(Event(response.Value!, clock), context.RequestAborted);
             }
+            if (await RecordAsync(events, results.Select(r => Event(r, clock)).ToList()) is { } unrecorded) return unrecorded;
             return TypedResults.Ok(new BatchPredictionResponse(requestId, model.Name, model.Version, results, failures));
         }
     }
@@ -253,7 +253,21 @@ public static partial class PredictionsApi
     }
 
     private static PredictionMade Event(PredictionResponse p, TimeProvider clock) =>
-        new(p.RequestId, p.Model, p.Version, p.Symbol, p.FeatureTime ?? clock.GetUtcNow(), p.Horizon, p.Prediction);
+        new(p.RequestId, p.Model, p.Version, p.Symbol, p.FeatureTime ?? clock.GetUtcNow(), p.Horizon, p.Prediction, p.Interval, p.Target);
+
+    /// <summary>Publishes the predictions' events before answering; null when done, a 503 problem when they could not be published.</summary>
+    private static async Task<IResult?> RecordAsync(PredictionEvents events, IReadOnlyList<PredictionMade> made)
+    {
+        try
+        {
+            await events.PublishAsync(made, CancellationToken.None);
+            return null;
+        }
+        catch (PredictionNotRecordedException ex)
+        {
+            return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Prediction not recorded");
+        }
+    }
 
     private static string RequestId(string? requested, HttpContext context)
     {

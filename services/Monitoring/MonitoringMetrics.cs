@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace Platform.Monitoring;
+
+/// <summary>
+/// The loop's Prometheus metrics (meter <c>Platform.Monitoring</c>, exported by the service defaults): predictions
+/// stored, outcomes joined, refused events, drift detections, and the latest PSI and KS per model and subject.
+/// </summary>
+public sealed class MonitoringMetrics : IDisposable
+{
+    public const string MeterName = "Platform.Monitoring";
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _predictions;
+    private readonly Counter<long> _outcomes;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _drift;
+    private readonly ConcurrentDictionary<(string Model, string Subject), (double Psi, double Ks)> _latest = new();
+    private readonly ConcurrentDictionary<(string Model, int Window), double> _ic = new();
+
+    public MonitoringMetrics()
+    {
+        _predictions = _meter.CreateCounter<long>("monitoring_predictions_stored", description: "Prediction events stored (new request ids).");
+        _outcomes = _meter.CreateCounter<long>("monitoring_outcomes_joined", description: "Predictions joined with their realised target.");
+        _rejected = _meter.CreateCounter<long>("monitoring_predictions_rejected", description: "Prediction events dead-lettered.");
+        _drift = _meter.CreateCounter<long>("monitoring_drift_detected", description: "Drift detections (new windows).");
+        _meter.CreateObservableGauge("monitoring_drift_psi", () => _latest.Select(kv =>
+            new Measurement<double>(kv.Value.Psi, new("model", kv.Key.Model), new("subject", kv.Key.Subject))),
+            description: "Latest PSI per model and subject.");
+        _meter.CreateObservableGauge("monitoring_drift_ks", () => _latest.Select(kv =>
+            new Measurement<double>(kv.Value.Ks, new("model", kv.Key.Model), new("subject", kv.Key.Subject))),
+            description: "Latest KS statistic per model and subject.");
+        _meter.CreateObservableGauge("monitoring_live_ic", () => _ic.Select(kv =>
+            new Measurement<double>(kv.Value, new("model", kv.Key.Model), new("window", kv.Key.Window))),
+            description: "Live IC of the model over its latest quality windows (as last computed).");
+    }
+
+    public void PredictionStored(string model) => _predictions.Add(1, new KeyValuePair<string, object?>("model", model));
+    public void OutcomesJoined(int count) { if (count > 0) _outcomes.Add(count); }
+    public void Rejected(string reason) =>
+        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.StartsWith("Unknown", StringComparison.Ordinal) ? "unknown-model" : "invalid"));
+    public void DriftDetected(string model) => _drift.Add(1, new KeyValuePair<string, object?>("model", model));
+    public void Drift(string model, string subject, double psi, double ks) => _latest[(model, subject)] = (psi, ks);
+    public void LiveIc(string model, int window, double? ic) { if (ic is { } v) _ic[(model, window)] = v; }
+
+    public void Dispose() => _meter.Dispose();
+}

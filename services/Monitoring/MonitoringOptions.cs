@@ -1,0 +1,56 @@
+namespace Platform.Monitoring;
+
+/// <summary>Configuration section <c>Monitoring</c>.</summary>
+public sealed class MonitoringOptions
+{
+    public OutcomeOptions Outcomes { get; set; } = new();
+    public DriftOptions Drift { get; set; } = new();
+    public QualityOptions Quality { get; set; } = new();
+}
+
+public sealed class OutcomeOptions
+{
+    /// <summary>Pending predictions of one series read per pass when a bar arrives.</summary>
+    public int BatchSize { get; set; } = 5000;
+
+    /// <summary>Bars behind the trailing baselines (realised volatility, mean return, share of up bars).</summary>
+    public int TrailingBars { get; set; } = 22;
+}
+
+public sealed class DriftOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Joined outcomes of the served version in one window (the most recent ones at the window end).</summary>
+    public int WindowSize { get; set; } = 60;
+
+    /// <summary>Quantile bins of the reference distribution used for the PSI.</summary>
+    public int Bins { get; set; } = 10;
+
+    /// <summary>PSI above this is a breach (0.25 is the usual "significant shift").</summary>
+    public double PsiThreshold { get; set; } = 0.25;
+
+    /// <summary>
+    /// Significance of the two-sample Kolmogorov-Smirnov test: the KS statistic breaches above
+    /// c(alpha) * sqrt((n + m) / (n * m)), with n and m the effective sample sizes (counts divided by the horizon, since
+    /// targets over h bars overlap).
+    /// </summary>
+    public double KsAlpha { get; set; } = 0.001;
+
+    /// <summary>
+    /// A subject drifts when both its PSI and its KS statistic breach (<c>true</c>, fewer false alarms) or when either
+    /// does (<c>false</c>).
+    /// </summary>
+    public bool RequireBoth { get; set; } = true;
+
+    /// <summary>Bars after a detection during which no new detection is raised for the same model version.</summary>
+    public int QuietBars { get; set; } = 60;
+}
+
+public sealed class QualityOptions
+{
+    /// <summary>Trailing windows (joined outcomes) reported by the quality API when none are asked for.</summary>
+    public int[] Windows { get; set; } = [20, 60, 250];
+
+    public int MaxWindow { get; set; } = 10_000;
+}

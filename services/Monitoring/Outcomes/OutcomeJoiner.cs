@@ -1,0 +1,52 @@
+using Platform.Modeling.Targets;
+using Platform.Monitoring.Drift;
+using Platform.OfflineStore;
+using Platform.OfflineStore.Monitoring;
+using Platform.Quant;
+
+namespace Platform.Monitoring.Outcomes;
+
+/// <summary>
+/// Joins predictions with their realised targets as bars arrive: for a bar of (symbol, interval) at time T, every
+/// stored prediction of that series made before T without an outcome whose horizon has passed gets one. Outcomes are
+/// written once (a redelivered bar finds nothing pending); then drift is evaluated for the models that got outcomes.
+/// </summary>
+public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, MonitoringOptions options, IDriftEvaluator drift,
+    MonitoringMetrics metrics, TimeProvider clock)
+{
+    /// <summary>Joins what is due for the series up to <paramref name="upTo"/> (inclusive); returns how many outcomes were written.</summary>
+    public async Task<int> JoinAsync(string symbol, string interval, DateTimeOffset upTo, CancellationToken ct)
+    {
+        var barInterval = BarInterval.Parse(interval);
+        var total = 0;
+        var touched = new Dictionary<(string Model, int Version), int>();
+        while (true)
+        {
+            var pending = await store.GetPendingAsync(symbol, barInterval.Name, upTo, options.Outcomes.BatchSize, ct);
+            if (pending.Count == 0) break;
+            var maxHorizon = pending.Max(p => p.Horizon);
+            // Enough history before the oldest decision for the 'last' and trailing baselines, with room for closed days.
+            var lookback = TimeSpan.FromTicks(barInterval.Length.Ticks * (2 * (options.Outcomes.TrailingBars + maxHorizon) + 10));
+            var series = await bars.GetBarsAsync(new BarQuery(symbol, barInterval, pending[0].Time - lookback, upTo.AddTicks(1)), ct);
+            if (series.Count == 0) break;
+            var math = new OutcomeMath(series, options.Outcomes.TrailingBars);
+            var now = clock.GetUtcNow();
+            var outcomes = new List<OutcomeRecord>();
+            foreach (var p in pending)
+            {
+                var spec = new TargetSpec(TargetSpec.ParseKind(p.Target), p.Horizon);
+                if (math.Outcome(math.DecisionBar(p.Time), spec) is not { } o || double.IsNaN(o.Realised)) continue;
+                outcomes.Add(new OutcomeRecord(p.RequestId, o.Realised, o.Last, o.Trailing, o.KnownAt, now));
+                touched[(p.Model, p.Version)] = touched.GetValueOrDefault((p.Model, p.Version)) + 1;
+            }
+            var written = await store.AddOutcomesAsync(outcomes, ct);
+            total += written;
+            metrics.OutcomesJoined(written);
+            // A full page with nothing due means the rest is not due either (pending is oldest first).
+            if (pending.Count < options.Outcomes.BatchSize || outcomes.Count == 0) break;
+        }
+        foreach (var ((model, version), _) in touched)
+            await drift.EvaluateAsync(model, version, barInterval, upTo, ct);
+        return total;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.Modeling.Registry;
+using Platform.OfflineStore;
+using Platform.OfflineStore.Monitoring;
+using Platform.OfflineStore.Sqlite;
+using Platform.Quant;
+using Platform.ServiceDefaults;
+
+namespace Platform.Monitoring.Tests;
+
+/// <summary>
+/// The monitoring service on 127.0.0.1:0 on the embedded runtime (temp data directory, real event log and subscribers),
+/// with the real registry on the shared modelstore and the embedded offline store, written here as marketdata would.
+/// </summary>
+public sealed class MonitoringHost : IAsyncDisposable
+{
+    private WebApplication? _app;
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "monitoring-tests-" + Guid.NewGuid().ToString("N"));
+    public string Url { get; private set; } = "";
+    public HttpClient Http { get; } = new();
+    public IServiceProvider Services => _app!.Services;
+    public IEventPublisher Publisher => Services.GetRequiredService<IEventPublisher>();
+    public ModelRegistry Registry => Services.GetRequiredService<ModelRegistry>();
+    public IPredictionStore Store => Services.GetRequiredService<IPredictionStore>();
+    public SqliteBarStore Bars { get; }
+
+    private MonitoringHost() => Bars = SqliteBarStore.InDataDir(DataDir);
+
+    public static async Task<MonitoringHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var host = new MonitoringHost();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
+        var config = new Dictionary<string, string?>
+        {
+            ["Runtime:Mode"] = "embedded",
+            ["DataDir"] = host.DataDir,
+            ["Logging:Format"] = "text",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["PubSub:Embedded:PollInterval"] = "00:00:00.020",
+        };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k] = v;
+        builder.Configuration.AddInMemoryCollection(config);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults(AppTopology.Monitoring);
+        builder.AddMonitoring();
+        host._app = builder.Build();
+        host._app.MapServiceDefaults();
+        host._app.MapMonitoring();
+        await host.Bars.InitializeAsync();
+        await host._app.StartAsync();
+        host.Url = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return host;
+    }
+
+    public static ModelLineage Lineage(string target, int horizon, IReadOnlyList<string> symbols, DateTimeOffset from, DateTimeOffset to) => new(
+        "fp", "alpha158@1", "hash", target, horizon, symbols, from, to, "ridge",
+        new SortedDictionary<string, string>(StringComparer.Ordinal), 1, [], null, null, null, "test");
+
+    public async Task<int> RegisterAsync(string model, ModelLineage lineage)
+    {
+        var v = await Registry.RegisterAsync(model, [1, 2, 3], lineage, runId: null);
+        return v.Version;
+    }
+
+    public Task WriteBarsAsync(string symbol, IReadOnlyList<Bar> bars) =>
+        Bars.WriteAsync(new BarWrite(bars.Select(b => new SymbolBar(symbol, BarInterval.OneDay, b)).ToList()));
+
+    public Task PublishBarAsync(string symbol, Bar bar) =>
+        Publisher.PublishAsync(new BarClosed(symbol, "1d", bar.Time, bar.Open, bar.High, bar.Low, bar.Close, bar.Volume));
+
+    public async Task<T> GetAsync<T>(string path) =>
+        (await Http.GetFromJsonAsync<T>(Url + path, MonitoringJson.Options))!;
+
+    /// <summary>Waits until <paramref name="condition"/> holds (events are delivered asynchronously); fails after a generous bound.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Not reached within 60 s: {what}.");
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Http.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+}
+
+internal static class MonitoringJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}
+
+/// <summary>A seeded daily series of log-normal returns whose volatility is multiplied by <c>factor</c> from bar <c>changeAt</c>.</summary>
+public static class RegimeSeries
+{
+    public static readonly DateTimeOffset Start = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static List<Bar> Generate(int count, int seed, double dailyVol = 0.01, int changeAt = int.MaxValue, double factor = 2.5)
+    {
+        var rng = new Random(seed);
+        var bars = new List<Bar>(count);
+        var price = 100.0;
+        for (var i = 0; i < count; i++)
+        {
+            var u1 = 1.0 - rng.NextDouble();
+            var z = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            var open = price;
+            price *= Math.Exp((i >= changeAt ? factor : 1.0) * dailyVol * z);
+            var volume = Math.Round(1_000_000 * Math.Exp(0.3 * (rng.NextDouble() - 0.5)));
+            var wick = 1 + 0.2 * dailyVol * rng.NextDouble();
+            bars.Add(new Bar(Start.AddDays(i), open, Math.Max(open, price) * wick, Math.Min(open, price) / wick, price, volume));
+        }
+        return bars;
+    }
+}

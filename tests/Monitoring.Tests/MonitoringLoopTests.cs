@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.Modeling.Targets;
+using Platform.Monitoring.Apis;
+using Platform.OfflineStore.Monitoring;
+
+namespace Platform.Monitoring.Tests;
+
+/// <summary>The service through its real event subscriptions and HTTP API: predictions in, outcomes joined, refusals dead-lettered.</summary>
+public sealed class MonitoringLoopTests : IAsyncLifetime
+{
+    private MonitoringHost _host = null!;
+    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(80, seed: 11);
+
+    public async Task InitializeAsync()
+    {
+        _host = await MonitoringHost.StartAsync(new Dictionary<string, string?> { ["Monitoring:Drift:Enabled"] = "false" });
+        await _host.WriteBarsAsync("AAA", _bars);
+        await _host.RegisterAsync("ret", MonitoringHost.Lineage("return", 5, ["AAA"], _bars[0].Time, _bars[40].Time));
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private PredictionMade Prediction(int bar, string id, string model = "ret", int version = 1, double value = 0.01) =>
+        new(id, model, version, "AAA", _bars[bar].Time, 5, value, "1d", "return");
+
+    private async Task<PredictionPage> PageAsync(string query = "") =>
+        await _host.GetAsync<PredictionPage>($"/v1/monitoring/models/ret/predictions{query}");
+
+    [Fact]
+    public async Task BarAfterHorizon_StoredPrediction_IsJoinedWithTheTrainingTarget()
+    {
+        await _host.Publisher.PublishAsync(Prediction(50, "p50"));
+        await MonitoringHost.EventuallyAsync(async () => (await PageAsync()).Items.Count == 1, "prediction stored");
+
+        await _host.PublishBarAsync("AAA", _bars[54]); // h = 5: not due yet
+        await _host.PublishBarAsync("AAA", _bars[55]);
+        await MonitoringHost.EventuallyAsync(async () => (await PageAsync()).Items[0].Realised is not null, "outcome joined");
+
+        var row = (await PageAsync()).Items.Single();
+        Assert.Equal(Targets.Compute(_bars, new TargetSpec(TargetKind.Return, 5))[50], row.Realised!.Value, 12);
+        Assert.Equal(_bars[55].Time, row.KnownAt);
+    }
+
+    [Fact]
+    public async Task RedeliveredPredictionAndBar_ChangeNothing()
+    {
+        await _host.Publisher.PublishAsync(Prediction(60, "p60", value: 0.02));
+        await _host.PublishBarAsync("AAA", _bars[65]);
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")) == (1, 1), "joined once");
+        var first = (await PageAsync()).Items.Single();
+
+        await _host.Publisher.PublishAsync(Prediction(60, "p60", value: 0.5));
+        await _host.PublishBarAsync("AAA", _bars[65]);
+        await _host.Publisher.PublishAsync(Prediction(61, "marker"));
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")).Predictions == 2, "later event processed");
+
+        var again = (await PageAsync("?joined=true")).Items.Single();
+        Assert.Equal(first, again);
+        Assert.Equal(0.02, again.Prediction);
+    }
+
+    [Fact]
+    public async Task UnknownModelAndMalformedEvents_AreDeadLetteredWithReasonAndDoNotBlockTheTopic()
+    {
+        await _host.Publisher.PublishAsync(Prediction(50, "ghost-1", model: "ghost"));
+        await _host.Publisher.PublishAsync(Prediction(50, "ret-v9", version: 9));
+        await _host.Publisher.PublishAsync(new OutgoingEvent(Topics.Predictions, "pred:bad", nameof(PredictionMade),
+            Encoding.UTF8.GetBytes("""{"requestId":"bad","model":"ret","version":1,"symbol":"AAA","horizon":0,"value":1}"""), "AAA"));
+        await _host.Publisher.PublishAsync(Prediction(50, "good"));
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")).Predictions == 1, "valid event after the bad ones stored");
+
+        var status = await _host.GetAsync<MonitoringStatus>("/v1/monitoring/status");
+        var reasons = status.Rejected.ToDictionary(r => r.EventId, r => r.Reason);
+        Assert.Contains("Unknown model 'ghost'", reasons["pred:ghost-1"]);
+        Assert.Contains("has no version 9", reasons["pred:ret-v9"]);
+        Assert.Contains("horizon 0", reasons["pred:bad"]);
+        Assert.Equal(["good"], (await PageAsync()).Items.Select(i => i.RequestId));
+    }
+
+    [Fact]
+    public async Task Predictions_Paged_EveryRowOnceAndBadCursorIsAProblem()
+    {
+        for (var i = 0; i < 5; i++) await _host.Publisher.PublishAsync(Prediction(45 + i, $"q{i}"));
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")).Predictions == 5, "stored");
+
+        var first = await PageAsync("?limit=3");
+        var second = await PageAsync($"?limit=3&cursor={first.Next}");
+
+        Assert.Equal(["q4", "q3", "q2", "q1", "q0"], first.Items.Concat(second.Items).Select(i => i.RequestId));
+        Assert.Null(second.Next);
+        var bad = await _host.Http.GetAsync(_host.Url + "/v1/monitoring/models/ret/predictions?cursor=!!");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Quality_UnknownModel_IsNotFoundProblem()
+    {
+        var response = await _host.Http.GetAsync(_host.Url + "/v1/monitoring/models/ghost/quality");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+}
+
+/// <summary>Drift of a volatility model's realised targets across a known regime change (volatility x2.5 at bar 400).</summary>
+public sealed class DriftLoopTests : IAsyncLifetime
+{
+    private const int TrainEnd = 299;
+    private const int ChangeAt = 400;
+    private MonitoringHost _host = null!;
+    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(500, seed: 21, changeAt: ChangeAt);
+
+    public async Task InitializeAsync()
+    {
+        _host = await MonitoringHost.StartAsync(new Dictionary<string, string?> { ["Monitoring:Drift:WindowSize"] = "60" });
+        await _host.WriteBarsAsync("AAA", _bars);
+        await _host.RegisterAsync("vol", MonitoringHost.Lineage("volatility", 5, ["AAA"], _bars[0].Time, _bars[TrainEnd].Time));
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task RegimeChange_DriftDetectedAfterTheChangeAndNotBefore()
+    {
+        for (var t = TrainEnd + 1; t < _bars.Count; t++)
+            await _host.Publisher.PublishAsync(new PredictionMade($"v{t}", "vol", 1, "AAA", _bars[t].Time, 5, 0.02, "1d", "volatility"));
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Predictions == _bars.Count - TrainEnd - 1, "stored");
+        for (var t = TrainEnd + 1; t < _bars.Count; t++) await _host.PublishBarAsync("AAA", _bars[t]);
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Outcomes == _bars.Count - TrainEnd - 1 - 5, "joined");
+
+        var drift = await _host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
+        var first = drift.Detections.MinBy(d => d.WindowEnd)!;
+        Assert.True(first.WindowEnd > _bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {_bars[ChangeAt].Time:o}");
+        Assert.True(first.WindowEnd <= _bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
+        Assert.Equal($"drift:vol:{first.WindowEnd.UtcDateTime:o}", first.EventId);
+        Assert.Contains(first.Evidence, e => e is { Subject: "target", Statistic: "psi" } && e.Value > e.Threshold);
+        var quality = await _host.GetAsync<QualityResponse>("/v1/monitoring/models/vol/quality?windows=20,60");
+        Assert.Equal([20, 60], quality.Windows.Select(w => w.Count));
+        Assert.Equal("qlike", quality.Windows[0].Metric);
+    }
+}
