@@ -61,7 +61,14 @@ public static class GatewayService
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
         app.MapKeysApi();
-        app.MapReverseProxy();
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.UseSessionAffinity();
+            // Before load balancing, so a refused connection is balanced again over the remaining destinations.
+            proxy.UseConnectFailover();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
         return app;
     }
 

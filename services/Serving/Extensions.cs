@@ -9,11 +9,14 @@ using Platform.Serving.Models;
 namespace Platform.Serving;
 
 /// <summary>
-/// Wires the serving service: the champions of the registry loaded at start and swapped on <see cref="ModelPromoted"/>,
+/// Wires the serving service: the champions of the registry loaded at start, swapped on <see cref="ModelPromoted"/> and
+/// reconciled with the registry on a short timer by every replica (<see cref="ModelReconciler"/>),
 /// online features, the prediction API, and <see cref="PredictionMade"/> events.
 /// </summary>
 public static class ServingService
 {
+    public const string ReplicaHeader = "X-Serving-Replica";
+
     public static WebApplicationBuilder AddServing(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -24,12 +27,25 @@ public static class ServingService
         services.AddSingleton<PredictionEvents>();
         services.AddHostedService(sp => sp.GetRequiredService<PredictionEvents>());
         services.AddHostedService<ModelLoader>();
+        var replica = new ServingReplicaOptions();
+        builder.Configuration.GetSection("Serving").Bind(replica);
+        services.AddSingleton(replica);
+        services.AddSingleton<ModelReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ModelReconciler>());
         services.AddEventHandler<ModelPromoted>((sp, e, _, ct) => sp.GetRequiredService<ModelHost>().RefreshAsync(e.Model, ct));
         return builder;
     }
 
     public static WebApplication MapServing(this WebApplication app)
     {
+        var replica = app.Services.GetRequiredService<ServingReplicaOptions>();
+        ModelReconciler.ObserveServedVersions(app.Services.GetRequiredService<ModelHost>(), replica);
+        // Which replica answered: behind a load balancer (or Dapr's), the caller can tell the replicas apart.
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[ReplicaHeader] = replica.ReplicaId;
+            return next(context);
+        });
         app.MapPredictionsApi();
         return app;
     }

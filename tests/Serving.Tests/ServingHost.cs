@@ -24,7 +24,8 @@ public sealed class ServingHost : IAsyncDisposable
     public static readonly string[] FeatureNames = ["f1", "f2", "f3"];
 
     private WebApplication? _app;
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "serving-tests-" + Guid.NewGuid().ToString("N"));
+    private bool _ownsDataDir = true;
+    public string DataDir { get; private set; } = Path.Combine(Path.GetTempPath(), "serving-tests-" + Guid.NewGuid().ToString("N"));
     public string Url { get; private set; } = "";
     public HttpClient Http { get; } = new();
     public IServiceProvider Services => _app!.Services;
@@ -37,11 +38,19 @@ public sealed class ServingHost : IAsyncDisposable
     {
         var host = new ServingHost();
         // Seed through a registry of its own before the service starts, as training would have.
-        await host.StartAppAsync(seed);
+        await host.StartAppAsync(seed, new Dictionary<string, string?>());
         return host;
     }
 
-    private async Task StartAppAsync(Func<ModelRegistry, Task>? seed)
+    /// <summary>Another replica of the serving app on <paramref name="first"/>'s data directory (same stores, same consumer group).</summary>
+    public static async Task<ServingHost> StartReplicaAsync(ServingHost first, IReadOnlyDictionary<string, string?> settings)
+    {
+        var host = new ServingHost { DataDir = first.DataDir, _ownsDataDir = false };
+        await host.StartAppAsync(null, settings);
+        return host;
+    }
+
+    private async Task StartAppAsync(Func<ModelRegistry, Task>? seed, IReadOnlyDictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -52,6 +61,7 @@ public sealed class ServingHost : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["PubSub:Embedded:PollInterval"] = "00:00:00.020",
         });
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults(AppTopology.Serving);
         builder.AddServing();
@@ -123,6 +133,7 @@ public sealed class ServingHost : IAsyncDisposable
     {
         Http.Dispose();
         if (_app is not null) await _app.DisposeAsync();
+        if (!_ownsDataDir) return;
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
