@@ -28,6 +28,36 @@ public sealed class GatewayDeploymentTests
     }
 
     [Fact]
+    public async Task Proxy_OneOfTwoDestinationsRefusesConnections_EveryRequestIsServedByTheOther()
+    {
+        int closedPort;
+        using (var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["ReverseProxy:Clusters:serving:Destinations:dead:Address"] = $"http://127.0.0.1:{closedPort}",
+        });
+        var key = await host.CreateKeyAsync("premium", Scopes.PredictionsWrite);
+
+        var statuses = new List<HttpStatusCode>();
+        var bodies = new List<long>();
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await host.Http.SendAsync(host.Request(HttpMethod.Post, "/v1/predictions", apiKey: key,
+                content: new StringContent("{\"model\":\"m\",\"symbol\":\"A\"}", System.Text.Encoding.UTF8, "application/json")));
+            statuses.Add(response.StatusCode);
+            if (response.IsSuccessStatusCode) bodies.Add((await response.Content.ReadFromJsonAsync<EchoReply>())!.BodyBytes);
+        }
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        // The resent request carries its whole body.
+        Assert.All(bodies, b => Assert.Equal(26, b));
+    }
+
+    [Fact]
     public async Task Jwt_KeyOnlyInTheSecretStore_IsAccepted()
     {
         await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?>

@@ -59,6 +59,7 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
             ["DataDir"] = DataDir,
             ["PubSub__Embedded__PollInterval"] = "00:00:00.050",
             ["MarketData__Demo__Enabled"] = "false",
+            ["Logging__LogLevel__Default"] = "Warning",
         };
         if (appId == "serving") environment["Serving__ReplicaId"] = $"serving-{replica}";
         return environment;

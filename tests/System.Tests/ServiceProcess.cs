@@ -101,7 +101,7 @@ public sealed class ServiceProcess : IDisposable
     {
         if (line is null) return;
         _log.Enqueue($"[{Name}] {line}");
-        while (_log.Count > 400) _log.TryDequeue(out _);
+        while (_log.Count > 2000) _log.TryDequeue(out _);
     }
 
     private static int FreePort()

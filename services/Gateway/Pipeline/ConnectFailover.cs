@@ -27,6 +27,8 @@ public static class ConnectFailover
                 return;
             }
             context.Request.EnableBuffering(MaxBufferedBytes);
+            // Load balancing narrows AvailableDestinations to the one it picked: keep the full list to pick again from.
+            var candidates = feature.AvailableDestinations;
             var tried = new HashSet<DestinationState>();
             while (true)
             {
@@ -35,7 +37,7 @@ public static class ConnectFailover
                     || feature.ProxiedDestination is not { } failed)
                     return;
                 tried.Add(failed);
-                var others = feature.AvailableDestinations.Where(d => !tried.Contains(d)).ToList();
+                var others = candidates.Where(d => !tried.Contains(d)).ToList();
                 if (others.Count == 0) return;
                 feature.AvailableDestinations = others;
                 context.Features.Set<IForwarderErrorFeature>(null);
