@@ -13,8 +13,10 @@ namespace Platform.SystemTests;
 /// <list type="bullet">
 /// <item>Gateway destinations not taken from configuration (loopback defaults): the gateway's first proxied call (key
 /// creation aside, every step) fails, since no service listens on the default ports.</item>
-/// <item>Secret names that disagree (pepper or JWT key read under another name): <c>CreateKeyAsync</c> fails (the bearer
-/// token is refused, or the key cannot be digested), so does every keyed call.</item>
+/// <item>The JWT signing key read under another name than the deployed secret, or an issuer/audience that differs from the
+/// overlay's: <c>CreateKeyAsync</c> fails (the admin bearer token is refused), and every later step with it. (A pepper
+/// under another name goes unnoticed here, since the embedded runtime generates one; the rendered-manifest tests compare
+/// the names.)</item>
 /// <item>A promotion reaching one serving replica only: <c>BothReplicasAnswerAsync</c> times out on the other replica,
 /// after the promotion and after the rollback.</item>
 /// <item>A killed replica still chosen by the gateway: requests started after the kill fail (<c>failedAfterKill</c>).</item>

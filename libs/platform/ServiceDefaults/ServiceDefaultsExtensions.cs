@@ -70,7 +70,8 @@ public static class ServiceDefaultsExtensions
             {
                 // W3C traceparent in and out of every HTTP call (gateway to service, service to sidecar).
                 tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !IsManagementPath(context.Request.Path))
-                    .AddHttpClientInstrumentation();
+                    .AddHttpClientInstrumentation()
+                    .AddSource(Platform.BuildingBlocks.PubSub.PubSubTelemetry.SourceName);
                 if (!string.IsNullOrEmpty(otlp)) tracing.AddOtlpExporter();
             });
         return builder;
