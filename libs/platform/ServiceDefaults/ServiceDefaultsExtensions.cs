@@ -61,8 +61,10 @@ public static class ServiceDefaultsExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(Meters).AddMeter(PlatformMeters);
-                metrics.AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets });
-                metrics.AddView("http.client.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets });
+                // Every histogram in seconds (HTTP server and client, the platform's own) gets buckets from 0.5 ms to 10 s.
+                metrics.AddView(instrument => instrument.Unit == "s" && instrument is System.Diagnostics.Metrics.Histogram<double>
+                    ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+                    : null);
                 metrics.AddPrometheusExporter();
                 if (!string.IsNullOrEmpty(otlp)) metrics.AddOtlpExporter();
             })
