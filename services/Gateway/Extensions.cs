@@ -7,12 +7,14 @@ using Platform.Gateway.Limits;
 using Platform.Gateway.OpenApi;
 using Platform.Gateway.Pipeline;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Platform.Gateway;
 
 /// <summary>
 /// Wires the gateway: YARP routes from <c>gateway.routes.json</c> (overridable by configuration, e.g.
-/// <c>ReverseProxy__Clusters__marketdata__Destinations__primary__Address</c> in Kubernetes), each with the scope it needs
+/// <c>ReverseProxy__Clusters__marketdata__Destinations__primary__Address</c>; in Kubernetes the destination is the gateway's
+/// own Dapr sidecar and <c>Metadata:DaprAppId</c> names the app, see <see cref="DaprInvocation"/>), each with the scope it needs
 /// as its authorization policy; API key and JWT authentication; per-caller rate limits by tier; request size limits;
 /// correlation ids; <c>X-Principal</c>. It is the only listener users reach; the services behind it listen on loopback
 /// (embedded) or behind a NetworkPolicy.
@@ -34,7 +36,7 @@ public static class GatewayService
             FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
         });
         var configuration = builder.Configuration;
-        builder.Services.AddReverseProxy().LoadFromConfig(configuration.GetSection("ReverseProxy"));
+        builder.Services.AddReverseProxy().LoadFromConfig(configuration.GetSection("ReverseProxy")).AddTransforms(DaprInvocation.Apply);
 
         builder.Services.Configure<ApiKeyOptions>(configuration.GetSection("Gateway:ApiKeys"));
         builder.Services.AddSingleton<PepperProvider>();
@@ -64,7 +66,14 @@ public static class GatewayService
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
         app.MapKeysApi();
-        app.MapReverseProxy();
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.UseSessionAffinity();
+            // Before load balancing, so a refused connection is balanced again over the remaining destinations.
+            proxy.UseConnectFailover();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
         return app;
     }
 
@@ -79,5 +88,27 @@ public static class GatewayService
             && !p.Equals("default", StringComparison.OrdinalIgnoreCase) && !Scopes.IsKnown(p)).Select(r => $"{r.RouteId} ({r.AuthorizationPolicy})").ToList();
         if (unknown.Count > 0)
             throw new InvalidOperationException($"Gateway route(s) {string.Join(", ", unknown)} name an unknown scope. Known: {string.Join(", ", Scopes.All)}.");
+    }
+}
+
+/// <summary>
+/// Dapr service invocation through the gateway's own sidecar: a cluster whose metadata names a <c>DaprAppId</c> sends its
+/// requests to the sidecar's HTTP port with the <c>dapr-app-id</c> header, and the sidecar forwards them (mTLS, access
+/// control, resiliency, load balancing over the app's replicas) to that app, path and query unchanged.
+/// </summary>
+public static class DaprInvocation
+{
+    public const string AppIdMetadata = "DaprAppId";
+    public const string AppIdHeader = "dapr-app-id";
+
+    public static void Apply(Yarp.ReverseProxy.Transforms.Builder.TransformBuilderContext context)
+    {
+        if (context.Cluster?.Metadata?.GetValueOrDefault(AppIdMetadata) is not { Length: > 0 } appId) return;
+        context.AddRequestTransform(transform =>
+        {
+            transform.ProxyRequest.Headers.Remove(AppIdHeader);
+            transform.ProxyRequest.Headers.TryAddWithoutValidation(AppIdHeader, appId);
+            return ValueTask.CompletedTask;
+        });
     }
 }

@@ -10,13 +10,15 @@ using Platform.Serving.Models;
 namespace Platform.Serving;
 
 /// <summary>
-/// Wires the serving service: the champions of the registry loaded at start and swapped on <see cref="ModelPromoted"/>,
+/// Wires the serving service: the champions of the registry loaded at start, swapped on <see cref="ModelPromoted"/> and
+/// reconciled with the registry on a short timer by every replica (<see cref="ModelReconciler"/>),
 /// online features, the prediction API, and <see cref="PredictionMade"/> events.
 /// </summary>
 public static class ServingService
 {
     /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
     public static ServiceModule Module { get; } = new(AppTopology.Serving, b => b.AddServing(), a => a.MapServing());
+    public const string ReplicaHeader = "X-Serving-Replica";
 
     public static WebApplicationBuilder AddServing(this WebApplicationBuilder builder)
     {
@@ -27,12 +29,25 @@ public static class ServingService
         services.AddSingleton<OnlineFeatures>();
         services.AddSingleton<PredictionEvents>();
         services.AddHostedService<ModelLoader>();
+        var replica = new ServingReplicaOptions();
+        builder.Configuration.GetSection("Serving").Bind(replica);
+        services.AddSingleton(replica);
+        services.AddSingleton<ModelReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ModelReconciler>());
         services.AddEventHandler<ModelPromoted>((sp, e, _, ct) => sp.GetRequiredService<ModelHost>().RefreshAsync(e.Model, ct));
         return builder;
     }
 
     public static WebApplication MapServing(this WebApplication app)
     {
+        var replica = app.Services.GetRequiredService<ServingReplicaOptions>();
+        ModelReconciler.ObserveServedVersions(app.Services.GetRequiredService<ModelHost>(), replica);
+        // Which replica answered: behind a load balancer (or Dapr's), the caller can tell the replicas apart.
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[ReplicaHeader] = replica.ReplicaId;
+            return next(context);
+        });
         app.MapPredictionsApi();
         return app;
     }

@@ -77,7 +77,7 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
     {
         await _http.GetAsync(_platform!.ServiceUrls["features"] + "/health/live");
         var text = await _http.GetStringAsync(_platform.ServiceUrls["features"] + "/metrics");
-        Assert.Contains("# TYPE http_server_request_duration histogram", text);
+        Assert.Contains("# TYPE http_server_request_duration_seconds histogram", text);
     }
 
     public async Task DisposeAsync()

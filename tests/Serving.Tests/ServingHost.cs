@@ -28,12 +28,20 @@ public sealed class ServingHost : IAsyncDisposable
     /// <summary>The registry on the data directory's <c>modelstore</c> (shared by every app, as under Dapr).</summary>
     public ModelRegistry Registry { get; private set; } = null!;
 
-    public static async Task<ServingHost> StartAsync(Func<ModelRegistry, Task>? seed = null)
+    public static Task<ServingHost> StartAsync(Func<ModelRegistry, Task>? seed = null) => StartAsync(seed, null, new Dictionary<string, string?>());
+
+    /// <summary>Another replica of the serving app on <paramref name="first"/>'s data directory (same stores, same consumer group).</summary>
+    public static Task<ServingHost> StartReplicaAsync(ServingHost first, IReadOnlyDictionary<string, string?> settings) =>
+        StartAsync(null, first.DataDir, settings);
+
+    private static async Task<ServingHost> StartAsync(Func<ModelRegistry, Task>? seed, string? dataDir, IReadOnlyDictionary<string, string?> settings)
     {
         var host = new ServingHost();
         // Seed through a registry of its own before the service starts, as training would have.
         host._host = await ServiceTestHost.StartAsync(ServingService.Module, new ServiceTestOptions
         {
+            DataDir = dataDir,
+            Settings = settings,
             BeforeStart = async app =>
             {
                 host.Registry = new ModelRegistry(app.Services.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),

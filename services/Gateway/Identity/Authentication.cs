@@ -84,6 +84,8 @@ public static class GatewayAuthentication
     public static IServiceCollection AddGatewayAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
         var jwt = configuration.GetSection("Gateway:Jwt").Get<GatewayJwtOptions>() ?? new GatewayJwtOptions();
+        services.AddSingleton(jwt);
+        services.AddSingleton<JwtSigningKeyProvider>();
         services.AddAuthentication(GatewaySchemes.Gateway)
             .AddPolicyScheme(GatewaySchemes.Gateway, "API key or bearer token", o => o.ForwardDefaultSelector = context =>
                 context.Request.Headers.ContainsKey(GatewaySchemes.ApiKeyHeader) ? GatewaySchemes.ApiKey
@@ -94,8 +96,6 @@ public static class GatewayAuthentication
             {
                 o.MapInboundClaims = false;
                 o.RequireHttpsMetadata = false;
-                var key = jwt.SigningKey is { Length: > 0 } k ? GatewayJwtOptions.KeyBytes(k) : null;
-                if (key is { Length: < 32 }) throw new InvalidOperationException("Gateway:Jwt:SigningKey must hold at least 32 bytes.");
                 o.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidateIssuer = true,
@@ -108,12 +108,19 @@ public static class GatewayAuthentication
                     ValidateIssuerSigningKey = true,
                     ClockSkew = jwt.ClockSkew,
                     ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-                    // No key configured: a random one nobody holds, so every token fails signature validation.
-                    IssuerSigningKey = new SymmetricSecurityKey(key ?? System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
                     NameClaimType = "sub",
                 };
-                o.Events = new JwtBearerEvents { OnTokenValidated = context => { Normalize(context.Principal!, jwt.DefaultTier); return Task.CompletedTask; } };
+                o.Events = new JwtBearerEvents
+                {
+                    // The key may live in the secret store: load it (once) before the token is validated.
+                    OnMessageReceived = async context =>
+                        await context.HttpContext.RequestServices.GetRequiredService<JwtSigningKeyProvider>().GetAsync(context.HttpContext.RequestAborted),
+                    OnTokenValidated = context => { Normalize(context.Principal!, jwt.DefaultTier); return Task.CompletedTask; },
+                };
             });
+        services.AddOptions<JwtBearerOptions>(GatewaySchemes.Bearer).Configure<JwtSigningKeyProvider>((o, keys) =>
+            // No key: nothing resolves, so every token fails signature validation.
+            o.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, _, _) => keys.Current is { } key ? [key] : []);
         return services;
     }
 
@@ -127,5 +134,48 @@ public static class GatewayAuthentication
             identity.AddClaim(new Claim(Scopes.ClaimType, scope));
         identity.AddClaim(new Claim(GatewayClaims.Kind, "jwt"));
         if (identity.FindFirst(GatewayClaims.Tier) is null) identity.AddClaim(new Claim(GatewayClaims.Tier, defaultTier));
+    }
+}
+
+/// <summary>
+/// The HMAC key that verifies bearer tokens: <c>Gateway:Jwt:SigningKey</c> in configuration, otherwise the secret
+/// <c>gateway-jwt-signing-key</c> from the secret store (read once). Neither: every bearer token is refused, and the log
+/// says why.
+/// </summary>
+public sealed class JwtSigningKeyProvider(GatewayJwtOptions options, Platform.BuildingBlocks.Secrets.ISecretStore secrets, ILogger<JwtSigningKeyProvider> logger)
+{
+    private const int MinimumBytes = 32;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _loaded;
+
+    public SecurityKey? Current { get; private set; }
+
+    public async ValueTask GetAsync(CancellationToken ct)
+    {
+        if (_loaded) return;
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (_loaded) return;
+            var text = options.SigningKey is { Length: > 0 } configured ? configured
+                : await secrets.GetSecretAsync(Platform.Contracts.SecretNames.GatewayJwtSigningKey, ct);
+            if (text is { Length: > 0 })
+            {
+                var key = GatewayJwtOptions.KeyBytes(text);
+                if (key.Length < MinimumBytes)
+                    throw new InvalidOperationException($"The JWT signing key ({Platform.Contracts.SecretNames.GatewayJwtSigningKey}) must hold at least {MinimumBytes} bytes.");
+                Current = new SymmetricSecurityKey(key);
+            }
+            else
+            {
+                logger.LogWarning("No JWT signing key (Gateway:Jwt:SigningKey or the secret {Secret}): every bearer token is refused",
+                    Platform.Contracts.SecretNames.GatewayJwtSigningKey);
+            }
+            _loaded = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 }

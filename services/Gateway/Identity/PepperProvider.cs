@@ -13,7 +13,7 @@ namespace Platform.Gateway.Identity;
 /// </summary>
 public sealed class PepperProvider(ISecretStore secrets, RuntimeSettings runtime, ILogger<PepperProvider> logger)
 {
-    public const string SecretName = "gateway-apikey-pepper";
+    public const string SecretName = Platform.Contracts.SecretNames.GatewayApiKeyPepper;
     private const int MinimumBytes = 32;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private byte[]? _pepper;

@@ -132,6 +132,7 @@ public static class RateLimitMiddleware
         if (decision.Admitted) return next(context);
         var seconds = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds));
         headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        GatewayMetrics.RateLimitRejected(GatewayClaims.TierOf(user) ?? "");
         return GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests",
             $"Rate limit of the '{GatewayClaims.TierOf(user)}' tier exceeded ({decision.Limit.Capacity} burst, {decision.Limit.RefillPerSecond:0.###}/s). Retry after {seconds} s.");
     });

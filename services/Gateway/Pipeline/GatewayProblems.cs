@@ -34,6 +34,8 @@ public sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddleware
             var detail = context.Request.Headers.ContainsKey(GatewaySchemes.ApiKeyHeader) ? "The API key is not valid or has been revoked."
                 : context.Request.Headers.Authorization.Count > 0 ? "The bearer token is not valid (signature, issuer, audience or lifetime)."
                 : $"Send an API key in {GatewaySchemes.ApiKeyHeader} or a bearer token.";
+            GatewayMetrics.AuthenticationFailed(context.Request.Headers.ContainsKey(GatewaySchemes.ApiKeyHeader) ? "api-key"
+                : context.Request.Headers.Authorization.Count > 0 ? "bearer" : "none");
             return GatewayProblems.WriteAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
         }
         if (result.Forbidden)

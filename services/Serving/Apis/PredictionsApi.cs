@@ -28,7 +28,8 @@ public sealed record ServedModelInfo(
     string Name, int Version, string Kind, string ArtifactSha256, string FeatureSet, int FeatureCount, string Target, int Horizon,
     DateTimeOffset LoadedAt, int InFlight);
 
-public sealed record ServingStatus(IReadOnlyList<ServedModelInfo> Models, IReadOnlyList<ModelLoadError> Errors, long PredictionsPublished, long PredictionsFailed);
+public sealed record ServingStatus(
+    IReadOnlyList<ServedModelInfo> Models, IReadOnlyList<ModelLoadError> Errors, long PredictionsPublished, long PredictionsFailed, string Replica);
 
 /// <summary><c>/v1/predictions</c> and <c>/v1/serving</c>.</summary>
 public static partial class PredictionsApi
@@ -53,15 +54,15 @@ public static partial class PredictionsApi
         predictions.MapPost("/batch", PredictBatchAsync).WithName("PredictBatch")
             .WithSummary("Predictions for many symbols from one model version; per-symbol errors are listed, not fatal.")
             .Accepts<BatchPredictionRequest>("application/json").Produces<BatchPredictionResponse>().ProducesValidationProblem().ProducesProblem(404);
-        app.MapGet("/v1/serving/models", Status).WithTags("serving").WithName("GetServedModels").WithSummary("The model versions loaded now.");
+        app.MapGet("/v1/serving/models", Status).WithTags("serving").WithName("GetServedModels").WithSummary("The model versions this replica serves now, and the replica's id.");
         return app;
     }
 
-    private static Ok<ServingStatus> Status(ModelHost host, PredictionEvents events) =>
+    private static Ok<ServingStatus> Status(ModelHost host, PredictionEvents events, ServingReplicaOptions replica) =>
         TypedResults.Ok(new ServingStatus(
             host.Snapshot.Models.Values.Select(m => new ServedModelInfo(m.Name, m.Version, m.Kind, m.ArtifactSha256, m.FeatureSet,
                 m.FeatureNames.Count, m.Target, m.Horizon, m.LoadedAt, m.InFlight)).ToList(),
-            host.Errors.ToList(), events.Published, events.Failed));
+            host.Errors.ToList(), events.Published, events.Failed, replica.ReplicaId));
 
     private static async Task<IResult> PredictAsync(HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
     {

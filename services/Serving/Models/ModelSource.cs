@@ -17,6 +17,9 @@ public interface IModelSource
 
     /// <summary>The current champion of <paramref name="model"/> (verified against its registered SHA-256), or null when it has none.</summary>
     Task<ModelArtifactBytes?> GetChampionAsync(string model, CancellationToken ct);
+
+    /// <summary>The champion's version without its artifact (the reconcile timer's cheap check), or null when it has none.</summary>
+    async Task<int?> GetChampionVersionAsync(string model, CancellationToken ct) => (await GetChampionAsync(model, ct))?.Version;
 }
 
 /// <summary>The registry in the shared <c>modelstore</c>; it verifies the artifact's SHA-256 as it reads it.</summary>
@@ -25,6 +28,8 @@ public sealed class RegistryModelSource(IStateStoreProvider stores, IEventPublis
     private readonly ModelRegistry _registry = new(stores.Get(Components.ModelStore), publisher);
 
     public Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken ct) => _registry.ListModelsAsync(ct);
+
+    public async Task<int?> GetChampionVersionAsync(string model, CancellationToken ct) => (await _registry.GetEntryAsync(model, ct))?.Champion;
 
     public async Task<ModelArtifactBytes?> GetChampionAsync(string model, CancellationToken ct)
     {

@@ -76,9 +76,39 @@ public sealed class ServedModel
     internal void Retire() => Release();
 }
 
-/// <summary>A request's hold on one model version; dispose it when the prediction is done.</summary>
+/// <summary>
+/// A request's hold on one model version; dispose it when the prediction is done. Each lease counts as one answer of
+/// that version (<c>serving_predictions_total{model,version}</c>, a batch once) and its duration as the request's time on
+/// the model (<c>serving_prediction_duration_seconds</c>: features, inference and answer).
+/// </summary>
 public readonly struct Lease(ServedModel model) : IDisposable
 {
+    private readonly long _started = System.Diagnostics.Stopwatch.GetTimestamp();
+
     public ServedModel Model { get; } = model;
-    public void Dispose() => Model.Release();
+
+    public void Dispose()
+    {
+        ServingMetrics.Answered(Model, System.Diagnostics.Stopwatch.GetElapsedTime(_started));
+        Model.Release();
+    }
+}
+
+/// <summary>The predictions this process answered, by model and version (meter <c>Platform.Serving</c>).</summary>
+public static class ServingMetrics
+{
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(ModelReconciler.MeterName);
+
+    private static readonly System.Diagnostics.Metrics.Counter<long> Predictions = Meter.CreateCounter<long>("serving.predictions", "{request}",
+        "Prediction requests answered, by model and version (a batch counts once).");
+
+    private static readonly System.Diagnostics.Metrics.Histogram<double> Duration = Meter.CreateHistogram<double>("serving.prediction.duration", "s",
+        "Time a prediction request holds its model version: features, inference and answer.");
+
+    internal static void Answered(ServedModel model, TimeSpan elapsed)
+    {
+        var tags = new System.Diagnostics.TagList { { "model", model.Name }, { "version", model.Version } };
+        Predictions.Add(1, tags);
+        Duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("model", model.Name));
+    }
 }

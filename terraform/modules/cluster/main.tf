@@ -128,10 +128,22 @@ resource "aws_eks_node_group" "default" {
 }
 
 resource "aws_eks_addon" "this" {
-  for_each     = toset(["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"])
+  for_each     = toset(["coredns", "kube-proxy", "eks-pod-identity-agent"])
   cluster_name = aws_eks_cluster.this.name
   addon_name   = each.value
   depends_on   = [aws_eks_node_group.default]
+}
+
+# The VPC CNI enforces NetworkPolicies only when asked to: without enableNetworkPolicy the
+# platform's policies (default deny, observability to the metrics ports only) are not applied.
+resource "aws_eks_addon" "vpc_cni" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "vpc-cni"
+  resolve_conflicts_on_update = "OVERWRITE"
+  configuration_values = jsonencode({
+    enableNetworkPolicy = "true"
+  })
+  depends_on = [aws_eks_node_group.default]
 }
 
 # External Secrets reads the platform's secrets (and nothing else) through EKS Pod Identity.

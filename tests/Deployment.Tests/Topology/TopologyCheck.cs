@@ -89,6 +89,8 @@ public static partial class TopologyCheck
             var service = Yaml.LoadFile(Path.Combine(root, dir, "service.yaml"));
             yield return new($"{dir}/service.yaml", "port", service.Name(), Number(service.Text("spec", "ports", 0, "port")));
 
+            // Only the gateway's app port is reached over the network; the services' are reached by their sidecar on localhost.
+            if (app != AppTopology.Gateway) continue;
             var policy = Yaml.LoadFile(Path.Combine(root, dir, "networkpolicy.yaml"));
             yield return new($"{dir}/networkpolicy.yaml", "first ingress port", app.AppId, Number(policy.Text("spec", "ingress", 0, "ports", 0, "port")));
         }
@@ -122,6 +124,6 @@ public static partial class TopologyCheck
     private static int? UrlPort(string? url) => url is null ? null : Number(UrlPortPattern().Match(url).Groups[1].Value);
 
 
-    [GeneratedRegex(@":(\d+)(/|$)")]
+    [GeneratedRegex(@":(\d+)(/|;|$)")]
     private static partial Regex UrlPortPattern();
 }

@@ -26,8 +26,9 @@ public sealed class TopologyTests
         Assert.Empty(TopologyCheck.Mismatches(Repository.Root));
         foreach (var app in AppTopology.All)
         {
-            // dapr.yaml (2), tye.yaml, deployment (3), service, network policy, image build.
-            Assert.Equal(9, claims.Count(c => c.AppId == app.AppId));
+            // dapr.yaml (2), tye.yaml, deployment (3), service, image build; the gateway's network policy too (the services'
+            // app ports are reached by their sidecar over localhost, so their policies do not name them).
+            Assert.Equal(app == AppTopology.Gateway ? 9 : 8, claims.Count(c => c.AppId == app.AppId));
         }
     }
 

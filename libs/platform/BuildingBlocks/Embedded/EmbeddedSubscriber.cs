@@ -136,6 +136,7 @@ public sealed class EmbeddedSubscriber(
     {
         try
         {
+            using var span = PubSubTelemetry.StartDelivery(e, appId);
             await using var scope = services.CreateAsyncScope();
             var result = await subscription.Handler(scope.ServiceProvider, e, ct);
             return (result, result == DeliveryResult.Drop ? "handler dropped the event" : "handler asked for a retry");
@@ -155,7 +156,7 @@ public sealed class EmbeddedSubscriber(
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
-            SELECT seq, id, type, source, time, data FROM events
+            SELECT seq, id, type, source, time, data, traceparent FROM events
             WHERE topic = $topic AND seq > $position ORDER BY seq LIMIT $limit
             """;
         cmd.Parameters.AddWithValue("$topic", topic);
@@ -168,7 +169,7 @@ public sealed class EmbeddedSubscriber(
             batch.Add((reader.GetInt64(0), new CloudEvent(
                 reader.GetString(1), reader.GetString(3), reader.GetString(2), topic, "pubsub",
                 DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture),
-                "application/json", (byte[])reader[5])));
+                "application/json", (byte[])reader[5], reader.IsDBNull(6) ? null : reader.GetString(6))));
         }
         return batch;
     }
@@ -238,7 +239,8 @@ public sealed class EmbeddedSubscriber(
             tx.Rollback();
             return false;
         }
-        EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow);
+        EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
+            e.TraceParent);
         tx.Commit();
         return true;
     }

@@ -22,7 +22,8 @@ public sealed class EventLog
             source        TEXT NOT NULL,
             partition_key TEXT,
             time          TEXT NOT NULL,
-            data          BLOB NOT NULL
+            data          BLOB NOT NULL,
+            traceparent   TEXT
         );
         CREATE INDEX IF NOT EXISTS events_topic_seq ON events(topic, seq);
         CREATE TABLE IF NOT EXISTS cursors (
@@ -44,7 +45,26 @@ public sealed class EventLog
     private EventLog(SqliteFile file)
     {
         File = file;
+        AddTraceParentColumn(file);
         _ = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Logs written before events carried a trace context get the column (once, under the write lock).</summary>
+    private static void AddTraceParentColumn(SqliteFile file)
+    {
+        using var connection = file.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var columns = connection.CreateCommand();
+        columns.Transaction = tx;
+        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'traceparent'";
+        if ((long)columns.ExecuteScalar()! == 0)
+        {
+            using var alter = connection.CreateCommand();
+            alter.Transaction = tx;
+            alter.CommandText = "ALTER TABLE events ADD COLUMN traceparent TEXT";
+            alter.ExecuteNonQuery();
+        }
+        tx.Commit();
     }
 
     public SqliteFile File { get; }
@@ -69,9 +89,9 @@ public sealed class EventLog
     private void NotifyAppended() => Interlocked.Exchange(ref _appended, NewSignal()).TrySetResult();
 
     /// <summary>Appends durably; returns after the commit.</summary>
-    public Task AppendAsync(OutgoingEvent e, string source, CancellationToken ct)
+    public Task AppendAsync(OutgoingEvent e, string source, CancellationToken ct, string? traceParent = null)
     {
-        var pending = new Pending(e, source, DateTimeOffset.UtcNow, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(e, source, DateTimeOffset.UtcNow, traceParent, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The event log is closed.");
         return pending.Done.Task.WaitAsync(ct);
     }
@@ -88,7 +108,7 @@ public sealed class EventLog
                 using var connection = File.OpenConnection();
                 using var tx = connection.BeginTransaction(deferred: false);
                 using var insert = new EventInsert(connection, tx);
-                foreach (var p in batch) insert.Execute(p.Event, p.Source, p.Time);
+                foreach (var p in batch) insert.Execute(p.Event, p.Source, p.Time, p.TraceParent);
                 tx.Commit();
                 foreach (var p in batch) p.Done.TrySetResult();
                 NotifyAppended();
@@ -100,25 +120,26 @@ public sealed class EventLog
         }
     }
 
-    internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time)
+    internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time,
+        string? traceParent = null)
     {
         using var insert = new EventInsert(connection, tx);
-        insert.Execute(e, source, time);
+        insert.Execute(e, source, time, traceParent);
     }
 
     /// <summary>A prepared insert reused for every event of a batch.</summary>
     private sealed class EventInsert : IDisposable
     {
         private readonly SqliteCommand _cmd;
-        private readonly SqliteParameter _topic, _id, _type, _source, _pk, _time, _data;
+        private readonly SqliteParameter _topic, _id, _type, _source, _pk, _time, _data, _traceParent;
 
         public EventInsert(SqliteConnection connection, SqliteTransaction tx)
         {
             _cmd = connection.CreateCommand();
             _cmd.Transaction = tx;
             _cmd.CommandText = """
-                INSERT INTO events(topic, id, type, source, partition_key, time, data)
-                VALUES ($topic, $id, $type, $source, $pk, $time, $data)
+                INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent)
+                VALUES ($topic, $id, $type, $source, $pk, $time, $data, $traceparent)
                 """;
             _topic = _cmd.Parameters.Add("$topic", SqliteType.Text);
             _id = _cmd.Parameters.Add("$id", SqliteType.Text);
@@ -127,11 +148,13 @@ public sealed class EventLog
             _pk = _cmd.Parameters.Add("$pk", SqliteType.Text);
             _time = _cmd.Parameters.Add("$time", SqliteType.Text);
             _data = _cmd.Parameters.Add("$data", SqliteType.Blob);
+            _traceParent = _cmd.Parameters.Add("$traceparent", SqliteType.Text);
             _cmd.Prepare();
         }
 
-        public void Execute(OutgoingEvent e, string source, DateTimeOffset time)
+        public void Execute(OutgoingEvent e, string source, DateTimeOffset time, string? traceParent)
         {
+            _traceParent.Value = (object?)traceParent ?? DBNull.Value;
             _topic.Value = e.Topic;
             _id.Value = e.Id;
             _type.Value = e.Type;
@@ -145,15 +168,16 @@ public sealed class EventLog
         public void Dispose() => _cmd.Dispose();
     }
 
-    private sealed record Pending(OutgoingEvent Event, string Source, DateTimeOffset Time, TaskCompletionSource Done);
+    private sealed record Pending(OutgoingEvent Event, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);
 }
 
 /// <summary>The embedded publish adapter for one app: validates, then appends to the shared log.</summary>
 public sealed class EmbeddedEventPublisher(EventLog log, string appId, PubSubOptions options) : IEventPublisher
 {
-    public Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
+    public async Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
     {
         options.Validate(e);
-        return log.AppendAsync(e, appId, ct);
+        var (span, traceParent) = PubSubTelemetry.StartPublish(e);
+        using (span) await log.AppendAsync(e, appId, ct, traceParent);
     }
 }

@@ -5,11 +5,12 @@ namespace Platform.BuildingBlocks.PubSub;
 
 /// <summary>
 /// A delivered event in CloudEvents 1.0 shape. <see cref="Id"/> is the publisher's business key, so a
-/// redelivery carries the same id. <see cref="Data"/> holds the JSON payload.
+/// redelivery carries the same id. <see cref="Data"/> holds the JSON payload. <see cref="TraceParent"/> is the
+/// publisher's W3C trace context (the CloudEvents <c>traceparent</c> extension), when it had one.
 /// </summary>
 public sealed record CloudEvent(
     string Id, string Source, string Type, string Topic, string PubSubName,
-    DateTimeOffset Time, string DataContentType, ReadOnlyMemory<byte> Data)
+    DateTimeOffset Time, string DataContentType, ReadOnlyMemory<byte> Data, string? TraceParent = null)
 {
     public T DataAs<T>() =>
         JsonSerializer.Deserialize<T>(Data.Span, StateStoreExtensions.Json)

@@ -1,0 +1,21 @@
+using System.Diagnostics.Metrics;
+
+namespace Platform.Gateway.Pipeline;
+
+/// <summary>The gateway's refusals, exported under the meter <c>Platform.Gateway</c> (Prometheus: <c>gateway_*_total</c>).</summary>
+public static class GatewayMetrics
+{
+    public const string MeterName = "Platform.Gateway";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("gateway.ratelimit.rejections", "{request}",
+        "Requests refused with 429 because the caller's bucket was empty, by tier.");
+
+    private static readonly Counter<long> Unauthenticated = Meter.CreateCounter<long>("gateway.auth.failures", "{request}",
+        "Requests refused with 401, by the credential presented (api-key, bearer, none).");
+
+    public static void RateLimitRejected(string tier) => RateLimited.Add(1, new KeyValuePair<string, object?>("tier", tier));
+
+    public static void AuthenticationFailed(string credential) => Unauthenticated.Add(1, new KeyValuePair<string, object?>("credential", credential));
+}
