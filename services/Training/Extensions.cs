@@ -7,6 +7,7 @@ using Platform.Modeling.Registry;
 using Platform.OfflineStore;
 using Platform.Training.Apis;
 using Platform.Training.Data;
+using Platform.Training.Runs;
 using Platform.Training.Workflows;
 using Platform.Workflows;
 
@@ -15,8 +16,7 @@ namespace Platform.Training;
 /// <summary>Wires the training service: datasets, the registry on the shared modelstore, the training workflow and the API.</summary>
 public static class TrainingService
 {
-    /// <summary>Configuration: <c>Training:SyntheticFallback</c> (default true) trains symbols the offline store lacks on the seeded synthetic market.</summary>
-    public const string SyntheticFallbackKey = "Training:SyntheticFallback";
+    /// <summary>Configuration: bars per symbol a <c>dataSource: synthetic</c> run generates (default 1500).</summary>
     public const string SyntheticBarsKey = "Training:SyntheticBars";
 
     public static WebApplicationBuilder AddTraining(this WebApplicationBuilder builder)
@@ -24,8 +24,8 @@ public static class TrainingService
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddOfflineBarReader(configuration, RuntimeSettings.From(configuration, AppTopology.Training.AppId).DataDir);
-        services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(),
-            configuration.GetValue(SyntheticFallbackKey, true), configuration.GetValue(SyntheticBarsKey, 1500)));
+        services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticBarsKey, 1500)));
+        services.AddSingleton<ICandidateRuntime, NativeCandidateRuntime>();
         services.AddSingleton<TrainingDatasets>();
         services.AddSingleton<TrainingProgress>();
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),

@@ -27,7 +27,7 @@ internal sealed class TrainingHost : IAsyncDisposable
         Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
     }
 
-    public static async Task<TrainingHost> StartAsync(string dataDir)
+    public static async Task<TrainingHost> StartAsync(string dataDir, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -43,6 +43,7 @@ internal sealed class TrainingHost : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults(AppTopology.Training);
         builder.AddTraining();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapServiceDefaults();
         app.MapTraining();
@@ -87,6 +88,7 @@ public sealed class TrainingApiTests : IAsyncLifetime
         horizon = 5,
         model,
         folds = 3,
+        dataSource = "synthetic",
         candidates = new object[]
         {
             new { kind = "ridge", parameters = new Dictionary<string, string> { ["alpha"] = "10" } },
@@ -128,6 +130,7 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var lineage = model.GetProperty("champion").GetProperty("lineage");
         Assert.Equal("alpha158@1", lineage.GetProperty("featureSet").GetString());
         Assert.Equal(64, lineage.GetProperty("datasetFingerprint").GetString()!.Length);
+        Assert.Equal("synthetic", lineage.GetProperty("dataSource").GetString());
 
         // The registry's artifact loads and verifies.
         var registry = _host.Services.GetRequiredService<ModelRegistry>();
@@ -145,6 +148,30 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
         Assert.True(problem.GetProperty("errors").TryGetProperty("target", out _));
         Assert.True(problem.GetProperty("errors").TryGetProperty("horizon", out _));
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_SymbolNotInStore_BadRequestNamingSymbolAndStoreContents()
+    {
+        var response = await _host.Http.PostAsJsonAsync("/v1/training-runs",
+            new { symbols = new[] { "NVDAA" }, target = "return", horizon = 5 }, Json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        var message = string.Join(" ", problem.GetProperty("errors").GetProperty("symbols").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("'NVDAA'", message);
+        Assert.Contains("The store is empty", message);
+        Assert.Empty(await _host.Http.GetFromJsonAsync<JsonElement[]>("/v1/models", Json) ?? []);
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_UnknownDataSource_ValidationProblem()
+    {
+        var response = await _host.Http.PostAsJsonAsync("/v1/training-runs",
+            new { symbols = new[] { "ALPHA" }, target = "return", horizon = 5, dataSource = "made-up" }, Json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("dataSource", out _));
     }
 
     [Fact]
@@ -183,6 +210,48 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var versions = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/m/versions", Json);
         Assert.Equal(["Production", "Archived", "Archived"], versions.EnumerateArray().Select(v => v.GetProperty("stage").GetString()));
         Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/unknown")).StatusCode);
+    }
+}
+
+/// <summary>The XGBoost library fails to load (the real loader, pointed at a file that does not exist).</summary>
+internal sealed class MissingXGBoostRuntime : Platform.Training.Runs.ICandidateRuntime
+{
+    public string? Unavailable(Platform.Modeling.Models.ModelSpec spec)
+    {
+        if (spec.Kind != Platform.Modeling.Models.ModelKinds.XGBoost) return null;
+        try
+        {
+            Platform.Modeling.Models.XGBoost.XGBoostLibrary.Load(["/nonexistent/libxgboost.so.0"]);
+            return null;
+        }
+        catch (Platform.Modeling.Models.ModelUnavailableException ex)
+        {
+            return ex.Message;
+        }
+    }
+}
+
+public sealed class TrainingUnavailableCandidateTests
+{
+    [Fact]
+    public async Task TrainingRun_XGBoostLibraryMissing_RecordsItUnavailableAndRegistersAnotherCandidate()
+    {
+        var dir = Directory.CreateTempSubdirectory("training-unavailable-").FullName;
+        await using (var host = await TrainingHost.StartAsync(dir, s => s.AddSingleton<Platform.Training.Runs.ICandidateRuntime, MissingXGBoostRuntime>()))
+        {
+            var response = await host.Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("no-xgb"), TrainingApiTests.Json);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var run = await TrainingApiTests.WaitAsync(host.Http, response.Headers.Location!.ToString(), TimeSpan.FromSeconds(90));
+            Assert.Equal("completed", run.GetProperty("status").GetString());
+            var outcome = run.GetProperty("outcome");
+            var xgb = outcome.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("spec").GetProperty("kind").GetString() == "xgboost");
+            Assert.Contains("libxgboost0", xgb.GetProperty("unavailable").GetString());
+            Assert.Equal(0, xgb.GetProperty("folds").GetArrayLength());
+            Assert.StartsWith("ridge", outcome.GetProperty("winner").GetString());
+            Assert.Equal(1, outcome.GetProperty("version").GetInt32());
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(dir, true); } catch (IOException) { }
     }
 }
 

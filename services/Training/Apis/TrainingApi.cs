@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Training.Data;
 using Platform.Training.Runs;
 using Platform.Training.Workflows;
 using Platform.Workflows;
@@ -22,9 +23,10 @@ public static class TrainingApi
     }
 
     internal static async Task<Results<Accepted<TrainingRunAccepted>, ValidationProblem>> StartAsync(
-        TrainingRequest request, WorkflowClient workflows, CancellationToken ct)
+        TrainingRequest request, WorkflowClient workflows, TrainingBarSource bars, CancellationToken ct)
     {
         var errors = request.Validate();
+        if (errors.Count == 0) errors = await bars.CheckAsync(request, ct);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The training request is invalid.");
         var id = "train-" + Guid.NewGuid().ToString("N");
         await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), id, request, ct);

@@ -11,7 +11,7 @@ using Platform.Workflows;
 namespace Platform.Training.Workflows;
 
 public sealed record DatasetSummary(string Fingerprint, int Rows, int Features, IReadOnlyList<string> Symbols,
-    DateTimeOffset From, DateTimeOffset To, string FeatureSet, string FeatureSetHash);
+    DateTimeOffset From, DateTimeOffset To, string FeatureSet, string FeatureSetHash, string DataSource = DataSources.Store);
 
 public sealed record CandidateInput(TrainingRequest Request, ModelSpec Spec, bool Search);
 
@@ -63,8 +63,11 @@ public sealed class TrainingWorkflow : Workflow<TrainingRequest, TrainingOutcome
         Status("evaluate");
         var policy = input.EffectivePolicy;
         var higher = MetricSet.HigherIsBetter(policy.Metric);
-        var scored = reports.Where(r => r.Score(policy.Metric).HasValue).ToList();
-        var winner = scored.Count == 0 ? reports[0]
+        var available = reports.Where(r => r.Unavailable is null).ToList();
+        if (available.Count == 0)
+            throw new InvalidOperationException("No candidate could run: " + string.Join(" ", reports.Select(r => $"{r.Model}: {r.Unavailable}")));
+        var scored = available.Where(r => r.Score(policy.Metric).HasValue).ToList();
+        var winner = scored.Count == 0 ? available[0]
             : higher ? scored.MaxBy(r => r.Score(policy.Metric)!.Value)! : scored.MinBy(r => r.Score(policy.Metric)!.Value)!;
         done++;
 
@@ -101,17 +104,35 @@ public sealed class LoadDatasetActivity(TrainingDatasets datasets) : WorkflowAct
     public override async Task<DatasetSummary> RunAsync(WorkflowActivityContext context, TrainingRequest input)
     {
         var ds = await datasets.GetAsync(input, context.CancellationToken);
-        return Summary(ds);
+        return Summary(ds, input.DataSource);
     }
 
-    internal static DatasetSummary Summary(Dataset ds) => new(ds.Fingerprint, ds.Rows, ds.Frame.Columns, ds.Symbols,
-        ds.Spec.From, ds.Spec.To, ds.Spec.Features.Id, ds.Spec.Features.Hash);
+    internal static DatasetSummary Summary(Dataset ds, string dataSource) => new(ds.Fingerprint, ds.Rows, ds.Frame.Columns, ds.Symbols,
+        ds.Spec.From, ds.Spec.To, ds.Spec.Features.Id, ds.Spec.Features.Hash, dataSource);
 }
 
-/// <summary>Walk-forward validation of one model spec (or a random search around it, scored the same way).</summary>
-public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, TrainingProgress progress) : WorkflowActivity<CandidateInput, ValidationReport>
+/// <summary>
+/// Walk-forward validation of one model spec (or a random search around it, scored the same way). A candidate whose
+/// native library cannot be loaded is reported as unavailable, with the loader's message, instead of failing the run.
+/// </summary>
+public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, TrainingProgress progress, ICandidateRuntime runtime)
+    : WorkflowActivity<CandidateInput, ValidationReport>
 {
     public override async Task<ValidationReport> RunAsync(WorkflowActivityContext context, CandidateInput input)
+    {
+        var target = input.Request.TargetSpec.Id;
+        if (runtime.Unavailable(input.Spec) is { } reason) return ValidationReport.ForUnavailable(input.Spec, target, reason);
+        try
+        {
+            return await EvaluateAsync(context, input);
+        }
+        catch (ModelUnavailableException ex)
+        {
+            return ValidationReport.ForUnavailable(input.Spec, target, ex.Message);
+        }
+    }
+
+    private async Task<ValidationReport> EvaluateAsync(WorkflowActivityContext context, CandidateInput input)
     {
         var ct = context.CancellationToken;
         var ds = await datasets.GetAsync(input.Request, ct);
@@ -159,7 +180,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
         var winner = input.Winner;
         var lineage = new ModelLineage(ds.Fingerprint, ds.Spec.Features.Id, ds.Spec.Features.Hash, request.TargetSpec.Kind.ToString().ToLowerInvariant(),
             request.Horizon, ds.Symbols, ds.Spec.From, ds.Spec.To, winner.Spec.Kind, header.Parameters.Count > 0 ? header.Parameters : winner.Spec.Parameters,
-            request.Seed, winner.Folds, winner.Aggregate, winner.Icir, winner.RankIcir, CodeVersion.Current);
+            request.Seed, winner.Folds, winner.Aggregate, winner.Icir, winner.RankIcir, CodeVersion.Current, request.DataSource);
         return await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
     }
 }

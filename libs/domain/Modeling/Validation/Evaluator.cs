@@ -40,10 +40,18 @@ public sealed record FoldResult(int Fold, DateTimeOffset TrainStart, DateTimeOff
 /// <summary>
 /// A walk-forward report: per-fold metrics, their mean (<see cref="Aggregate"/>), the information ratios of the IC
 /// series (per date when cross-sectional, per fold otherwise) and the metrics of all out-of-sample predictions pooled.
+/// <see cref="Unavailable"/> is set (and there are no folds) when the model kind cannot run on this machine.
 /// </summary>
 public sealed record ValidationReport(string Model, ModelSpec Spec, string Target, IReadOnlyList<FoldResult> Folds,
-    MetricSet Aggregate, MetricSet Pooled, double? Icir, double? RankIcir)
+    MetricSet Aggregate, MetricSet Pooled, double? Icir, double? RankIcir, string? Unavailable = null)
 {
+    /// <summary>A report for a candidate that could not run: no folds, no metrics, the reason.</summary>
+    public static ValidationReport ForUnavailable(ModelSpec spec, string target, string reason)
+    {
+        var empty = new MetricSet(0, null, null, null, null, null, null, null, "none");
+        return new ValidationReport(spec.Describe(), spec, target, [], empty, empty, null, null, reason);
+    }
+
     public double? Score(string metric) => metric.ToLowerInvariant() switch
     {
         "icir" => Icir,
