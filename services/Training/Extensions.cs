@@ -37,6 +37,7 @@ public static class TrainingService
             options.RegisterWorkflow<TrainingWorkflow>();
             options.RegisterActivity<LoadDatasetActivity>();
             options.RegisterActivity<EvaluateCandidateActivity>();
+            options.RegisterActivity<ScoreChampionActivity>();
             options.RegisterActivity<RegisterModelActivity>();
             options.RegisterActivity<PromoteModelActivity>();
         });

@@ -113,14 +113,25 @@ public sealed class TrainCommand : IPlatformCommand
     {
         var d = outcome.Dataset;
         AnsiConsole.MarkupLine($"Dataset [blue]{d.Fingerprint[..12]}[/] ({Markup.Escape(d.DataSource)}): {d.Rows} rows x {d.Features} features ({Markup.Escape(d.FeatureSet)}), {string.Join(",", d.Symbols)}, {d.From:yyyy-MM-dd}..{d.To:yyyy-MM-dd}");
-        var table = new Table().Title("Walk-forward validation (mean over folds)");
-        foreach (var c in new[] { "model", "folds", "RMSE", "MAE", "R²", "IC", "Rank IC", "ICIR", "hit rate", "QLIKE" }) table.AddColumn(c);
+        if (d.FinalFrom is { } ff && d.FinalTo is { } ft)
+            AnsiConsole.MarkupLine($"Selection on walk-forward folds over {d.InnerRows} rows; untouched final period {ff:yyyy-MM-dd}..{ft:yyyy-MM-dd} ({d.FinalRows} rows).");
+        var table = new Table().Title("Inner walk-forward folds (mean) and the untouched final period");
+        foreach (var c in new[] { "model", "folds", "RMSE", "IC", "Rank IC", "ICIR", "hit rate", "QLIKE", "final RMSE", "final Rank IC", "final hit", "final QLIKE" })
+            table.AddColumn(c);
         foreach (var (report, kind) in outcome.Baselines.Select(r => (r, "baseline")).Concat(outcome.Candidates.Select(r => (r, "candidate"))))
         {
             var m = report.Aggregate;
-            var name = report.Model == outcome.Winner && kind == "candidate" ? $"[green]{Markup.Escape(report.Model)} *[/]" : Markup.Escape(report.Model);
-            table.AddRow(name, report.Folds.Count.ToString(CultureInfo.InvariantCulture), F(m.Rmse), F(m.Mae), F(m.RSquared), F(m.Ic), F(m.RankIc),
-                F(report.Icir), F(m.HitRate), F(m.Qlike));
+            var f = report.Final;
+            var name = report.Model == outcome.Winner && kind == "candidate" ? $"[green]{Markup.Escape(report.Model)} *[/]"
+                : kind == "baseline" ? $"[grey]{Markup.Escape(report.Model)}[/]" : Markup.Escape(report.Model);
+            table.AddRow(name, report.Folds.Count.ToString(CultureInfo.InvariantCulture), F(m.Rmse), F(m.Ic), F(m.RankIc),
+                F(report.Icir), F(m.HitRate), F(m.Qlike), F(f?.Rmse), F(f?.RankIc), F(f?.HitRate), F(f?.Qlike));
+        }
+        if (outcome.Champion is { } champion)
+        {
+            var f = champion.Final;
+            table.AddRow($"[blue]champion v{champion.Version} ({Markup.Escape(champion.Kind)})[/]", "-", "-", "-", "-", "-", "-", "-",
+                F(f?.Rmse), F(f?.RankIc), F(f?.HitRate), F(f?.Qlike));
         }
         AnsiConsole.Write(table);
         foreach (var r in outcome.Candidates.Where(r => r.Unavailable is not null))

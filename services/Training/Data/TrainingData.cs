@@ -18,8 +18,8 @@ public sealed class TrainingDataException(string field, string message) : Except
 
 /// <summary>
 /// Where a run's bars come from: the offline store (the default; a symbol or range it lacks is an error naming what
-/// it holds), or the seeded synthetic market when the request asks for <c>dataSource: synthetic</c>. Never a silent
-/// mix of the two.
+/// it holds), or the seeded synthetic market (with the demo's planted volume signal) when the request asks for
+/// <c>dataSource: synthetic</c>. Never a silent mix of the two.
 /// </summary>
 public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 1500)
 {
@@ -61,6 +61,7 @@ public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 150
             return SyntheticMarket.Generate(new SyntheticMarketOptions
             {
                 Symbols = [new SyntheticSymbol(symbol)], Interval = interval, Bars = syntheticBars, Seed = seed,
+                VolumeSignal = SyntheticMarketOptions.DemoVolumeSignal,
             }).Select(b => b.Bar).Where(b => to is null || b.Time <= to).ToList();
         }
         var coverage = await reader.GetCoverageAsync(symbol, ct);

@@ -11,13 +11,16 @@ namespace Platform.Training.Runs;
 /// candidates ridge, xgboost, fasttree and lightgbm, five expanding walk-forward folds, promotion to Production when the
 /// gate allows (the candidate is registered either way). <see cref="Model"/> defaults to <c>{target}-h{horizon}</c>.
 /// <see cref="DataSource"/> is <c>store</c> (the offline store; a symbol it lacks is an error) or <c>synthetic</c> (the
-/// seeded synthetic market, only when asked for; recorded in the lineage).
+/// seeded synthetic market, only when asked for; recorded in the lineage). The last <see cref="FinalFraction"/> of the
+/// decision times is the untouched final period: search and selection use walk-forward folds before it; the gate
+/// compares the winner with the baselines and the champion on it.
 /// </summary>
 public sealed record TrainingRequest(
     IReadOnlyList<string> Symbols, string Target, int Horizon,
     string Interval = "1d", DateTimeOffset? From = null, DateTimeOffset? To = null, string FeatureSet = "alpha158@1",
     string? Model = null, IReadOnlyList<ModelSpec>? Candidates = null, int Folds = 5, int Seed = 42,
-    bool Promote = true, PromotionPolicy? Policy = null, int SearchTrials = 0, string DataSource = DataSources.Store)
+    bool Promote = true, PromotionPolicy? Policy = null, int SearchTrials = 0, string DataSource = DataSources.Store,
+    double FinalFraction = 0.2)
 {
     [JsonIgnore]
     public TargetSpec TargetSpec => new(TargetSpec.ParseKind(Target), Horizon);
@@ -90,6 +93,7 @@ public sealed record TrainingRequest(
         if (Folds is < 1 or > 50) errors["folds"] = ["Folds must be between 1 and 50."];
         if (From is { } f && To is { } t && t <= f) errors["to"] = ["'to' must be after 'from'."];
         if (SearchTrials is < 0 or > 200) errors["searchTrials"] = ["searchTrials must be between 0 and 200."];
+        if (FinalFraction is < 0.05 or > 0.5) errors["finalFraction"] = ["finalFraction must be between 0.05 and 0.5."];
         if (DataSource is not (DataSources.Store or DataSources.Synthetic))
             errors["dataSource"] = [$"Unknown data source '{DataSource}'. Known: {DataSources.Store}, {DataSources.Synthetic}."];
         foreach (var c in Candidates ?? [])

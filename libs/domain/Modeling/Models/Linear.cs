@@ -96,6 +96,7 @@ public sealed class RidgeModel : IModel
         var alpha = spec.Double("alpha", 1.0);
         if (alpha < 0) throw new ModelSpecException($"ridge: alpha must be >= 0, got {alpha}.");
         var parameters = new SortedDictionary<string, string>(spec.Parameters, StringComparer.Ordinal);
+        parameters.Remove("log_target"); // set by the fit itself, from the target
         var y = data.Y;
         if (data.Target.Kind == TargetKind.Volatility)
         {
