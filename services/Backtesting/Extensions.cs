@@ -13,7 +13,10 @@ namespace Platform.Backtesting;
 /// <summary>Wires the backtesting service: its services, its subscriptions and its API.</summary>
 public static class BacktestingService
 {
-    /// <summary>Configuration: <c>Backtesting:SyntheticFallback</c> (default true) serves symbols the store lacks from the synthetic market.</summary>
+    /// <summary>
+    /// Configuration: <c>Backtesting:SyntheticFallback</c> (default false) serves symbols the store lacks from the synthetic
+    /// market; the report's bar source then names both sources.
+    /// </summary>
     public const string SyntheticFallbackKey = "Backtesting:SyntheticFallback";
 
     public static WebApplicationBuilder AddBacktesting(this WebApplicationBuilder builder)
@@ -21,9 +24,11 @@ public static class BacktestingService
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddOfflineBarReader(configuration, RuntimeSettings.From(configuration, "backtesting").DataDir);
-        services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, true)));
+        services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, false)));
+        services.AddSingleton<IRegisteredModelSource, RegistryModelSource>();
         // The ridge trainer is built in; registering an IWindowModelTrainer (the training service's code) replaces it.
-        services.AddSingleton(sp => new BacktestRunner(sp.GetRequiredService<IBarSource>(), sp.GetService<IWindowModelTrainer>()));
+        services.AddSingleton(sp => new BacktestRunner(sp.GetRequiredService<IBarSource>(), sp.GetService<IWindowModelTrainer>(),
+            sp.GetRequiredService<IRegisteredModelSource>()));
         services.AddSingleton<BacktestReports>();
         services.AddSingleton<BacktestProgress>();
         services.AddWorkflows(options =>

@@ -139,6 +139,18 @@ public sealed class TrainingApiTests : IAsyncLifetime
         Assert.Equal(158, loaded.FeatureNames.Count);
         Assert.Equal(version.ArtifactSha256, Platform.Modeling.Models.ModelArtifact.Sha256(bytes));
         Assert.True(lineage.GetProperty("final").GetProperty("count").GetInt32() > 0);
+
+        var trials = await _host.Http.GetFromJsonAsync<JsonElement>(location + "/trials", Json);
+        Assert.Equal(run.GetProperty("outcome").GetProperty("dataset").GetProperty("fingerprint").GetString(), trials.GetProperty("datasetFingerprint").GetString());
+        Assert.False(string.IsNullOrEmpty(trials.GetProperty("codeVersion").GetString()));
+        var rows = trials.GetProperty("trials").EnumerateArray().ToList();
+        Assert.Equal(5, rows.Count); // three baselines, two candidates
+        Assert.Single(rows, t => t.GetProperty("winner").GetBoolean());
+        var xgb = rows.Single(t => t.GetProperty("kind").GetString() == "xgboost");
+        Assert.Equal("40", xgb.GetProperty("parameters").GetProperty("num_boost_round").GetString());
+        Assert.Equal(3, xgb.GetProperty("folds").GetArrayLength());
+        Assert.True(xgb.GetProperty("seconds").GetDouble() > 0);
+        Assert.True(xgb.GetProperty("final").GetProperty("count").GetInt32() > 0);
     }
 
     [Fact]

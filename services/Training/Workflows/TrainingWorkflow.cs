@@ -12,7 +12,7 @@ namespace Platform.Training.Workflows;
 
 public sealed record DatasetSummary(string Fingerprint, int Rows, int Features, IReadOnlyList<string> Symbols,
     DateTimeOffset From, DateTimeOffset To, string FeatureSet, string FeatureSetHash, string DataSource = DataSources.Store,
-    DateTimeOffset? FinalFrom = null, DateTimeOffset? FinalTo = null, int FinalRows = 0, int InnerRows = 0);
+    DateTimeOffset? FinalFrom = null, DateTimeOffset? FinalTo = null, int FinalRows = 0, int InnerRows = 0, string? CodeVersion = null);
 
 public sealed record CandidateInput(TrainingRequest Request, ModelSpec Spec, bool Search);
 
@@ -29,7 +29,7 @@ public sealed record ChampionScore(int Version, string Kind, MetricSet? Final, s
 /// </summary>
 public sealed record TrainingOutcome(string Model, DatasetSummary Dataset, IReadOnlyList<ValidationReport> Baselines,
     IReadOnlyList<ValidationReport> Candidates, string Winner, int Version, string ArtifactSha256, string Stage, string Decision,
-    ChampionScore? Champion = null, GateDecision? Gate = null);
+    ChampionScore? Champion = null, GateDecision? Gate = null, string? Metric = null);
 
 /// <summary>The run's step as shown by GET /v1/training-runs/{id}.</summary>
 public sealed record TrainingStatus(string Step, int Done, int Total);
@@ -103,7 +103,7 @@ public sealed class TrainingWorkflow : Workflow<TrainingRequest, TrainingOutcome
         done++;
         Status("completed");
         return new TrainingOutcome(input.ModelName, dataset, baselines, reports, winner.Model, version.Version, version.ArtifactSha256, stage, decision,
-            champion, gate);
+            champion, gate, policy.Metric);
     }
 }
 
@@ -123,7 +123,7 @@ public sealed class LoadDatasetActivity(TrainingDatasets datasets) : WorkflowAct
         var ds = await datasets.GetAsync(input, context.CancellationToken);
         var split = HoldoutSplit.Create(ds, input.FinalFraction);
         return new(ds.Fingerprint, ds.Rows, ds.Frame.Columns, ds.Symbols, ds.Spec.From, ds.Spec.To, ds.Spec.Features.Id, ds.Spec.Features.Hash,
-            input.DataSource, split.FinalStart, split.FinalEnd, split.Final.Length, split.Inner.Length);
+            input.DataSource, split.FinalStart, split.FinalEnd, split.Final.Length, split.Inner.Length, Modeling.Registry.CodeVersion.Current);
     }
 }
 
@@ -155,13 +155,14 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
         var split = HoldoutSplit.Create(ds, input.Request.FinalFraction);
         var folds = split.InnerFolds(ds, input.Request.WalkForward);
         var id = context.InstanceId;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var report = await Task.Run(() => Select(ds, folds, input, id, ct), ct);
         // Selection is over: refit on every inner row (XGBoost with the rounds chosen in validation) and score the
         // untouched final period once.
         var refit = FinalPeriod.RefitSpec(report.Spec, report.Folds);
         progress.Set(id, $"{report.Model}: final period");
         var final = await Task.Run(() => FinalPeriod.Score(ds, split, refit, input.Request.Seed), ct);
-        return report with { Final = final, Refit = refit };
+        return report with { Final = final, Refit = refit, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3) };
     }
 
     private ValidationReport Select(Dataset ds, IReadOnlyList<Fold> folds, CandidateInput input, string id, CancellationToken ct)
@@ -180,7 +181,7 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
         var result = HyperparameterSearch.Run(ds, folds,
             new SearchOptions(input.Spec, space, input.Request.EffectivePolicy.Metric, MaxTrials: input.Request.SearchTrials, Seed: input.Request.Seed),
             t => progress.Set(id, $"search trial {t.Number}/{input.Request.SearchTrials}"), ct);
-        return result.Best.Report;
+        return result.Best.Report with { SearchTrials = result.Trials.Select(t => t.Report).ToList() };
     }
 }
 

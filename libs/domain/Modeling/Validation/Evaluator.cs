@@ -41,11 +41,12 @@ public sealed record FoldResult(int Fold, DateTimeOffset TrainStart, DateTimeOff
 /// A walk-forward report: per-fold metrics, their mean (<see cref="Aggregate"/>), the information ratios of the IC
 /// series (per date when cross-sectional, per fold otherwise) and the metrics of all out-of-sample predictions pooled.
 /// <see cref="Unavailable"/> is set (and there are no folds) when the model kind cannot run on this machine.
-/// <see cref="Final"/> is the score on the untouched final period (fitted on all inner rows with <see cref="Refit"/>).
+/// <see cref="Final"/> is the score on the untouched final period (fitted on all inner rows with <see cref="Refit"/>),
+/// <see cref="Seconds"/> the wall time the candidate took, <see cref="SearchTrials"/> every trial of a search around it.
 /// </summary>
 public sealed record ValidationReport(string Model, ModelSpec Spec, string Target, IReadOnlyList<FoldResult> Folds,
     MetricSet Aggregate, MetricSet Pooled, double? Icir, double? RankIcir, string? Unavailable = null,
-    MetricSet? Final = null, ModelSpec? Refit = null)
+    MetricSet? Final = null, ModelSpec? Refit = null, double? Seconds = null, IReadOnlyList<ValidationReport>? SearchTrials = null)
 {
     /// <summary>A report for a candidate that could not run: no folds, no metrics, the reason.</summary>
     public static ValidationReport ForUnavailable(ModelSpec spec, string target, string reason)
