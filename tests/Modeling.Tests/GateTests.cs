@@ -60,6 +60,14 @@ public sealed class PromotionGateTests
     }
 
     [Fact]
+    public void Decide_NegativeIcAboveWorseLastValue_RefusedBecauseConstantBaselinesCountAsZero()
+    {
+        var decision = PromotionGate.Decide("rank_ic", new GateEntry("ridge", -0.01), [new("zero", null), new("last", -0.13)], null);
+        Assert.False(decision.Promote);
+        Assert.Contains("best baseline zero", decision.Reason);
+    }
+
+    [Fact]
     public void Decide_WinnerBeatsBaselinesAndNoChampion_Promotes()
     {
         var decision = PromotionGate.Decide("rank_ic", new GateEntry("fasttree", 0.10), Baselines, null);
@@ -105,5 +113,29 @@ public sealed class PromotionGateTests
         Assert.True(decision.Promote, decision.Reason);
         var reversed = PromotionGate.Decide("rmse", new GateEntry("mean", rmse(mean)), [new GateEntry("ridge-as-baseline", rmse(ridge))], null);
         Assert.False(reversed.Promote);
+    }
+}
+
+public sealed class BootstrapTests
+{
+    [Fact]
+    public void BlockInterval_MeanOfNoisyValues_CoversTheMeanAndIsSeeded()
+    {
+        var random = new Random(3);
+        var times = Enumerable.Range(0, 400).Select(i => Synthetic.Start.AddDays(i / 2)).ToArray(); // two rows per date
+        var values = times.Select(_ => 1.0 + Synthetic.Normal(random)).ToArray();
+        double? Mean(int[] rows) => rows.Average(r => values[r]);
+        var a = Bootstrap.BlockInterval(times, Mean, blockLength: 10, resamples: 300)!;
+        var b = Bootstrap.BlockInterval(times, Mean, blockLength: 10, resamples: 300)!;
+        Assert.Equal(a, b);
+        Assert.InRange(values.Average(), a.Low, a.High);
+        Assert.True(a.High - a.Low is > 0.05 and < 0.5, $"[{a.Low}, {a.High}]");
+    }
+
+    [Fact]
+    public void BlockInterval_UndefinedStatistic_ReturnsNull()
+    {
+        var times = Enumerable.Range(0, 50).Select(i => Synthetic.Start.AddDays(i)).ToArray();
+        Assert.Null(Bootstrap.BlockInterval(times, _ => null));
     }
 }

@@ -82,16 +82,21 @@ public sealed record GateDecision(bool Promote, string Reason);
 /// The promotion gate: the winner goes to Production only when, on the same untouched final period and by the
 /// policy's metric, it beats the best baseline and the current champion (re-scored there, not its old numbers) by
 /// more than <paramref name="minImprovement"/>. Otherwise it is registered and stays out of Production, with the reason.
+/// For correlation metrics (IC, rank IC and their ratios) a constant baseline, whose correlation is undefined, counts
+/// as 0 (no skill): a winner with a negative IC never passes because the last-value baseline did worse.
 /// </summary>
 public static class PromotionGate
 {
+    private static readonly HashSet<string> Correlations = new(StringComparer.OrdinalIgnoreCase) { "ic", "rank_ic", "rankic", "icir", "rank_icir" };
+
     public static GateDecision Decide(string metric, GateEntry winner, IReadOnlyList<GateEntry> baselines, GateEntry? champion,
         double minImprovement = 0.0)
     {
         var higher = MetricSet.HigherIsBetter(metric);
         if (winner.Value is not { } w) return new(false, $"{winner.Model} has no {metric} on the final period.");
         double Gain(double other) => higher ? w - other : other - w;
-        var scored = baselines.Where(b => b.Value.HasValue).ToList();
+        var scored = baselines.Select(b => b.Value is null && Correlations.Contains(metric) ? b with { Value = 0.0 } : b)
+            .Where(b => b.Value.HasValue).ToList();
         if (scored.Count > 0)
         {
             var best = higher ? scored.MaxBy(b => b.Value!.Value)! : scored.MinBy(b => b.Value!.Value)!;
