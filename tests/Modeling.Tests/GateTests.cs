@@ -139,3 +139,23 @@ public sealed class BootstrapTests
         Assert.Null(Bootstrap.BlockInterval(times, _ => null));
     }
 }
+
+public sealed class ModelReportTests
+{
+    [Fact]
+    public void Build_Card_AndPlotsArePngs()
+    {
+        var metrics = new MetricSet(10, 0.1, 0.1, 0.0, 0.05, 0.06, 0.55, null, "time-series");
+        var fold = new FoldResult(0, default, default, default, default, 10, 10, null, metrics);
+        var input = new Platform.Modeling.Reports.ModelCardInput("ret-h5", 3, "fasttree", "return", 5, ["A"], Synthetic.Start, Synthetic.Start.AddDays(100),
+            "store", new string('a', 64), "alpha158@1", new string('b', 64), Synthetic.Start.AddDays(80), Synthetic.Start.AddDays(100), "rank_ic",
+            "promoted", [new("last", true, metrics, metrics, 0.01), new("fasttree", false, metrics, metrics, 0.06)], [fold, fold with { Fold = 1 }],
+            new Dictionary<string, double> { ["KMID"] = 3, ["VMA5"] = 5 }, [0.1, -0.2, 0.05], [0.05, -0.1, 0.0], "test");
+        var files = Platform.Modeling.Reports.ModelReport.Build(input);
+        Assert.Equal(["card.md", "predicted-vs-actual.png", "importance.png", "metric-per-fold.png"], files.Select(f => f.Name));
+        var card = System.Text.Encoding.UTF8.GetString(files[0].Content);
+        Assert.Contains("| fasttree | candidate | 0.0600 | 0.0600 |", card);
+        Assert.Contains("## Limitations", card);
+        Assert.All(files.Skip(1), f => Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, f.Content[..4]));
+    }
+}

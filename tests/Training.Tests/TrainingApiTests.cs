@@ -151,6 +151,18 @@ public sealed class TrainingApiTests : IAsyncLifetime
         Assert.Equal(3, xgb.GetProperty("folds").GetArrayLength());
         Assert.True(xgb.GetProperty("seconds").GetDouble() > 0);
         Assert.True(xgb.GetProperty("final").GetProperty("count").GetInt32() > 0);
+
+        var files = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/ret-h5/versions/champion/files", Json);
+        var names = files.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList();
+        Assert.Contains("card.md", names);
+        Assert.Contains("predicted-vs-actual.png", names);
+        var card = await _host.Http.GetStringAsync("/v1/models/ret-h5/versions/1/files/card.md");
+        Assert.Contains("# ret-h5 v1", card);
+        Assert.Contains("synthetic", card);
+        var png = await _host.Http.GetAsync("/v1/models/ret-h5/versions/1/files/predicted-vs-actual.png");
+        Assert.Equal("image/png", png.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(0x89, (await png.Content.ReadAsByteArrayAsync())[0]);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/ret-h5/versions/1/files/nope.png")).StatusCode);
     }
 
     [Fact]

@@ -16,7 +16,8 @@ public sealed record DatasetSummary(string Fingerprint, int Rows, int Features, 
 
 public sealed record CandidateInput(TrainingRequest Request, ModelSpec Spec, bool Search);
 
-public sealed record RegisterInput(TrainingRequest Request, ValidationReport Winner, DatasetSummary Dataset, GateDecision Gate);
+public sealed record RegisterInput(TrainingRequest Request, ValidationReport Winner, DatasetSummary Dataset, GateDecision Gate,
+    IReadOnlyList<ValidationReport>? Baselines = null, IReadOnlyList<ValidationReport>? Candidates = null);
 
 public sealed record PromoteInput(TrainingRequest Request, int Version);
 
@@ -88,7 +89,7 @@ public sealed class TrainingWorkflow : Workflow<TrainingRequest, TrainingOutcome
         done++;
 
         Status("register");
-        var version = await context.CallActivityAsync<ModelVersion>(nameof(RegisterModelActivity), new RegisterInput(input, winner, dataset, gate));
+        var version = await context.CallActivityAsync<ModelVersion>(nameof(RegisterModelActivity), new RegisterInput(input, winner, dataset, gate, baselines, reports));
         done++;
 
         var stage = version.Stage.ToString();
@@ -189,7 +190,8 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
 /// Fits the winner on the whole dataset and registers it with its lineage. Registration is idempotent by run id
 /// (the workflow instance id): a resumed run gets the version it registered before the crash.
 /// </summary>
-public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegistry registry) : WorkflowActivity<RegisterInput, ModelVersion>
+public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegistry registry, ILogger<RegisterModelActivity> logger)
+    : WorkflowActivity<RegisterInput, ModelVersion>
 {
     public override async Task<ModelVersion> RunAsync(WorkflowActivityContext context, RegisterInput input)
     {
@@ -210,7 +212,42 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
             request.Horizon, ds.Symbols, ds.Spec.From, ds.Spec.To, winner.Spec.Kind, header.Parameters.Count > 0 ? header.Parameters : winner.Spec.Parameters,
             request.Seed, winner.Folds, winner.Aggregate, winner.Icir, winner.RankIcir, CodeVersion.Current, request.DataSource,
             winner.Final, input.Dataset.FinalFrom, input.Dataset.FinalTo, input.Gate.Reason);
-        return await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
+        var version = await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
+        try
+        {
+            var files = await Task.Run(() => Report(ds, input, spec, version, lineage), ct);
+            await registry.SaveFilesAsync(request.ModelName, version.Version, files, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The version is registered either way; a card or plot that cannot be rendered is logged, not fatal.
+            logger.LogWarning(ex, "Could not store the model card and plots of {Model} v{Version}", request.ModelName, version.Version);
+        }
+        return version;
+    }
+
+    /// <summary>The model card and plots: the winner refitted on the inner rows predicts the final period (as scored).</summary>
+    private static IReadOnlyList<Modeling.Reports.ReportFile> Report(Dataset ds, RegisterInput input, ModelSpec spec, ModelVersion version, ModelLineage lineage)
+    {
+        var request = input.Request;
+        var split = HoldoutSplit.Create(ds, request.FinalFraction);
+        var (x, y) = ds.Take(split.Final);
+        double[] predicted;
+        IReadOnlyDictionary<string, double> importance;
+        using (var model = Evaluator.Fit(ds, split.Inner, spec, request.Seed))
+        {
+            predicted = model.Predict(x);
+            importance = model.FeatureImportance();
+        }
+        var metric = request.EffectivePolicy.Metric;
+        var rows = (input.Baselines ?? []).Select(r => (r, true)).Concat((input.Candidates ?? [input.Winner]).Select(r => (r, false)))
+            .Where(t => t.r.Unavailable is null)
+            .Select(t => new Modeling.Reports.CardRow(t.r.Model, t.Item2, t.r.Aggregate, t.r.Final, t.r.Final?.Get(metric)))
+            .ToList();
+        return Modeling.Reports.ModelReport.Build(new Modeling.Reports.ModelCardInput(request.ModelName, version.Version, input.Winner.Model,
+            lineage.Target, lineage.Horizon, lineage.Symbols, lineage.From, lineage.To, request.DataSource, lineage.DatasetFingerprint,
+            lineage.FeatureSet, lineage.FeatureSetHash, lineage.FinalFrom, lineage.FinalTo, metric, input.Gate.Reason, rows, input.Winner.Folds,
+            importance, y, predicted, lineage.CodeVersion));
     }
 }
 
