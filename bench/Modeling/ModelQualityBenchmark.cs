@@ -68,34 +68,54 @@ public sealed class ModelQualityBenchmark : IBenchmark
             var (finalX, finalY) = ds.Take(split.Final);
             var finalTimes = split.Final.Select(r => ds.Times[r]).ToArray();
             var results = new List<(string Model, bool Baseline, ValidationReport Inner, double[] P, MetricSet Final, double Seconds)>();
-            foreach (var spec in baselines.Concat(candidates))
-            {
-                ct.ThrowIfCancellationRequested();
-                var sw = Stopwatch.StartNew();
-                var inner = Evaluator.Evaluate(ds, folds, spec, 42, ct: ct);
-                using var model = Evaluator.Fit(ds, split.Inner, FinalPeriod.RefitSpec(spec, inner.Folds), 42);
-                var p = model.Predict(finalX);
-                var final = Evaluator.Score(ds, split.Final, finalY, p, out _, out _);
-                results.Add((inner.Model, baselines.Contains(spec), inner, p, final, sw.Elapsed.TotalSeconds));
-            }
             double? Metric(double[] p, int[] sample)
             {
                 var rows = sample.Select(k => split.Final[k]).ToArray();
                 return Evaluator.Score(ds, rows, sample.Select(k => finalY[k]).ToArray(), sample.Select(k => p[k]).ToArray(), out _, out _).Get(metric);
             }
             var higher = MetricSet.HigherIsBetter(metric);
-            var scoredBaselines = results.Where(r => r.Baseline && r.Final.Get(metric).HasValue).ToList();
-            var best = scoredBaselines.Count == 0 ? default : higher ? scoredBaselines.MaxBy(r => r.Final.Get(metric)) : scoredBaselines.MinBy(r => r.Final.Get(metric));
-            context.Line($"best baseline on the final period: {best.Model ?? "-"}");
-            context.Line(volatility
-                ? $"{"model",-44} {"innerQLIKE",10} {"QLIKE",8} {"90% interval",18} {"vs best",8} {"90% interval",18} {"R2",8} {"RMSE",8} {PerSymbolHeader(symbols)} {"secs",6}"
-                : $"{"model",-44} {"innerRIC",9} {"RankIC",8} {"90% interval",18} {"vs best",8} {"90% interval",18} {"IC",8} {"hit",7} {"RMSE",8} {PerSymbolHeader(symbols)} {"secs",6}");
-            foreach (var r in results)
+            (string Model, bool Baseline, ValidationReport Inner, double[] P, MetricSet Final, double Seconds) best = default;
+            var zeroBest = false;
+            var header = false;
+            // Baselines first: each candidate's line (printed as soon as it is done) compares it with the best of them.
+            foreach (var spec in baselines.Concat(candidates))
+            {
+                ct.ThrowIfCancellationRequested();
+                var sw = Stopwatch.StartNew();
+                var inner = Evaluator.Evaluate(ds, folds, spec, 42, ct: ct);
+                double[] p;
+                using (var model = Evaluator.Fit(ds, split.Inner, FinalPeriod.RefitSpec(spec, inner.Folds), 42)) p = model.Predict(finalX);
+                var final = Evaluator.Score(ds, split.Final, finalY, p, out _, out _);
+                var r = (Model: inner.Model, Baseline: baselines.Contains(spec), Inner: inner, P: p, Final: final, Seconds: sw.Elapsed.TotalSeconds);
+                results.Add(r);
+                if (!r.Baseline && !header)
+                {
+                    var scoredBaselines = results.Where(b => b.Baseline && b.Final.Get(metric).HasValue).ToList();
+                    best = scoredBaselines.Count == 0 ? default
+                        : higher ? scoredBaselines.MaxBy(b => b.Final.Get(metric)) : scoredBaselines.MinBy(b => b.Final.Get(metric));
+                    // As in the gate: for IC metrics a constant baseline (undefined IC) counts as 0, no skill.
+                    if (!volatility && results.Any(b => b.Baseline && b.Final.Get(metric) is null) && (best.Model is null || best.Final.Get(metric) < 0))
+                    {
+                        var constant = results.First(b => b.Baseline && b.Final.Get(metric) is null);
+                        best = constant with { P = new double[finalY.Length] };
+                        zeroBest = true;
+                    }
+                    context.Line($"best baseline on the final period: {best.Model ?? "-"}{(zeroBest ? " (constant: IC counted as 0)" : "")}");
+                    context.Line(volatility
+                        ? $"{"model",-44} {"innerQLIKE",10} {"QLIKE",8} {"90% interval",18} {"vs best",8} {"90% interval",18} {"R2",8} {"RMSE",8} {PerSymbolHeader(symbols)} {"secs",6}"
+                        : $"{"model",-44} {"innerRIC",9} {"RankIC",8} {"90% interval",18} {"vs best",8} {"90% interval",18} {"IC",8} {"hit",7} {"RMSE",8} {PerSymbolHeader(symbols)} {"secs",6}");
+                    foreach (var b in results.Where(b => b.Baseline)) Print(b);
+                    header = true;
+                }
+                if (!r.Baseline) Print(r);
+            }
+
+            void Print((string Model, bool Baseline, ValidationReport Inner, double[] P, MetricSet Final, double Seconds) r)
             {
                 var value = r.Final.Get(metric);
                 var ci = Bootstrap.BlockInterval(finalTimes, sample => Metric(r.P, sample));
-                double? diff = best.Model is null || r.Model == best.Model || value is null ? null : value - best.Final.Get(metric);
-                var diffCi = diff is null ? null : Bootstrap.BlockInterval(finalTimes, sample => Metric(r.P, sample) - Metric(best.P, sample));
+                double? diff = best.Model is null || r.Model == best.Model || value is null ? null : value - (zeroBest ? 0 : best.Final!.Get(metric));
+                var diffCi = diff is null ? null : zeroBest ? ci : Bootstrap.BlockInterval(finalTimes, sample => Metric(r.P, sample) - Metric(best.P!, sample));
                 var perSymbol = string.Join(" ", Enumerable.Range(0, symbols.Length).Select(si =>
                 {
                     var sample = Enumerable.Range(0, split.Final.Length).Where(k => ds.SymbolIndex[split.Final[k]] == si).ToArray();
@@ -113,7 +133,7 @@ public sealed class ModelQualityBenchmark : IBenchmark
                 var gate = PromotionGate.Decide(metric, new GateEntry(winner.Model, winner.Final.Get(metric)),
                     results.Where(r => r.Baseline).Select(r => new GateEntry(r.Model, r.Final.Get(metric))).ToList(), null);
                 context.Line($"selected on inner folds: {winner.Model}; gate: {(gate.Promote ? "promote" : "refuse")} ({gate.Reason})");
-                summary.Add($"{target.Id}: {winner.Model} {metric} {F(winner.Final.Get(metric), 0).Trim()} vs {best.Model} {F(best.Final.Get(metric), 0).Trim()}, gate {(gate.Promote ? "promote" : "refuse")}");
+                summary.Add($"{target.Id}: {winner.Model} {metric} {F(winner.Final.Get(metric), 0).Trim()} vs {best.Model ?? "-"} {(zeroBest ? "0 (constant)" : F(best.Final?.Get(metric), 0).Trim())}, gate {(gate.Promote ? "promote" : "refuse")}");
             }
         }
         return Task.FromResult($"{Name}: {string.Join("; ", summary)} ({string.Join(",", symbols)}, final 20% untouched)");
