@@ -17,6 +17,10 @@ public static class DemoBootstrap
     public const string RunId = "demo-initial-model";
     public const string ModelName = "return-h5";
 
+    /// <summary>ML.NET candidates only: nothing to install on a fresh machine (XGBoost would need libxgboost0).</summary>
+    public static readonly IReadOnlyList<Modeling.Models.ModelSpec> Candidates =
+        [TrainingRequest.Candidate(Modeling.Models.ModelKinds.FastTree), TrainingRequest.Candidate(Modeling.Models.ModelKinds.LightGbm)];
+
     /// <summary>Waits (up to <paramref name="timeout"/>) for the demo universe, then schedules the training run. Null when there is no demo.</summary>
     public static async Task<string?> StartAsync(EmbeddedPlatform platform, TimeSpan timeout, CancellationToken ct)
     {
@@ -32,7 +36,7 @@ public static class DemoBootstrap
             await Task.Delay(250, ct);
         }
         var symbols = coverage.Where(c => c.Interval.Name == "1d").Select(c => c.Symbol).Distinct().Order().ToList();
-        var request = new TrainingRequest(symbols, "return", 5, Model: ModelName);
+        var request = new TrainingRequest(symbols, "return", 5, Model: ModelName, Candidates: Candidates);
         var workflows = platform.Services("training").GetRequiredService<WorkflowClient>();
         await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), RunId, request, ct);
         return RunId;

@@ -20,7 +20,10 @@ public static class BacktestingService
     /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
     public static ServiceModule Module { get; } = new(AppTopology.Backtesting, b => b.AddBacktesting(), a => a.MapBacktesting());
 
-    /// <summary>Configuration: <c>Backtesting:SyntheticFallback</c> (default true) serves symbols the store lacks from the synthetic market.</summary>
+    /// <summary>
+    /// Configuration: <c>Backtesting:SyntheticFallback</c> (default false) serves symbols the store lacks from the synthetic
+    /// market; the report's bar source then names both sources.
+    /// </summary>
     public const string SyntheticFallbackKey = "Backtesting:SyntheticFallback";
 
     public static WebApplicationBuilder AddBacktesting(this WebApplicationBuilder builder)
@@ -28,9 +31,11 @@ public static class BacktestingService
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddOfflineBarReader(configuration);
-        services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, true)));
+        services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, false)));
+        services.AddSingleton<IRegisteredModelSource, RegistryModelSource>();
         // The ridge trainer is built in; registering an IWindowModelTrainer (the training service's code) replaces it.
-        services.AddSingleton(sp => new BacktestRunner(sp.GetRequiredService<IBarSource>(), sp.GetService<IWindowModelTrainer>()));
+        services.AddSingleton(sp => new BacktestRunner(sp.GetRequiredService<IBarSource>(), sp.GetService<IWindowModelTrainer>(),
+            sp.GetRequiredService<IRegisteredModelSource>()));
         services.AddSingleton<BacktestReports>();
         services.AddSingleton<BacktestProgress>();
         services.AddWorkflows(options =>

@@ -33,6 +33,11 @@ public sealed class MonitoringMetrics : IDisposable
         _meter.CreateObservableGauge("monitoring_live_ic", () => _ic.Select(kv =>
             new Measurement<double>(kv.Value, new("model", kv.Key.Model), new("window", kv.Key.Window))),
             description: "Live IC of the model over its latest quality windows (as last computed).");
+        // Counters exist from the start (at zero), so rate() and increase() in the alert rules have a series to work on
+        // before the first outcome, rejection or detection.
+        _outcomes.Add(0);
+        _rejected.Add(0);
+        _drift.Add(0);
     }
 
     public void PredictionStored(string model) => _predictions.Add(1, new KeyValuePair<string, object?>("model", model));

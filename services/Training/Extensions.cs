@@ -9,6 +9,7 @@ using Platform.OfflineStore;
 using Platform.Training.Apis;
 using Platform.Training.Data;
 using Platform.Training.Retraining;
+using Platform.Training.Runs;
 using Platform.Training.Workflows;
 using Platform.Workflows;
 
@@ -20,8 +21,7 @@ public static class TrainingService
     /// <summary>The service's composition: its own Program, the embedded host and the test host build it.</summary>
     public static ServiceModule Module { get; } = new(AppTopology.Training, b => b.AddTraining(), a => a.MapTraining());
 
-    /// <summary>Configuration: <c>Training:SyntheticFallback</c> (default true) trains symbols the offline store lacks on the seeded synthetic market.</summary>
-    public const string SyntheticFallbackKey = "Training:SyntheticFallback";
+    /// <summary>Configuration: bars per symbol a <c>dataSource: synthetic</c> run generates (default 1500).</summary>
     public const string SyntheticBarsKey = "Training:SyntheticBars";
 
     public static WebApplicationBuilder AddTraining(this WebApplicationBuilder builder)
@@ -29,8 +29,8 @@ public static class TrainingService
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddOfflineBarReader(configuration);
-        services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(),
-            configuration.GetValue(SyntheticFallbackKey, true), configuration.GetValue(SyntheticBarsKey, 1500)));
+        services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticBarsKey, 1500)));
+        services.AddSingleton<ICandidateRuntime, NativeCandidateRuntime>();
         services.AddSingleton<TrainingDatasets>();
         services.AddSingleton<TrainingProgress>();
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
@@ -42,6 +42,7 @@ public static class TrainingService
             options.RegisterWorkflow<TrainingWorkflow>();
             options.RegisterActivity<LoadDatasetActivity>();
             options.RegisterActivity<EvaluateCandidateActivity>();
+            options.RegisterActivity<ScoreChampionActivity>();
             options.RegisterActivity<RegisterModelActivity>();
             options.RegisterActivity<PromoteModelActivity>();
             options.RegisterRetraining();

@@ -68,7 +68,7 @@ public sealed class XGBoostTests
     [Fact]
     public void Load_MissingLibrary_ErrorNamesFileAndPackage()
     {
-        var ex = Assert.Throws<XGBoostException>(() => XGBoostLibrary.Load(["libxgboost-does-not-exist.so.0"]));
+        var ex = Assert.Throws<ModelUnavailableException>(() => XGBoostLibrary.Load(["libxgboost-does-not-exist.so.0"]));
         Assert.Contains("libxgboost.so.0", ex.Message);
         Assert.Contains("apt-get install libxgboost0", ex.Message);
     }

@@ -120,9 +120,22 @@ public sealed class DeployedShapeTests(DeployedPlatform platform) : IClassFixtur
 
         var named = MetricsNamedInGitops();
         Assert.NotEmpty(named);
-        var missing = named.Where(n => ExporterOf(n) is null && !emitted.Contains(n)).Order().ToList();
+        var missing = named.Where(n => ExporterOf(n) is null && !emitted.Contains(n) && !GaugesOnceTheLoopHasData.Contains(n)).Order().ToList();
         Assert.True(missing.Count == 0, $"named in gitops/ but neither emitted by the platform nor a named exporter's: {string.Join(", ", missing)}");
+        // The exemptions stay honest: each is named in gitops/ and declared as an instrument under that very name.
+        var instruments = File.ReadAllText(Path.Combine(ServiceProcess.RepositoryRoot, "services", "Monitoring", "MonitoringMetrics.cs"));
+        Assert.All(GaugesOnceTheLoopHasData, g =>
+        {
+            Assert.Contains(g, named);
+            Assert.Contains($"CreateObservableGauge(\"{g}\"", instruments);
+        });
     }
+
+    /// <summary>
+    /// Gauges with no value to report before the model loop has joined outcomes or evaluated drift (the exporter emits an
+    /// observable gauge only when its callback returns a measurement); this scenario never gets that far.
+    /// </summary>
+    private static readonly string[] GaugesOnceTheLoopHasData = ["monitoring_drift_ks", "monitoring_drift_psi", "monitoring_live_ic"];
 
     /// <summary>Key → import → features → two trained versions → version 1 promoted, once per test run (a failure is kept).</summary>
     private Task<string> PrepareAsync()

@@ -23,7 +23,7 @@ internal sealed class TrainingHost : IAsyncDisposable
 
     private TrainingHost(ServiceTestHost host) => _host = host;
 
-    public static async Task<TrainingHost> StartAsync(string dataDir) =>
+    public static async Task<TrainingHost> StartAsync(string dataDir, Action<IServiceCollection>? services = null) =>
         new(await ServiceTestHost.StartAsync(TrainingService.Module, new ServiceTestOptions
         {
             DataDir = dataDir,
@@ -34,6 +34,7 @@ internal sealed class TrainingHost : IAsyncDisposable
                 ["Workflows:LeaseDuration"] = "00:00:02",
                 ["Workflows:RenewInterval"] = "00:00:00.500",
             },
+            Configure = services is null ? null : builder => services(builder.Services),
         }));
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
@@ -66,9 +67,10 @@ public sealed class TrainingApiTests : IAsyncLifetime
         horizon = 5,
         model,
         folds = 3,
+        dataSource = "synthetic",
         candidates = new object[]
         {
-            new { kind = "ridge", parameters = new Dictionary<string, string> { ["alpha"] = "10" } },
+            new { kind = "ridge", parameters = new Dictionary<string, string> { ["alpha"] = "1000" } },
             new { kind = "xgboost", parameters = new Dictionary<string, string> { ["num_boost_round"] = "40", ["max_depth"] = "3" } },
         },
     };
@@ -96,7 +98,7 @@ public sealed class TrainingApiTests : IAsyncLifetime
         Assert.Equal("completed", run.GetProperty("status").GetString());
         var outcome = run.GetProperty("outcome");
         Assert.Equal(1, outcome.GetProperty("version").GetInt32());
-        Assert.Equal("Production", outcome.GetProperty("stage").GetString());
+        Assert.True("Production" == outcome.GetProperty("stage").GetString(), outcome.GetProperty("decision").GetString());
         Assert.Equal(3, outcome.GetProperty("baselines").GetArrayLength());
         Assert.Equal(3, outcome.GetProperty("candidates")[0].GetProperty("folds").GetArrayLength());
 
@@ -107,6 +109,7 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var lineage = model.GetProperty("champion").GetProperty("lineage");
         Assert.Equal("alpha158@1", lineage.GetProperty("featureSet").GetString());
         Assert.Equal(64, lineage.GetProperty("datasetFingerprint").GetString()!.Length);
+        Assert.Equal("synthetic", lineage.GetProperty("dataSource").GetString());
 
         // The registry's artifact loads and verifies.
         var registry = _host.Services.GetRequiredService<ModelRegistry>();
@@ -114,6 +117,57 @@ public sealed class TrainingApiTests : IAsyncLifetime
         using var loaded = Platform.Modeling.Models.ModelFactory.Load(bytes);
         Assert.Equal(158, loaded.FeatureNames.Count);
         Assert.Equal(version.ArtifactSha256, Platform.Modeling.Models.ModelArtifact.Sha256(bytes));
+        Assert.True(lineage.GetProperty("final").GetProperty("count").GetInt32() > 0);
+
+        var trials = await _host.Http.GetFromJsonAsync<JsonElement>(location + "/trials", Json);
+        Assert.Equal(run.GetProperty("outcome").GetProperty("dataset").GetProperty("fingerprint").GetString(), trials.GetProperty("datasetFingerprint").GetString());
+        Assert.False(string.IsNullOrEmpty(trials.GetProperty("codeVersion").GetString()));
+        var rows = trials.GetProperty("trials").EnumerateArray().ToList();
+        Assert.Equal(5, rows.Count); // three baselines, two candidates
+        Assert.Single(rows, t => t.GetProperty("winner").GetBoolean());
+        var xgb = rows.Single(t => t.GetProperty("kind").GetString() == "xgboost");
+        Assert.Equal("40", xgb.GetProperty("parameters").GetProperty("num_boost_round").GetString());
+        Assert.Equal(3, xgb.GetProperty("folds").GetArrayLength());
+        Assert.True(xgb.GetProperty("seconds").GetDouble() > 0);
+        Assert.True(xgb.GetProperty("final").GetProperty("count").GetInt32() > 0);
+
+        var files = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/ret-h5/versions/champion/files", Json);
+        var names = files.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList();
+        Assert.Contains("card.md", names);
+        Assert.Contains("predicted-vs-actual.png", names);
+        var card = await _host.Http.GetStringAsync("/v1/models/ret-h5/versions/1/files/card.md");
+        Assert.Contains("# ret-h5 v1", card);
+        Assert.Contains("synthetic", card);
+        var png = await _host.Http.GetAsync("/v1/models/ret-h5/versions/1/files/predicted-vs-actual.png");
+        Assert.Equal("image/png", png.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(0x89, (await png.Content.ReadAsByteArrayAsync())[0]);
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/ret-h5/versions/1/files/nope.png")).StatusCode);
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_SameRunAgain_RegisteredButKeptOutOfProductionByRescoredChampion()
+    {
+        var first = await _host.Http.PostAsJsonAsync("/v1/training-runs", Request("again"), Json);
+        var run1 = await WaitAsync(_host.Http, first.Headers.Location!.ToString(), TimeSpan.FromSeconds(90));
+        Assert.Equal("Production", run1.GetProperty("outcome").GetProperty("stage").GetString());
+
+        // The same data and seed give the same winner. The champion has seen the final period, so its recipe is refitted on
+        // the same inner rows: the two tie there, and a tie does not beat the champion.
+        var second = await _host.Http.PostAsJsonAsync("/v1/training-runs", Request("again"), Json);
+        var run2 = await WaitAsync(_host.Http, second.Headers.Location!.ToString(), TimeSpan.FromSeconds(90));
+        var outcome = run2.GetProperty("outcome");
+        Assert.Equal(2, outcome.GetProperty("version").GetInt32());
+        Assert.Equal("None", outcome.GetProperty("stage").GetString());
+        Assert.False(outcome.GetProperty("gate").GetProperty("promote").GetBoolean());
+        Assert.Contains("champion v1", outcome.GetProperty("decision").GetString());
+        var champion = outcome.GetProperty("champion");
+        Assert.Equal(1, champion.GetProperty("version").GetInt32());
+        Assert.Equal(run1.GetProperty("outcome").GetProperty("candidates").EnumerateArray()
+                .Single(c => c.GetProperty("model").GetString() == run1.GetProperty("outcome").GetProperty("winner").GetString())
+                .GetProperty("final").GetProperty("rankIc").GetDouble(),
+            champion.GetProperty("final").GetProperty("rankIc").GetDouble(), 9);
+        var model = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/again", Json);
+        Assert.Equal(1, model.GetProperty("champion").GetProperty("version").GetInt32());
     }
 
     [Fact]
@@ -124,6 +178,30 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
         Assert.True(problem.GetProperty("errors").TryGetProperty("target", out _));
         Assert.True(problem.GetProperty("errors").TryGetProperty("horizon", out _));
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_SymbolNotInStore_BadRequestNamingSymbolAndStoreContents()
+    {
+        var response = await _host.Http.PostAsJsonAsync("/v1/training-runs",
+            new { symbols = new[] { "NVDAA" }, target = "return", horizon = 5 }, Json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        var message = string.Join(" ", problem.GetProperty("errors").GetProperty("symbols").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("'NVDAA'", message);
+        Assert.Contains("The store is empty", message);
+        Assert.Empty(await _host.Http.GetFromJsonAsync<JsonElement[]>("/v1/models", Json) ?? []);
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_UnknownDataSource_ValidationProblem()
+    {
+        var response = await _host.Http.PostAsJsonAsync("/v1/training-runs",
+            new { symbols = new[] { "ALPHA" }, target = "return", horizon = 5, dataSource = "made-up" }, Json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("dataSource", out _));
     }
 
     [Fact]
@@ -162,6 +240,48 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var versions = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/m/versions", Json);
         Assert.Equal(["Production", "Archived", "Archived"], versions.EnumerateArray().Select(v => v.GetProperty("stage").GetString()));
         Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/unknown")).StatusCode);
+    }
+}
+
+/// <summary>The XGBoost library fails to load (the real loader, pointed at a file that does not exist).</summary>
+internal sealed class MissingXGBoostRuntime : Platform.Training.Runs.ICandidateRuntime
+{
+    public string? Unavailable(Platform.Modeling.Models.ModelSpec spec)
+    {
+        if (spec.Kind != Platform.Modeling.Models.ModelKinds.XGBoost) return null;
+        try
+        {
+            Platform.Modeling.Models.XGBoost.XGBoostLibrary.Load(["/nonexistent/libxgboost.so.0"]);
+            return null;
+        }
+        catch (Platform.Modeling.Models.ModelUnavailableException ex)
+        {
+            return ex.Message;
+        }
+    }
+}
+
+public sealed class TrainingUnavailableCandidateTests
+{
+    [Fact]
+    public async Task TrainingRun_XGBoostLibraryMissing_RecordsItUnavailableAndRegistersAnotherCandidate()
+    {
+        var dir = Directory.CreateTempSubdirectory("training-unavailable-").FullName;
+        await using (var host = await TrainingHost.StartAsync(dir, s => s.AddSingleton<Platform.Training.Runs.ICandidateRuntime, MissingXGBoostRuntime>()))
+        {
+            var response = await host.Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("no-xgb"), TrainingApiTests.Json);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var run = await TrainingApiTests.WaitAsync(host.Http, response.Headers.Location!.ToString(), TimeSpan.FromSeconds(90));
+            Assert.Equal("completed", run.GetProperty("status").GetString());
+            var outcome = run.GetProperty("outcome");
+            var xgb = outcome.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("spec").GetProperty("kind").GetString() == "xgboost");
+            Assert.Contains("libxgboost0", xgb.GetProperty("unavailable").GetString());
+            Assert.Equal(0, xgb.GetProperty("folds").GetArrayLength());
+            Assert.StartsWith("ridge", outcome.GetProperty("winner").GetString());
+            Assert.Equal(1, outcome.GetProperty("version").GetInt32());
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(dir, true); } catch (IOException) { }
     }
 }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.Backtesting;
 using Platform.Backtesting.Data;
 using Platform.Backtesting.Engine.Data;
@@ -14,8 +15,9 @@ namespace Platform.Host.Commands;
 
 /// <summary>
 /// <c>./platform backtest</c>: runs a backtest in this process on stored bars (the offline store in the data
-/// directory; symbols it lacks come from the synthetic market, or from Yahoo CSV files with <c>--csv</c>) and prints
-/// the strategy's statistics next to buy-and-hold.
+/// directory; symbols it lacks come from Yahoo CSV files with <c>--csv</c>, or from the synthetic market with
+/// <c>--synthetic</c>) and prints the strategy's statistics next to buy-and-hold. <c>--model NAME</c> trades a
+/// registered model version (<c>--model-version</c>, default the champion, fixed for the run).
 /// </summary>
 public sealed class BacktestCommand : IPlatformCommand
 {
@@ -37,10 +39,13 @@ public sealed class BacktestCommand : IPlatformCommand
         var perShare = new Option<double>("--commission-per-share") { Description = "Commission per share (minimum 1.00 per order when set).", DefaultValueFactory = _ => 0.005 };
         var slippage = new Option<double>("--slippage-bps") { Description = "Slippage in basis points of price.", DefaultValueFactory = _ => 5 };
         var trades = new Option<int>("--trades") { Description = "How many of the last trades to list.", DefaultValueFactory = _ => 10 };
+        var synthetic = new Option<bool>("--synthetic") { Description = "Serve symbols the store lacks from the seeded synthetic market (named in the output)." };
+        var model = new Option<string?>("--model") { Description = "Trade a registered model (with --strategy model)." };
+        var modelVersion = new Option<string?>("--model-version") { Description = "The version to trade: a number, champion (default), challenger or latest." };
 
         var command = new Command("backtest", "Backtest a strategy on stored bars and compare it with buy-and-hold.")
         {
-            dataDir, symbols, strategy, from, to, interval, csv, parameters, cash, allowShort, leverage, perShare, slippage, trades,
+            dataDir, symbols, strategy, from, to, interval, csv, parameters, cash, allowShort, leverage, perShare, slippage, trades, synthetic, model, modelVersion,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -57,6 +62,8 @@ public sealed class BacktestCommand : IPlatformCommand
                 MaxLeverage = parse.GetValue(leverage),
                 Commission = parse.GetValue(perShare) is > 0 and var rate ? new CommissionSpec("per-share", PerShare: rate, Minimum: 1.0) : null,
                 Slippage = parse.GetValue(slippage) is > 0 and var bps ? new SlippageSpec("bps", Bps: bps) : null,
+                Model = parse.GetValue(model),
+                ModelVersion = parse.GetValue(modelVersion),
             };
             var errors = BacktestSpecValidator.Validate(spec);
             if (errors.Count > 0)
@@ -68,13 +75,18 @@ public sealed class BacktestCommand : IPlatformCommand
 
             var directory = Path.GetFullPath(parse.GetValue(dataDir)!.FullName);
             var reader = OfflineStoreExtensions.CreateReader(new ConfigurationBuilder().AddEnvironmentVariables().Build(), directory);
-            IBarSource source = BacktestingService.CreateBarSource(reader, syntheticFallback: true);
+            IBarSource source = BacktestingService.CreateBarSource(reader, syntheticFallback: parse.GetValue(synthetic));
             if (parse.GetValue(csv) is { } folder) source = new FallbackBarSource(new YahooCsvBarSource(folder.FullName), source);
-            var runner = new BacktestRunner(source);
+            await using var training = spec.Model is null ? null : await EmbeddedTraining.StartAsync(directory, ct);
+            var models = training is null ? null : new RegistryModelSource(
+                training.Services.GetRequiredService<Platform.BuildingBlocks.State.IStateStoreProvider>(),
+                training.Services.GetRequiredService<Platform.BuildingBlocks.PubSub.IEventPublisher>());
+            var runner = new BacktestRunner(source, models: models);
 
             try
             {
                 var market = await runner.LoadAsync(spec, ct);
+                using var loaded = await runner.LoadModelAsync(spec, ct) is { } m ? new ModelHandle(m) : null;
                 BacktestReport report;
                 if (market.BarCount * 2 >= ProgressBarThreshold)
                 {
@@ -82,21 +94,28 @@ public sealed class BacktestCommand : IPlatformCommand
                     await AnsiConsole.Progress().StartAsync(async progress =>
                     {
                         var task = progress.AddTask($"{spec.Strategy} on {market.BarCount:N0} bars", maxValue: 1.0);
-                        report = await Task.Run(() => runner.Run(spec, market, new Progress<double>(v => task.Value = v), ct: ct), ct);
+                        report = await Task.Run(() => runner.Run(spec, market, new Progress<double>(v => task.Value = v), ct: ct, model: loaded?.Model), ct);
                         task.Value = 1.0;
                     });
                 }
-                else report = runner.Run(spec, market, ct: ct);
+                else report = runner.Run(spec, market, ct: ct, model: loaded?.Model);
                 Print(report, source.Name, parse.GetValue(trades));
                 return 0;
             }
-            catch (Exception ex) when (ex is UnknownSymbolException or EmptyRangeException or InvalidBacktestSpecException)
+            catch (Exception ex) when (ex is UnknownSymbolException or EmptyRangeException or InvalidBacktestSpecException
+                or Platform.Modeling.Registry.RegistryException or ArgumentException)
             {
                 AnsiConsole.MarkupLine($"[red]{Markup.Escape(ex.Message)}[/]");
                 return 1;
             }
         });
         return command;
+    }
+
+    private sealed class ModelHandle(Platform.Backtesting.Engine.Modeling.LoadedModel model) : IDisposable
+    {
+        public Platform.Backtesting.Engine.Modeling.LoadedModel Model { get; } = model;
+        public void Dispose() => Model.Model.Dispose();
     }
 
     private static Dictionary<string, double> ParseParameters(IEnumerable<string> pairs)

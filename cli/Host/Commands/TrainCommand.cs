@@ -33,22 +33,40 @@ public sealed class TrainCommand : IPlatformCommand
         var folds = new Option<int>("--folds") { Description = "Walk-forward folds.", DefaultValueFactory = _ => 5 };
         var trials = new Option<int>("--search-trials") { Description = "Random-search trials for xgboost (0: defaults only).", DefaultValueFactory = _ => 0 };
         var noPromote = new Option<bool>("--no-promote") { Description = "Register only; do not promote." };
+        var candidates = new Option<string?>("--candidates")
+        {
+            Description = "Comma-separated candidate kinds: ridge, xgboost, fasttree, lightgbm; 'ensemble' adds their average (default: all four).",
+        };
+        var dataSource = new Option<string>("--data-source")
+        {
+            Description = "store (the offline store) or synthetic (the seeded synthetic market, recorded in the lineage).",
+            DefaultValueFactory = _ => DataSources.Store,
+        };
         var command = new Command("train", "Train, walk-forward validate and register a model (embedded runtime).")
-            { dataDir, symbols, target, horizon, interval, model, folds, trials, noPromote };
+            { dataDir, symbols, target, horizon, interval, model, folds, trials, noPromote, candidates, dataSource };
         command.SetAction(async (parse, ct) =>
         {
-            var request = new TrainingRequest(
-                parse.GetValue(symbols)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                parse.GetValue(target)!, parse.GetValue(horizon), parse.GetValue(interval)!, Model: parse.GetValue(model),
-                Folds: parse.GetValue(folds), SearchTrials: parse.GetValue(trials), Promote: !parse.GetValue(noPromote));
-            var errors = request.Validate();
-            if (errors.Count > 0)
+            IReadOnlyList<Modeling.Models.ModelSpec>? specs = null;
+            try
             {
-                foreach (var (field, messages) in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(field)}[/]: {Markup.Escape(string.Join(" ", messages))}");
+                if (parse.GetValue(candidates) is { Length: > 0 } list) specs = TrainingRequest.ParseCandidates(list);
+            }
+            catch (FormatException ex)
+            {
+                AnsiConsole.MarkupLine($"[red]candidates[/]: {Markup.Escape(ex.Message)}");
                 return 2;
             }
+            var request = new TrainingRequest(
+                parse.GetValue(symbols)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                parse.GetValue(target)!, parse.GetValue(horizon), parse.GetValue(interval)!, Model: parse.GetValue(model), Candidates: specs,
+                Folds: parse.GetValue(folds), SearchTrials: parse.GetValue(trials), Promote: !parse.GetValue(noPromote),
+                DataSource: parse.GetValue(dataSource)!);
+            var errors = request.Validate();
+            if (errors.Count > 0) return Fail(errors);
             await using var app = await EmbeddedTraining.StartAsync(parse.GetValue(dataDir)!.FullName, ct);
             var services = app.Services;
+            errors = await services.GetRequiredService<Training.Data.TrainingBarSource>().CheckAsync(request, ct);
+            if (errors.Count > 0) return Fail(errors);
             var workflows = services.GetRequiredService<WorkflowClient>();
             var progress = services.GetRequiredService<TrainingProgress>();
             var id = "train-" + Guid.NewGuid().ToString("N");
@@ -85,20 +103,39 @@ public sealed class TrainCommand : IPlatformCommand
         return command;
     }
 
+    private static int Fail(Dictionary<string, string[]> errors)
+    {
+        foreach (var (field, messages) in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(field)}[/]: {Markup.Escape(string.Join(" ", messages))}");
+        return 2;
+    }
+
     internal static void Render(TrainingOutcome outcome)
     {
         var d = outcome.Dataset;
-        AnsiConsole.MarkupLine($"Dataset [blue]{d.Fingerprint[..12]}[/]: {d.Rows} rows x {d.Features} features ({Markup.Escape(d.FeatureSet)}), {string.Join(",", d.Symbols)}, {d.From:yyyy-MM-dd}..{d.To:yyyy-MM-dd}");
-        var table = new Table().Title("Walk-forward validation (mean over folds)");
-        foreach (var c in new[] { "model", "folds", "RMSE", "MAE", "R²", "IC", "Rank IC", "ICIR", "hit rate", "QLIKE" }) table.AddColumn(c);
+        AnsiConsole.MarkupLine($"Dataset [blue]{d.Fingerprint[..12]}[/] ({Markup.Escape(d.DataSource)}): {d.Rows} rows x {d.Features} features ({Markup.Escape(d.FeatureSet)}), {string.Join(",", d.Symbols)}, {d.From:yyyy-MM-dd}..{d.To:yyyy-MM-dd}");
+        if (d.FinalFrom is { } ff && d.FinalTo is { } ft)
+            AnsiConsole.MarkupLine($"Selection on walk-forward folds over {d.InnerRows} rows; untouched final period {ff:yyyy-MM-dd}..{ft:yyyy-MM-dd} ({d.FinalRows} rows).");
+        var table = new Table().Title("Inner walk-forward folds (mean) and the untouched final period");
+        foreach (var c in new[] { "model", "folds", "RMSE", "IC", "Rank IC", "ICIR", "hit rate", "QLIKE", "final RMSE", "final Rank IC", "final hit", "final QLIKE" })
+            table.AddColumn(c);
         foreach (var (report, kind) in outcome.Baselines.Select(r => (r, "baseline")).Concat(outcome.Candidates.Select(r => (r, "candidate"))))
         {
             var m = report.Aggregate;
-            var name = report.Model == outcome.Winner && kind == "candidate" ? $"[green]{Markup.Escape(report.Model)} *[/]" : Markup.Escape(report.Model);
-            table.AddRow(name, report.Folds.Count.ToString(CultureInfo.InvariantCulture), F(m.Rmse), F(m.Mae), F(m.RSquared), F(m.Ic), F(m.RankIc),
-                F(report.Icir), F(m.HitRate), F(m.Qlike));
+            var f = report.Final;
+            var name = report.Model == outcome.Winner && kind == "candidate" ? $"[green]{Markup.Escape(report.Model)} *[/]"
+                : kind == "baseline" ? $"[grey]{Markup.Escape(report.Model)}[/]" : Markup.Escape(report.Model);
+            table.AddRow(name, report.Folds.Count.ToString(CultureInfo.InvariantCulture), F(m.Rmse), F(m.Ic), F(m.RankIc),
+                F(report.Icir), F(m.HitRate), F(m.Qlike), F(f?.Rmse), F(f?.RankIc), F(f?.HitRate), F(f?.Qlike));
+        }
+        if (outcome.Champion is { } champion)
+        {
+            var f = champion.Final;
+            table.AddRow($"[blue]champion v{champion.Version} ({Markup.Escape(champion.Kind)})[/]", "-", "-", "-", "-", "-", "-", "-",
+                F(f?.Rmse), F(f?.RankIc), F(f?.HitRate), F(f?.Qlike));
         }
         AnsiConsole.Write(table);
+        foreach (var r in outcome.Candidates.Where(r => r.Unavailable is not null))
+            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(r.Model)} unavailable[/]: {Markup.Escape(r.Unavailable!)}");
         AnsiConsole.MarkupLine($"Registered [bold]{Markup.Escape(outcome.Model)}[/] v{outcome.Version} ({Markup.Escape(outcome.Winner)}), stage [bold]{outcome.Stage}[/]: {Markup.Escape(outcome.Decision)}");
         AnsiConsole.MarkupLine($"Artifact SHA-256 {outcome.ArtifactSha256}");
     }

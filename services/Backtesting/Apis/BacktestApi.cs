@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Backtesting.Data;
 using Platform.Backtesting.Engine.Data;
+using Platform.Backtesting.Engine.Modeling;
 using Platform.Backtesting.Runs;
 using Platform.Backtesting.Engine.Runs;
 using Platform.Backtesting.Engine.Statistics;
@@ -31,10 +32,19 @@ public static class BacktestApi
     }
 
     internal static async Task<Results<Accepted<BacktestAccepted>, ValidationProblem, ProblemHttpResult>> StartAsync(
-        BacktestSpec spec, IBarSource bars, WorkflowClient workflows, CancellationToken ct)
+        BacktestSpec spec, IBarSource bars, WorkflowClient workflows, IRegisteredModelSource models, CancellationToken ct)
     {
         var errors = BacktestSpecValidator.Validate(spec);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The backtest request is invalid.");
+        if (spec.Model is { } model)
+        {
+            // Fix the version now: an alias (champion by default) resolves to the number the run will trade throughout.
+            try { spec = spec with { ModelVersion = (await models.ResolveAsync(model, spec.ModelVersion ?? "champion", ct)).ToString(System.Globalization.CultureInfo.InvariantCulture) }; }
+            catch (Platform.Modeling.Registry.RegistryException ex)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown model version.", detail: ex.Message);
+            }
+        }
         var interval = BarInterval.Parse(spec.Interval);
         foreach (var symbol in spec.Symbols)
         {

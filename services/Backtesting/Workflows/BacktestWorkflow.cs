@@ -1,4 +1,5 @@
 using Platform.Backtesting.Runs;
+using Platform.Backtesting.Engine.Modeling;
 using Platform.Backtesting.Engine.Runs;
 using Platform.Workflows;
 
@@ -18,6 +19,12 @@ public sealed class BacktestWorkflow : Workflow<BacktestSpec, BacktestOutcome>
         context.CallActivityAsync<BacktestOutcome>(nameof(RunBacktestActivity), input);
 }
 
+internal sealed class ModelLease(LoadedModel loaded) : IDisposable
+{
+    public LoadedModel Loaded { get; } = loaded;
+    public void Dispose() => Loaded.Model.Dispose();
+}
+
 /// <summary>Runs one backtest and saves its report; idempotent (a rerun overwrites the same report).</summary>
 public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports reports, BacktestProgress progress)
     : WorkflowActivity<BacktestSpec, BacktestOutcome>
@@ -28,8 +35,9 @@ public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports r
         try
         {
             var market = await runner.LoadAsync(input, ct);
+            using var model = await runner.LoadModelAsync(input, ct) is { } m ? new ModelLease(m) : null;
             // The simulation is CPU-bound: keep it off the runner's scheduling thread.
-            var report = await Task.Run(() => runner.Run(input, market, progress.For(context.InstanceId), ct: ct), ct);
+            var report = await Task.Run(() => runner.Run(input, market, progress.For(context.InstanceId), ct: ct, model: model?.Loaded), ct);
             await reports.SaveAsync(context.InstanceId, report, ct);
             return new BacktestOutcome(BacktestReports.Key(context.InstanceId), report.Strategy.Returns.TotalReturn,
                 report.Strategy.Risk.Sharpe, report.Benchmark.Returns.TotalReturn, report.Strategy.Trades.Count);

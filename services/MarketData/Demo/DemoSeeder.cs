@@ -26,7 +26,14 @@ public sealed class DemoSeeder(IBarStore store, BarImporter importer, MarketData
         }
     }
 
-    /// <summary>The demo universe: <paramref name="symbols"/> symbols of daily bars ending before <paramref name="now"/>.</summary>
+    /// <summary>Strength of the demo market's planted signal (see <see cref="SyntheticMarketOptions.VolumeSignal"/>).</summary>
+    public const double Signal = SyntheticMarketOptions.DemoVolumeSignal;
+
+    /// <summary>
+    /// The demo universe: <paramref name="symbols"/> symbols of daily bars ending before <paramref name="now"/>, with a
+    /// planted volume signal of strength <see cref="Signal"/> so a model has something real to learn and the promotion
+    /// gate (beat every baseline on an untouched final period) can pass honestly.
+    /// </summary>
     public static IReadOnlyList<SymbolBar> Generate(int symbols, int years, ulong seed, DateTimeOffset now)
     {
         var start = new DateTimeOffset(now.UtcDateTime.Date.AddYears(-years), TimeSpan.Zero);
@@ -36,6 +43,7 @@ public sealed class DemoSeeder(IBarStore store, BarImporter importer, MarketData
             Start = start,
             Bars = years * 261,
             Seed = seed,
+            VolumeSignal = Signal,
         }).Where(b => b.Bar.Time < now).ToList();
     }
 }

@@ -75,7 +75,8 @@ public sealed class ModelHost(IModelSource source, TimeProvider clock, ILogger<M
             {
                 loaded = new ServedModel(artifact, clock);
             }
-            catch (Exception ex) when (ex is InvalidDataException or Modeling.Registry.ArtifactIntegrityException or Modeling.Models.XGBoost.XGBoostException)
+            catch (Exception ex) when (ex is InvalidDataException or Modeling.Registry.ArtifactIntegrityException or Modeling.Models.XGBoost.XGBoostException
+                or Modeling.Models.ModelUnavailableException)
             {
                 _errors[name] = new ModelLoadError(name, $"v{artifact.Version}: {ex.Message}", clock.GetUtcNow());
                 logger.LogError("Could not load {Model} v{Version}; {Serving}: {Error}", name, artifact.Version,

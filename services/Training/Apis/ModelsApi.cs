@@ -7,6 +7,10 @@ public sealed record ModelSummary(string Name, int LatestVersion, int? Champion,
 
 public sealed record ModelDetail(ModelSummary Model, ModelVersion? Champion, ModelVersion? Challenger, IReadOnlyList<int> ChampionHistory);
 
+public sealed record VersionFile(string Name, string Href);
+
+public sealed record VersionFiles(string Model, int Version, IReadOnlyList<VersionFile> Files);
+
 /// <summary>The promotion body: the stage (Production by default) and an optional policy; without one the promotion is unconditional.</summary>
 public sealed record PromoteRequest(ModelStage Stage = ModelStage.Production, PromotionPolicy? Policy = null);
 
@@ -24,9 +28,42 @@ public static class ModelsApi
         group.MapGet("/{name}/versions", VersionsAsync).WithName("ListModelVersions").WithSummary("Every version with stage, aliases and lineage.");
         group.MapGet("/{name}/compare", CompareAsync).WithName("CompareModelVersions").WithSummary("Metric deltas of version b over version a (numbers or aliases).");
         group.MapPost("/{name}/versions/{version:int}/promote", PromoteAsync).WithName("PromoteModelVersion").WithSummary("Move a version to Staging or Production (ETag-guarded).");
+        group.MapGet("/{name}/versions/{version}/files", FilesAsync).WithName("ListModelVersionFiles")
+            .WithSummary("The model card and plots stored with a version (number or alias), with links.");
+        group.MapGet("/{name}/versions/{version}/files/{file}", FileAsync).WithName("GetModelVersionFile")
+            .WithSummary("One stored file: card.md (Markdown) or a PNG plot.");
         group.MapPost("/{name}/rollback", RollbackAsync).WithName("RollbackModel").WithSummary("Restore the previous champion.");
         group.MapPost("/{name}/versions/{version:int}/archive", ArchiveAsync).WithName("ArchiveModelVersion").WithSummary("Archive a version that is not the champion.");
         return group;
+    }
+
+    internal static async Task<Results<Ok<VersionFiles>, ProblemHttpResult>> FilesAsync(string name, string version, ModelRegistry registry, CancellationToken ct)
+    {
+        try
+        {
+            var (v, files) = await registry.ListFilesAsync(name, version, ct);
+            return TypedResults.Ok(new VersionFiles(name, v.Version,
+                files.Select(f => new VersionFile(f, $"/v1/models/{name}/versions/{v.Version}/files/{f}")).ToList()));
+        }
+        catch (RegistryException ex)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown model version.", detail: ex.Message);
+        }
+    }
+
+    internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> FileAsync(string name, string version, string file,
+        ModelRegistry registry, CancellationToken ct)
+    {
+        try
+        {
+            return await registry.GetFileAsync(name, version, file, ct) is { } f
+                ? TypedResults.File(f.Content, f.MediaType)
+                : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown file.", detail: $"{name} v{version} has no file '{file}'.");
+        }
+        catch (RegistryException ex)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown model version.", detail: ex.Message);
+        }
     }
 
     internal static async Task<Ok<IReadOnlyList<ModelSummary>>> ListAsync(ModelRegistry registry, CancellationToken ct)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
 using Platform.Modeling.Datasets;
 using Platform.OfflineStore;
 using Platform.Quant;
@@ -8,30 +10,72 @@ using Platform.Training.Runs;
 
 namespace Platform.Training.Data;
 
-/// <summary>Where a run's bars come from: the offline store, or (when enabled and the store lacks a symbol) the seeded synthetic market.</summary>
-public sealed class TrainingBarSource(IBarReader reader, bool syntheticFallback, int syntheticBars = 1500)
+/// <summary>A run asked for data the offline store does not hold (unknown symbol, empty range). The message names what it holds.</summary>
+public sealed class TrainingDataException(string field, string message) : Exception(message)
 {
-    public async Task<(IReadOnlyList<Bar> Bars, string Source)> GetAsync(string symbol, BarInterval interval, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
+    public string Field { get; } = field;
+}
+
+/// <summary>
+/// Where a run's bars come from: the offline store (the default; a symbol or range it lacks is an error naming what
+/// it holds), or the seeded synthetic market (with the demo's planted volume signal) when the request asks for
+/// <c>dataSource: synthetic</c>. Never a silent mix of the two.
+/// </summary>
+public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 1500)
+{
+    /// <summary>Problems with the request's data, by field (empty when the store holds bars for every symbol in range).</summary>
+    public async Task<Dictionary<string, string[]>> CheckAsync(TrainingRequest request, CancellationToken ct)
     {
-        var coverage = await reader.GetCoverageAsync(symbol, ct);
-        if (coverage.Any(c => c.Interval == interval && c.Count > 0))
-            return (await reader.GetBarsAsync(new BarQuery(symbol, interval, null, to?.AddTicks(1)), ct), "offline-store");
-        if (!syntheticFallback)
-            throw new InvalidOperationException($"No {interval} bars of '{symbol}' in the offline store (import them first, or enable Training:SyntheticFallback).");
-        // A seed derived from the symbol name, so each synthetic symbol has its own, reproducible history.
-        var seed = symbol.Aggregate(1469598103934665603UL, (h, c) => (h ^ c) * 1099511628211UL);
-        var bars = SyntheticMarket.Generate(new SyntheticMarketOptions
+        var errors = new Dictionary<string, string[]>();
+        if (request.DataSource != DataSources.Store || !BarInterval.TryParse(request.Interval, out var interval)) return errors;
+        var problems = new List<string>();
+        IReadOnlyList<SeriesCoverage>? all = null;
+        foreach (var symbol in request.Symbols.Where(s => !string.IsNullOrWhiteSpace(s)))
         {
-            Symbols = [new SyntheticSymbol(symbol)], Interval = interval, Bars = syntheticBars, Seed = seed,
-        }).Select(b => b.Bar).ToList();
-        return (bars, "synthetic");
+            var coverage = (await reader.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval && c.Count > 0);
+            if (coverage is null)
+            {
+                all ??= await reader.GetCoverageAsync(ct: ct);
+                problems.Add($"The offline store has no {interval} bars of '{symbol}'. {Holdings(all)}");
+            }
+            else if (request.From is { } from && from > coverage.Last || request.To is { } to && to < coverage.First)
+                problems.Add($"The offline store has {interval} bars of '{symbol}' from {coverage.First:yyyy-MM-dd} to {coverage.Last:yyyy-MM-dd} only, " +
+                    $"none in {request.From?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "..."}..{request.To?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "..."}.");
+        }
+        if (problems.Count > 0) errors["symbols"] = problems.ToArray();
+        return errors;
+    }
+
+    /// <summary>What the store holds, in one sentence.</summary>
+    public static string Holdings(IReadOnlyList<SeriesCoverage> coverage) => coverage.Count == 0
+        ? "The store is empty: import bars first (./platform import, POST /v1/market/imports), or ask for dataSource: synthetic."
+        : "It holds: " + string.Join("; ", coverage.Take(20).Select(c => $"{c.Symbol} {c.Interval} {c.First:yyyy-MM-dd}..{c.Last:yyyy-MM-dd} ({c.Count} bars)"))
+          + (coverage.Count > 20 ? $"; and {coverage.Count - 20} more series." : ".");
+
+    public async Task<IReadOnlyList<Bar>> GetAsync(string symbol, BarInterval interval, DateTimeOffset? to, string dataSource, CancellationToken ct)
+    {
+        if (dataSource == DataSources.Synthetic)
+        {
+            // A seed derived from the symbol name, so each synthetic symbol has its own, reproducible history.
+            var seed = symbol.Aggregate(1469598103934665603UL, (h, c) => (h ^ c) * 1099511628211UL);
+            return SyntheticMarket.Generate(new SyntheticMarketOptions
+            {
+                Symbols = [new SyntheticSymbol(symbol)], Interval = interval, Bars = syntheticBars, Seed = seed,
+                VolumeSignal = SyntheticMarketOptions.DemoVolumeSignal,
+            }).Select(b => b.Bar).Where(b => to is null || b.Time <= to).ToList();
+        }
+        var coverage = await reader.GetCoverageAsync(symbol, ct);
+        if (!coverage.Any(c => c.Interval == interval && c.Count > 0))
+            throw new TrainingDataException("symbols", $"The offline store has no {interval} bars of '{symbol}'. {Holdings(await reader.GetCoverageAsync(ct: ct))}");
+        return await reader.GetBarsAsync(new BarQuery(symbol, interval, null, to?.AddTicks(1)), ct);
     }
 }
 
 /// <summary>
 /// Builds a run's dataset: bars per symbol, features in batch mode (a fresh calculator replayed over the bars, the
-/// same code the features service streams), then <see cref="DatasetBuilder"/>. Datasets are cached by fingerprint so
-/// the workflow's activities (and a resumed run) rebuild them only once per process; they are deterministic.
+/// same code the features service streams), then <see cref="DatasetBuilder"/>. Datasets are cached by request so
+/// the workflow's activities (and a resumed run) rebuild them only once per process; they are deterministic. The
+/// dataset's fingerprint covers the data actually used (<see cref="DataFingerprint"/>), not only the request.
 /// </summary>
 public sealed class TrainingDatasets(TrainingBarSource bars)
 {
@@ -39,7 +83,8 @@ public sealed class TrainingDatasets(TrainingBarSource bars)
 
     public Task<Dataset> GetAsync(TrainingRequest request, CancellationToken ct)
     {
-        var key = string.Join('|', request.Symbols) + "|" + request.Interval + "|" + request.From + "|" + request.To + "|" + request.FeatureSet + "|" + request.TargetSpec.Id;
+        var key = string.Join('|', request.Symbols) + "|" + request.Interval + "|" + request.From + "|" + request.To + "|" + request.FeatureSet
+            + "|" + request.TargetSpec.Id + "|" + request.DataSource;
         var lazy = _cache.GetOrAdd(key, _ => new Lazy<Task<Dataset>>(() => BuildAsync(request, ct)));
         var task = lazy.Value;
         if (task.IsFaulted || task.IsCanceled) _cache.TryRemove(key, out _);
@@ -56,8 +101,9 @@ public sealed class TrainingDatasets(TrainingBarSource bars)
         DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
         foreach (var symbol in request.Symbols)
         {
-            var (series, _) = await bars.GetAsync(symbol, interval, request.From, request.To, ct);
-            if (series.Count == 0) throw new InvalidOperationException($"No bars for '{symbol}'.");
+            var series = await bars.GetAsync(symbol, interval, request.To, request.DataSource, ct);
+            if (series.Count == 0 || request.From is { } f && series[^1].Time < f)
+                throw new TrainingDataException("symbols", $"No {interval} bars of '{symbol}' in the requested range.");
             var features = await Task.Run(() => FeatureBatch.Replay(() => FeatureSets.CreateCalculator(set.Id), series), ct);
             inputs.Add(new SymbolInput(symbol, series, series.Select(b => b.Time).ToArray(), features));
             if (series[0].Time < first) first = series[0].Time;
@@ -67,7 +113,29 @@ public sealed class TrainingDatasets(TrainingBarSource bars)
         var spec = new DatasetSpec(request.Symbols, request.From ?? first, request.To ?? last, interval.Name,
             new FeatureSetRef(set.Id, set.Hash, set.Features, warmUp), request.TargetSpec);
         var dataset = DatasetBuilder.Build(spec, inputs);
-        if (dataset.Rows == 0) throw new InvalidOperationException("The dataset is empty: too little history for the warm-up and the horizon.");
-        return dataset;
+        if (dataset.Rows == 0) throw new TrainingDataException("symbols", "The dataset is empty: too little history for the warm-up and the horizon.");
+        return dataset.WithFingerprint(DataFingerprint(dataset, request.DataSource));
+    }
+
+    /// <summary>
+    /// SHA-256 over the data a run uses: the spec's fingerprint, the data source, and every row's symbol, decision
+    /// time, label and feature values (bit patterns). Re-imported bars that change any value change the fingerprint.
+    /// </summary>
+    public static string DataFingerprint(Dataset ds, string dataSource)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(DatasetBuilder.Fingerprint(ds.Spec) + "|" + dataSource + "|"));
+        Span<byte> buffer = stackalloc byte[8];
+        for (var r = 0; r < ds.Rows; r++)
+        {
+            BitConverter.TryWriteBytes(buffer, ds.SymbolIndex[r]);
+            hash.AppendData(buffer[..4]);
+            BitConverter.TryWriteBytes(buffer, ds.Times[r].UtcTicks);
+            hash.AppendData(buffer);
+            BitConverter.TryWriteBytes(buffer, ds.Labels[r]);
+            hash.AppendData(buffer);
+        }
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ds.Frame.Values.AsSpan()));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }

@@ -70,7 +70,8 @@ public sealed class RetrainingWorkflow : Workflow<RetrainingRequest, RetrainingO
             : MetricSet.HigherIsBetter(metric) ? scored.MaxBy(r => r.Score(metric)!.Value)! : scored.MinBy(r => r.Score(metric)!.Value)!;
 
         context.SetCustomStatus(new RetrainingStatus("register"));
-        var version = await context.CallActivityAsync<ModelVersion>(nameof(RegisterModelActivity), new RegisterInput(train, winner, dataset));
+        var version = await context.CallActivityAsync<ModelVersion>(nameof(RegisterModelActivity), new RegisterInput(train, winner, dataset,
+            new GateDecision(false, "A retraining challenger is staged first and judged on the holdout window after registration.")));
         await context.CallActivityAsync<string>(nameof(StageModelActivity), new StageInput(input.Model, version.Version, ModelStage.Staging));
 
         context.SetCustomStatus(new RetrainingStatus("holdout"));

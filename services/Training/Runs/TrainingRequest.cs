@@ -7,15 +7,20 @@ using Platform.Modeling.Validation;
 namespace Platform.Training.Runs;
 
 /// <summary>
-/// A training run. Defaults: daily bars, <c>alpha158@1</c> features, the whole stored history, candidates ridge and
-/// xgboost, five expanding walk-forward folds, promotion to Production when the policy allows (the candidate is
-/// registered and staged either way). <see cref="Model"/> defaults to <c>{target}-h{horizon}</c>.
+/// A training run. Defaults: daily bars from the offline store, <c>alpha158@1</c> features, the whole stored history,
+/// candidates ridge, xgboost, fasttree and lightgbm, five expanding walk-forward folds, promotion to Production when the
+/// gate allows (the candidate is registered either way). <see cref="Model"/> defaults to <c>{target}-h{horizon}</c>.
+/// <see cref="DataSource"/> is <c>store</c> (the offline store; a symbol it lacks is an error) or <c>synthetic</c> (the
+/// seeded synthetic market, only when asked for; recorded in the lineage). The last <see cref="FinalFraction"/> of the
+/// decision times is the untouched final period: search and selection use walk-forward folds before it; the gate
+/// compares the winner with the baselines and the champion on it.
 /// </summary>
 public sealed record TrainingRequest(
     IReadOnlyList<string> Symbols, string Target, int Horizon,
     string Interval = "1d", DateTimeOffset? From = null, DateTimeOffset? To = null, string FeatureSet = "alpha158@1",
     string? Model = null, IReadOnlyList<ModelSpec>? Candidates = null, int Folds = 5, int Seed = 42,
-    bool Promote = true, PromotionPolicy? Policy = null, int SearchTrials = 0)
+    bool Promote = true, PromotionPolicy? Policy = null, int SearchTrials = 0, string DataSource = DataSources.Store,
+    double FinalFraction = 0.2)
 {
     [JsonIgnore]
     public TargetSpec TargetSpec => new(TargetSpec.ParseKind(Target), Horizon);
@@ -26,10 +31,29 @@ public sealed record TrainingRequest(
     public IReadOnlyList<ModelSpec> EffectiveCandidates => Candidates is { Count: > 0 } c ? c : DefaultCandidates;
 
     public static readonly IReadOnlyList<ModelSpec> DefaultCandidates =
-    [
-        new ModelSpec(ModelKinds.Ridge).With("alpha", "10"),
-        new ModelSpec(ModelKinds.XGBoost).With("num_boost_round", "300").With("max_depth", "4").With("eta", "0.05"),
-    ];
+        [Candidate(ModelKinds.Ridge), Candidate(ModelKinds.XGBoost), Candidate(ModelKinds.FastTree), Candidate(ModelKinds.LightGbm)];
+
+    /// <summary>The default spec of a candidate kind.</summary>
+    public static ModelSpec Candidate(string kind) => kind switch
+    {
+        ModelKinds.Ridge => new ModelSpec(ModelKinds.Ridge).With("alpha", "10"),
+        ModelKinds.XGBoost => new ModelSpec(ModelKinds.XGBoost).With("num_boost_round", "300").With("max_depth", "4").With("eta", "0.05"),
+        ModelKinds.FastTree or ModelKinds.LightGbm => new ModelSpec(kind).With("trees", "100").With("leaves", "16").With("learning_rate", "0.05"),
+        _ => throw new FormatException($"Unknown candidate '{kind}'. Known: ridge, xgboost, fasttree, lightgbm, ensemble."),
+    };
+
+    /// <summary>
+    /// Candidates from a comma-separated list of kinds (<c>ridge,fasttree,lightgbm,xgboost</c>), each with its default
+    /// parameters; <c>ensemble</c> adds the equal-weight ensemble of the other listed kinds as one more candidate.
+    /// </summary>
+    public static IReadOnlyList<ModelSpec> ParseCandidates(string text)
+    {
+        var kinds = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(k => k.ToLowerInvariant()).Distinct().ToList();
+        var members = kinds.Where(k => k != ModelKinds.Ensemble).Select(Candidate).ToList();
+        if (members.Count == 0) throw new FormatException("Name at least one candidate kind besides ensemble.");
+        return kinds.Contains(ModelKinds.Ensemble) ? [.. members, new ModelSpec(ModelKinds.Ensemble, Members: members)] : members;
+    }
 
     /// <summary>Baselines matching the target: zero, mean and last value; HAR-RV, mean and last value for volatility.</summary>
     [JsonIgnore]
@@ -49,6 +73,13 @@ public sealed record TrainingRequest(
     [JsonIgnore]
     public WalkForwardOptions WalkForward => new() { Folds = Folds };
 
+    private static bool KnownCandidate(ModelSpec spec) => spec.Kind switch
+    {
+        ModelKinds.Ridge or ModelKinds.XGBoost or ModelKinds.FastTree or ModelKinds.LightGbm => true,
+        ModelKinds.Ensemble => spec.Members is { Count: > 0 } m && m.All(KnownCandidate),
+        _ => false,
+    };
+
     public Dictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
@@ -62,6 +93,11 @@ public sealed record TrainingRequest(
         if (Folds is < 1 or > 50) errors["folds"] = ["Folds must be between 1 and 50."];
         if (From is { } f && To is { } t && t <= f) errors["to"] = ["'to' must be after 'from'."];
         if (SearchTrials is < 0 or > 200) errors["searchTrials"] = ["searchTrials must be between 0 and 200."];
+        if (FinalFraction is < 0.05 or > 0.5) errors["finalFraction"] = ["finalFraction must be between 0.05 and 0.5."];
+        if (DataSource is not (DataSources.Store or DataSources.Synthetic))
+            errors["dataSource"] = [$"Unknown data source '{DataSource}'. Known: {DataSources.Store}, {DataSources.Synthetic}."];
+        foreach (var c in Candidates ?? [])
+            if (!KnownCandidate(c)) errors["candidates"] = [$"Unknown candidate '{c.Kind}'. Known: ridge, xgboost, fasttree, lightgbm, ensemble (of those)."];
         if (Policy is not null)
         {
             try { MetricSet.HigherIsBetter(Policy.Metric); _ = new MetricSet(0, null, null, null, null, null, null, null, "").Get(Policy.Metric); }
@@ -74,4 +110,13 @@ public sealed record TrainingRequest(
         }
         return errors;
     }
+}
+
+/// <summary>Where a training run's bars come from.</summary>
+public static class DataSources
+{
+    /// <summary>The offline store (imported or demo-seeded bars). A symbol or range it does not hold is an error.</summary>
+    public const string Store = "store";
+    /// <summary>The seeded synthetic market, generated per symbol; only when a request asks for it.</summary>
+    public const string Synthetic = "synthetic";
 }

@@ -18,11 +18,16 @@ public sealed class BacktestingServiceFixture : IAsyncLifetime
     private ServiceTestHost? _host;
     public string DataDir => _host!.DataDir;
     public HttpClient Client => _host!.Http;
+    public IServiceProvider Services => _host!.Services;
 
     public async Task InitializeAsync() =>
         _host = await ServiceTestHost.StartAsync(BacktestingService.Module, new ServiceTestOptions
         {
-            Settings = new Dictionary<string, string?> { ["Workflows:PollInterval"] = "00:00:00.100" },
+            Settings = new Dictionary<string, string?>
+            {
+                ["Workflows:PollInterval"] = "00:00:00.100",
+                ["Backtesting:SyntheticFallback"] = "true",
+            },
         });
 
     public async Task DisposeAsync()
@@ -88,6 +93,59 @@ public class BacktestApiTests(BacktestingServiceFixture service) : IClassFixture
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var run = await WaitForEndAsync(response.Headers.Location!.ToString());
         Assert.Equal("completed", run.GetProperty("status").GetString());
+    }
+
+    /// <summary>Registers a ridge model trained on ALPHA's first 1,200 synthetic bars (alpha158 features, 5-bar return).</summary>
+    private async Task<DateTimeOffset> RegisterModelAsync(string name)
+    {
+        var bars = (await service.Services.GetRequiredService<Platform.Backtesting.Engine.Data.IBarSource>()
+            .GetBarsAsync("ALPHA", Platform.Quant.BarInterval.OneDay, null, null))!.Take(1200).ToList();
+        var set = Platform.Quant.Features.FeatureSets.Get("alpha158@1");
+        var features = Platform.Quant.Features.FeatureBatch.Replay(() => Platform.Quant.Features.FeatureSets.CreateCalculator(set.Id), bars);
+        var target = new Platform.Modeling.Targets.TargetSpec(Platform.Modeling.Targets.TargetKind.Return, 5);
+        var spec = new Platform.Modeling.Datasets.DatasetSpec(["ALPHA"], bars[0].Time, bars[^1].Time, "1d",
+            new Platform.Modeling.Datasets.FeatureSetRef(set.Id, set.Hash, set.Features, 60), target);
+        var ds = Platform.Modeling.Datasets.DatasetBuilder.Build(spec,
+            [new Platform.Modeling.Datasets.SymbolInput("ALPHA", bars, bars.Select(b => b.Time).ToArray(), features)]);
+        using var model = Platform.Modeling.Models.ModelFactory.Fit(new Platform.Modeling.Models.ModelSpec("ridge").With("alpha", "100"),
+            new Platform.Modeling.Models.TrainingData(ds.Frame, ds.Labels, target, 1));
+        var registry = new Platform.Modeling.Registry.ModelRegistry(
+            service.Services.GetRequiredService<Platform.BuildingBlocks.State.IStateStoreProvider>().Get(Components.ModelStore),
+            service.Services.GetRequiredService<Platform.BuildingBlocks.PubSub.IEventPublisher>());
+        var lineage = new Platform.Modeling.Registry.ModelLineage(ds.Fingerprint, set.Id, set.Hash, "return", 5, ["ALPHA"], spec.From, spec.To,
+            "ridge", new(StringComparer.Ordinal), 1, [], null, null, null, "test");
+        var version = await registry.RegisterAsync(name, model.ToArtifact(), lineage, "run-" + name);
+        await registry.PromoteAsync(name, version.Version, Platform.Modeling.Registry.ModelStage.Production);
+        return bars[^1].Time;
+    }
+
+    [Fact]
+    public async Task Post_RegisteredModelVersion_RunsWithCostsBesideBuyAndHoldAndNamesTheVersion()
+    {
+        var trainedTo = await RegisterModelAsync("bt-ret");
+        var response = await Client.PostAsJsonAsync("/v1/backtests", new
+        {
+            symbols = new[] { "ALPHA" }, strategy = "model", model = "bt-ret", from = trainedTo.AddDays(1),
+            commission = new { model = "percent", rate = 0.001 }, slippage = new { model = "bps", bps = 5 },
+        });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var run = await WaitForEndAsync(response.Headers.Location!.ToString());
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        Assert.Equal("1", run.GetProperty("spec").GetProperty("modelVersion").GetString());
+        var report = run.GetProperty("report");
+        Assert.Contains("bt-ret v1 (ridge)", report.GetProperty("summary").GetProperty("strategy").GetString());
+        Assert.Equal("buy-and-hold", report.GetProperty("summary").GetProperty("benchmark").GetString());
+        Assert.True(report.GetProperty("strategy").GetProperty("costs").GetProperty("total").GetDouble() > 0);
+        Assert.True(report.GetProperty("benchmark").GetProperty("returns").TryGetProperty("totalReturn", out _));
+        Assert.True(report.GetProperty("summary").GetProperty("from").GetDateTimeOffset() > trainedTo);
+    }
+
+    [Fact]
+    public async Task Post_UnknownModel_Is404ProblemNamingIt()
+    {
+        var response = await Client.PostAsJsonAsync("/v1/backtests", new { symbols = new[] { "ALPHA" }, strategy = "model", model = "no-such-model" });
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("no-such-model", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]

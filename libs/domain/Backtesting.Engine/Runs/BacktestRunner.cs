@@ -12,7 +12,7 @@ namespace Platform.Backtesting.Engine.Runs;
 /// same account and costs, and compute the report. The steps are separate so a durable workflow can run
 /// them as activities.
 /// </summary>
-public sealed class BacktestRunner(IBarSource bars, IWindowModelTrainer? trainer = null)
+public sealed class BacktestRunner(IBarSource bars, IWindowModelTrainer? trainer = null, IRegisteredModelSource? models = null)
 {
     public const int DefaultMaxCurvePoints = 2000;
 
@@ -39,11 +39,20 @@ public sealed class BacktestRunner(IBarSource bars, IWindowModelTrainer? trainer
         return new MarketSeries(series, interval);
     }
 
+    /// <summary>The registered model version a spec names (null when it names none); its version must be a number by now.</summary>
+    public async Task<LoadedModel?> LoadModelAsync(BacktestSpec spec, CancellationToken ct = default)
+    {
+        if (spec.Model is null) return null;
+        if (models is null) throw new InvalidOperationException("This runner has no model registry: registered models cannot be backtested here.");
+        var version = int.TryParse(spec.ModelVersion, out var v) ? v : await models.ResolveAsync(spec.Model, spec.ModelVersion ?? "champion", ct);
+        return await models.LoadAsync(spec.Model, version, ct);
+    }
+
     public BacktestReport Run(BacktestSpec spec, MarketSeries market, IProgress<double>? progress = null,
-        int maxCurvePoints = DefaultMaxCurvePoints, CancellationToken ct = default)
+        int maxCurvePoints = DefaultMaxCurvePoints, CancellationToken ct = default, LoadedModel? model = null)
     {
         EnsureValid(spec);
-        var strategy = StrategyCatalog.Create(spec, trainer, ct);
+        var strategy = StrategyCatalog.Create(spec, trainer, ct, model);
         var strategyRun = new BacktestEngine(BacktestSpecValidator.ToSettings(spec))
             .Run(market, strategy, progress: progress is null ? null : new Scaled(progress, 0, 0.8), ct: ct);
         var benchmarkRun = new BacktestEngine(BacktestSpecValidator.ToSettings(spec) with { AllowShort = false, Sizer = new Sizing.FixedFractionSizer() })
@@ -57,7 +66,15 @@ public sealed class BacktestRunner(IBarSource bars, IWindowModelTrainer? trainer
         int maxCurvePoints = DefaultMaxCurvePoints, CancellationToken ct = default)
     {
         var market = await LoadAsync(spec, ct);
-        return Run(spec, market, progress, maxCurvePoints, ct);
+        var model = await LoadModelAsync(spec, ct);
+        try
+        {
+            return Run(spec, market, progress, maxCurvePoints, ct, model);
+        }
+        finally
+        {
+            model?.Model.Dispose();
+        }
     }
 
     private sealed class Scaled(IProgress<double> inner, double offset, double scale) : IProgress<double>

@@ -27,6 +27,12 @@ public sealed record BacktestSpec
     public CommissionSpec? Commission { get; init; }
     public SlippageSpec? Slippage { get; init; }
     public SizingSpec? Sizing { get; init; }
+    /// <summary>
+    /// With the <c>model</c> strategy: a registered model to trade instead of walk-forward retraining, and its version
+    /// (a number, or an alias resolved to a number when the backtest is submitted, so the run is fixed).
+    /// </summary>
+    public string? Model { get; init; }
+    public string? ModelVersion { get; init; }
 }
 
 /// <summary><c>none</c>, <c>per-share</c> (perShare, minimum), <c>percent</c> (rate, a fraction of value) or <c>fixed</c> (amount per order).</summary>
@@ -79,6 +85,12 @@ public static class BacktestSpecValidator
             foreach (var (key, message) in StrategyCatalog.ValidateParameters(spec.Strategy!, spec.Parameters ?? new Dictionary<string, double>()))
                 Add(key, message);
         }
+        if (spec.Model is not null)
+        {
+            if (spec.Strategy != StrategyCatalog.Model) Add("model", $"A registered model is traded with the '{StrategyCatalog.Model}' strategy.");
+            if (string.IsNullOrWhiteSpace(spec.Model)) Add("model", "The model name must not be blank.");
+        }
+        else if (spec.ModelVersion is not null) Add("modelVersion", "A model version needs a model name.");
         if (spec.From is { } from && spec.To is { } to && from >= to) Add("to", "The range is empty: 'to' must be after 'from'.");
         if (!BarInterval.TryParse(spec.Interval, out _)) Add("interval", $"Unknown interval '{spec.Interval}'.");
         if (!(spec.InitialCash > 0) || double.IsInfinity(spec.InitialCash)) Add("initialCash", "Initial cash must be positive.");
@@ -227,9 +239,11 @@ public static class StrategyCatalog
         return all;
     }
 
-    public static IStrategy Create(BacktestSpec spec, IWindowModelTrainer? trainer = null, CancellationToken ct = default)
+    public static IStrategy Create(BacktestSpec spec, IWindowModelTrainer? trainer = null, CancellationToken ct = default, LoadedModel? model = null)
     {
         var p = With(spec.Strategy, spec.Parameters);
+        if (spec.Model is not null)
+            return new RegisteredModelStrategy(model ?? throw new ArgumentException($"Model {spec.Model} was not loaded.", nameof(model)), p["threshold"]);
         return spec.Strategy switch
         {
             SmaCross => new MovingAverageCrossStrategy((int)p["fast"], (int)p["slow"], p["exponential"] != 0),

@@ -83,8 +83,14 @@ public sealed class Dataset
     }
 
     public DatasetSpec Spec { get; }
-    /// <summary>SHA-256 (hex) of the spec: symbols, range, interval, feature set id and hash, target and horizon.</summary>
+    /// <summary>
+    /// SHA-256 (hex) identifying the dataset: by default of the spec (symbols, range, interval, feature set id and hash,
+    /// target and horizon); a builder that hashes the data itself sets it with <see cref="WithFingerprint"/>.
+    /// </summary>
     public string Fingerprint { get; }
+
+    /// <summary>The same rows under another fingerprint (one that also covers the data, not only the spec).</summary>
+    public Dataset WithFingerprint(string fingerprint) => new(Spec, fingerprint, Frame, Labels, Times, LabelEnd, SymbolIndex, Symbols);
     public FeatureFrame Frame { get; }
     public double[] Labels { get; }
     public DateTimeOffset[] Times { get; }

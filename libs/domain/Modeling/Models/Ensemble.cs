@@ -51,8 +51,10 @@ public static class ModelFactory
         ModelKinds.HarRv => HarRvModel.Fit(data),
         ModelKinds.Ridge => RidgeModel.Fit(spec, data),
         ModelKinds.XGBoost => XGBoost.XGBoostModel.Fit(spec, data),
+        ModelKinds.FastTree or ModelKinds.LightGbm => MlNet.MlNetTreeModel.Fit(spec, data),
         ModelKinds.Ensemble => FitEnsemble(spec, data),
-        _ => throw new ModelSpecException($"Unknown model kind '{spec.Kind}'. Known: zero, mean, last, har-rv, ridge, xgboost, ensemble."),
+        _ => throw new ModelSpecException(
+            $"Unknown model kind '{spec.Kind}'. Known: zero, mean, last, har-rv, ridge, xgboost, fasttree, lightgbm, ensemble."),
     };
 
     private static EnsembleModel FitEnsemble(ModelSpec spec, TrainingData data)
@@ -81,6 +83,7 @@ public static class ModelFactory
             ModelKinds.HarRv => HarRvModel.FromArtifact(header, payload),
             ModelKinds.Ridge => RidgeModel.FromArtifact(header, payload),
             ModelKinds.XGBoost => XGBoost.XGBoostModel.FromArtifact(header, payload),
+            ModelKinds.FastTree or ModelKinds.LightGbm => MlNet.MlNetTreeModel.FromArtifact(header, payload),
             ModelKinds.Ensemble => EnsembleModel.FromArtifact(header, payload),
             _ => throw new InvalidDataException($"Unknown model kind '{header.Kind}' in artifact."),
         };

@@ -72,7 +72,11 @@ public sealed record LinearCoefficients(double[] Means, double[] Scales, double[
     }
 }
 
-/// <summary>Ridge regression on the features (MathNet). Parameter: <c>alpha</c> (penalty on standardized weights, default 1).</summary>
+/// <summary>
+/// Ridge regression on the features (MathNet). Parameter: <c>alpha</c> (penalty on standardized weights, default 1). For a
+/// volatility target the fit is in log space (<c>log_target=true</c> is recorded): the forecast is exp of the linear
+/// prediction, positive by construction.
+/// </summary>
 public sealed class RidgeModel : IModel
 {
     private readonly LinearCoefficients _coefficients;
@@ -91,8 +95,16 @@ public sealed class RidgeModel : IModel
     {
         var alpha = spec.Double("alpha", 1.0);
         if (alpha < 0) throw new ModelSpecException($"ridge: alpha must be >= 0, got {alpha}.");
-        var coefficients = LinearCoefficients.Fit(data.X.Values, data.X.Rows, data.X.Columns, data.Y, alpha);
-        return new RidgeModel(data.X.Names, coefficients, data.Target, spec.Parameters);
+        var parameters = new SortedDictionary<string, string>(spec.Parameters, StringComparer.Ordinal);
+        parameters.Remove("log_target"); // set by the fit itself, from the target
+        var y = data.Y;
+        if (data.Target.Kind == TargetKind.Volatility)
+        {
+            parameters["log_target"] = "true";
+            y = Array.ConvertAll(y, v => Math.Log(Math.Max(v, Targets.Targets.VolatilityFloor)));
+        }
+        var coefficients = LinearCoefficients.Fit(data.X.Values, data.X.Rows, data.X.Columns, y, alpha);
+        return new RidgeModel(data.X.Names, coefficients, data.Target, parameters);
     }
 
     public string Kind => ModelKinds.Ridge;
@@ -103,6 +115,8 @@ public sealed class RidgeModel : IModel
         var p = new double[frame.Rows];
         for (var i = 0; i < frame.Rows; i++) p[i] = _coefficients.Predict(frame.Row(i));
         if (_target?.Kind == TargetKind.Direction) for (var i = 0; i < p.Length; i++) p[i] = Math.Clamp(p[i], 0, 1);
+        if (_parameters.GetValueOrDefault("log_target") == "true") for (var i = 0; i < p.Length; i++) p[i] = Math.Exp(p[i]);
+        if (_target?.Kind == TargetKind.Volatility) for (var i = 0; i < p.Length; i++) p[i] = Math.Max(p[i], Targets.Targets.VolatilityFloor);
         return p;
     }
 
@@ -164,7 +178,7 @@ public sealed class HarRvModel : IModel
     {
         var (x, rows, _) = Design(frame, null);
         var p = new double[rows];
-        for (var i = 0; i < rows; i++) p[i] = Math.Max(0, _coefficients.Predict(x.AsSpan(i * Regressors.Length, Regressors.Length)));
+        for (var i = 0; i < rows; i++) p[i] = Math.Max(Targets.Targets.VolatilityFloor, _coefficients.Predict(x.AsSpan(i * Regressors.Length, Regressors.Length)));
         return p;
     }
 

@@ -14,6 +14,8 @@ public static class ModelKinds
     public const string HarRv = "har-rv";
     public const string Ridge = "ridge";
     public const string XGBoost = "xgboost";
+    public const string FastTree = "fasttree";
+    public const string LightGbm = "lightgbm";
     public const string Ensemble = "ensemble";
 
     public static readonly IReadOnlyList<string> Baselines = [Zero, HistoricalMean, LastValue, HarRv];
@@ -60,6 +62,15 @@ public interface IModel : IDisposable
     IReadOnlyDictionary<string, double> FeatureImportance();
     /// <summary>The number of boosting rounds kept after early stopping, when that applies.</summary>
     int? BestIteration => null;
+}
+
+/// <summary>
+/// A model kind cannot run on this machine (its native library is missing or does not load). A training run records
+/// the candidate as unavailable with this message and carries on with the others.
+/// </summary>
+public sealed class ModelUnavailableException(string kind, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public string Kind { get; } = kind;
 }
 
 /// <summary>A model specification could not be fitted as asked (unknown kind, bad parameter, wrong target).</summary>

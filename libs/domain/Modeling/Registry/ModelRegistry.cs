@@ -342,6 +342,47 @@ public sealed partial class ModelRegistry(IStateStore store, IEventPublisher pub
         throw new RegistryConflictException("Could not add the model to the registry index: it kept changing.");
     }
 
+    // ---- files stored with a version (model card, plots) -----------------------------------------------------
+
+    private sealed record StoredFile(string MediaType, string Data);
+
+    private static string FilesKey(string name, int v) => VersionKey(name, v) + "/files";
+    private static string FileKey(string name, int v, string file) => FilesKey(name, v) + "/" + file;
+
+    /// <summary>Stores files with a registered version (overwriting files of the same name: idempotent), then their list.</summary>
+    public async Task SaveFilesAsync(string name, int version, IReadOnlyList<Reports.ReportFile> files, CancellationToken ct = default)
+    {
+        _ = await GetVersionAsync(name, version.ToString(CultureInfo.InvariantCulture), ct);
+        foreach (var f in files)
+        {
+            if (!FilePattern().IsMatch(f.Name)) throw new RegistryException($"Invalid file name '{f.Name}'.");
+            await Save(FileKey(name, version, f.Name), new StoredFile(f.MediaType, Convert.ToBase64String(f.Content)), null, ct);
+        }
+        var (existing, _) = await GetAsync<List<string>>(FilesKey(name, version), ct);
+        var names = (existing ?? []).Union(files.Select(f => f.Name)).Order(StringComparer.Ordinal).ToList();
+        await Save(FilesKey(name, version), names, null, ct);
+    }
+
+    /// <summary>The names of the files stored with a version (empty when none).</summary>
+    public async Task<(ModelVersion Version, IReadOnlyList<string> Files)> ListFilesAsync(string name, string versionOrAlias, CancellationToken ct = default)
+    {
+        var v = await GetVersionAsync(name, versionOrAlias, ct);
+        var (names, _) = await GetAsync<List<string>>(FilesKey(name, v.Version), ct);
+        return (v, names ?? []);
+    }
+
+    /// <summary>A file stored with a version, or null when there is no such file.</summary>
+    public async Task<Reports.ReportFile?> GetFileAsync(string name, string versionOrAlias, string file, CancellationToken ct = default)
+    {
+        var v = await GetVersionAsync(name, versionOrAlias, ct);
+        if (!FilePattern().IsMatch(file)) return null;
+        var (stored, _) = await GetAsync<StoredFile>(FileKey(name, v.Version, file), ct);
+        return stored is null ? null : new Reports.ReportFile(file, stored.MediaType, Convert.FromBase64String(stored.Data));
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,99}$")]
+    private static partial Regex FilePattern();
+
     // ---- JSON helpers (NaN-tolerant, unlike the default state options) ---------------------------------------
 
     private async Task<(T? Value, string? ETag)> GetAsync<T>(string key, CancellationToken ct)

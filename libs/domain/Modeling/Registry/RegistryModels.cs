@@ -14,12 +14,18 @@ public static class ModelAliases
     public const string Challenger = "challenger";
 }
 
-/// <summary>Where a model version came from: enough to rebuild its dataset and compare it with others.</summary>
+/// <summary>
+/// Where a model version came from: enough to rebuild its dataset and compare it with others. <see cref="DataSource"/>
+/// says whether the bars came from the offline store or the synthetic market (null: recorded before it was kept).
+/// <see cref="Final"/> is the score on the untouched final period <see cref="FinalFrom"/>..<see cref="FinalTo"/> and
+/// <see cref="Gate"/> the promotion gate's verdict at registration.
+/// </summary>
 public sealed record ModelLineage(
     string DatasetFingerprint, string FeatureSet, string FeatureSetHash, string Target, int Horizon,
     IReadOnlyList<string> Symbols, DateTimeOffset From, DateTimeOffset To, string Kind,
     SortedDictionary<string, string> Parameters, int Seed, IReadOnlyList<FoldResult> Folds, MetricSet? Aggregate,
-    double? Icir, double? RankIcir, string CodeVersion)
+    double? Icir, double? RankIcir, string CodeVersion, string? DataSource = null,
+    MetricSet? Final = null, DateTimeOffset? FinalFrom = null, DateTimeOffset? FinalTo = null, string? Gate = null)
 {
     /// <summary>The lineage's value of a metric (aggregate over folds, or icir / rank_icir), null when undefined.</summary>
     public double? Score(string metric) => metric.ToLowerInvariant() switch

@@ -40,6 +40,9 @@ public sealed record TargetSpec(TargetKind Kind, int Horizon)
 /// </summary>
 public static class Targets
 {
+    /// <summary>The smallest volatility forecast any model returns: forecasts are positive by construction (QLIKE needs it).</summary>
+    public const double VolatilityFloor = 1e-6;
+
     public static double Price(in Bar bar) => bar.AdjClose ?? bar.Close;
 
     public static double[] Compute(IReadOnlyList<Bar> bars, TargetSpec spec)

@@ -40,10 +40,21 @@ public sealed record FoldResult(int Fold, DateTimeOffset TrainStart, DateTimeOff
 /// <summary>
 /// A walk-forward report: per-fold metrics, their mean (<see cref="Aggregate"/>), the information ratios of the IC
 /// series (per date when cross-sectional, per fold otherwise) and the metrics of all out-of-sample predictions pooled.
+/// <see cref="Unavailable"/> is set (and there are no folds) when the model kind cannot run on this machine.
+/// <see cref="Final"/> is the score on the untouched final period (fitted on all inner rows with <see cref="Refit"/>),
+/// <see cref="Seconds"/> the wall time the candidate took, <see cref="SearchTrials"/> every trial of a search around it.
 /// </summary>
 public sealed record ValidationReport(string Model, ModelSpec Spec, string Target, IReadOnlyList<FoldResult> Folds,
-    MetricSet Aggregate, MetricSet Pooled, double? Icir, double? RankIcir)
+    MetricSet Aggregate, MetricSet Pooled, double? Icir, double? RankIcir, string? Unavailable = null,
+    MetricSet? Final = null, ModelSpec? Refit = null, double? Seconds = null, IReadOnlyList<ValidationReport>? SearchTrials = null)
 {
+    /// <summary>A report for a candidate that could not run: no folds, no metrics, the reason.</summary>
+    public static ValidationReport ForUnavailable(ModelSpec spec, string target, string reason)
+    {
+        var empty = new MetricSet(0, null, null, null, null, null, null, null, "none");
+        return new ValidationReport(spec.Describe(), spec, target, [], empty, empty, null, null, reason);
+    }
+
     public double? Score(string metric) => metric.ToLowerInvariant() switch
     {
         "icir" => Icir,
@@ -95,18 +106,22 @@ public static class Evaluator
     /// <summary>Fits on <paramref name="trainRows"/>, holding out the last part for early stopping when the model supports it.</summary>
     public static IModel Fit(Dataset dataset, IReadOnlyList<int> trainRows, ModelSpec spec, int seed)
     {
+        var (fit, valid) = FittingRows(dataset, trainRows, spec);
+        var (fx, fy) = dataset.Take(fit);
+        if (valid.Length == 0) return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed));
+        var (vx, vy) = dataset.Take(valid);
+        return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed, vx, vy));
+    }
+
+    /// <summary>The rows <see cref="Fit"/> trains on and the rows it holds out for early stopping (none unless the spec early-stops).</summary>
+    public static (int[] Fit, int[] Valid) FittingRows(Dataset dataset, IReadOnlyList<int> trainRows, ModelSpec spec)
+    {
         if (UsesEarlyStopping(spec))
         {
             var (fit, valid) = WalkForward.EarlyStoppingSplit(dataset.Times, trainRows, EarlyStoppingFraction, dataset.Target.Horizon);
-            if (valid.Length > 0)
-            {
-                var (fx, fy) = dataset.Take(fit);
-                var (vx, vy) = dataset.Take(valid);
-                return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed, vx, vy));
-            }
+            if (valid.Length > 0) return (fit, valid);
         }
-        var (x, y) = dataset.Take(trainRows);
-        return ModelFactory.Fit(spec, new TrainingData(x, y, dataset.Target, seed));
+        return (trainRows.ToArray(), []);
     }
 
     private static bool UsesEarlyStopping(ModelSpec spec) =>

@@ -33,6 +33,17 @@ public sealed record SyntheticMarketOptions
     /// <summary>Steps of the intrabar path that gives high and low.</summary>
     public int IntrabarSteps { get; init; } = 16;
     public double BaseVolume { get; init; } = 1_000_000;
+    /// <summary>
+    /// A planted, learnable signal (0: none). Each bar's volume carries a standard-normal surprise g; with a signal κ
+    /// the volume is <c>BaseVolume · exp(0.3 g)</c> (no coupling to the bar's move, so g can be read back from volume
+    /// ratios) and the next bar's expected log return moves by κ · σ · g (σ: that bar's GARCH volatility). The correlation of g with the next one-bar return is then about
+    /// κ / √(1 + κ²), and with the next h-bar return about κ / √(h (1 + κ²)). Volume-based features see it; a baseline
+    /// that repeats past returns does not.
+    /// </summary>
+    public double VolumeSignal { get; init; }
+
+    /// <summary>The signal strength the demo universe and synthetic training data plant (see <see cref="VolumeSignal"/>).</summary>
+    public const double DemoVolumeSignal = 1.0;
     /// <summary>Daily and longer bars skip Saturdays and Sundays.</summary>
     public bool SkipWeekends { get; init; } = true;
 
@@ -71,6 +82,7 @@ public static class SyntheticMarket
         var lastShock = new double[n];
         var omega = longRunVar.Select(v => v * (1 - options.GarchAlpha - options.GarchBeta)).ToArray();
         var independent = new double[n];
+        var surprise = new double[n];
         var time = Align(options.Start, options.Interval);
         var daily = options.Interval.Length >= TimeSpan.FromDays(1);
 
@@ -89,14 +101,15 @@ public static class SyntheticMarket
                 var shock = sigma * z;
                 lastShock[k] = shock;
                 var jump = rng.NextDouble() < options.JumpProbability ? options.JumpMean + options.JumpStdDev * rng.NextGaussian() : 0.0;
-                var logReturn = s.AnnualDrift / barsPerYear - 0.5 * variance[k] + shock + jump;
+                var logReturn = s.AnnualDrift / barsPerYear - 0.5 * variance[k] + shock + jump + options.VolumeSignal * sigma * surprise[k];
 
                 // The open gaps a little from the previous close; the intrabar path is a Brownian bridge to the close.
                 var open = price[k] * Math.Exp(0.1 * sigma * rng.NextGaussian());
                 var close = price[k] * Math.Exp(logReturn);
                 var (high, low) = IntrabarRange(rng, open, close, sigma, options.IntrabarSteps);
                 var activity = 1 + 4 * Math.Abs(shock + jump) / Math.Max(sigma, 1e-12);
-                var volume = Math.Round(options.BaseVolume * Math.Exp(0.3 * rng.NextGaussian()) * activity);
+                surprise[k] = rng.NextGaussian();
+                var volume = Math.Round(options.BaseVolume * Math.Exp(0.3 * surprise[k]) * (options.VolumeSignal != 0 ? 1 : activity));
                 price[k] = close;
                 yield return new SymbolBar(s.Symbol, options.Interval, new Bar(time, open, high, low, close, volume));
             }

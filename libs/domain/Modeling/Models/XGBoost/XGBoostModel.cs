@@ -110,7 +110,9 @@ public sealed class XGBoostModel : IModel
         var p = frame.Rows <= 64
             ? _booster.PredictDense(frame.Values, frame.Rows, frame.Columns)
             : PredictBatch(frame);
-        return Array.ConvertAll(p, v => (double)v);
+        var result = Array.ConvertAll(p, v => (double)v);
+        if (_target?.Kind == TargetKind.Volatility) for (var i = 0; i < result.Length; i++) result[i] = Math.Max(result[i], Targets.Targets.VolatilityFloor);
+        return result;
     }
 
     private float[] PredictBatch(FeatureFrame frame)

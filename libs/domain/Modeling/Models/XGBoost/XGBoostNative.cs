@@ -33,17 +33,17 @@ public static class XGBoostLibrary
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
         name == ImportName ? Handle.Value : IntPtr.Zero;
 
-    internal static IReadOnlyList<string> Candidates() =>
+    public static IReadOnlyList<string> Candidates() =>
         Environment.GetEnvironmentVariable("XGBOOST_LIBRARY_PATH") is { Length: > 0 } configured
             ? [configured]
             : [DefaultFile, "libxgboost.so", "/usr/lib/x86_64-linux-gnu/libxgboost.so.0", "/usr/lib/aarch64-linux-gnu/libxgboost.so.0"];
 
-    /// <summary>Loads the first candidate that exists, or throws naming the file and the package to install.</summary>
-    internal static IntPtr Load(IReadOnlyList<string> candidates)
+    /// <summary>Loads the first candidate that exists, or throws <see cref="ModelUnavailableException"/> naming the file and the package to install.</summary>
+    public static IntPtr Load(IReadOnlyList<string> candidates)
     {
         foreach (var candidate in candidates)
             if (NativeLibrary.TryLoad(candidate, out var handle)) return handle;
-        throw new XGBoostException(
+        throw new ModelUnavailableException(ModelKinds.XGBoost,
             $"The XGBoost native library could not be loaded (tried {string.Join(", ", candidates)}). " +
             $"Install {DefaultFile} with 'apt-get install {AptPackage}' (Debian/Ubuntu), or set XGBOOST_LIBRARY_PATH to the library file.");
     }
