@@ -1,44 +1,38 @@
-using System.Net;
-using System.Text;
+using Grpc.Core;
 using Platform.BuildingBlocks.PubSub;
 
 namespace Platform.BuildingBlocks.Dapr;
 
 /// <summary>
-/// The publish port over <c>POST /v1.0/publish/{pubsub}/{topic}</c> (§3.1). The payload goes as
-/// <c>application/json</c>, so the sidecar embeds it as the CloudEvent's <c>data</c>; the business-key id and the
-/// event type override the generated envelope fields, and the partition key keeps one symbol's events in order on Kafka.
+/// The publish port on <c>DaprClient.PublishByteEventAsync</c> (gRPC). The payload goes as <c>application/json</c>, so the
+/// sidecar embeds it as the CloudEvent's <c>data</c>; metadata <c>cloudevent.id</c> (the business key) and
+/// <c>cloudevent.type</c> override the generated envelope fields, and <c>partitionKey</c> keeps one key's events in order
+/// on Kafka. The adapter sends each publish once; the sidecar's outbound pub/sub resiliency policy retries the broker.
 /// </summary>
-public sealed class DaprEventPublisher(DaprSidecarClient client, PubSubOptions pubSubOptions) : IEventPublisher
+public sealed class DaprEventPublisher(DaprCalls calls, PubSubOptions pubSubOptions) : IEventPublisher
 {
+    public const string JsonContentType = "application/json";
+
+    public static Dictionary<string, string> Metadata(OutgoingEvent e)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["cloudevent.id"] = e.Id, ["cloudevent.type"] = e.Type };
+        if (!string.IsNullOrEmpty(e.PartitionKey)) metadata["partitionKey"] = e.PartitionKey;
+        return metadata;
+    }
+
     public async Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
     {
         pubSubOptions.Validate(e);
-        var path = new StringBuilder("v1.0/publish/")
-            .Append(DaprSidecarClient.Escape(client.Options.PubSubName)).Append('/').Append(DaprSidecarClient.Escape(e.Topic))
-            .Append("?metadata.cloudevent.id=").Append(DaprSidecarClient.Escape(e.Id))
-            .Append("&metadata.cloudevent.type=").Append(DaprSidecarClient.Escape(e.Type));
-        if (!string.IsNullOrEmpty(e.PartitionKey)) path.Append("&metadata.partitionKey=").Append(DaprSidecarClient.Escape(e.PartitionKey));
-
-        using var response = await client.SendAsync(new(HttpMethod.Post, path.ToString(), e.Data), DaprRetry.ConnectFailuresOnly, ct);
-        if (response.StatusCode == HttpStatusCode.NoContent) return;
-        var (code, message) = await DaprSidecarClient.ReadErrorAsync(response, ct);
-        var what = $"Publish of '{e.Id}' to '{client.Options.PubSubName}/{e.Topic}'";
-        throw response.StatusCode switch
+        var pubSub = calls.Options.PubSubName;
+        try
+        {
+            await calls.RunAsync(DaprCalls.Kind.Write, $"Publish of '{e.Id}' to '{pubSub}/{e.Topic}'",
+                (c, t) => c.PublishByteEventAsync(pubSub, e.Topic, e.Data, JsonContentType, Metadata(e), t), ct);
+        }
+        catch (DaprApiException ex) when (ex.Status == StatusCode.PermissionDenied)
         {
             // Nothing was written: the component's scopes forbid this app to publish on the topic.
-            HttpStatusCode.Forbidden => new PublishRefusedException(
-                DaprSidecarClient.Describe(what, response.StatusCode, code, message) + " (the pub/sub component's publishingScopes/allowedTopics refuse it)"),
-            HttpStatusCode.NotFound => new DaprApiException(
-                DaprSidecarClient.Describe(what, response.StatusCode, code, message) + " (no such pub/sub component loaded by the sidecar, or an empty topic)",
-                (int)response.StatusCode, code),
-            HttpStatusCode.BadRequest => new DaprApiException(
-                DaprSidecarClient.Describe(what, response.StatusCode, code, message) + " (pub/sub not configured or metadata refused)",
-                (int)response.StatusCode, code),
-            HttpStatusCode.InternalServerError => new DaprApiException(
-                DaprSidecarClient.Describe(what, response.StatusCode, code, message) + " (the broker did not accept the message; it may be retried)",
-                (int)response.StatusCode, code),
-            _ => new DaprApiException(DaprSidecarClient.Describe(what, response.StatusCode, code, message), (int)response.StatusCode, code),
-        };
+            throw new PublishRefusedException(ex.Message + " (the pub/sub component's publishingScopes/allowedTopics refuse it)");
+        }
     }
 }
