@@ -107,11 +107,7 @@ public sealed class FaithfulSidecar : IAsyncDisposable
         }
         if (HttpMethods.IsGet(request.Method) && request.Path == "/v1.0/healthz/outbound")
         {
-            if (_cluster.Options.ApiToken is { } token && request.Headers["dapr-api-token"] != token)
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                return;
-            }
+            // daprd exempts the health routes from DAPR_API_TOKEN.
             context.Response.StatusCode = StatusCodes.Status204NoContent;
             return;
         }
