@@ -95,6 +95,13 @@ public sealed class FaithfulSidecar : IAsyncDisposable
                 context.Response.Headers["grpc-message"] = "unknown method " + request.Path;
                 return;
             }
+            if (_cluster.ShouldFail(request.Path.Value![(DaprGrpcApi.ServiceName.Length + 2)..]))
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "14";
+                context.Response.Headers["grpc-message"] = "sidecar unavailable (injected)";
+                return;
+            }
             if (_cluster.Options.ApiToken is { } token && request.Headers["dapr-api-token"] != token)
             {
                 context.Response.ContentType = "application/grpc";

@@ -69,6 +69,32 @@ public sealed class SidecarCluster : IAsyncDisposable
 
     internal void Violation(string what) => _violations.Enqueue(what);
 
+    private readonly ConcurrentDictionary<string, int> _failNext = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+
+    /// <summary>Answers the next <paramref name="count"/> calls of gRPC method <paramref name="method"/> (e.g. <c>SaveState</c>)
+    /// with <c>Unavailable</c>, as a sidecar that is restarting would.</summary>
+    public void FailNext(string method, int count) => _failNext[method] = count;
+
+    /// <summary>How many calls of gRPC method <paramref name="method"/> the sidecars received (failed ones included).</summary>
+    public int Calls(string method) => _calls.TryGetValue(method, out var n) ? n : 0;
+
+    internal bool ShouldFail(string method)
+    {
+        _calls.AddOrUpdate(method, 1, (_, n) => n + 1);
+        while (_failNext.TryGetValue(method, out var left) && left > 0)
+            if (_failNext.TryUpdate(method, left - 1, left)) return true;
+        return false;
+    }
+
+    /// <summary>The directory holding Platform.sln, above the test binaries.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("No Platform.sln above " + AppContext.BaseDirectory);
+    }
+
     public SidecarComponent? Component(string name) => Options.Components.FirstOrDefault(c => c.Name == name);
 
     /// <summary>Starts a sidecar for <paramref name="appId"/> on free loopback ports. Point the app at its ports, start the app, then call <see cref="FaithfulSidecar.ConnectAppAsync"/>.</summary>
