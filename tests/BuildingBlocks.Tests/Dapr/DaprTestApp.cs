@@ -24,14 +24,17 @@ public sealed class DaprTestApp : ITestConsumer
 {
     private readonly WebApplication _app;
 
-    private DaprTestApp(WebApplication app, FaithfulSidecar sidecar, Uri address)
+    private readonly IAsyncDisposable _sidecar;
+
+    private DaprTestApp(WebApplication app, IAsyncDisposable sidecar, Uri address)
     {
         _app = app;
-        Sidecar = sidecar;
+        _sidecar = sidecar;
         Address = address;
     }
 
-    public FaithfulSidecar Sidecar { get; }
+    /// <summary>The app's faithful sidecar (only for apps started on a <see cref="SidecarCluster"/>).</summary>
+    public FaithfulSidecar Sidecar => (FaithfulSidecar)_sidecar;
     public Uri Address { get; }
     public IServiceProvider Services => _app.Services;
     public IEventPublisher Publisher => Services.GetRequiredService<IEventPublisher>();
@@ -41,17 +44,27 @@ public sealed class DaprTestApp : ITestConsumer
         IDictionary<string, string?>? settings = null)
     {
         var sidecar = await cluster.StartSidecarAsync(appId);
+        var values = new Dictionary<string, string?>(sidecar.AppSettings());
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
+        return await StartAsync(appId, values, configure, port: 0, sidecar.ConnectAppAsync, sidecar);
+    }
+
+    /// <summary>Starts the app against a sidecar that already runs (<paramref name="sidecar"/>, disposed with the app), then tells the
+    /// sidecar where the app listens.</summary>
+    public static async Task<DaprTestApp> StartAsync(string appId, IDictionary<string, string?> settings, Action<IServiceCollection>? configure,
+        int port, Func<Uri, Task> connect, IAsyncDisposable sidecar)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var values = new Dictionary<string, string?>(sidecar.AppSettings())
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var values = new Dictionary<string, string?>
         {
             ["Runtime:Mode"] = "dapr",
             ["DAPR_HEALTH_TIMEOUT"] = "5",
             ["Dapr:RequestTimeout"] = "5",
             ["Dapr:RetryDelay"] = "00:00:00.010",
         };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
+        foreach (var (k, v) in settings) values[k] = v;
         builder.Configuration.AddInMemoryCollection(values);
         builder.Services.AddBuildingBlocks(RuntimeSettings.From(builder.Configuration, appId), builder.Configuration);
         configure?.Invoke(builder.Services);
@@ -68,13 +81,13 @@ public sealed class DaprTestApp : ITestConsumer
             throw;
         }
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First() + "/");
-        await sidecar.ConnectAppAsync(address);
+        await connect(address);
         return new DaprTestApp(app, sidecar, address);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Sidecar.DisposeAsync();
+        await _sidecar.DisposeAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

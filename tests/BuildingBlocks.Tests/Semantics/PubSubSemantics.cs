@@ -31,7 +31,7 @@ public abstract class PubSubSemantics
 
     private static IEventPublisher Publisher(ITestConsumer host) => host.Services.GetRequiredService<IEventPublisher>();
 
-    [Fact]
+    [SemanticsFact]
     public async Task PublishAsync_ManyEvents_DeliveredOnceEachInOrder()
     {
         var seen = new ConcurrentQueue<string>();
@@ -43,7 +43,7 @@ public abstract class PubSubSemantics
         Assert.Equal(Enumerable.Range(0, 300).Select(i => $"e{i}"), seen);
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_HandlerFailsTwice_RedeliveredUntilSuccess()
     {
         var attempts = 0;
@@ -61,7 +61,7 @@ public abstract class PubSubSemantics
         Assert.Empty(dead);
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_HandlerAlwaysFails_DeadLetteredAfterMaxAttemptsAndNextEventFlows()
     {
         var attempts = new ConcurrentDictionary<string, int>();
@@ -85,7 +85,7 @@ public abstract class PubSubSemantics
         Assert.Equal(42, letter.DataAs<System.Text.Json.JsonElement>().GetProperty("payload").GetInt32());
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_HandlerDrops_DeadLetteredWithoutRetry()
     {
         var attempts = 0;
@@ -100,7 +100,7 @@ public abstract class PubSubSemantics
         Assert.Equal(1, attempts);
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_MalformedDataForTypedHandler_DeadLettered()
     {
         var handled = 0;
@@ -115,7 +115,7 @@ public abstract class PubSubSemantics
         Assert.Equal(0, handled);
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_TwoAppIds_EachGroupGetsEveryEvent()
     {
         var a = new ConcurrentQueue<string>();
@@ -126,7 +126,7 @@ public abstract class PubSubSemantics
         await TestRuntime.WaitUntilAsync(() => a.Count == 20 && b.Count == 20, "both groups");
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_TwoReplicasOfOneAppId_EachEventHandledOnce()
     {
         var seen = new ConcurrentBag<string>();
@@ -140,7 +140,7 @@ public abstract class PubSubSemantics
         Assert.Equal(100, seen.Distinct().Count());
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_RedeliveredEventThroughIdempotencyHelper_HasNoSecondEffect()
     {
         var deliveries = 0;
@@ -163,7 +163,7 @@ public abstract class PubSubSemantics
         Assert.Equal(2, await store.GetAsync<int>("effects"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task Deliver_AfterRestart_ResumesFromCommittedPosition()
     {
         var first = new ConcurrentQueue<string>();
@@ -188,7 +188,7 @@ public abstract class PubSubSemantics
         { "oversized", new OutgoingEvent(Topic, "id", "T", StateStoreExtensions.Serialize(new string('x', 1024 * 1024))), "limit" },
     };
 
-    [Theory]
+    [SemanticsTheory]
     [MemberData(nameof(RefusedEvents))]
     public async Task PublishAsync_InvalidEvent_RefusedAndNothingWritten(string _, OutgoingEvent e, string message)
     {
