@@ -74,6 +74,11 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
         var response = new GetBulkStateResponse();
         foreach (var key in request.Keys)
         {
+            if (Cluster.Options.BulkGetFailures.Contains(key))
+            {
+                response.Items.Add(new BulkStateItem { Key = key, Error = "failed to read key " + key + ": connection reset" });
+                continue;
+            }
             var (value, etag) = State.Get(State.StoreKey(request.StoreName, sidecar.AppId, key));
             response.Items.Add(new BulkStateItem { Key = key, Data = value is null ? ByteString.Empty : ByteString.CopyFrom(value), Etag = etag });
         }

@@ -43,6 +43,9 @@ public sealed class SidecarClusterOptions
     public string? AppApiToken { get; set; }
 
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Keys a bulk get fails to read (the store's per-key error, as daprd reports it in the item's <c>error</c>).</summary>
+    public HashSet<string> BulkGetFailures { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>

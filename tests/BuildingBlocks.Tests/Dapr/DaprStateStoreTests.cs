@@ -79,6 +79,16 @@ public sealed class DaprStateStoreTests : StateStoreSemantics, IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetBulkAsync_StoreFailsOneKey_ThrowsNamingTheKeyInsteadOfReportingItAbsent()
+    {
+        await Store.SaveAsync("x", 1);
+        _cluster.Options.BulkGetFailures.Add("y");
+        var ex = await Assert.ThrowsAsync<StateStoreException>(() => Store.GetBulkAsync(["x", "y"]));
+        Assert.Equal("ERR_STATE_BULK_GET", ex.ErrorCode);
+        Assert.Contains("'y'", ex.Message);
+    }
+
+    [Fact]
     public async Task GetAsync_UnknownStore_ThrowsWithStatusName()
     {
         var ex = await Assert.ThrowsAsync<StateStoreException>(() => _app!.State("no-such-store").GetAsync("k"));

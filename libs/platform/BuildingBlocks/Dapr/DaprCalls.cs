@@ -1,5 +1,6 @@
 using Dapr;
 using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using DaprSdkClient = Dapr.Client.DaprClient;
 
@@ -35,10 +36,30 @@ public static class DaprErrorCodes
 /// are retried by the sidecar's outbound pub/sub policy instead (consumers dedupe on the CloudEvent id); state writes are
 /// retried by nobody. Failures are told apart by gRPC status code, never by message text.
 /// </summary>
-public sealed class DaprCalls(DaprSdkClient client, DaprOptions options, ILogger<DaprCalls> logger)
+public sealed class DaprCalls(DaprSdkClient client, DaprOptions options, ILogger<DaprCalls> logger) : IDisposable
 {
+    private readonly Lazy<(GrpcChannel Channel, global::Dapr.Client.Autogen.Grpc.v1.Dapr.DaprClient Stub)> _raw = new(() =>
+    {
+        var channel = GrpcChannel.ForAddress(options.GrpcEndpoint, new GrpcChannelOptions { ThrowOperationCanceledOnCancellation = true });
+        return (channel, new global::Dapr.Client.Autogen.Grpc.v1.Dapr.DaprClient(channel));
+    });
+
     public DaprSdkClient Client => client;
     public DaprOptions Options => options;
+
+    /// <summary>
+    /// The generated gRPC stub of <c>dapr.proto.runtime.v1.Dapr</c>, for the one answer the SDK does not pass on: bulk get's
+    /// per-key <c>error</c> (the SDK's <c>BulkStateItem</c> has no error field, so a failed key would look absent).
+    /// </summary>
+    public global::Dapr.Client.Autogen.Grpc.v1.Dapr.DaprClient Stub => _raw.Value.Stub;
+
+    /// <summary>Call headers for <see cref="Stub"/>: <c>dapr-api-token</c> when one is configured.</summary>
+    public Metadata StubHeaders { get; } = options.ApiToken is { } token ? new Metadata { { "dapr-api-token", token } } : [];
+
+    public void Dispose()
+    {
+        if (_raw.IsValueCreated) _raw.Value.Channel.Dispose();
+    }
 
     /// <summary>Whether a call may be sent again after a transport failure.</summary>
     public enum Kind { Read, Write }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using Dapr.Client;
+using GetBulkStateRequest = Dapr.Client.Autogen.Grpc.v1.GetBulkStateRequest;
 using Grpc.Core;
 using Platform.BuildingBlocks.State;
 
@@ -23,6 +23,8 @@ public sealed class DaprStateStoreProvider(DaprCalls calls) : IStateStoreProvide
 /// <see cref="StatusCode.FailedPrecondition"/> (daprd answers Internal for an ETag failure inside it) was not applied:
 /// <see cref="StateOutcome.TransactionFailed"/>. Everything else is a <see cref="StateStoreException"/> carrying the
 /// gRPC status name. Values come back as the store keeps them: JSON may be re-serialized (key order, whitespace).
+/// Bulk get goes through the generated stub (see <see cref="DaprCalls.Stub"/>) so that a key the store failed to read
+/// throws instead of looking absent.
 /// </summary>
 public sealed class DaprStateStore(DaprCalls calls, string name) : IStateStore
 {
@@ -45,16 +47,21 @@ public sealed class DaprStateStore(DaprCalls calls, string name) : IStateStore
     {
         var distinct = keys.Distinct(StringComparer.Ordinal).ToList();
         if (distinct.Count == 0) return [];
+        var request = new GetBulkStateRequest { StoreName = Name, Parallelism = Math.Min(distinct.Count, 10) };
+        request.Keys.AddRange(distinct);
         var found = await Run(DaprCalls.Kind.Read, "Bulk get",
-            (c, t) => c.GetBulkStateAsync(Name, distinct, Math.Min(distinct.Count, 10), cancellationToken: t), ct);
-        var items = new List<StateItem>(found.Count);
-        foreach (var item in found)
+            async (_, t) => await calls.Stub.GetBulkStateAsync(request, calls.StubHeaders, cancellationToken: t), ct);
+        var items = new List<StateItem>(found.Items.Count);
+        foreach (var item in found.Items)
         {
-            if (string.IsNullOrEmpty(item.Value)) continue;
-            var bytes = Encoding.UTF8.GetBytes(item.Value);
+            // A key the store failed to read carries an error and no data: never report it as absent.
+            if (!string.IsNullOrEmpty(item.Error))
+                throw new StateStoreException($"Bulk get from '{Name}' failed for '{item.Key}': {item.Error}", "ERR_STATE_BULK_GET");
+            if (item.Data.IsEmpty) continue;
+            var bytes = item.Data.ToByteArray();
             if (!IsJson(bytes))
                 throw new StateStoreException($"Bulk get from '{Name}': the value of '{item.Key}' is not JSON.", DaprErrorCodes.MalformedResponse);
-            items.Add(new StateItem(item.Key, bytes, item.ETag ?? ""));
+            items.Add(new StateItem(item.Key, bytes, item.Etag ?? ""));
         }
         return items;
     }
