@@ -180,7 +180,8 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
             throw SidecarStateStore.Fail(StatusCode.InvalidArgument, $"failed finding secret store with key {request.StoreName}");
         // secretstores.local.file fails a missing key rather than answering an empty map.
         if (!Cluster.Options.Secrets.TryGetValue(request.Key, out var value))
-            throw SidecarStateStore.Fail(StatusCode.Internal, $"failed getting secret with key {request.Key} from secret store {request.StoreName}: secret not found");
+            throw SidecarStateStore.Fail(StatusCode.Internal,
+                $"failed getting secret with key {request.Key} from secret store {request.StoreName}: secret not found");
         var response = new GetSecretResponse();
         response.Data.Add(request.Key, value);
         return Task.FromResult(response);
@@ -191,7 +192,8 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
         var response = new GetMetadataResponse { Id = sidecar.AppId, RuntimeVersion = "1.16.0" };
         foreach (var c in Cluster.Options.Components)
         {
-            var registered = new RegisteredComponents { Name = c.Name, Type = c.Type, Version = c.Type.StartsWith("state.", StringComparison.Ordinal) ? "v2" : "v1" };
+            var version = c.Type.StartsWith("state.", StringComparison.Ordinal) ? "v2" : "v1";
+            var registered = new RegisteredComponents { Name = c.Name, Type = c.Type, Version = version };
             registered.Capabilities.AddRange(c.Capabilities);
             response.RegisteredComponents.Add(registered);
         }

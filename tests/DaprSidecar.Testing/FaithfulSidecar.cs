@@ -155,11 +155,12 @@ public sealed class FaithfulSidecar : IAsyncDisposable
             string? Field(string name) => item.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.GetValue<string>();
             var pubsub = Field("pubsubname");
             var topic = Field("topic");
-            var route = Field("route")
-                ?? (item.FirstOrDefault(p => string.Equals(p.Key, "routes", StringComparison.OrdinalIgnoreCase)).Value as JsonObject)?["default"]?.GetValue<string>();
+            var routes = item.FirstOrDefault(p => string.Equals(p.Key, "routes", StringComparison.OrdinalIgnoreCase)).Value as JsonObject;
+            var route = Field("route") ?? routes?["default"]?.GetValue<string>();
             if (pubsub is null || topic is null || route is null || _cluster.Component(pubsub)?.Type.StartsWith("pubsub.", StringComparison.Ordinal) != true)
             {
-                _cluster.Violation($"{AppId}: /dapr/subscribe item not usable (pubsub, topic and a route on a loaded pub/sub are needed): {item.ToJsonString()}");
+                _cluster.Violation(
+                    $"{AppId}: /dapr/subscribe item not usable (pubsub, topic and a route on a loaded pub/sub are needed): {item.ToJsonString()}");
                 continue;
             }
             var metadata = (item.FirstOrDefault(p => string.Equals(p.Key, "metadata", StringComparison.OrdinalIgnoreCase)).Value as JsonObject)?

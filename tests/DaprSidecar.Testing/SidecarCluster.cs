@@ -100,7 +100,10 @@ public sealed class SidecarCluster : IAsyncDisposable
 
     public SidecarComponent? Component(string name) => Options.Components.FirstOrDefault(c => c.Name == name);
 
-    /// <summary>Starts a sidecar for <paramref name="appId"/> on free loopback ports. Point the app at its ports, start the app, then call <see cref="FaithfulSidecar.ConnectAppAsync"/>.</summary>
+    /// <summary>
+    /// Starts a sidecar for <paramref name="appId"/> on free loopback ports. Point the app at its ports, start the app,
+    /// then call <see cref="FaithfulSidecar.ConnectAppAsync"/>.
+    /// </summary>
     public async Task<FaithfulSidecar> StartSidecarAsync(string appId)
     {
         var sidecar = new FaithfulSidecar(this, appId);

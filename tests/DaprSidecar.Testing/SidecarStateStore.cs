@@ -44,6 +44,19 @@ public sealed class SidecarStateStore(SidecarCluster cluster)
         lock (_lock) return _items.TryGetValue(StoreKey(store, appId, key), out var item) ? item.Value : null;
     }
 
+    /// <summary>The keys held for <paramref name="store"/>, without their prefix; <paramref name="appId"/> for appid-prefixed stores.</summary>
+    public IReadOnlyList<string> Keys(string store, string? appId = null)
+    {
+        var component = cluster.Component(store) ?? throw new ArgumentException($"No component {store}.", nameof(store));
+        var prefix = component.KeyPrefix switch
+        {
+            "appid" => (appId ?? throw new ArgumentNullException(nameof(appId))) + "||",
+            "name" => store + "||",
+            _ => "",
+        };
+        lock (_lock) return _items.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Select(k => k[prefix.Length..]).ToList();
+    }
+
     public (byte[]? Value, string ETag) Get(string storeKey)
     {
         lock (_lock)

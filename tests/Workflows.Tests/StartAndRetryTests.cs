@@ -76,7 +76,8 @@ public sealed class StartAndRetryTests : IAsyncLifetime
     {
         var first = _runtime.StartRunner();
         // Fails attempts 1 to 3; the wait after attempt 2 (2 s) leaves time to stop the runner.
-        await first.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "retry-kill", new FlakyInput(FailTimes: 3, MaxAttempts: 5, FirstRetryMs: 50, Backoff: 40));
+        await first.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "retry-kill",
+            new FlakyInput(FailTimes: 3, MaxAttempts: 5, FirstRetryMs: 50, Backoff: 40));
         await Eventually(() => _runtime.Effects.Count("retry-kill", "attempt") == 2);
         await first.StopAsync();
 

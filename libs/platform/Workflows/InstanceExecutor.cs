@@ -75,7 +75,8 @@ internal sealed class InstanceExecutor
                     InstanceId, Record.Name, Record.Version);
                 Record.History.AddRange(entries);
                 await EndAsync(WorkflowRuntimeStatus.Failed, null, new WorkflowTaskFailureDetails("WorkflowDefinitionNotFound",
-                    $"Workflow '{Record.Name}' (version {Record.Version ?? "unrecorded"}) is not registered in this app: its definition was removed or renamed."));
+                    $"Workflow '{Record.Name}' (version {Record.Version ?? "unrecorded"}) is not registered in this app: " +
+                    "its definition was removed or renamed."));
                 return;
             }
             if (Record.Status == WorkflowRuntimeStatus.Pending) Record.Status = WorkflowRuntimeStatus.Running;

@@ -123,7 +123,8 @@ public sealed class DaprSidecarRuleTests : IAsyncLifetime
     [Fact]
     public async Task MapDaprEndpoints_Subscribe_DeclaresPubSubTopicRouteAndDeadLetterTopic()
     {
-        await using var app = await DaprTestApp.StartAsync(_cluster, "c1", s => s.AddRawEventHandler(Topic, (_, _, _) => Task.FromResult(DeliveryResult.Success)));
+        await using var app = await DaprTestApp.StartAsync(_cluster, "c1",
+            s => s.AddRawEventHandler(Topic, (_, _, _) => Task.FromResult(DeliveryResult.Success)));
         var subscription = Assert.Single(app.Sidecar.Subscriptions);
         Assert.Equal(new SidecarSubscription("pubsub", Topic, "/events/" + Topic, Topics.DeadLetter(Topic), subscription.Metadata), subscription);
     }

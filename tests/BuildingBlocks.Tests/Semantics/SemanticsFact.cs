@@ -32,7 +32,8 @@ internal static class EnvironmentRequirements
 
 public sealed class SemanticsFactDiscoverer(IMessageSink diagnosticMessageSink) : FactDiscoverer(diagnosticMessageSink)
 {
-    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute) =>
+    public override IEnumerable<IXunitTestCase> Discover(
+        ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute) =>
         EnvironmentRequirements.SkipReason(testMethod) is { } reason
             ? [EnvironmentRequirements.Skipped(DiagnosticMessageSink, discoveryOptions, testMethod, reason)]
             : base.Discover(discoveryOptions, testMethod, factAttribute);
@@ -40,7 +41,8 @@ public sealed class SemanticsFactDiscoverer(IMessageSink diagnosticMessageSink) 
 
 public sealed class SemanticsTheoryDiscoverer(IMessageSink diagnosticMessageSink) : TheoryDiscoverer(diagnosticMessageSink)
 {
-    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
+    public override IEnumerable<IXunitTestCase> Discover(
+        ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo theoryAttribute) =>
         EnvironmentRequirements.SkipReason(testMethod) is { } reason
             ? [EnvironmentRequirements.Skipped(DiagnosticMessageSink, discoveryOptions, testMethod, reason)]
             : base.Discover(discoveryOptions, testMethod, theoryAttribute);
