@@ -22,7 +22,8 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
     public const string ServiceName = "dapr.proto.runtime.v1.Dapr";
 
     private static readonly string[] Names =
-        ["GetState", "GetBulkState", "SaveState", "DeleteState", "ExecuteStateTransaction", "PublishEvent", "GetSecret", "GetMetadata"];
+        ["GetState", "GetBulkState", "SaveState", "DeleteState", "ExecuteStateTransaction", "PublishEvent", "BulkPublishEvent", "GetSecret",
+            "GetMetadata"];
 
     public static readonly IReadOnlySet<string> MethodPaths = Names.Select(n => $"/{ServiceName}/{n}").ToHashSet(StringComparer.Ordinal);
 
@@ -47,6 +48,8 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
         binder.AddMethod(Unary("ExecuteStateTransaction", ExecuteStateTransactionRequest.Parser, Empty.Parser),
             (UnaryServerMethod<ExecuteStateTransactionRequest, Empty>?)null);
         binder.AddMethod(Unary("PublishEvent", PublishEventRequest.Parser, Empty.Parser), (UnaryServerMethod<PublishEventRequest, Empty>?)null);
+        binder.AddMethod(Unary("BulkPublishEvent", BulkPublishRequest.Parser, BulkPublishResponse.Parser),
+            (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>?)null);
         binder.AddMethod(Unary("GetSecret", GetSecretRequest.Parser, GetSecretResponse.Parser), (UnaryServerMethod<GetSecretRequest, GetSecretResponse>?)null);
         binder.AddMethod(Unary("GetMetadata", GetMetadataRequest.Parser, GetMetadataResponse.Parser),
             (UnaryServerMethod<GetMetadataRequest, GetMetadataResponse>?)null);
@@ -129,15 +132,39 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
         return Task.FromResult(new Empty());
     }
 
+    /// <summary>Each entry becomes its own envelope, as a single publish with the entry's metadata would; all or nothing here.</summary>
+    public virtual Task<BulkPublishResponse> BulkPublishEvent(BulkPublishRequest request, ServerCallContext context)
+    {
+        Understood("BulkPublishEvent", request.Metadata.Keys, []);
+        var messages = new List<BrokerMessage>();
+        foreach (var entry in request.Entries)
+        {
+            var single = new PublishEventRequest
+            {
+                PubsubName = request.PubsubName, Topic = request.Topic, Data = entry.Event, DataContentType = entry.ContentType,
+            };
+            single.Metadata.Add(entry.Metadata);
+            messages.Add(Envelope("BulkPublishEvent", single, context));
+        }
+        foreach (var message in messages) Cluster.Broker.Publish(message);
+        return Task.FromResult(new BulkPublishResponse());
+    }
+
     public virtual Task<Empty> PublishEvent(PublishEventRequest request, ServerCallContext context)
     {
-        Understood("PublishEvent", request.Metadata.Keys, PublishMetadata);
+        Cluster.Broker.Publish(Envelope("PublishEvent", request, context));
+        return Task.FromResult(new Empty());
+    }
+
+    private BrokerMessage Envelope(string method, PublishEventRequest request, ServerCallContext context)
+    {
+        Understood(method, request.Metadata.Keys, PublishMetadata);
         if (Cluster.Component(request.PubsubName)?.Type.StartsWith("pubsub.", StringComparison.Ordinal) != true)
             throw SidecarStateStore.Fail(StatusCode.InvalidArgument, $"pubsub {request.PubsubName} is not found");
         if (string.IsNullOrEmpty(request.Topic)) throw SidecarStateStore.Fail(StatusCode.InvalidArgument, "topic is empty in pubsub " + request.PubsubName);
         if (request.DataContentType != "application/json")
         {
-            Cluster.Violation($"{sidecar.AppId}: PublishEvent with data content type '{request.DataContentType}' (the platform publishes JSON only)");
+            Cluster.Violation($"{sidecar.AppId}: {method} with data content type '{request.DataContentType}' (the platform publishes JSON only)");
             throw SidecarStateStore.Fail(StatusCode.InvalidArgument, "unexpected content type " + request.DataContentType);
         }
         JsonNode? data;
@@ -166,8 +193,7 @@ public class DaprGrpcApi(FaithfulSidecar sidecar)
             ["tracestate"] = Meta("cloudevent.tracestate") ?? "",
             ["time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture),
         };
-        Cluster.Broker.Publish(new BrokerMessage(request.PubsubName, request.Topic, envelope, request.Metadata.ToDictionary()));
-        return Task.FromResult(new Empty());
+        return new BrokerMessage(request.PubsubName, request.Topic, envelope, request.Metadata.ToDictionary());
     }
 
     private static string NewTraceparent() =>

@@ -95,7 +95,16 @@ public sealed class FaithfulSidecar : IAsyncDisposable
                 context.Response.Headers["grpc-message"] = "unknown method " + request.Path;
                 return;
             }
-            if (_cluster.ShouldFail(request.Path.Value![(DaprGrpcApi.ServiceName.Length + 2)..]))
+            var method = request.Path.Value![(DaprGrpcApi.ServiceName.Length + 2)..];
+            if (method == "BulkPublishEvent" && _cluster.Options.WithoutBulkPublish)
+            {
+                _cluster.ShouldFail(method);
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12";
+                context.Response.Headers["grpc-message"] = "unknown method BulkPublishEvent for service " + DaprGrpcApi.ServiceName;
+                return;
+            }
+            if (_cluster.ShouldFail(method))
             {
                 context.Response.ContentType = "application/grpc";
                 context.Response.Headers["grpc-status"] = "14";

@@ -44,6 +44,9 @@ public sealed class SidecarClusterOptions
 
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Behave as a daprd that predates the stable <c>BulkPublishEvent</c>: answer it <c>Unimplemented</c> (not a violation).</summary>
+    public bool WithoutBulkPublish { get; set; }
+
     /// <summary>Keys a bulk get fails to read (the store's per-key error, as daprd reports it in the item's <c>error</c>).</summary>
     public HashSet<string> BulkGetFailures { get; } = new(StringComparer.Ordinal);
 }

@@ -120,6 +120,54 @@ public sealed class DaprSidecarRuleTests : IAsyncLifetime
         Assert.NotEmpty(replicaB);
     }
 
+    private static OutgoingEvent BarOn(int i) =>
+        EventPublisherExtensions.ToOutgoing(Bar with { Time = Bar.Time.AddDays(i), Symbol = i % 2 == 0 ? "ALPHA" : "BRAVO" });
+
+    [Fact]
+    public async Task PublishManyAsync_TwoTopics_OneBulkCallPerTopicEachEventWithItsOwnIdAndKey()
+    {
+        var delivered = new ConcurrentQueue<string>();
+        await using var app = await DaprTestApp.StartAsync(_cluster, "features",
+            s => s.AddRawEventHandler(Topic, (_, e, _) => { delivered.Enqueue(e.Id); return Task.FromResult(DeliveryResult.Success); }));
+        var bars = Enumerable.Range(0, 5).Select(BarOn).ToList();
+        OutgoingEvent[] features = [new(Topics.MarketFeatures, "f1", "T", "{}"u8.ToArray()), new(Topics.MarketFeatures, "f2", "T", "{}"u8.ToArray())];
+
+        await app.Publisher.PublishManyAsync([.. bars, .. features]);
+
+        await TestRuntime.WaitUntilAsync(() => delivered.Count == 5, "five deliveries");
+        Assert.Equal(2, _cluster.Calls("BulkPublishEvent"));
+        Assert.Equal(0, _cluster.Calls("PublishEvent"));
+        Assert.Equal(bars.Select(b => b.Id), delivered);
+        var published = _cluster.Broker.Published.Where(m => m.Topic == Topic).ToList();
+        Assert.Equal(bars.Select(b => b.PartitionKey), published.Select(m => m.Metadata["partitionKey"]));
+        Assert.All(published, m => Assert.Equal(nameof(BarClosed), (string)m.Envelope["type"]!));
+    }
+
+    [Fact]
+    public async Task PublishManyAsync_SidecarWithoutBulkPublish_PublishesOneByOne()
+    {
+        _cluster.Options.WithoutBulkPublish = true;
+        await using var app = await DaprTestApp.StartAsync(_cluster, "features");
+
+        await app.Publisher.PublishManyAsync(Enumerable.Range(0, 3).Select(BarOn).ToList());
+
+        Assert.Equal(1, _cluster.Calls("BulkPublishEvent"));
+        Assert.Equal(3, _cluster.Calls("PublishEvent"));
+        Assert.Equal(3, _cluster.Broker.Published.Count);
+    }
+
+    [Fact]
+    public async Task PublishManyAsync_OneInvalidEvent_RefusedAndNothingSent()
+    {
+        await using var app = await DaprTestApp.StartAsync(_cluster, "features");
+
+        await Assert.ThrowsAsync<PublishRefusedException>(() =>
+            app.Publisher.PublishManyAsync([BarOn(0), new OutgoingEvent("no-such-topic", "x", "T", "{}"u8.ToArray())]));
+
+        Assert.Empty(_cluster.Broker.Published);
+        Assert.Equal(0, _cluster.Calls("BulkPublishEvent"));
+    }
+
     [Fact]
     public async Task MapDaprEndpoints_Subscribe_DeclaresPubSubTopicRouteAndDeadLetterTopic()
     {
