@@ -177,6 +177,45 @@ public sealed class DaprSidecarRuleTests : IAsyncLifetime
         Assert.Equal(new SidecarSubscription("pubsub", Topic, "/events/" + Topic, Topics.DeadLetter(Topic), subscription.Metadata), subscription);
     }
 
+    private static async Task<string> PostAsync(DaprTestApp app, string body, string contentType)
+    {
+        using var http = new HttpClient();
+        using var content = new StringContent(body, System.Text.Encoding.UTF8);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        using var response = await http.PostAsync(new Uri(app.Address, "events/" + Topic), content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    [Fact]
+    public async Task Deliver_RawJsonBody_HandledWithAStableHashIdAndSuccess()
+    {
+        var ids = new ConcurrentQueue<string>();
+        await using var app = await DaprTestApp.StartAsync(_cluster, "c1",
+            s => s.AddRawEventHandler(Topic, (_, e, _) => { ids.Enqueue(e.Id); return Task.FromResult(DeliveryResult.Success); }));
+
+        Assert.Equal("{\"status\":\"SUCCESS\"}", await PostAsync(app, "{\"n\":1}", "application/json"));
+        Assert.Equal("{\"status\":\"SUCCESS\"}", await PostAsync(app, "{\"n\":1}", "application/json"));
+
+        Assert.Equal(2, ids.Count);
+        Assert.Single(ids.Distinct());
+        Assert.StartsWith("sha256:", ids.First());
+    }
+
+    [Theory]
+    [InlineData("{\"id\":\"e1\",\"type\":\"T\",\"specversion\":\"1.0\",\"datacontenttype\":\"text/plain\",\"data\":\"hello\"}")]
+    [InlineData("{\"id\":\"e1\",\"specversion\":\"1.0\",\"datacontenttype\":\"application/json\",\"data\":{}}")]
+    [InlineData("{\"id\":\"e1\",\"type\":\"T\",\"time\":\"yesterday\",\"datacontenttype\":\"application/json\",\"data\":{}}")]
+    public async Task Deliver_UnreadableEnvelope_AnswersDropWithoutCallingTheHandler(string envelope)
+    {
+        var handled = 0;
+        await using var app = await DaprTestApp.StartAsync(_cluster, "c1",
+            s => s.AddRawEventHandler(Topic, (_, _, _) => { handled++; return Task.FromResult(DeliveryResult.Success); }));
+
+        Assert.Equal("{\"status\":\"DROP\"}", await PostAsync(app, envelope, "application/cloudevents+json"));
+        Assert.Equal(0, handled);
+    }
+
     [Fact]
     public async Task MapDaprEndpoints_AppApiTokenSet_SidecarWithTokenDeliversAndRequestWithoutIsRefused()
     {
