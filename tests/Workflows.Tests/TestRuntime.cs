@@ -1,31 +1,55 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Platform.BuildingBlocks.Dapr;
 using Platform.BuildingBlocks.Embedded;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
+using Platform.DaprSidecar.Testing;
 
 namespace Platform.Workflows.Tests;
 
-/// <summary>An embedded runtime in a temp directory: SQLite state and event log, and runners started on it.</summary>
+/// <summary>
+/// The runtime the runners work on: by default the embedded one in a temp directory (SQLite state and event log); with
+/// <c>dapr: true</c> the Dapr adapter (DaprClient over gRPC) against a faithful sidecar, whose state store keeps JSON
+/// re-serialized as PostgreSQL's jsonb does and whose violations fail the test at disposal.
+/// </summary>
 public sealed class TestRuntime : IAsyncDisposable
 {
     public const string AppId = "wftest";
     private readonly List<RunningRunner> _runners = [];
+    private readonly SidecarCluster? _cluster;
+    private readonly FaithfulSidecar? _sidecar;
+    private readonly ServiceProvider? _dapr;
 
-    public TestRuntime()
+    public TestRuntime(bool dapr = false)
     {
         Dir = Path.Combine(Path.GetTempPath(), "wf-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Dir);
-        Store = new SqliteStateStore(SqliteFile.Open(StatePath, SqliteStateStore.Schema), "statestore", AppId);
-        Publisher = new EmbeddedEventPublisher(EventLog.For(EventsPath), AppId, new PubSubOptions());
+        if (!dapr)
+        {
+            Store = new SqliteStateStore(SqliteFile.Open(StatePath, SqliteStateStore.Schema), "statestore", AppId);
+            Publisher = new EmbeddedEventPublisher(EventLog.For(EventsPath), AppId, new PubSubOptions());
+            return;
+        }
+        _cluster = new SidecarCluster();
+        _sidecar = _cluster.StartSidecarAsync(AppId).GetAwaiter().GetResult();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(_sidecar.AppSettings()).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddDaprRuntime(AppId, configuration);
+        _dapr = services.BuildServiceProvider();
+        Store = _dapr.GetRequiredService<IStateStoreProvider>().Get("statestore");
+        Publisher = _dapr.GetRequiredService<IEventPublisher>();
     }
 
     public string Dir { get; }
     public string StatePath => Path.Combine(Dir, "state.db");
     public string EventsPath => Path.Combine(Dir, "pubsub.db");
-    public SqliteStateStore Store { get; }
+    public IStateStore Store { get; }
+    public SidecarCluster? Cluster => _cluster;
     public IEventPublisher Publisher { get; }
     public Effects Effects { get; } = new();
 
@@ -58,6 +82,7 @@ public sealed class TestRuntime : IAsyncDisposable
     /// <summary>Events published with this CloudEvent id (a raw count: duplicates included).</summary>
     public int CountEvents(string id)
     {
+        if (_cluster is not null) return _cluster.Broker.Published.Count(m => m.Topic == "workflow-events" && m.Id == id);
         using var connection = new SqliteConnection($"Data Source={EventsPath};Pooling=False");
         connection.Open();
         using var cmd = connection.CreateCommand();
@@ -69,6 +94,8 @@ public sealed class TestRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         foreach (var r in _runners) await r.DisposeAsync();
+        if (_dapr is not null) await _dapr.DisposeAsync();
+        if (_cluster is not null) await _cluster.DisposeAsync();
         SqliteConnection.ClearAllPools();
         try
         {

@@ -18,7 +18,8 @@ public sealed record RuntimeSettings(string AppId, RuntimeMode Mode, string Data
 
     /// <summary>
     /// Reads <c>Runtime:Mode</c> (<c>embedded</c> or <c>dapr</c>); without it, Dapr is chosen when a sidecar is
-    /// configured (<c>DAPR_HTTP_PORT</c> or <c>DAPR_HTTP_ENDPOINT</c>), embedded otherwise. <c>DataDir</c> sets the
+    /// configured (a <c>DAPR_GRPC_*</c> or <c>DAPR_HTTP_*</c> port or endpoint),
+    /// embedded otherwise. <c>DataDir</c> sets the
     /// embedded data directory.
     /// </summary>
     public static RuntimeSettings From(IConfiguration configuration, string appId)
@@ -26,7 +27,7 @@ public sealed record RuntimeSettings(string AppId, RuntimeMode Mode, string Data
         var configured = configuration["Runtime:Mode"];
         var mode = configured switch
         {
-            null or "" => configuration["DAPR_HTTP_PORT"] is { Length: > 0 } || configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 }
+            null or "" => DaprOptions.SidecarConfigured(configuration)
                 ? RuntimeMode.Dapr
                 : RuntimeMode.Embedded,
             _ when configured.Equals("embedded", StringComparison.OrdinalIgnoreCase) => RuntimeMode.Embedded,

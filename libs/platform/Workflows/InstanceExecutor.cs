@@ -26,6 +26,7 @@ internal sealed class InstanceExecutor
     private bool _terminateRequested;
     private string? _terminateOutput;
     private bool _done;
+    private bool _backedOff;
 
     public InstanceExecutor(WorkflowRunner runner, LeasedRecord leased, CancellationToken stopping)
     {
@@ -67,13 +68,35 @@ internal sealed class InstanceExecutor
                 await EndAsync(WorkflowRuntimeStatus.Terminated, _terminateOutput, null);
                 return;
             }
+            if (!Options.Workflows.TryGetValue(Record.Name, out var type))
+            {
+                // As Dapr's worker does with an orchestration it has no code for: the instance fails, it does not wait for ever.
+                _runner.Logger.LogError("Workflow {InstanceId} is a '{Name}' (version {Version}), which this app no longer registers; failing it",
+                    InstanceId, Record.Name, Record.Version);
+                Record.History.AddRange(entries);
+                await EndAsync(WorkflowRuntimeStatus.Failed, null, new WorkflowTaskFailureDetails("WorkflowDefinitionNotFound",
+                    $"Workflow '{Record.Name}' (version {Record.Version ?? "unrecorded"}) is not registered in this app: " +
+                    "its definition was removed or renamed."));
+                return;
+            }
             if (Record.Status == WorkflowRuntimeStatus.Pending) Record.Status = WorkflowRuntimeStatus.Running;
             Record.History.AddRange(entries);
             await CheckpointAsync(WorkflowCheckpointKind.Started);
 
-            var workflow = (IWorkflow)ActivatorUtilities.CreateInstance(_runner.Services, Options.Workflows[Record.Name]);
-            var input = WorkflowJson.Deserialize(Record.Input, workflow.InputType);
-            var context = _context = new OrchestrationContext(Record.Name, Record.InstanceId, Record.CreatedAt);
+            IWorkflow workflow;
+            object? input;
+            try
+            {
+                workflow = (IWorkflow)ActivatorUtilities.CreateInstance(_runner.Services, type);
+                input = WorkflowJson.Deserialize(Record.Input, workflow.InputType);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                await StartFailedAsync(ex);
+                return;
+            }
+            Record.StartAttempts = 0;
+            var context = _context = new OrchestrationContext(Record.Name, Record.InstanceId, Record.CreatedAt, Record.Patches);
             _scheduler.Run(() => _orchestration = workflow.RunAsync(context, input));
             ApplyHistory();
             context.Replaying = false;
@@ -111,7 +134,39 @@ internal sealed class InstanceExecutor
         finally
         {
             _cts.Cancel();
-            if (!_done && !lost && _stopping.IsCancellationRequested) await ReleaseAsync();
+            if (!_done && !lost && !_backedOff && _stopping.IsCancellationRequested) await ReleaseAsync();
+        }
+    }
+
+    /// <summary>
+    /// The workflow's code could not be started (its input does not deserialize, a dependency cannot be created). The
+    /// attempt is checkpointed; after <see cref="WorkflowRuntimeOptions.MaxStartAttempts"/> the instance is Failed,
+    /// before that it is held off every runner for <see cref="WorkflowRuntimeOptions.StartRetryDelay"/>.
+    /// </summary>
+    private async Task StartFailedAsync(Exception ex)
+    {
+        Record.StartAttempts++;
+        var failure = WorkflowTaskFailureDetails.From(ex);
+        if (Record.StartAttempts >= Options.MaxStartAttempts)
+        {
+            _runner.Logger.LogError(ex, "Workflow {InstanceId} could not start after {Attempts} attempts; failing it", InstanceId, Record.StartAttempts);
+            await EndAsync(WorkflowRuntimeStatus.Failed, null, failure with
+            {
+                ErrorMessage = $"The workflow could not start after {Record.StartAttempts} attempts: {failure.ErrorMessage}",
+            });
+            return;
+        }
+        _runner.Logger.LogWarning("Workflow {InstanceId} could not start (attempt {Attempt} of {MaxAttempts}): {Error}; retrying in {Delay}",
+            InstanceId, Record.StartAttempts, Options.MaxStartAttempts, ex.Message, Options.StartRetryDelay);
+        await _write.WaitAsync(CancellationToken.None);
+        try
+        {
+            await Store.WriteAsync(_leased, "start-backoff/" + _runner.RunnerId, Options.StartRetryDelay);
+            _backedOff = true;
+        }
+        finally
+        {
+            _write.Release();
         }
     }
 
@@ -133,12 +188,17 @@ internal sealed class InstanceExecutor
 
             var entries = new List<HistoryEntry>();
             var activities = false;
+            var retries = false;
             while (_messages.Reader.TryRead(out var message))
             {
                 switch (message)
                 {
                     case Message.Wake:
                         pullInbox = true;
+                        break;
+                    case Message.Retrying retrying:
+                        Record.Retries[retrying.TaskId] = retrying.State;
+                        retries = true;
                         break;
                     case Message.Done done:
                         // A timer cancelled meanwhile (its event came first) is not recorded.
@@ -155,7 +215,9 @@ internal sealed class InstanceExecutor
                 await EndAsync(WorkflowRuntimeStatus.Terminated, _terminateOutput, null);
                 return;
             }
-            if (entries.Count > 0 || Record.Status != statusBefore || context.CustomStatusChanged)
+            foreach (var entry in entries)
+                if (entry.Kind is HistoryKind.ActivityCompleted or HistoryKind.ActivityFailed) Record.Retries.Remove(entry.TaskId);
+            if (entries.Count > 0 || retries || Record.Status != statusBefore || context.CustomStatusChanged || context.PatchesChanged)
             {
                 Record.History.AddRange(entries);
                 await CheckpointAsync(activities ? WorkflowCheckpointKind.ActivityCompleted : WorkflowCheckpointKind.Progress);
@@ -182,7 +244,10 @@ internal sealed class InstanceExecutor
         foreach (var call in calls)
         {
             if (call.Kind == PendingKind.Activity)
-                _ = Task.Run(() => RunActivityAsync(call, ct), CancellationToken.None);
+            {
+                var resumed = Record.Retries.GetValueOrDefault(call.Id);
+                _ = Task.Run(() => RunActivityAsync(call, resumed, ct), CancellationToken.None);
+            }
             else
                 _ = Task.Run(() => RunTimerAsync(call, ct), CancellationToken.None);
         }
@@ -203,13 +268,25 @@ internal sealed class InstanceExecutor
         _messages.Writer.TryWrite(new Message.Done(new HistoryEntry(HistoryKind.TimerFired, timer.Id, timer.Name, Store.Now)));
     }
 
-    private async Task RunActivityAsync(PendingTask call, CancellationToken ct)
+    /// <summary>Runs an activity call's attempts; <paramref name="resumed"/> is its checkpointed retry state after a restart.</summary>
+    private async Task RunActivityAsync(PendingTask call, RetryState? resumed, CancellationToken ct)
     {
         var policy = call.Options?.RetryPolicy;
         var maxAttempts = policy?.MaxNumberOfAttempts ?? 1;
-        var firstStart = Store.Now;
+        var firstStart = resumed?.FirstStart ?? Store.Now;
         Exception? last = null;
-        var attempt = 1;
+        var attempt = (resumed?.Attempts ?? 0) + 1;
+        if (resumed is not null && resumed.NextAttemptAt > Store.Now)
+        {
+            try
+            {
+                await Task.Delay(resumed.NextAttemptAt - Store.Now, Store.Clock, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
         for (; ; attempt++)
         {
             try
@@ -232,6 +309,8 @@ internal sealed class InstanceExecutor
             if (policy is null || attempt >= maxAttempts) break;
             var delay = policy.DelayAfter(attempt);
             if (policy.RetryTimeout != Timeout.InfiniteTimeSpan && Store.Now + delay - firstStart > policy.RetryTimeout) break;
+            // Checkpointed before the wait: a runner that takes over continues with the next attempt, not the first.
+            _messages.Writer.TryWrite(new Message.Retrying(call.Id, new RetryState(attempt, firstStart, Store.Now + delay)));
             try
             {
                 await Task.Delay(delay, Store.Clock, ct);
@@ -340,6 +419,7 @@ internal sealed class InstanceExecutor
         {
             Record.CustomStatus = context.CustomStatus;
             context.CustomStatusChanged = false;
+            context.PatchesChanged = false;
         }
         await _write.WaitAsync(CancellationToken.None);
         try
@@ -404,5 +484,7 @@ internal sealed class InstanceExecutor
         public sealed record Wake : Message;
 
         public sealed record Done(HistoryEntry Entry) : Message;
+
+        public sealed record Retrying(int TaskId, RetryState State) : Message;
     }
 }

@@ -31,7 +31,7 @@ public sealed class WorkflowClient
             throw new ArgumentException($"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Workflows.Keys)}.", nameof(name));
         instanceId ??= Guid.NewGuid().ToString("N");
         WorkflowStore.ValidateInstanceId(instanceId);
-        var (created, record) = await _store.CreateAsync(name, instanceId, WorkflowJson.Serialize(input));
+        var (created, record) = await _store.CreateAsync(name, _options.VersionOf(name), instanceId, WorkflowJson.Serialize(input));
         if (!created && record.Name != name)
             throw new InvalidOperationException($"Instance '{instanceId}' exists and runs workflow '{record.Name}', not '{name}'.");
         if (created)

@@ -41,14 +41,22 @@ public abstract class WorkflowContext
 
     /// <summary>A GUID that is the same on every replay (derived from the instance id and a counter).</summary>
     public abstract Guid NewGuid();
+
+    /// <summary>
+    /// Versioning, as Dapr's <c>IsPatched</c>: true where the instance takes the changed code. An instance that replays
+    /// through this call from history recorded before the patch existed gets false (it keeps the old path); one that
+    /// reaches it live gets true, and the patch is recorded so every later replay decides the same way.
+    /// </summary>
+    public abstract bool IsPatched(string patchName);
 }
 
 /// <summary>
 /// The runner's context for one execution. It is driven from one thread at a time by <see cref="OrchestrationScheduler"/>:
 /// checkpointed results are applied in history order, which replays the workflow's code along the path it took.
 /// </summary>
-internal sealed class OrchestrationContext(string name, string instanceId, DateTimeOffset start) : WorkflowContext
+internal sealed class OrchestrationContext(string name, string instanceId, DateTimeOffset start, List<string> patches) : WorkflowContext
 {
+    private readonly Dictionary<string, bool> _patchDecisions = new(StringComparer.Ordinal);
     private readonly Dictionary<int, PendingTask> _pending = [];
     private readonly List<PendingTask> _unstarted = [];
     private readonly List<EventWaiter> _waiters = [];
@@ -65,6 +73,21 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
     internal bool Replaying { get; set; } = true;
     internal string? CustomStatus { get; private set; }
     internal bool CustomStatusChanged { get; set; }
+    internal bool PatchesChanged { get; set; }
+
+    public override bool IsPatched(string patchName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(patchName);
+        if (_patchDecisions.TryGetValue(patchName, out var decided)) return decided;
+        var patched = patches.Contains(patchName) || !Replaying;
+        if (patched && !patches.Contains(patchName))
+        {
+            patches.Add(patchName);
+            PatchesChanged = true;
+        }
+        _patchDecisions[patchName] = patched;
+        return patched;
+    }
 
     public override async Task<T> CallActivityAsync<T>(string name, object? input = null, WorkflowTaskOptions? options = null)
     {
@@ -173,7 +196,13 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
                 break;
             case HistoryKind.TimerFired:
                 // A timer may have been cancelled (its event came first) after it fired in the same batch: nothing waits for it.
-                if (!_pending.Remove(entry.TaskId, out var timer)) break;
+                if (!_pending.TryGetValue(entry.TaskId, out var timer)) break;
+                if (timer.Kind != PendingKind.Timer)
+                {
+                    throw new NonDeterministicWorkflowException(
+                        $"History has a timer as call #{entry.TaskId}, but on replay the workflow called '{timer.Name}' ({timer.Kind}) there.");
+                }
+                _pending.Remove(entry.TaskId);
                 if (timer.TimeoutOf is { } waiter)
                 {
                     if (_waiters.Remove(waiter))

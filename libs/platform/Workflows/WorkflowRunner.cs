@@ -103,7 +103,8 @@ public sealed class WorkflowRunner
 
     private async Task TryStartAsync(string id, CancellationToken ct)
     {
-        var leased = await Store.ReadLeasableAsync(id, RunnerId, r => Options.Workflows.ContainsKey(r.Name), ct);
+        // An instance whose definition is not registered here is taken too: the executor marks it Failed, as Dapr does.
+        var leased = await Store.ReadLeasableAsync(id, RunnerId, _ => true, ct);
         if (leased is null) return;
         var executor = new InstanceExecutor(this, leased, ct);
         if (!_active.TryAdd(id, executor)) return;

@@ -6,6 +6,7 @@ namespace Platform.Workflows;
 public sealed class WorkflowRuntimeOptions
 {
     private readonly Dictionary<string, Type> _workflows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _versions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Type> _activities = new(StringComparer.Ordinal);
 
     /// <summary>The state component holding checkpoints, inboxes, leases and the index: the app's private store.</summary>
@@ -26,8 +27,29 @@ public sealed class WorkflowRuntimeOptions
     /// <summary>Called after each checkpoint is durable, on the runner's thread (metrics, diagnostics, tests).</summary>
     public Action<WorkflowCheckpoint>? OnCheckpoint { get; set; }
 
-    /// <summary>Registers a workflow under its class name, as Dapr does.</summary>
-    public void RegisterWorkflow<T>() where T : class, IWorkflow => _workflows[typeof(T).Name] = typeof(T);
+    /// <summary>
+    /// Attempts to start an instance's code (create the workflow, read its input) before it is marked Failed: such errors
+    /// (input that does not deserialize, a dependency missing) rarely heal, but a deployment may fix them.
+    /// </summary>
+    public int MaxStartAttempts { get; set; } = 3;
+
+    /// <summary>Wait between failed start attempts; the attempt count is checkpointed, so a restart does not reset it.</summary>
+    public TimeSpan StartRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Registers a workflow under <paramref name="name"/> (its class name by default, as Dapr does) and
+    /// <paramref name="version"/>, which new instances record. Change code that running instances may replay with
+    /// <see cref="WorkflowContext.IsPatched"/>; an instance whose name is no longer registered is marked Failed.
+    /// </summary>
+    public void RegisterWorkflow<T>(string? name = null, string version = "1") where T : class, IWorkflow
+    {
+        name ??= typeof(T).Name;
+        _workflows[name] = typeof(T);
+        _versions[name] = version;
+    }
+
+    /// <summary>The registered version of workflow <paramref name="name"/>, null when it is not registered.</summary>
+    public string? VersionOf(string name) => _versions.GetValueOrDefault(name);
 
     /// <summary>Registers an activity under its class name, as Dapr does.</summary>
     public void RegisterActivity<T>() where T : class, IWorkflowActivity => _activities[typeof(T).Name] = typeof(T);
@@ -42,6 +64,8 @@ public sealed class WorkflowRuntimeOptions
             throw new ArgumentException($"Workflows:RenewInterval ({RenewInterval}) must be positive and shorter than LeaseDuration ({LeaseDuration}).");
         if (PollInterval <= TimeSpan.Zero) throw new ArgumentException("Workflows:PollInterval must be positive.");
         if (MaxConcurrentInstances < 1) throw new ArgumentException("Workflows:MaxConcurrentInstances must be at least 1.");
+        if (MaxStartAttempts < 1) throw new ArgumentException("Workflows:MaxStartAttempts must be at least 1.");
+        if (StartRetryDelay <= TimeSpan.Zero) throw new ArgumentException("Workflows:StartRetryDelay must be positive.");
     }
 }
 

@@ -31,6 +31,8 @@ public sealed class WorkflowState
     public bool Exists => _record is not null;
     public string InstanceId => _record?.InstanceId ?? "";
     public string Name => _record?.Name ?? "";
+    /// <summary>The version of the definition that started the instance.</summary>
+    public string? Version => _record?.Version;
     public WorkflowRuntimeStatus RuntimeStatus => _record?.Status ?? WorkflowRuntimeStatus.Unknown;
     public DateTimeOffset CreatedAt => _record?.CreatedAt ?? default;
     public DateTimeOffset LastUpdatedAt => _record?.LastUpdatedAt ?? default;

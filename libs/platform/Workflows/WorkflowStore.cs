@@ -13,6 +13,8 @@ internal sealed class InstanceRecord
 {
     public required string InstanceId { get; init; }
     public required string Name { get; init; }
+    /// <summary>The version of the definition that started the instance (<see cref="WorkflowRuntimeOptions.RegisterWorkflow{T}"/>).</summary>
+    public string? Version { get; init; }
     public WorkflowRuntimeStatus Status { get; set; }
     public string? Input { get; init; }
     public string? Output { get; set; }
@@ -29,6 +31,12 @@ internal sealed class InstanceRecord
     public string? LeaseOwner { get; set; }
     public DateTimeOffset LeaseUntil { get; set; }
     public long Revision { get; set; }
+    /// <summary>Attempts to start the workflow's code that failed before it ran (bad input, a dependency missing).</summary>
+    public int StartAttempts { get; set; }
+    /// <summary>Patches (<see cref="WorkflowContext.IsPatched"/>) this instance has taken.</summary>
+    public List<string> Patches { get; init; } = [];
+    /// <summary>Activity calls between retry attempts, by call number: survives a restart, so attempts continue where they were.</summary>
+    public Dictionary<int, RetryState> Retries { get; init; } = [];
 
     public WorkflowProgress Progress()
     {
@@ -52,6 +60,9 @@ internal sealed record HistoryEntry(
     HistoryKind Kind, int TaskId, string? Name, DateTimeOffset At,
     string? Input = null, string? Result = null, WorkflowTaskFailureDetails? Failure = null, int Attempts = 0);
 
+/// <summary>Where an activity call's retries stand: attempts made, when the first began, when the next may start.</summary>
+internal sealed record RetryState(int Attempts, DateTimeOffset FirstStart, DateTimeOffset NextAttemptAt);
+
 [JsonConverter(typeof(JsonStringEnumConverter<InboxKind>))]
 internal enum InboxKind { Event, Terminate, Suspend, Resume }
 
@@ -73,7 +84,7 @@ internal sealed class IndexShard
 /// <summary>The runner lost an instance's lease: another runner owns it now; stop without writing.</summary>
 internal sealed class LeaseLostException(string instanceId) : Exception($"Lost the lease on workflow instance '{instanceId}'.");
 
-/// <summary>An instance record held under lease: the ETag and bytes of this runner's last write fence the next one.</summary>
+/// <summary>An instance record held under lease: the ETag of this runner's last write fences the next one.</summary>
 internal sealed class LeasedRecord(InstanceRecord record, string etag, byte[] written)
 {
     public InstanceRecord Record { get; } = record;
@@ -126,12 +137,12 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
     /// Creates a Pending instance unless the id exists. Every create goes through the id's index shard with its
     /// ETag (and, in one process, through one writer), so two concurrent starts of one id cannot both create it.
     /// </summary>
-    public Task<(bool Created, InstanceRecord Record)> CreateAsync(string name, string id, string? input)
+    public Task<(bool Created, InstanceRecord Record)> CreateAsync(string name, string? version, string id, string? input)
     {
         var now = Now;
         return _writer.CreateAsync(new InstanceRecord
         {
-            InstanceId = id, Name = name, Status = WorkflowRuntimeStatus.Pending, Input = input, CreatedAt = now, LastUpdatedAt = now,
+            InstanceId = id, Name = name, Version = version, Status = WorkflowRuntimeStatus.Pending, Input = input, CreatedAt = now, LastUpdatedAt = now,
         });
     }
 
@@ -193,7 +204,11 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
         return new LeasedRecord(record, item.ETag, []);
     }
 
-    /// <summary>Writes the record under lease (renewing it); throws <see cref="LeaseLostException"/> if another runner wrote in between.</summary>
+    /// <summary>
+    /// Writes the record under lease (renewing it); throws <see cref="LeaseLostException"/> if another runner wrote in between.
+    /// <paramref name="owner"/> is normally the runner id; another value (a back-off marker) keeps every runner, this one
+    /// included, off the instance until the lease expires.
+    /// </summary>
     public async Task WriteAsync(LeasedRecord leased, string owner, TimeSpan leaseDuration, CancellationToken ct = default)
     {
         var r = leased.Record;
@@ -205,13 +220,25 @@ internal sealed class WorkflowStore(IStateStore store, TimeProvider clock)
         var bytes = StateStoreExtensions.Serialize(r);
         var key = RecordKey(r.InstanceId);
         if (!await _writer.WriteAsync(new StateOperation.Upsert(key, bytes, leased.ETag))) throw new LeaseLostException(r.InstanceId);
-        // The save does not return the new ETag (neither does Dapr's): read it back and check the bytes are ours.
+        // The save does not return the new ETag (neither does Dapr's): read it back and check the revision is ours. The bytes
+        // may differ: a store may keep JSON re-serialized (PostgreSQL's jsonb re-orders keys and drops whitespace).
         var item = await store.GetAsync(key, ct);
-        if (item is null || !item.Value.Span.SequenceEqual(bytes)) throw new LeaseLostException(r.InstanceId);
+        // Identical bytes (a store that keeps them, such as the embedded one) settle it without parsing.
+        if (item is null || !(item.Value.Span.SequenceEqual(bytes) || IsOurs(item, owner, r.Revision)))
+            throw new LeaseLostException(r.InstanceId);
         leased.ETag = item.ETag;
         leased.Written = bytes;
         leased.LastWrite = now;
     }
+
+    private static bool IsOurs(StateItem item, string owner, long revision)
+    {
+        var stored = StateStoreExtensions.Deserialize<RecordStamp>(item.Value);
+        return stored.Revision == revision && stored.LeaseOwner == owner;
+    }
+
+    /// <summary>The fields that identify one write of a record; the rest is not read back.</summary>
+    private sealed record RecordStamp(long Revision, string? LeaseOwner);
 
     /// <summary>Marks a finished instance published and takes it out of the index, in one transaction fenced by the lease.</summary>
     public async Task FinishAsync(LeasedRecord leased)

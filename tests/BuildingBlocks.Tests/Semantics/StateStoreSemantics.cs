@@ -10,13 +10,13 @@ public abstract class StateStoreSemantics
 {
     protected abstract IStateStore Store { get; }
 
-    [Fact]
+    [SemanticsFact]
     public async Task GetAsync_AbsentKey_ReturnsNull()
     {
         Assert.Null(await Store.GetAsync("absent"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task SaveAsync_WithoutETag_LastWriteWins()
     {
         Assert.Equal(StateOutcome.Ok, await Store.SaveAsync("k", 1));
@@ -24,7 +24,7 @@ public abstract class StateStoreSemantics
         Assert.Equal(2, await Store.GetAsync<int>("k"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task SaveAsync_CurrentETag_SucceedsAndChangesETag()
     {
         await Store.SaveAsync("k", "a");
@@ -35,7 +35,7 @@ public abstract class StateStoreSemantics
         Assert.NotEqual(etag, next);
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task SaveAsync_StaleETag_ReturnsConflictAndKeepsValue()
     {
         await Store.SaveAsync("k", "a");
@@ -45,14 +45,14 @@ public abstract class StateStoreSemantics
         Assert.Equal("b", await Store.GetAsync<string>("k"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task SaveAsync_ETagOnAbsentKey_ReturnsConflict()
     {
         Assert.Equal(StateOutcome.Conflict, await Store.SaveAsync("new", 1, "12345"));
         Assert.Null(await Store.GetAsync("new"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task SaveAsync_ETagFromBeforeDeleteAndRecreate_ReturnsConflict()
     {
         await Store.SaveAsync("k", 1);
@@ -62,13 +62,13 @@ public abstract class StateStoreSemantics
         Assert.Equal(StateOutcome.Conflict, await Store.SaveAsync("k", 3, old));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task DeleteAsync_AbsentKeyWithoutETag_Succeeds()
     {
         Assert.Equal(StateOutcome.Ok, await Store.DeleteAsync("absent"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task DeleteAsync_StaleETag_ReturnsConflictAndKeepsValue()
     {
         await Store.SaveAsync("k", 1);
@@ -78,7 +78,7 @@ public abstract class StateStoreSemantics
         Assert.Equal(2, await Store.GetAsync<int>("k"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task DeleteAsync_CurrentETag_Deletes()
     {
         await Store.SaveAsync("k", 1);
@@ -87,7 +87,7 @@ public abstract class StateStoreSemantics
         Assert.Null(await Store.GetAsync("k"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task TransactAsync_AllValid_AppliesEveryOperation()
     {
         await Store.SaveAsync("gone", 0);
@@ -102,7 +102,7 @@ public abstract class StateStoreSemantics
         Assert.Null(await Store.GetAsync("gone"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task TransactAsync_OneStaleETag_AppliesNothing()
     {
         await Store.SaveAsync("guarded", 1);
@@ -122,7 +122,7 @@ public abstract class StateStoreSemantics
         Assert.Equal(2, await Store.GetAsync<int>("guarded"));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task GetBulkAsync_MixedKeys_ReturnsFoundItemsWithETags()
     {
         await Store.SaveAsync("x", 1);
@@ -132,7 +132,7 @@ public abstract class StateStoreSemantics
         Assert.All(items, i => Assert.False(string.IsNullOrEmpty(i.ETag)));
     }
 
-    [Fact]
+    [SemanticsFact]
     public async Task UpdateAsync_ConcurrentIncrements_LosesNone()
     {
         await Store.SaveAsync("counter", 0);
@@ -144,7 +144,7 @@ public abstract class StateStoreSemantics
         Assert.Equal(100, await Store.GetAsync<int>("counter"));
     }
 
-    [Theory]
+    [SemanticsTheory]
     [InlineData("")]
     [InlineData("a||b")]
     public async Task SaveAsync_InvalidKey_Throws(string key)

@@ -59,8 +59,8 @@ public sealed class SchemaValidationTests(RenderedManifests rendered) : IClassFi
     [Theory]
     [InlineData("components/statestore.yaml", "value: \"appid\"", "value: \"app\"", "must be equal to one of the allowed values")]
     [InlineData("components/secretstore.yaml", "type: secretstores.local.file", "type: secretstores.local.files", "must be equal to one of the allowed values")]
-    [InlineData("components/resiliency.yaml", "retry: store", "retry: storage", "unknown policy 'storage'")]
-    [InlineData("components/resiliency.yaml", "maxRetries: 3", "maxRetries: three", "must be integer")]
+    [InlineData("components/resiliency.yaml", "retry: publish", "retry: storage", "unknown policy 'storage'")]
+    [InlineData("components/resiliency.yaml", "maxRetries: 4", "maxRetries: three", "must be integer")]
     [InlineData("components/appconfig.yaml", "protocol: grpc", "protocol: tcp", "must be equal to one of the allowed values")]
     public void Validate_DaprResourceWithDefect_ReportsError(string file, string from, string to, string expected)
     {

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CloudEventsMiddlewareOptions = Dapr.CloudEventsMiddlewareOptions;
+using TopicOptions = Dapr.TopicOptions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -21,6 +23,9 @@ public static class DaprAppEndpoints
     public const string SubscribePath = "/dapr/subscribe";
     public const string TokenHeader = "dapr-api-token";
 
+    /// <summary>The CloudEvent attributes <c>UseCloudEvents</c> forwards as <c>Cloudevent.{name}</c> request headers.</summary>
+    private static readonly string[] ForwardedAttributes = ["id", "source", "type", "topic", "time", "traceparent"];
+
     /// <summary>The delivery status strings of §3.6; case-sensitive.</summary>
     public static string StatusOf(DeliveryResult result) => result switch
     {
@@ -31,59 +36,40 @@ public static class DaprAppEndpoints
     };
 
     /// <summary>
-    /// Maps <c>/dapr/subscribe</c> and the delivery routes. When <c>APP_API_TOKEN</c> is set, requests to <c>/dapr/*</c>
-    /// and to the delivery routes must carry it in <c>dapr-api-token</c> (§1.2); the health probes stay open.
+    /// The app side on Dapr.AspNetCore: <c>UseCloudEvents</c> unwraps each delivered envelope (its attributes forwarded as
+    /// <c>Cloudevent.*</c> headers), every subscription is a POST route carrying <c>WithTopic</c> metadata (pub/sub, topic,
+    /// dead-letter topic), and <c>MapSubscribeHandler</c> serves <c>GET /dapr/subscribe</c> from that metadata. A handler
+    /// answers 200 with SUCCESS, RETRY or DROP (§3.6). When <c>APP_API_TOKEN</c> is set, requests to <c>/dapr/*</c> and to
+    /// the delivery routes must carry it in <c>dapr-api-token</c> (§1.2); the health probes stay open. Call it on the
+    /// application itself (it adds middleware), not on a route group.
     /// </summary>
     public static IEndpointRouteBuilder Map(IEndpointRouteBuilder endpoints)
     {
+        if (endpoints is not IApplicationBuilder app)
+            throw new InvalidOperationException("MapDaprEndpoints must be called on the application, not on a route group: it adds UseCloudEvents.");
         var services = endpoints.ServiceProvider;
         var options = services.GetService<DaprOptions>() ?? DaprOptions.From(services.GetRequiredService<IConfiguration>());
         var registry = services.GetService<SubscriptionRegistry>() ?? new SubscriptionRegistry();
         var subscriptions = registry.Subscriptions;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Dapr.Delivery");
 
-        var subscribeBody = JsonSerializer.SerializeToUtf8Bytes(subscriptions.Select(s => new SubscribeItem(
-            options.PubSubName, s.Topic, s.Route, s.DeadLetterTopic)).ToList(), SubscribeJson);
-        var mapped = new List<IEndpointConventionBuilder>
+        if (options.AppApiToken is { } token)
+            app.UseMiddleware<DaprAppTokenMiddleware>(token, subscriptions.Select(s => s.Route).ToHashSet(StringComparer.OrdinalIgnoreCase));
+        app.UseCloudEvents(new CloudEventsMiddlewareOptions
         {
-            endpoints.MapGet(SubscribePath, (HttpContext context) =>
-            {
-                context.Response.ContentType = "application/json";
-                return context.Response.Body.WriteAsync(subscribeBody, context.RequestAborted).AsTask();
-            }).ExcludeFromDescription(),
-        };
+            ForwardCloudEventPropertiesAsHeaders = true,
+            IncludedCloudEventPropertiesAsHeaders = ForwardedAttributes,
+        });
+        endpoints.MapSubscribeHandler().ExcludeFromDescription();
         foreach (var subscription in subscriptions)
         {
             var s = subscription;
-            mapped.Add(endpoints.MapPost(s.Route, (HttpContext context) => DeliverAsync(context, s, logger)).ExcludeFromDescription());
-        }
-
-        if (options.AppApiToken is { } token)
-        {
-            if (endpoints is IApplicationBuilder app)
-            {
-                var protectedRoutes = subscriptions.Select(s => s.Route).ToHashSet(StringComparer.OrdinalIgnoreCase);
-                app.UseMiddleware<DaprAppTokenMiddleware>(token, protectedRoutes);
-            }
-            else
-            {
-                // A route group has no pipeline of its own: check the token on each mapped endpoint instead.
-                foreach (var builder in mapped)
-                    builder.AddEndpointFilter(async (ctx, next) =>
-                        DaprAppTokenMiddleware.HasToken(ctx.HttpContext.Request, token) ? await next(ctx) : Results.StatusCode(StatusCodes.Status401Unauthorized));
-            }
+            endpoints.MapPost(s.Route, (HttpContext context) => DeliverAsync(context, s, logger))
+                .WithTopic(new TopicOptions { PubsubName = options.PubSubName, Name = s.Topic, DeadLetterTopic = s.DeadLetterTopic })
+                .ExcludeFromDescription();
         }
         return endpoints;
     }
-
-    private static readonly JsonSerializerOptions SubscribeJson = new() { PropertyNamingPolicy = null };
-
-    // §3.3 item shape; property names are case-sensitive.
-    private sealed record SubscribeItem(
-        [property: System.Text.Json.Serialization.JsonPropertyName("pubsubname")] string PubSubName,
-        [property: System.Text.Json.Serialization.JsonPropertyName("topic")] string Topic,
-        [property: System.Text.Json.Serialization.JsonPropertyName("route")] string Route,
-        [property: System.Text.Json.Serialization.JsonPropertyName("deadLetterTopic")] string DeadLetterTopic);
 
     private static async Task DeliverAsync(HttpContext context, Subscription subscription, ILogger logger)
     {
@@ -116,75 +102,48 @@ public static class DaprAppEndpoints
     }
 
     /// <summary>
-    /// Builds the delivered event: a CloudEvent envelope (<c>application/cloudevents+json</c>, or <c>application/json</c>
-    /// carrying <c>specversion</c>), or a plain JSON payload (a raw delivery), whose id is then a hash of its bytes so a
-    /// redelivery keeps it. Null with a reason when the delivery cannot be read (a poison message: dropped).
+    /// Builds the delivered event from what <c>UseCloudEvents</c> left: the body is the envelope's <c>data</c> (JSON), the
+    /// attributes are <c>Cloudevent.*</c> headers. A delivery that was not an envelope (a raw payload, no
+    /// <c>Cloudevent.id</c>) gets a hash of its bytes as id, so a redelivery keeps it. Null with a reason when the delivery
+    /// cannot be read (a poison message: dropped).
     /// </summary>
     internal static async Task<(CloudEvent? Event, string Reason)> ReadEventAsync(HttpRequest request, Subscription subscription, CancellationToken ct)
     {
         var mediaType = request.ContentType is { } contentType && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
             ? parsed.MediaType.Value?.ToLowerInvariant()
             : null;
-        var isEnvelopeType = mediaType == "application/cloudevents+json";
-        if (!isEnvelopeType && mediaType != "application/json")
-            return (null, $"unsupported content type '{request.ContentType}' (expected application/cloudevents+json or application/json)");
+        if (mediaType != "application/json")
+            return (null, $"unsupported data content type '{request.ContentType}' (expected application/json)");
 
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body, ct);
-        var bytes = body.GetBuffer().AsMemory(0, (int)body.Length);
-        JsonDocument doc;
+        var bytes = body.ToArray();
         try
         {
-            doc = JsonDocument.Parse(bytes);
+            using var _ = JsonDocument.Parse(bytes);
         }
         catch (JsonException ex)
         {
-            return (null, "the body is not JSON: " + ex.Message);
+            return (null, "the data is not JSON: " + ex.Message);
         }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            var isEnvelope = isEnvelopeType || (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("specversion", out _));
-            if (!isEnvelope)
-            {
-                var id = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
-                return (new CloudEvent(id, "", "com.dapr.event.sent", subscription.Topic, "", DateTimeOffset.UtcNow, "application/json", bytes.ToArray()), "");
-            }
-            return FromEnvelope(root, subscription);
-        }
-    }
 
-    private static (CloudEvent? Event, string Reason) FromEnvelope(JsonElement root, Subscription subscription)
-    {
-        if (root.ValueKind != JsonValueKind.Object) return (null, "the CloudEvent envelope is not a JSON object");
-        if (Text(root, "id") is not { Length: > 0 } id) return (null, "the CloudEvent envelope has no id");
-        if (Text(root, "type") is not { Length: > 0 } type) return (null, $"the CloudEvent {id} has no type");
+        var id = Header(request, "id");
+        if (id is null)
+        {
+            var hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
+            return (new CloudEvent(hash, "", "com.dapr.event.sent", subscription.Topic, "", DateTimeOffset.UtcNow, "application/json", bytes), "");
+        }
+        if (id.Length == 0) return (null, "the CloudEvent has an empty id");
+        if (Header(request, "type") is not { Length: > 0 } type) return (null, $"the CloudEvent {id} has no type");
         var time = DateTimeOffset.UtcNow;
-        if (Text(root, "time") is { } timeText
+        if (Header(request, "time") is { } timeText
             && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
             return (null, $"the CloudEvent {id} has an unreadable time '{timeText}'");
+        return (new CloudEvent(id, Header(request, "source") ?? "", type, Header(request, "topic") ?? subscription.Topic, "", time,
+            "application/json", bytes), "");
 
-        ReadOnlyMemory<byte> data = default;
-        if (root.TryGetProperty("data", out var dataElement) && dataElement.ValueKind != JsonValueKind.Null)
-        {
-            data = Encoding.UTF8.GetBytes(dataElement.GetRawText());
-        }
-        else if (Text(root, "data_base64") is { } base64)
-        {
-            try
-            {
-                data = Convert.FromBase64String(base64);
-            }
-            catch (FormatException)
-            {
-                return (null, $"the CloudEvent {id} has data_base64 that is not base64");
-            }
-        }
-        return (new CloudEvent(id, Text(root, "source") ?? "", type, Text(root, "topic") ?? subscription.Topic,
-            Text(root, "pubsubname") ?? "", time, Text(root, "datacontenttype") ?? "application/json", data), "");
-
-        static string? Text(JsonElement e, string name) =>
-            e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        static string? Header(HttpRequest request, string attribute) =>
+            request.Headers.TryGetValue("Cloudevent." + attribute, out var values) && values.Count > 0 ? values[0] : null;
     }
 }
 

@@ -10,10 +10,16 @@ namespace Platform.BuildingBlocks.Dapr;
 /// </summary>
 public sealed class DaprOptions
 {
-    public const string DefaultEndpoint = "http://127.0.0.1:3500/";
+    public const int DefaultGrpcPort = 50001;
+    public const int DefaultHttpPort = 3500;
 
-    /// <summary>Sidecar HTTP API: <c>DAPR_HTTP_ENDPOINT</c>, else <c>http://127.0.0.1:$DAPR_HTTP_PORT</c>, else port 3500.</summary>
-    public Uri Endpoint { get; init; } = new(DefaultEndpoint);
+    /// <summary>Sidecar gRPC API, where every state, pub/sub, secret and metadata call goes: <c>DAPR_GRPC_ENDPOINT</c>,
+    /// else <c>http://127.0.0.1:$DAPR_GRPC_PORT</c>, else port 50001.</summary>
+    public Uri GrpcEndpoint { get; init; } = new($"http://127.0.0.1:{DefaultGrpcPort}/");
+
+    /// <summary>Sidecar HTTP API, used only by the SDK's outbound health probe: <c>DAPR_HTTP_ENDPOINT</c>, else
+    /// <c>http://127.0.0.1:$DAPR_HTTP_PORT</c>, else port 3500.</summary>
+    public Uri HttpEndpoint { get; init; } = new($"http://127.0.0.1:{DefaultHttpPort}/");
 
     /// <summary><c>DAPR_API_TOKEN</c>: sent as <c>dapr-api-token</c> on every call to the sidecar.</summary>
     public string? ApiToken { get; init; }
@@ -21,13 +27,13 @@ public sealed class DaprOptions
     /// <summary><c>APP_API_TOKEN</c>: what the sidecar must send to this app's <c>/dapr/*</c> and delivery routes.</summary>
     public string? AppApiToken { get; init; }
 
-    /// <summary><c>DAPR_HEALTH_TIMEOUT</c> (seconds): how long start-up waits for <c>/v1.0/healthz/outbound</c>.</summary>
+    /// <summary><c>DAPR_HEALTH_TIMEOUT</c> (seconds): how long start-up waits for the sidecar's outbound health.</summary>
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary><c>Dapr:RequestTimeout</c> (seconds or hh:mm:ss): one attempt of one call to the sidecar.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary><c>Dapr:MaxAttempts</c>: attempts for a call that may be retried (see <see cref="DaprRetry"/>).</summary>
+    /// <summary><c>Dapr:MaxAttempts</c>: attempts for a read the adapter may repeat (see <see cref="DaprCalls"/>).</summary>
     public int MaxAttempts { get; init; } = 3;
 
     /// <summary><c>Dapr:RetryDelay</c>: the first back-off between attempts; it doubles on each retry.</summary>
@@ -46,6 +52,11 @@ public sealed class DaprOptions
     /// </summary>
     public IReadOnlyList<string> RequiredComponents { get; init; } = [Components.StateStore, Components.PubSub];
 
+    /// <summary>True when configuration names a sidecar (either port or endpoint variable).</summary>
+    public static bool SidecarConfigured(IConfiguration configuration) =>
+        new[] { "DAPR_GRPC_ENDPOINT", "DAPR_GRPC_PORT", "DAPR_HTTP_ENDPOINT", "DAPR_HTTP_PORT" }
+            .Any(k => NonEmpty(configuration[k]) is not null);
+
     public static DaprOptions From(IConfiguration configuration)
     {
         var pubSub = NonEmpty(configuration["Dapr:PubSub"]) ?? Components.PubSub;
@@ -60,7 +71,8 @@ public sealed class DaprOptions
 
         return new DaprOptions
         {
-            Endpoint = ResolveEndpoint(configuration),
+            GrpcEndpoint = ResolveEndpoint(configuration, "DAPR_GRPC_ENDPOINT", "DAPR_GRPC_PORT", DefaultGrpcPort),
+            HttpEndpoint = ResolveEndpoint(configuration, "DAPR_HTTP_ENDPOINT", "DAPR_HTTP_PORT", DefaultHttpPort),
             ApiToken = NonEmpty(configuration["DAPR_API_TOKEN"]),
             AppApiToken = NonEmpty(configuration["APP_API_TOKEN"]),
             HealthTimeout = Duration(configuration, "DAPR_HEALTH_TIMEOUT") ?? TimeSpan.FromSeconds(60),
@@ -76,25 +88,22 @@ public sealed class DaprOptions
     }
 
     /// <summary>Resolution order of the official SDKs (§1.1): endpoint, then port, then the default port.</summary>
-    public static Uri ResolveEndpoint(IConfiguration configuration)
+    public static Uri ResolveEndpoint(IConfiguration configuration, string endpointKey, string portKey, int defaultPort)
     {
-        if (NonEmpty(configuration["DAPR_HTTP_ENDPOINT"]) is { } endpoint)
+        if (NonEmpty(configuration[endpointKey]) is { } endpoint)
         {
             if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                throw new InvalidOperationException($"DAPR_HTTP_ENDPOINT '{endpoint}' is not an absolute http(s) URL.");
-            return WithTrailingSlash(uri);
+                throw new InvalidOperationException($"{endpointKey} '{endpoint}' is not an absolute http(s) URL.");
+            return uri;
         }
-        if (NonEmpty(configuration["DAPR_HTTP_PORT"]) is { } port)
+        if (NonEmpty(configuration[portKey]) is { } port)
         {
             if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) || p is < 1 or > 65535)
-                throw new InvalidOperationException($"DAPR_HTTP_PORT '{port}' is not a TCP port.");
+                throw new InvalidOperationException($"{portKey} '{port}' is not a TCP port.");
             return new Uri($"http://127.0.0.1:{p}/");
         }
-        return new Uri(DefaultEndpoint);
+        return new Uri($"http://127.0.0.1:{defaultPort}/");
     }
-
-    private static Uri WithTrailingSlash(Uri uri) =>
-        uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,10 +11,11 @@ namespace Platform.BuildingBlocks.Dapr;
 public static class DaprRuntimeExtensions
 {
     /// <summary>
-    /// Registers the Dapr sidecar adapters for one app: state (<see cref="IStateStoreProvider"/>), publish
-    /// (<see cref="IEventPublisher"/>), secrets (<see cref="ISecretStore"/>), and the start-up gate that waits for the
-    /// sidecar and checks its components. Deliveries arrive through <see cref="MapDaprEndpoints"/>.
-    /// The app id is the sidecar's (<c>dapr run --app-id</c>); the sidecar applies key prefixes and consumer groups.
+    /// Registers the Dapr adapters for one app on the official SDK: a <see cref="global::Dapr.Client.DaprClient"/> (gRPC)
+    /// pointed at the sidecar, and on it state (<see cref="IStateStoreProvider"/>), publish (<see cref="IEventPublisher"/>),
+    /// secrets (<see cref="ISecretStore"/>), and the start-up gate that waits for the sidecar and checks its components.
+    /// Deliveries arrive through <see cref="MapDaprEndpoints"/>. The app id is the sidecar's (<c>dapr run --app-id</c>);
+    /// the sidecar applies key prefixes and consumer groups.
     /// </summary>
     public static IServiceCollection AddDaprRuntime(this IServiceCollection services, string appId, IConfiguration configuration)
     {
@@ -24,20 +24,13 @@ public static class DaprRuntimeExtensions
         services.GetOrAddSubscriptionRegistry();
         services.TryAddSingleton(new PubSubOptions());
         services.AddSingleton(options);
-
-        services.AddHttpClient(DaprSidecarClient.HttpClientName, client =>
-            {
-                client.BaseAddress = options.Endpoint;
-                // Per-attempt timeouts are DaprSidecarClient's, so a timeout is told apart from the caller's cancellation.
-                client.Timeout = Timeout.InfiniteTimeSpan;
-                if (options.ApiToken is { } token) client.DefaultRequestHeaders.TryAddWithoutValidation(DaprAppEndpoints.TokenHeader, token);
-            })
-            // The sidecar is on loopback: no proxy, no DNS to refresh, so one long-lived handler.
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, AutomaticDecompression = DecompressionMethods.None })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RemoveAllLoggers();
-        services.AddSingleton<DaprSidecarClient>();
-
+        services.AddDaprClient(builder => builder
+            .UseGrpcEndpoint(options.GrpcEndpoint.ToString())
+            .UseHttpEndpoint(options.HttpEndpoint.ToString())
+            .UseDaprApiToken(options.ApiToken ?? "")
+            .UseTimeout(options.RequestTimeout)
+            .UseJsonSerializationOptions(StateStoreExtensions.Json));
+        services.AddSingleton<DaprCalls>();
         services.AddSingleton<IStateStoreProvider, DaprStateStoreProvider>();
         services.AddSingleton<IEventPublisher, DaprEventPublisher>();
         services.AddSingleton<ISecretStore, DaprSecretStore>();

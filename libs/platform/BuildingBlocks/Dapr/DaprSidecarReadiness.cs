@@ -1,36 +1,31 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Platform.BuildingBlocks.Dapr;
 
 /// <summary>
-/// Start-up gate: waits for the sidecar's outbound health (§1.3; never <c>/v1.0/healthz</c>, which waits for this
-/// app's port and would deadlock), then reads <c>/v1.0/metadata</c> (§1.4) and stops the host with a message naming
+/// Start-up gate: waits for the sidecar's outbound health with <c>DaprClient.WaitForSidecarAsync</c> (§1.3; never
+/// <c>/v1.0/healthz</c>, which waits for this app's port and would deadlock), then reads the loaded components with
+/// <c>DaprClient.GetMetadataAsync</c> (§1.4) and stops the host with a message naming
 /// each missing component or capability, before the app serves a request against a sidecar that cannot serve it.
 /// </summary>
-public sealed class DaprSidecarReadiness(DaprSidecarClient client, ILogger<DaprSidecarReadiness> logger) : IHostedService
+public sealed class DaprSidecarReadiness(DaprCalls calls, ILogger<DaprSidecarReadiness> logger) : IHostedService
 {
     /// <summary>Capabilities a required state store must report: optimistic concurrency and transactions.</summary>
     public static readonly IReadOnlyList<string> RequiredStateCapabilities = ["ETAG", "TRANSACTIONAL"];
 
-    private static readonly TimeSpan MaxPollDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MinProbeTimeout = TimeSpan.FromSeconds(1);
-
     public async Task StartAsync(CancellationToken ct)
     {
-        var options = client.Options;
+        var options = calls.Options;
         await WaitForOutboundHealthAsync(options, ct);
         var components = await ReadComponentsAsync(ct);
         var problems = Check(components, options.RequiredComponents);
         if (problems.Count > 0)
             throw new InvalidOperationException(
-                $"The Dapr sidecar at {options.Endpoint} is not set up for this app: {string.Join("; ", problems)}. " +
+                $"The Dapr sidecar at {options.GrpcEndpoint} is not set up for this app: {string.Join("; ", problems)}. " +
                 "Check the component files in the resources path (dapr run --resources-path components) and their scopes.");
         logger.LogInformation("Dapr sidecar at {Endpoint} ready with components {Components}",
-            options.Endpoint, string.Join(", ", components.Select(c => $"{c.Name} ({c.Type})")));
+            options.GrpcEndpoint, string.Join(", ", components.Select(c => $"{c.Name} ({c.Type})")));
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
@@ -60,65 +55,32 @@ public sealed class DaprSidecarReadiness(DaprSidecarClient client, ILogger<DaprS
 
     private async Task WaitForOutboundHealthAsync(DaprOptions options, CancellationToken ct)
     {
-        var clock = Stopwatch.StartNew();
-        var delay = TimeSpan.FromMilliseconds(50);
-        string last;
-        while (true)
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(options.HealthTimeout);
+        try
         {
-            // A probe gets what is left of the budget, but at least a second: a loopback answer is never that slow when healthy.
-            var remaining = options.HealthTimeout - clock.Elapsed;
-            var attemptTimeout = remaining < MinProbeTimeout ? MinProbeTimeout : remaining;
-            if (attemptTimeout > options.RequestTimeout) attemptTimeout = options.RequestTimeout;
-            try
-            {
-                using var response = await client.SendAsync(new(HttpMethod.Get, "v1.0/healthz/outbound"), DaprRetry.None, ct, attemptTimeout);
-                if (response.IsSuccessStatusCode) return;
-                var (code, message) = await DaprSidecarClient.ReadErrorAsync(response, ct);
-                last = DaprSidecarClient.Describe("GET /v1.0/healthz/outbound", response.StatusCode, code, message);
-            }
-            catch (DaprApiException ex)
-            {
-                last = ex.Message;
-            }
-            if (clock.Elapsed + delay >= options.HealthTimeout)
-                throw new InvalidOperationException(
-                    $"The Dapr sidecar at {options.Endpoint} was not ready within {options.HealthTimeout.TotalSeconds:0.###} s " +
-                    $"(DAPR_HEALTH_TIMEOUT). Last answer: {last}");
-            logger.LogInformation("Waiting for the Dapr sidecar at {Endpoint}: {Last}", options.Endpoint, last);
-            await Task.Delay(delay, ct);
-            delay = delay * 2 < MaxPollDelay ? delay * 2 : MaxPollDelay;
+            // Polls GET /v1.0/healthz/outbound: ready once the sidecar's components are loaded, without waiting for this app.
+            await calls.Client.WaitForSidecarAsync(budget.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new InvalidOperationException(
+                $"The Dapr sidecar at {options.HttpEndpoint} was not ready within {options.HealthTimeout.TotalSeconds:0.###} s " +
+                "(DAPR_HEALTH_TIMEOUT): /v1.0/healthz/outbound never answered success.");
         }
     }
 
     private async Task<IReadOnlyList<ComponentInfo>> ReadComponentsAsync(CancellationToken ct)
     {
-        using var response = await client.SendAsync(new(HttpMethod.Get, "v1.0/metadata"), DaprRetry.AnyTransportFailure, ct);
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            var (code, message) = await DaprSidecarClient.ReadErrorAsync(response, ct);
-            var hint = response.StatusCode == HttpStatusCode.Unauthorized ? " (DAPR_API_TOKEN does not match the sidecar's)" : "";
-            throw new InvalidOperationException(DaprSidecarClient.Describe("GET /v1.0/metadata", response.StatusCode, code, message) + hint);
-        }
-        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
         try
         {
-            using var doc = JsonDocument.Parse(bytes);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("the body is not a JSON object");
-            if (!doc.RootElement.TryGetProperty("components", out var list) || list.ValueKind == JsonValueKind.Null) return [];
-            if (list.ValueKind != JsonValueKind.Array) throw new JsonException("\"components\" is not an array");
-            return list.EnumerateArray().Select(c => new ComponentInfo(
-                String(c, "name") ?? throw new JsonException("a component has no name"),
-                String(c, "type") ?? "",
-                c.TryGetProperty("capabilities", out var caps) && caps.ValueKind == JsonValueKind.Array
-                    ? caps.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList()
-                    : [])).ToList();
+            var metadata = await calls.RunAsync(DaprCalls.Kind.Read, "GetMetadata", (c, t) => c.GetMetadataAsync(t), ct);
+            return metadata.Components.Select(c => new ComponentInfo(c.Name, c.Type ?? "", c.Capabilities ?? [])).ToList();
         }
-        catch (JsonException ex)
+        catch (DaprApiException ex)
         {
-            throw new InvalidOperationException($"GET /v1.0/metadata from the Dapr sidecar at {client.Options.Endpoint} answered an unreadable body: {ex.Message}", ex);
+            var hint = ex.Status == Grpc.Core.StatusCode.Unauthenticated ? " (DAPR_API_TOKEN does not match the sidecar's)" : "";
+            throw new InvalidOperationException(ex.Message + hint, ex);
         }
-
-        static string? String(JsonElement e, string property) =>
-            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
     }
 }

@@ -1,198 +1,156 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
 using System.Text.Json;
+using Dapr.Client;
+using GetBulkStateRequest = Dapr.Client.Autogen.Grpc.v1.GetBulkStateRequest;
+using Grpc.Core;
 using Platform.BuildingBlocks.State;
 
 namespace Platform.BuildingBlocks.Dapr;
 
 /// <summary>One state store per Dapr state component; the component's keyPrefix is applied by the sidecar (§2.9).</summary>
-public sealed class DaprStateStoreProvider(DaprSidecarClient client) : IStateStoreProvider
+public sealed class DaprStateStoreProvider(DaprCalls calls) : IStateStoreProvider
 {
     private readonly ConcurrentDictionary<string, IStateStore> _stores = new(StringComparer.Ordinal);
 
-    public IStateStore Get(string componentName) => _stores.GetOrAdd(componentName, name => new DaprStateStore(client, name));
+    public IStateStore Get(string componentName) => _stores.GetOrAdd(componentName, name => new DaprStateStore(calls, name));
 }
 
 /// <summary>
-/// The state port over the sidecar's state API (§2). Keys are sent as they are: the sidecar prefixes them per the
-/// component's keyPrefix. Outcomes: 409 on save/delete is <see cref="StateOutcome.Conflict"/> (§2.2), 500
-/// <c>ERR_STATE_TRANSACTION</c> on a transaction is <see cref="StateOutcome.TransactionFailed"/> (§2.6); every other
-/// failure is a <see cref="StateStoreException"/> carrying Dapr's error code, else the HTTP status.
+/// The state port on <see cref="DaprClient"/> (gRPC). Keys go as they are: the sidecar prefixes them per the component's
+/// keyPrefix. A write with an ETag is first-write-wins; the SDK's <c>TrySave</c>/<c>TryDelete</c> report a mismatch
+/// (<see cref="StatusCode.Aborted"/>) as false, which is <see cref="StateOutcome.Conflict"/>. A transaction the sidecar
+/// refuses with <see cref="StatusCode.Aborted"/>, <see cref="StatusCode.Internal"/> or
+/// <see cref="StatusCode.FailedPrecondition"/> (daprd answers Internal for an ETag failure inside it) was not applied:
+/// <see cref="StateOutcome.TransactionFailed"/>. Everything else is a <see cref="StateStoreException"/> carrying the
+/// gRPC status name. Values come back as the store keeps them: JSON may be re-serialized (key order, whitespace).
+/// Bulk get goes through the generated stub (see <see cref="DaprCalls.Stub"/>) so that a key the store failed to read
+/// throws instead of looking absent.
 /// </summary>
-public sealed class DaprStateStore(DaprSidecarClient client, string name) : IStateStore
+public sealed class DaprStateStore(DaprCalls calls, string name) : IStateStore
 {
-    private const string FirstWrite = "first-write";
-    private readonly string _basePath = "v1.0/state/" + DaprSidecarClient.Escape(name);
+    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite };
 
     public string Name { get; } = name;
 
-    private string KeyPath(string key) => _basePath + "/" + DaprSidecarClient.Escape(key);
-
-    // §2.3: 200 + ETag header, 204 absent.
     public async Task<StateItem?> GetAsync(string key, CancellationToken ct = default)
     {
-        using var response = await SendAsync(new(HttpMethod.Get, KeyPath(key)), DaprRetry.AnyTransportFailure, $"Get '{key}'", ct);
-        if (response.StatusCode == HttpStatusCode.NoContent) return null;
-        if (response.StatusCode != HttpStatusCode.OK) throw await FailureAsync(response, $"Get '{key}'", ct);
-        var value = await response.Content.ReadAsByteArrayAsync(ct);
-        if (!IsJson(value))
-            throw new StateStoreException($"Get '{key}' from '{Name}': the sidecar answered 200 with a body that is not JSON.", DaprErrorCodes.MalformedResponse);
-        var etag = response.Headers.NonValidated.TryGetValues("ETag", out var values) ? values.FirstOrDefault() ?? "" : "";
-        return new StateItem(key, value, etag);
+        var (value, etag) = await Run(DaprCalls.Kind.Read, $"Get '{key}'",
+            (c, t) => c.GetByteStateAndETagAsync(Name, key, cancellationToken: t), ct);
+        // daprd answers an absent key with empty data and no ETag.
+        if (value.IsEmpty) return null;
+        if (!IsJson(value.Span))
+            throw new StateStoreException($"Get '{key}' from '{Name}': the stored value is not JSON.", DaprErrorCodes.MalformedResponse);
+        return new StateItem(key, value, etag ?? "");
     }
 
-    // §2.4: values under "data"; a missing key has no data; a per-key failure carries "error".
     public async Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken ct = default)
     {
         var distinct = keys.Distinct(StringComparer.Ordinal).ToList();
         if (distinct.Count == 0) return [];
-        var body = Write(w =>
+        var request = new GetBulkStateRequest { StoreName = Name, Parallelism = Math.Min(distinct.Count, 10) };
+        request.Keys.AddRange(distinct);
+        var found = await Run(DaprCalls.Kind.Read, "Bulk get",
+            async (_, t) => await calls.Stub.GetBulkStateAsync(request, calls.StubHeaders, cancellationToken: t), ct);
+        var items = new List<StateItem>(found.Items.Count);
+        foreach (var item in found.Items)
         {
-            w.WriteStartObject();
-            w.WriteStartArray("keys");
-            foreach (var key in distinct) w.WriteStringValue(key);
-            w.WriteEndArray();
-            w.WriteNumber("parallelism", Math.Min(distinct.Count, 10));
-            w.WriteEndObject();
-        });
-        using var response = await SendAsync(new(HttpMethod.Post, _basePath + "/bulk", body), DaprRetry.AnyTransportFailure, "Bulk get", ct);
-        if (response.StatusCode != HttpStatusCode.OK) throw await FailureAsync(response, "Bulk get", ct);
-        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-        try
-        {
-            using var doc = JsonDocument.Parse(bytes);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new JsonException("the body is not a JSON array");
-            var items = new List<StateItem>(distinct.Count);
-            foreach (var entry in doc.RootElement.EnumerateArray())
-            {
-                if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("key", out var keyElement) || keyElement.ValueKind != JsonValueKind.String)
-                    throw new JsonException("an entry has no string \"key\"");
-                var key = keyElement.GetString()!;
-                if (entry.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String && error.GetString() is { Length: > 0 } reason)
-                    throw new StateStoreException($"Bulk get from '{Name}' failed for '{key}': {reason}", "ERR_STATE_BULK_GET");
-                if (!entry.TryGetProperty("data", out var data) || data.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) continue;
-                var etag = entry.TryGetProperty("etag", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() ?? "" : "";
-                items.Add(new StateItem(key, Encoding.UTF8.GetBytes(data.GetRawText()), etag));
-            }
-            return items;
+            // A key the store failed to read carries an error and no data: never report it as absent.
+            if (!string.IsNullOrEmpty(item.Error))
+                throw new StateStoreException($"Bulk get from '{Name}' failed for '{item.Key}': {item.Error}", "ERR_STATE_BULK_GET");
+            if (item.Data.IsEmpty) continue;
+            var bytes = item.Data.ToByteArray();
+            if (!IsJson(bytes))
+                throw new StateStoreException($"Bulk get from '{Name}': the value of '{item.Key}' is not JSON.", DaprErrorCodes.MalformedResponse);
+            items.Add(new StateItem(item.Key, bytes, item.Etag ?? ""));
         }
-        catch (JsonException ex)
-        {
-            throw new StateStoreException($"Bulk get from '{Name}': the sidecar answered 200 with an unreadable body ({ex.Message}).",
-                DaprErrorCodes.MalformedResponse, ex);
-        }
+        return items;
     }
 
-    // §2.1: a one-item array; with an ETag, first-write concurrency (§2.2: mismatch is 409).
     public async Task<StateOutcome> SaveAsync(string key, ReadOnlyMemory<byte> value, string? etag = null, CancellationToken ct = default)
     {
-        var body = Write(w =>
+        CheckJson(key, value.Span);
+        if (etag is null)
         {
-            w.WriteStartArray();
-            WriteItem(w, key, value, etag);
-            w.WriteEndArray();
-        });
-        using var response = await SendAsync(new(HttpMethod.Post, _basePath, body), DaprRetry.ConnectFailuresOnly, $"Save '{key}'", ct);
-        return response.StatusCode switch
-        {
-            HttpStatusCode.NoContent => StateOutcome.Ok,
-            HttpStatusCode.Conflict => StateOutcome.Conflict,
-            _ => throw await FailureAsync(response, $"Save '{key}'", ct),
-        };
+            await Run(DaprCalls.Kind.Write, $"Save '{key}'", async (c, t) =>
+            {
+                await c.SaveByteStateAsync(Name, key, value, cancellationToken: t);
+                return true;
+            }, ct);
+            return StateOutcome.Ok;
+        }
+        var saved = await Run(DaprCalls.Kind.Write, $"Save '{key}'",
+            (c, t) => c.TrySaveByteStateAsync(Name, key, value, etag, FirstWrite, cancellationToken: t), ct);
+        return saved ? StateOutcome.Ok : StateOutcome.Conflict;
     }
 
-    // §2.5: If-Match carries the ETag; 204 also when absent; 409 on mismatch.
     public async Task<StateOutcome> DeleteAsync(string key, string? etag = null, CancellationToken ct = default)
     {
-        var path = etag is null ? KeyPath(key) : KeyPath(key) + "?concurrency=" + FirstWrite;
-        using var response = await SendAsync(new(HttpMethod.Delete, path, IfMatch: etag), DaprRetry.ConnectFailuresOnly, $"Delete '{key}'", ct);
-        return response.StatusCode switch
+        if (etag is null)
         {
-            HttpStatusCode.NoContent => StateOutcome.Ok,
-            HttpStatusCode.Conflict => StateOutcome.Conflict,
-            _ => throw await FailureAsync(response, $"Delete '{key}'", ct),
-        };
+            await Run(DaprCalls.Kind.Write, $"Delete '{key}'", async (c, t) =>
+            {
+                await c.DeleteStateAsync(Name, key, cancellationToken: t);
+                return true;
+            }, ct);
+            return StateOutcome.Ok;
+        }
+        var deleted = await Run(DaprCalls.Kind.Write, $"Delete '{key}'",
+            (c, t) => c.TryDeleteStateAsync(Name, key, etag, FirstWrite, cancellationToken: t), ct);
+        return deleted ? StateOutcome.Ok : StateOutcome.Conflict;
     }
 
-    // §2.6: upsert/delete operations; an ETag failure inside is 500 ERR_STATE_TRANSACTION, not 409.
     public async Task<StateOutcome> TransactAsync(IReadOnlyList<StateOperation> operations, CancellationToken ct = default)
     {
         if (operations.Count == 0) return StateOutcome.Ok;
-        var body = Write(w =>
+        var requests = new List<StateTransactionRequest>(operations.Count);
+        foreach (var operation in operations)
         {
-            w.WriteStartObject();
-            w.WriteStartArray("operations");
-            foreach (var operation in operations)
+            var options = operation.ETag is null ? null : FirstWrite;
+            requests.Add(operation switch
             {
-                w.WriteStartObject();
-                switch (operation)
-                {
-                    case StateOperation.Upsert upsert:
-                        w.WriteString("operation", "upsert");
-                        w.WritePropertyName("request");
-                        WriteItem(w, upsert.Key, upsert.Value, upsert.ETag);
-                        break;
-                    case StateOperation.Delete delete:
-                        w.WriteString("operation", "delete");
-                        w.WriteStartObject("request");
-                        w.WriteString("key", delete.Key);
-                        if (delete.ETag is not null)
-                        {
-                            w.WriteString("etag", delete.ETag);
-                            WriteFirstWrite(w);
-                        }
-                        w.WriteEndObject();
-                        break;
-                    default:
-                        throw new StateStoreException($"Unsupported state operation {operation.GetType().Name}.", "ERR_NOT_SUPPORTED_STATE_OPERATION");
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
-        using var response = await SendAsync(new(HttpMethod.Post, _basePath + "/transaction", body), DaprRetry.ConnectFailuresOnly, "Transaction", ct);
-        if (response.StatusCode == HttpStatusCode.NoContent) return StateOutcome.Ok;
-        var (code, message) = await DaprSidecarClient.ReadErrorAsync(response, ct);
-        if (response.StatusCode == HttpStatusCode.InternalServerError && code == "ERR_STATE_TRANSACTION") return StateOutcome.TransactionFailed;
-        throw Failure(response.StatusCode, code, message, "Transaction");
-    }
-
-    private static void WriteItem(Utf8JsonWriter w, string key, ReadOnlyMemory<byte> value, string? etag)
-    {
-        w.WriteStartObject();
-        w.WriteString("key", key);
-        w.WritePropertyName("value");
+                StateOperation.Upsert upsert => Checked(upsert),
+                StateOperation.Delete delete => new StateTransactionRequest(delete.Key, null, StateOperationType.Delete, delete.ETag, options: options),
+                _ => throw new StateStoreException($"Unsupported state operation {operation.GetType().Name}.", "ERR_NOT_SUPPORTED_STATE_OPERATION"),
+            });
+        }
         try
         {
-            w.WriteRawValue(value.Span);
+            await calls.RunAsync(DaprCalls.Kind.Write, $"Transaction on state store '{Name}'",
+                (c, t) => c.ExecuteStateTransactionAsync(Name, requests, cancellationToken: t), ct);
+            return StateOutcome.Ok;
         }
-        catch (JsonException ex)
+        catch (DaprApiException ex) when (ex.Status is StatusCode.Aborted or StatusCode.Internal or StatusCode.FailedPrecondition)
         {
-            throw new StateStoreException($"The value of '{key}' is not JSON.", "ERR_MALFORMED_REQUEST", ex);
+            return StateOutcome.TransactionFailed;
         }
-        if (etag is not null)
+        catch (DaprApiException ex)
         {
-            w.WriteString("etag", etag);
-            WriteFirstWrite(w);
+            throw new StateStoreException(ex.Message, ex.ErrorCode, ex);
         }
-        w.WriteEndObject();
+
+        StateTransactionRequest Checked(StateOperation.Upsert upsert)
+        {
+            CheckJson(upsert.Key, upsert.Value.Span);
+            return new StateTransactionRequest(upsert.Key, upsert.Value.ToArray(), StateOperationType.Upsert, upsert.ETag,
+                options: upsert.ETag is null ? null : FirstWrite);
+        }
     }
 
-    private static void WriteFirstWrite(Utf8JsonWriter w)
+    private async Task<T> Run<T>(DaprCalls.Kind kind, string what, Func<DaprClient, CancellationToken, Task<T>> call, CancellationToken ct)
     {
-        w.WriteStartObject("options");
-        w.WriteString("concurrency", FirstWrite);
-        w.WriteEndObject();
+        try
+        {
+            return await calls.RunAsync(kind, $"{what} on state store '{Name}'", call, ct);
+        }
+        catch (DaprApiException ex)
+        {
+            throw new StateStoreException(ex.Message, ex.ErrorCode, ex);
+        }
     }
 
-    private static ReadOnlyMemory<byte> Write(Action<Utf8JsonWriter> write)
+    private static void CheckJson(string key, ReadOnlySpan<byte> value)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer)) write(writer);
-        return buffer.WrittenMemory;
+        if (!IsJson(value)) throw new StateStoreException($"The value of '{key}' is not JSON.", "ERR_MALFORMED_REQUEST");
     }
 
     private static bool IsJson(ReadOnlySpan<byte> bytes)
@@ -209,26 +167,4 @@ public sealed class DaprStateStore(DaprSidecarClient client, string name) : ISta
             return false;
         }
     }
-
-    private async Task<HttpResponseMessage> SendAsync(DaprSidecarClient.Call call, DaprRetry retry, string what, CancellationToken ct)
-    {
-        try
-        {
-            return await client.SendAsync(call, retry, ct);
-        }
-        catch (DaprApiException ex)
-        {
-            throw new StateStoreException($"{what} on state store '{Name}': {ex.Message}", ex.ErrorCode, ex);
-        }
-    }
-
-    private async Task<StateStoreException> FailureAsync(HttpResponseMessage response, string what, CancellationToken ct)
-    {
-        var (code, message) = await DaprSidecarClient.ReadErrorAsync(response, ct);
-        return Failure(response.StatusCode, code, message, what);
-    }
-
-    private StateStoreException Failure(HttpStatusCode status, string? code, string message, string what) =>
-        new(DaprSidecarClient.Describe($"{what} on state store '{Name}'", status, code, message),
-            code ?? ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture));
 }

@@ -11,6 +11,16 @@ namespace Platform.BuildingBlocks.PubSub;
 public interface IEventPublisher
 {
     Task PublishAsync(OutgoingEvent e, CancellationToken ct = default);
+
+    /// <summary>
+    /// Publishes many events, each as <see cref="PublishAsync"/> would (same ids, types, partition keys). Every event is
+    /// validated before any is sent. An adapter may send them in bulk; when it throws, some may have been accepted:
+    /// publish the batch again (consumers dedupe on the id). By default, one <see cref="PublishAsync"/> per event.
+    /// </summary>
+    async Task PublishManyAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken ct = default)
+    {
+        foreach (var e in events) await PublishAsync(e, ct);
+    }
 }
 
 public sealed class PublishRefusedException(string message) : Exception(message);

@@ -1,0 +1,252 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Platform.DaprSidecar.Testing;
+
+/// <summary>A subscription as the app's <c>GET /dapr/subscribe</c> declared it.</summary>
+public sealed record SidecarSubscription(string PubSub, string Topic, string Route, string? DeadLetterTopic, IReadOnlyDictionary<string, string> Metadata);
+
+internal enum DeliveryOutcome { Success, Retry, Drop, DroppedNotFound }
+
+/// <summary>
+/// One daprd for one app instance, on real sockets: Dapr's gRPC API (<c>dapr.proto.runtime.v1.Dapr</c>, the methods in
+/// <see cref="DaprGrpcApi"/>) on one loopback port, the HTTP outbound health probe on another, and deliveries to the
+/// app over HTTP as daprd makes them (CloudEvent envelope with <c>traceparent</c>, <c>dapr-api-token</c> when
+/// <c>APP_API_TOKEN</c> is set, the answer read per the SUCCESS/RETRY/DROP contract). Any gRPC method or HTTP route it
+/// does not implement, or a request it cannot read, is recorded as a violation of the cluster and answered as daprd
+/// answers an unknown call (gRPC <c>Unimplemented</c>, HTTP 404).
+/// </summary>
+public sealed class FaithfulSidecar : IAsyncDisposable
+{
+    private readonly SidecarCluster _cluster;
+    private readonly HttpClient _appClient = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
+    private ListenOptions? _grpcListen;
+    private ListenOptions? _httpListen;
+    private WebApplication? _app;
+    private Uri? _appAddress;
+
+    internal FaithfulSidecar(SidecarCluster cluster, string appId)
+    {
+        _cluster = cluster;
+        AppId = appId;
+    }
+
+    public string AppId { get; }
+    public int GrpcPort { get; private set; }
+    public int HttpPort { get; private set; }
+    public List<SidecarSubscription> Subscriptions { get; } = [];
+    internal SidecarCluster Cluster => _cluster;
+
+    /// <summary>The configuration an app needs to reach this sidecar, as <c>dapr run</c> exports it.</summary>
+    public Dictionary<string, string?> AppSettings() => new()
+    {
+        ["DAPR_GRPC_PORT"] = GrpcPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["DAPR_HTTP_PORT"] = HttpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["DAPR_API_TOKEN"] = _cluster.Options.ApiToken,
+        ["APP_API_TOKEN"] = _cluster.Options.AppApiToken,
+    };
+
+    internal async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, o =>
+            {
+                o.Protocols = HttpProtocols.Http2;
+                _grpcListen = o;
+            });
+            k.Listen(IPAddress.Loopback, 0, o =>
+            {
+                o.Protocols = HttpProtocols.Http1;
+                _httpListen = o;
+            });
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(this);
+        builder.Services.AddSingleton<DaprGrpcApi>();
+        _app = builder.Build();
+        _app.Use(GateAsync);
+        _app.MapGrpcService<DaprGrpcApi>();
+        await _app.StartAsync();
+        GrpcPort = _grpcListen!.IPEndPoint!.Port;
+        HttpPort = _httpListen!.IPEndPoint!.Port;
+    }
+
+    private async Task GateAsync(HttpContext context, RequestDelegate next)
+    {
+        var request = context.Request;
+        if (request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+        {
+            if (!DaprGrpcApi.MethodPaths.Contains(request.Path.Value ?? ""))
+            {
+                _cluster.Violation($"{AppId}: gRPC call {request.Path} is not a method this sidecar implements");
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12";
+                context.Response.Headers["grpc-message"] = "unknown method " + request.Path;
+                return;
+            }
+            var method = request.Path.Value![(DaprGrpcApi.ServiceName.Length + 2)..];
+            if (method == "BulkPublishEvent" && _cluster.Options.WithoutBulkPublish)
+            {
+                _cluster.ShouldFail(method);
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12";
+                context.Response.Headers["grpc-message"] = "unknown method BulkPublishEvent for service " + DaprGrpcApi.ServiceName;
+                return;
+            }
+            if (_cluster.ShouldFail(method))
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "14";
+                context.Response.Headers["grpc-message"] = "sidecar unavailable (injected)";
+                return;
+            }
+            if (_cluster.Options.ApiToken is { } token && request.Headers["dapr-api-token"] != token)
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "16";
+                context.Response.Headers["grpc-message"] = "authentication error: api token mismatch";
+                return;
+            }
+            await next(context);
+            return;
+        }
+        if (HttpMethods.IsGet(request.Method) && request.Path == "/v1.0/healthz/outbound")
+        {
+            // daprd exempts the health routes from DAPR_API_TOKEN.
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+        _cluster.Violation($"{AppId}: HTTP {request.Method} {request.Path}{request.QueryString} is not a route this sidecar serves");
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+    }
+
+    /// <summary>
+    /// Reads the app's subscriptions once (<c>GET /dapr/subscribe</c>, as daprd does after the app port opens) and joins
+    /// each topic's consumer group for this app id.
+    /// </summary>
+    public async Task ConnectAppAsync(Uri appAddress)
+    {
+        _appAddress = appAddress;
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(appAddress, "dapr/subscribe"));
+        if (_cluster.Options.AppApiToken is { } token) request.Headers.Add("dapr-api-token", token);
+        using var response = await _appClient.SendAsync(request);
+        if (response.StatusCode == HttpStatusCode.NotFound) return;
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            _cluster.Violation($"{AppId}: GET /dapr/subscribe answered {(int)response.StatusCode}");
+            return;
+        }
+        JsonArray items;
+        try
+        {
+            items = JsonNode.Parse(body) as JsonArray ?? throw new JsonException("not an array");
+        }
+        catch (JsonException ex)
+        {
+            _cluster.Violation($"{AppId}: GET /dapr/subscribe answered a body that is not a JSON array ({ex.Message}): {body}");
+            return;
+        }
+        foreach (var item in items.OfType<JsonObject>())
+        {
+            // daprd reads the JSON with Go's case-insensitive field matching: "pubsubname" and the SDK's "pubsubName" both work.
+            string? Field(string name) => item.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.GetValue<string>();
+            var pubsub = Field("pubsubname");
+            var topic = Field("topic");
+            var routes = item.FirstOrDefault(p => string.Equals(p.Key, "routes", StringComparison.OrdinalIgnoreCase)).Value as JsonObject;
+            var route = Field("route") ?? routes?["default"]?.GetValue<string>();
+            if (pubsub is null || topic is null || route is null || _cluster.Component(pubsub)?.Type.StartsWith("pubsub.", StringComparison.Ordinal) != true)
+            {
+                _cluster.Violation(
+                    $"{AppId}: /dapr/subscribe item not usable (pubsub, topic and a route on a loaded pub/sub are needed): {item.ToJsonString()}");
+                continue;
+            }
+            var metadata = (item.FirstOrDefault(p => string.Equals(p.Key, "metadata", StringComparison.OrdinalIgnoreCase)).Value as JsonObject)?
+                .ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "") ?? [];
+            if (metadata.Keys.Any(k => k != "rawPayload"))
+                _cluster.Violation($"{AppId}: subscription metadata {string.Join(",", metadata.Keys)} for {topic} is not understood");
+            var subscription = new SidecarSubscription(pubsub, topic, route.StartsWith('/') ? route : "/" + route, Field("deadLetterTopic"), metadata);
+            Subscriptions.Add(subscription);
+            _cluster.Broker.Subscribe(this, subscription);
+        }
+    }
+
+    internal async Task<DeliveryOutcome> DeliverAsync(SidecarSubscription subscription, BrokerMessage message, int attempt, CancellationToken stop)
+    {
+        var envelope = message.Envelope.ToJsonString();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_appAddress!, subscription.Route.TrimStart('/')))
+        {
+            Content = new StringContent(envelope, Encoding.UTF8, "application/cloudevents+json"),
+        };
+        if (message.Envelope["traceparent"]?.GetValue<string>() is { } traceparent) request.Headers.TryAddWithoutValidation("traceparent", traceparent);
+        if (_cluster.Options.AppApiToken is { } token) request.Headers.Add("dapr-api-token", token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(_cluster.Options.Delivery.Timeout);
+        int status;
+        string text;
+        try
+        {
+            using var response = await _appClient.SendAsync(request, timeout.Token);
+            status = (int)response.StatusCode;
+            text = await response.Content.ReadAsStringAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
+        {
+            _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, 0, "RETRY (no answer: " + ex.GetType().Name + ")"));
+            return DeliveryOutcome.Retry;
+        }
+        var outcome = Classify(status, text);
+        _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, status, outcome.ToString()));
+        return outcome;
+    }
+
+    /// <summary>§3.6: 2xx without a status is SUCCESS, status strings are case-sensitive, 404 drops without dead-lettering, the rest is retried.</summary>
+    private static DeliveryOutcome Classify(int status, string body)
+    {
+        if (status == 404) return DeliveryOutcome.DroppedNotFound;
+        if (status is < 200 or > 299) return DeliveryOutcome.Retry;
+        JsonNode? node;
+        try
+        {
+            node = string.IsNullOrWhiteSpace(body) ? null : JsonNode.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return DeliveryOutcome.Success;
+        }
+        if (node is not JsonObject o || o["status"] is not JsonValue v || !v.TryGetValue<string>(out var s)) return DeliveryOutcome.Success;
+        return s switch
+        {
+            "SUCCESS" => DeliveryOutcome.Success,
+            "DROP" => DeliveryOutcome.Drop,
+            _ => DeliveryOutcome.Retry,
+        };
+    }
+
+    /// <summary>daprd publishes the original message unchanged to the dead-letter topic of the subscription.</summary>
+    internal void PublishDeadLetter(BrokerMessage message, string deadLetterTopic) =>
+        _cluster.Broker.Publish(message with { Topic = deadLetterTopic, Envelope = (JsonObject)message.Envelope.DeepClone() });
+
+    public async ValueTask DisposeAsync()
+    {
+        _cluster.Broker.Leave(this);
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+        _appClient.Dispose();
+    }
+}

@@ -1,0 +1,88 @@
+using static Platform.Workflows.Tests.WorkflowRunnerTests;
+
+namespace Platform.Workflows.Tests;
+
+/// <summary>Definitions are versioned: patches keep old instances on their path, a removed definition fails its instances.</summary>
+public sealed class VersioningTests : IAsyncLifetime
+{
+    private readonly TestRuntime _runtime = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
+
+    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow => _runtime.StartRunner(o =>
+    {
+        o.RegisterWorkflow<T>(name, version);
+        o.RegisterActivity<Echo>();
+    });
+
+    [Fact]
+    public async Task IsPatched_InstanceStartedBeforeThePatch_FinishesOnTheOldPathWhileNewOnesTakeTheNew()
+    {
+        var v1 = Runner<PatchedV1>("1");
+        await v1.Client.ScheduleNewWorkflowAsync("Patched", "old-1", true);
+        await Eventually(() => _runtime.Effects.Count("old-1", "echo:b:start") == 1);
+        await v1.StopAsync();
+
+        var v2 = Runner<PatchedV2>("2");
+        _runtime.Effects.Gate("old-1:b").TrySetResult();
+        var old = await v2.Client.WaitForWorkflowCompletionAsync("old-1", cancellation: Within());
+        await v2.Client.ScheduleNewWorkflowAsync("Patched", "new-1", false);
+        var fresh = await v2.Client.WaitForWorkflowCompletionAsync("new-1", cancellation: Within());
+
+        Assert.Equal("ab", old.ReadOutputAs<string>());
+        Assert.Equal(0, _runtime.Effects.Count("old-1", "echo:x"));
+        Assert.Equal("1", old.Version);
+        Assert.Equal("axb", fresh.ReadOutputAs<string>());
+        Assert.Equal("2", fresh.Version);
+    }
+
+    [Fact]
+    public async Task IsPatched_PatchedInstanceResumedByAnotherRunner_KeepsTheNewPath()
+    {
+        var first = Runner<PatchedV2>("2");
+        await first.Client.ScheduleNewWorkflowAsync("Patched", "p-1", true);
+        await Eventually(() => _runtime.Effects.Count("p-1", "echo:b:start") == 1);
+        await first.StopAsync();
+
+        var second = Runner<PatchedV2>("2");
+        _runtime.Effects.Gate("p-1:b").TrySetResult();
+        var state = await second.Client.WaitForWorkflowCompletionAsync("p-1", cancellation: Within());
+
+        Assert.Equal("axb", state.ReadOutputAs<string>());
+        Assert.Equal(1, _runtime.Effects.Count("p-1", "echo:x"));
+    }
+
+    [Fact]
+    public async Task RunAsync_DefinitionRemoved_InstanceFailsNamingTheDefinition()
+    {
+        var before = Runner<PatchedV1>("1", name: "Retired");
+        await before.Client.ScheduleNewWorkflowAsync("Retired", "retired-1", true);
+        await Eventually(() => _runtime.Effects.Count("retired-1", "echo:b:start") == 1);
+        await before.StopAsync();
+
+        var after = _runtime.StartRunner();
+        var state = await after.Client.WaitForWorkflowCompletionAsync("retired-1", cancellation: Within());
+
+        Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
+        Assert.Equal("WorkflowDefinitionNotFound", state.FailureDetails!.ErrorType);
+        Assert.Contains("'Retired' (version 1)", state.FailureDetails.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task RunAsync_TimerReplacedByActivityWithoutPatch_FailsAsNonDeterministicInsteadOfSkippingTheActivity()
+    {
+        var v1 = Runner<TimerThenEchoV1>("1", name: "TimerThenEcho");
+        await v1.Client.ScheduleNewWorkflowAsync("TimerThenEcho", "t-1", 10);
+        await Eventually(() => _runtime.Effects.Count("t-1", "echo:b:start") == 1);
+        await v1.StopAsync();
+
+        var v2 = Runner<TimerThenEchoV2>("2", name: "TimerThenEcho");
+        var state = await v2.Client.WaitForWorkflowCompletionAsync("t-1", cancellation: Within());
+
+        Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
+        Assert.True(state.FailureDetails!.IsCausedBy<NonDeterministicWorkflowException>());
+        Assert.Equal(0, _runtime.Effects.Count("t-1", "echo:t"));
+    }
+}
