@@ -82,7 +82,8 @@ public sealed class ClosedLoopTests(ITestOutputHelper output) : IAsyncLifetime
         var workflows = _platform.Services(AppTopology.Training.AppId).GetRequiredService<WorkflowClient>();
         var run = await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), "initial", new TrainingRequest([Symbol], "volatility", 5,
             To: _bars[TrainedTo].Time, Model: Model, Candidates: [TrainingRequest.DefaultCandidates[1]], Folds: 3));
-        var trained = await workflows.WaitForWorkflowCompletionAsync(run);
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var trained = await workflows.WaitForWorkflowCompletionAsync(run, cancellation: bound.Token);
         Assert.Equal(WorkflowRuntimeStatus.Completed, trained.RuntimeStatus);
         Assert.Equal("Production", trained.ReadOutputAs<TrainingOutcome>()!.Stage);
 
@@ -109,7 +110,8 @@ public sealed class ClosedLoopTests(ITestOutputHelper output) : IAsyncLifetime
 
         var monitoring = Url(AppTopology.Monitoring.AppId, "/v1/monitoring");
         await MonitoringHost.EventuallyAsync(async () =>
-            (await _http.GetFromJsonAsync<MonitoringStatus>(monitoring + "/status"))!.Outcomes >= Total - TrainedTo - 1 - 5 - 1, "outcomes joined");
+            (await _http.GetFromJsonAsync<MonitoringStatus>(monitoring + "/status"))!.Outcomes >= Total - TrainedTo - 1 - 5 - 1,
+            "outcomes joined", seconds: 300);
         var drift = (await _http.GetFromJsonAsync<DriftResponse>(monitoring + $"/models/{Model}/drift?limit=1000", MonitoringJson.Options))!;
         Assert.NotEmpty(drift.Detections);
         var first = drift.Detections.MinBy(d => d.WindowEnd)!;
@@ -123,7 +125,7 @@ public sealed class ClosedLoopTests(ITestOutputHelper output) : IAsyncLifetime
         {
             view = await _http.GetFromJsonAsync<RetrainingView>(retraining, MonitoringJson.Options);
             return view!.Status is "completed" or "failed";
-        }, "retraining finished");
+        }, "retraining finished", seconds: 600);
         output.WriteLine($"retraining: {view!.Status} {view.Error} {view.Outcome?.Reason}");
         Assert.Equal("completed", view.Status);
         Assert.Equal(1, view.Record!.Sequence);
@@ -143,7 +145,7 @@ public sealed class ClosedLoopTests(ITestOutputHelper output) : IAsyncLifetime
                 model = Model, symbol = Symbol, interval = "1d", features = features[Total - 1], time = _bars[Total - 1].Time,
             });
             return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32() == outcome.Challenger;
-        }, "serving answers with the promoted challenger");
+        }, "serving answers with the promoted challenger", seconds: 120);
         Assert.Equal(1, versions[0]);
     }
 }

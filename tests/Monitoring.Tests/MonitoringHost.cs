@@ -80,12 +80,12 @@ public sealed class MonitoringHost : IAsyncDisposable
         (await Http.GetFromJsonAsync<T>(Url + path, MonitoringJson.Options))!;
 
     /// <summary>Waits until <paramref name="condition"/> holds (events are delivered asynchronously); fails after a generous bound.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 60)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Not reached within 60 s: {what}.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Not reached within {seconds} s: {what}.");
             await Task.Delay(20);
         }
     }

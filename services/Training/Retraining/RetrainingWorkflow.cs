@@ -125,7 +125,8 @@ public sealed class RetrainingTimingsActivity(RetrainingOptions options) : Workf
 /// <see cref="RetrainingOptions.HoldoutBars"/> decision bars whose targets are known; the challenger trains on bars
 /// before it (so none of its targets reach into the holdout).
 /// </summary>
-public sealed class PlanRetrainingActivity(ModelRegistry registry, IBarReader bars, RetrainingOptions options) : WorkflowActivity<RetrainingRequest, RetrainingPlan>
+public sealed class PlanRetrainingActivity(ModelRegistry registry, IBarReader bars, RetrainingOptions options)
+    : WorkflowActivity<RetrainingRequest, RetrainingPlan>
 {
     public override async Task<RetrainingPlan> RunAsync(WorkflowActivityContext context, RetrainingRequest input)
     {
@@ -202,7 +203,8 @@ public sealed class HoldoutEvaluationActivity(TrainingDatasets datasets, ModelRe
         }
 
         var challenger = await ScoreVersion(input.Challenger);
-        var championVersion = await registry.GetVersionAsync(plan.Train.ModelName, plan.Champion.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+        var championVersion = await registry.GetVersionAsync(plan.Train.ModelName,
+            plan.Champion.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
         var champion = await ScoreVersion(plan.Champion);
         var baselines = new Dictionary<string, double?>(StringComparer.Ordinal);
         var trainRows = Enumerable.Range(0, train.Rows).ToArray();

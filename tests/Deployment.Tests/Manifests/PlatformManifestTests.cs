@@ -13,7 +13,7 @@ public sealed class PlatformManifestTests(RenderedManifests rendered) : IClassFi
         [Components.PubSub] = ["gateway", "marketdata", "features", "training", "serving", "backtesting", "monitoring"],
         [Components.StateStore] = [.. AppTopology.All.Select(a => a.AppId)],
         [Components.FeatureStore] = ["features", "serving"],
-        [Components.ModelStore] = ["training", "serving", "backtesting"],
+        [Components.ModelStore] = ["training", "serving", "backtesting", "monitoring"],
         [Components.SecretStore] = [.. AppTopology.All.Select(a => a.AppId)],
     };
 
