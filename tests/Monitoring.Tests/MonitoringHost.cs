@@ -1,9 +1,4 @@
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
@@ -12,7 +7,7 @@ using Platform.OfflineStore;
 using Platform.OfflineStore.Monitoring;
 using Platform.OfflineStore.Sqlite;
 using Platform.Quant;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Monitoring.Tests;
 
@@ -22,11 +17,11 @@ namespace Platform.Monitoring.Tests;
 /// </summary>
 public sealed class MonitoringHost : IAsyncDisposable
 {
-    private WebApplication? _app;
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "monitoring-tests-" + Guid.NewGuid().ToString("N"));
-    public string Url { get; private set; } = "";
+    private ServiceTestHost _host = null!;
+    public string DataDir { get; } = Directory.CreateTempSubdirectory("monitoring-tests-").FullName;
+    public string Url => _host.Url;
     public HttpClient Http { get; } = new();
-    public IServiceProvider Services => _app!.Services;
+    public IServiceProvider Services => _host.Services;
     public IEventPublisher Publisher => Services.GetRequiredService<IEventPublisher>();
     public ModelRegistry Registry => Services.GetRequiredService<ModelRegistry>();
     public IPredictionStore Store => Services.GetRequiredService<IPredictionStore>();
@@ -37,26 +32,12 @@ public sealed class MonitoringHost : IAsyncDisposable
     public static async Task<MonitoringHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var host = new MonitoringHost();
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
-        var config = new Dictionary<string, string?>
-        {
-            ["Runtime:Mode"] = "embedded",
-            ["DataDir"] = host.DataDir,
-            ["Logging:Format"] = "text",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["PubSub:Embedded:PollInterval"] = "00:00:00.020",
-        };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) config[k] = v;
-        builder.Configuration.AddInMemoryCollection(config);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Monitoring);
-        builder.AddMonitoring();
-        host._app = builder.Build();
-        host._app.MapServiceDefaults();
-        host._app.MapMonitoring();
         await host.Bars.InitializeAsync();
-        await host._app.StartAsync();
-        host.Url = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        host._host = await ServiceTestHost.StartAsync(MonitoringService.Module, new ServiceTestOptions
+        {
+            DataDir = host.DataDir,
+            Settings = settings ?? new Dictionary<string, string?>(),
+        });
         return host;
     }
 
@@ -80,23 +61,12 @@ public sealed class MonitoringHost : IAsyncDisposable
         (await Http.GetFromJsonAsync<T>(Url + path, MonitoringJson.Options))!;
 
     /// <summary>Waits until <paramref name="condition"/> holds (events are delivered asynchronously); fails after a generous bound.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Not reached within {seconds} s: {what}.");
-            await Task.Delay(20);
-        }
-    }
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 60) =>
+        Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds));
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        if (_host is not null) await _host.DisposeAsync();
         Http.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }

@@ -48,6 +48,8 @@ public sealed class MonitoringLoopTests : IAsyncLifetime
     public async Task RedeliveredPredictionAndBar_ChangeNothing()
     {
         await _host.Publisher.PublishAsync(Prediction(60, "p60", value: 0.02));
+        // The two topics are delivered independently: the bar joins only predictions already stored.
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")).Predictions == 1, "prediction stored");
         await _host.PublishBarAsync("AAA", _bars[65]);
         await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")) == (1, 1), "joined once");
         var first = (await PageAsync()).Items.Single();

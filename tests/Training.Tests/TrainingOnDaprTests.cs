@@ -1,15 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.Contracts;
 using Platform.DaprSidecar.Testing;
-using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Training.Tests;
 
@@ -22,43 +16,32 @@ public sealed class TrainingOnDaprTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("training-dapr-").FullName;
     private readonly SidecarCluster _cluster = new();
-    private WebApplication _app = null!;
+    private ServiceTestHost _host = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
         var sidecar = await _cluster.StartSidecarAsync(AppTopology.Training.AppId);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        var settings = new Dictionary<string, string?>(sidecar.AppSettings())
+        _host = await ServiceTestHost.StartAsync(TrainingService.Module, new ServiceTestOptions
         {
-            ["Runtime:Mode"] = "dapr",
-            ["DataDir"] = _dir,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Training:SyntheticBars"] = "500",
-            ["Dapr:RequiredComponents"] = Components.ModelStore,
-            ["Workflows:PollInterval"] = "00:00:00.100",
-            ["Workflows:LeaseDuration"] = "00:00:02",
-            ["Workflows:RenewInterval"] = "00:00:00.500",
-        };
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.AddServiceDefaults(AppTopology.Training);
-        builder.AddTraining();
-        _app = builder.Build();
-        _app.MapServiceDefaults();
-        _app.MapTraining();
-        await _app.StartAsync();
-        var url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        await sidecar.ConnectAppAsync(new Uri(url + "/"));
-        _http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+            DataDir = _dir,
+            Settings = new Dictionary<string, string?>(sidecar.AppSettings())
+            {
+                ["Runtime:Mode"] = "dapr",
+                ["Training:SyntheticBars"] = "500",
+                ["Dapr:RequiredComponents"] = Components.ModelStore,
+                ["Workflows:PollInterval"] = "00:00:00.100",
+                ["Workflows:LeaseDuration"] = "00:00:02",
+                ["Workflows:RenewInterval"] = "00:00:00.500",
+            },
+        });
+        await sidecar.ConnectAppAsync(new Uri(_host.Url + "/"));
+        _http = _host.Http;
     }
 
     public async Task DisposeAsync()
     {
-        _http.Dispose();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try { await _app.StopAsync(timeout.Token); } catch (OperationCanceledException) { }
-        await _app.DisposeAsync();
+        if (_host is not null) await _host.DisposeAsync();
         await _cluster.DisposeAsync();
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
