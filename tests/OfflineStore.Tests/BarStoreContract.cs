@@ -8,23 +8,8 @@ using Platform.TestSupport;
 namespace Platform.OfflineStore.Tests;
 
 /// <summary>What every <see cref="IBarStore"/> adapter must do; each adapter's class only says how to open one.</summary>
-public abstract class BarStoreContract : IAsyncLifetime
+public abstract class BarStoreContract() : StoreContract<IBarStore>(store => store.InitializeAsync())
 {
-    protected IBarStore Store { get; private set; } = null!;
-
-    protected abstract Task<IBarStore> OpenAsync();
-
-    public async Task InitializeAsync()
-    {
-        Store = await OpenAsync();
-        await Store.InitializeAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Store is IAsyncDisposable d) await d.DisposeAsync();
-    }
-
     private static readonly DateTimeOffset T0 = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     protected static string NewSymbol() => "S" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();

@@ -4,23 +4,8 @@ using Platform.TestSupport;
 namespace Platform.OfflineStore.Tests;
 
 /// <summary>What every <see cref="IPredictionStore"/> adapter must do; each adapter's class only says how to open one.</summary>
-public abstract class PredictionStoreContract : IAsyncLifetime
+public abstract class PredictionStoreContract() : StoreContract<IPredictionStore>(store => store.InitializeAsync())
 {
-    protected IPredictionStore Store { get; private set; } = null!;
-
-    protected abstract Task<IPredictionStore> OpenAsync();
-
-    public async Task InitializeAsync()
-    {
-        Store = await OpenAsync();
-        await Store.InitializeAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Store is IAsyncDisposable d) await d.DisposeAsync();
-    }
-
     private static readonly DateTimeOffset T0 = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
