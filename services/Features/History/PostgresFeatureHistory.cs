@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Platform.OfflineStore.Postgres;
 using Platform.Quant;
 using Platform.Quant.Features;
 
@@ -13,12 +14,8 @@ public class PostgresFeatureHistoryReader(NpgsqlDataSource dataSource) : IFeatur
 {
     protected NpgsqlDataSource DataSource { get; } = dataSource;
 
-    public static NpgsqlDataSource ReadOnly(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Options = (builder.Options + " -c default_transaction_read_only=on").Trim();
-        return NpgsqlDataSource.Create(builder.ConnectionString);
-    }
+    /// <summary>A data source whose sessions refuse writes (the same rule as the bar tables' readers).</summary>
+    public static NpgsqlDataSource ReadOnly(string connectionString) => PostgresBarReader.ReadOnly(connectionString);
 
     public async Task<IReadOnlyList<FeatureRow>> GetAsync(FeatureHistoryQuery query, CancellationToken ct = default)
     {

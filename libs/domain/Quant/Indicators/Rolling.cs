@@ -1,16 +1,17 @@
 namespace Platform.Quant.Indicators;
 
 /// <summary>
-/// Rolling maximum over the last <c>period</c> values (monotonic deque, O(1) amortised), with the
-/// position of the maximum as bars ago (0 = newest). Ties resolve to the most recent value.
+/// Rolling extreme over the last <c>period</c> values (monotonic deque, O(1) amortised), with the position of the
+/// extreme as bars ago (0 = newest). Ties resolve to the most recent value.
 /// </summary>
-public sealed class Maximum : ScalarIndicator
+public abstract class RollingExtreme : ScalarIndicator
 {
     private readonly MonotonicDeque _deque;
 
-    public Maximum(int period) : base($"max_{period}", Guard.Period(period)) => _deque = new MonotonicDeque(period, max: true);
+    protected RollingExtreme(string name, int period, bool max) : base(name, Guard.Period(period)) =>
+        _deque = new MonotonicDeque(period, max);
 
-    /// <summary>Bars since the maximum (TA-Lib MAXINDEX gives the absolute index instead).</summary>
+    /// <summary>Bars since the extreme (TA-Lib MAXINDEX/MININDEX give the absolute index instead).</summary>
     public double BarsAgo { get; private set; } = double.NaN;
 
     protected override double ComputeNext(double value)
@@ -27,28 +28,11 @@ public sealed class Maximum : ScalarIndicator
     }
 }
 
-/// <summary>Rolling minimum with the position of the minimum as bars ago; see <see cref="Maximum"/>.</summary>
-public sealed class Minimum : ScalarIndicator
-{
-    private readonly MonotonicDeque _deque;
+/// <summary>Rolling maximum with the position of the maximum as bars ago; see <see cref="RollingExtreme"/>.</summary>
+public sealed class Maximum(int period) : RollingExtreme($"max_{period}", period, max: true);
 
-    public Minimum(int period) : base($"min_{period}", Guard.Period(period)) => _deque = new MonotonicDeque(period, max: false);
-
-    public double BarsAgo { get; private set; } = double.NaN;
-
-    protected override double ComputeNext(double value)
-    {
-        _deque.Add(Samples, value);
-        BarsAgo = WhenReady(Samples - _deque.Position);
-        return _deque.Value;
-    }
-
-    protected override void OnReset()
-    {
-        _deque.Clear();
-        BarsAgo = double.NaN;
-    }
-}
+/// <summary>Rolling minimum with the position of the minimum as bars ago; see <see cref="RollingExtreme"/>.</summary>
+public sealed class Minimum(int period) : RollingExtreme($"min_{period}", period, max: false);
 
 /// <summary>
 /// Rolling Pearson correlation of two series over <c>period</c> pairs. Fed with bars it correlates
