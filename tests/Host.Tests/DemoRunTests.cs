@@ -1,17 +1,23 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.Gateway.Identity;
 using Platform.TestSupport;
+using Platform.Training.Workflows;
+using Platform.Workflows;
 
 namespace Platform.Host.Tests;
 
-/// <summary>What <c>./platform run</c> promises a newcomer: the demo ends with a served champion and the README's calls answer.</summary>
+/// <summary>
+/// What <c>./platform run</c> promises a newcomer: the demo trains with ML.NET only, its winner passes the promotion gate on
+/// stored data, and the README's prediction call answers through the gateway with that version.
+/// </summary>
 [Trait("Category", "Slow")]
 public sealed class DemoRunTests
 {
     [Fact]
-    public async Task DemoBootstrap_FirstRun_ServesAChampionAndThePredictionCallAnswers200()
+    public async Task DemoBootstrap_FirstRun_PromotesAnMlNetChampionThroughTheGateAndThePredictionCallAnswers200()
     {
         var dataDir = Directory.CreateTempSubdirectory("host-demo-").FullName;
         try
@@ -27,19 +33,29 @@ public sealed class DemoRunTests
 
             var run = await DemoBootstrap.StartAsync(platform, TimeSpan.FromMinutes(2), CancellationToken.None);
             Assert.Equal(DemoBootstrap.RunId, run);
+            var workflows = platform.Services("training").GetRequiredService<WorkflowClient>();
+            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+            var state = await workflows.WaitForWorkflowCompletionAsync(run!, cancellation: bound.Token);
+            Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
+            var outcome = state.ReadOutputAs<TrainingOutcome>()!;
+            Assert.True(outcome.Stage == "Production", outcome.Decision);
+            Assert.True(outcome.Gate!.Promote);
+            Assert.All(outcome.Candidates, c => Assert.Contains(c.Spec.Kind, new[] { "fasttree", "lightgbm" }));
+            Assert.Equal("store", outcome.Dataset.DataSource);
 
             await Eventually.UntilAsync(async () =>
             {
                 using var served = await http.GetAsync("/v1/serving/models");
                 return served.IsSuccessStatusCode && (await served.Content.ReadAsStringAsync()).Contains(DemoBootstrap.ModelName);
-            }, $"{DemoBootstrap.ModelName} to be served", TimeSpan.FromMinutes(4));
+            }, $"{DemoBootstrap.ModelName} to be served", TimeSpan.FromMinutes(2));
 
             using var prediction = await http.PostAsJsonAsync("/v1/predictions", new { model = DemoBootstrap.ModelName, symbol = "ALPHA" });
             var body = await prediction.Content.ReadAsStringAsync();
             Assert.True(prediction.StatusCode == HttpStatusCode.OK, $"prediction answered {(int)prediction.StatusCode}: {body}");
             using var json = JsonDocument.Parse(body);
             Assert.Equal(DemoBootstrap.ModelName, json.RootElement.GetProperty("model").GetString());
-            Assert.True(json.RootElement.GetProperty("version").GetInt32() >= 1);
+            Assert.Equal(outcome.Version, json.RootElement.GetProperty("version").GetInt32());
+            Assert.True(double.IsFinite(json.RootElement.GetProperty("prediction").GetDouble()));
         }
         finally
         {

@@ -98,7 +98,7 @@ public sealed class PromotionGateTests
     }
 
     [Fact]
-    public void Decide_WinnerBeatsOneFittedBaselineOnTheFinalPeriod_EndToEnd()
+    public void Decide_RidgeVsMeanOnHandSplitData_PromotesOnlyTheBetter()
     {
         // A learnable signal: y = 2a - b + noise. Ridge fitted on inner rows beats the mean baseline on the final period.
         var (x, y) = Synthetic.Regression(600, 21);

@@ -50,4 +50,13 @@ public sealed class RetrainingDecisionTests
     {
         Assert.False(RetrainingWorkflow.Decide(Report(null, 1.0)).Wins);
     }
+
+    [Fact]
+    public void Decide_ChampionWithoutScore_ChallengerLoses()
+    {
+        var (wins, why) = RetrainingWorkflow.Decide(Report(0.40, null));
+
+        Assert.False(wins);
+        Assert.Contains("could not be scored", why);
+    }
 }

@@ -30,7 +30,6 @@ public static class ServiceDefaultsExtensions
     private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     /// <summary>The header a Dapr sidecar sends its app when the app token is set (<c>dapr.io/app-token-secret</c>).</summary>
-    public const string AppTokenHeader = "dapr-api-token";
 
     private static bool IsManagementPath(PathString path) => path.StartsWithSegments("/metrics") || path.StartsWithSegments("/health");
 
@@ -129,13 +128,11 @@ public static class ServiceDefaultsExtensions
     {
         var token = app.Configuration["APP_API_TOKEN"];
         if (string.IsNullOrEmpty(token) || app.Services.GetRequiredService<AppInfo>().AppId == AppTopology.Gateway.AppId) return;
-        var expected = System.Text.Encoding.UTF8.GetBytes(token);
         app.Use(async (context, next) =>
         {
-            if (IsManagementPath(context.Request.Path)) { await next(context); return; }
-            var presented = context.Request.Headers[AppTokenHeader];
-            if (presented.Count == 1 && presented[0] is { } value
-                && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(value), expected))
+            var path = context.Request.Path;
+            if (IsManagementPath(path) || path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)
+                || DaprAppTokenMiddleware.HasToken(context.Request, token))
             {
                 await next(context);
                 return;

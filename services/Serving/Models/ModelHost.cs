@@ -9,7 +9,8 @@ public sealed class ModelSnapshot(ImmutableSortedDictionary<string, ServedModel>
     public ImmutableSortedDictionary<string, ServedModel> Models { get; } = models;
 }
 
-public sealed record ModelLoadError(string Model, string Error, DateTimeOffset At);
+/// <summary>Why a champion is not served; <see cref="Version"/> names the version that failed to load, when one was read.</summary>
+public sealed record ModelLoadError(string Model, string Error, DateTimeOffset At, int? Version = null);
 
 /// <summary>
 /// The champions being served. Readers take the current <see cref="ModelSnapshot"/> with one volatile read and lease
@@ -24,6 +25,9 @@ public sealed class ModelHost(IModelSource source, TimeProvider clock, ILogger<M
 
     public ModelSnapshot Snapshot => _snapshot;
     public IReadOnlyCollection<ModelLoadError> Errors => _errors.Values.ToList();
+
+    /// <summary>Whether <paramref name="version"/> of <paramref name="name"/> was read and failed to load (the last attempt).</summary>
+    public bool FailedToLoad(string name, int version) => _errors.TryGetValue(name, out var error) && error.Version == version;
     public long Swaps { get; private set; }
 
     /// <summary>A lease on the model's current version, or false when no such model is loaded.</summary>
@@ -78,7 +82,7 @@ public sealed class ModelHost(IModelSource source, TimeProvider clock, ILogger<M
             catch (Exception ex) when (ex is InvalidDataException or Modeling.Registry.ArtifactIntegrityException or Modeling.Models.XGBoost.XGBoostException
                 or Modeling.Models.ModelUnavailableException)
             {
-                _errors[name] = new ModelLoadError(name, $"v{artifact.Version}: {ex.Message}", clock.GetUtcNow());
+                _errors[name] = new ModelLoadError(name, $"v{artifact.Version}: {ex.Message}", clock.GetUtcNow(), artifact.Version);
                 logger.LogError("Could not load {Model} v{Version}; {Serving}: {Error}", name, artifact.Version,
                     current is null ? "not serving it" : $"still serving v{current.Version}", ex.Message);
                 return;

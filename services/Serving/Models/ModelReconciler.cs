@@ -36,6 +36,9 @@ public sealed class ModelReconciler(ModelHost host, IModelSource source, Serving
             var champion = await source.GetChampionVersionAsync(name, ct);
             var served = host.Snapshot.Models.GetValueOrDefault(name)?.Version;
             if (champion == served) continue;
+            // A champion whose artifact failed to load fails again: the timer does not re-download it every pass (a
+            // ModelPromoted event still retries, and so does a newer champion).
+            if (champion is { } version && host.FailedToLoad(name, version)) continue;
             logger.LogInformation("Replica {Replica}: {Model} serves v{Served}, the registry's champion is v{Champion}; refreshing",
                 options.ReplicaId, name, served?.ToString() ?? "none", champion?.ToString() ?? "none");
             await host.RefreshAsync(name, ct);

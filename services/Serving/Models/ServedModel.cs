@@ -1,6 +1,7 @@
 using Platform.Modeling.Datasets;
 using Platform.Modeling.Models;
 using Platform.Modeling.Models.XGBoost;
+using Platform.Modeling.Targets;
 
 namespace Platform.Serving.Models;
 
@@ -13,6 +14,8 @@ public sealed class ServedModel
 {
     private readonly IModel _model;
     private readonly XGBoostModel? _xgboost;
+    // The XGBoost fast path below bypasses the model's own Predict, so it applies the model's volatility floor itself.
+    private readonly bool _floorAtVolatilityMinimum;
     // One reference held by the snapshot that publishes this model, plus one per in-flight request.
     private int _references = 1;
 
@@ -23,6 +26,7 @@ public sealed class ServedModel
             throw new InvalidDataException($"Artifact of {source.Model} v{source.Version} has SHA-256 {sha}, the registry says {source.ArtifactSha256}.");
         _model = ModelFactory.Load(source.Artifact);
         _xgboost = _model as XGBoostModel;
+        _floorAtVolatilityMinimum = TargetSpec.ParseKind(source.Target) == TargetKind.Volatility;
         Name = source.Model;
         Version = source.Version;
         ArtifactSha256 = sha;
@@ -53,7 +57,11 @@ public sealed class ServedModel
     /// <summary>One row, in <see cref="FeatureNames"/> order (NaN = missing). Call only while holding a lease.</summary>
     public double Predict(ReadOnlySpan<float> row)
     {
-        if (_xgboost is not null) return _xgboost.Booster.PredictDense(row, 1, row.Length)[0];
+        if (_xgboost is not null)
+        {
+            double value = _xgboost.Booster.PredictDense(row, 1, row.Length)[0];
+            return _floorAtVolatilityMinimum ? Math.Max(value, Targets.VolatilityFloor) : value;
+        }
         return _model.Predict(new FeatureFrame(row.ToArray(), 1, FeatureNames))[0];
     }
 

@@ -100,7 +100,10 @@ public sealed class RetrainingWorkflow : Workflow<RetrainingRequest, RetrainingO
         var window = $"{h.Metric} on {h.Rows} holdout rows {h.From:yyyy-MM-dd}..{h.To:yyyy-MM-dd}";
         if (h.Challenger is not { } challenger) return (false, $"the challenger has no {window}.");
         var lost = new List<string>();
-        if (!Beats(challenger, h.Champion)) lost.Add($"champion {h.Champion:G4}");
+        // A champion that could not be scored on the holdout (its features differ from the challenger's) cannot be judged
+        // beaten: the challenger stays in Staging. A baseline without a score is a constant one whose correlation is undefined.
+        if (h.Champion is null) lost.Add("the champion, which could not be scored on the holdout");
+        else if (!Beats(challenger, h.Champion)) lost.Add($"champion {h.Champion:G4}");
         if (gate != RetrainingOptions.ChampionOnly)
             lost.AddRange(h.Baselines.Where(b => !Beats(challenger, b.Value)).Select(b => $"{b.Key} {b.Value:G4}"));
         var scores = $"challenger {challenger:G4} vs champion {h.Champion:G4}, " +
