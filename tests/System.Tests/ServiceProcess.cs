@@ -42,8 +42,26 @@ public sealed class ServiceProcess : IDisposable
 
     private static string Configuration { get; } = Metadata("Configuration");
 
-    /// <summary>Starts the app and waits until <c>/health/ready</c> answers 200 (or the process exits: its log is in the exception).</summary>
+    /// <summary>
+    /// Starts the app and waits until <c>/health/ready</c> answers 200 (or the process exits: its log is in the exception).
+    /// A port is only known free until someone else binds it (other test runs share the machine), so a start that fails to
+    /// bind is retried on fresh ports.
+    /// </summary>
     public static async Task<ServiceProcess> StartAsync(string appId, string name, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(appId, name, environment, timeout);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private static async Task<ServiceProcess> StartOnceAsync(string appId, string name, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
     {
         var folder = Folders[appId];
         var dll = Path.Combine(RepositoryRoot, "services", folder, "bin", Configuration, "net10.0", $"Platform.{folder}.dll");
@@ -71,7 +89,14 @@ public sealed class ServiceProcess : IDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            if (process.HasExited) throw new InvalidOperationException($"{name} exited with code {process.ExitCode} before it was ready:\n{service.Log}");
+            if (process.HasExited)
+            {
+                process.WaitForExit(); // drains the redirected output
+                var (exitCode, log) = (process.ExitCode, service.Log);
+                service.Dispose();
+                if (log.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new PortTakenException($"{name} could not bind its ports:\n{log}");
+                throw new InvalidOperationException($"{name} exited with code {exitCode} before it was ready:\n{log}");
+            }
             try
             {
                 if ((await http.GetAsync(service.Url + "/health/ready")).StatusCode == HttpStatusCode.OK) return service;
@@ -104,12 +129,21 @@ public sealed class ServiceProcess : IDisposable
         while (_log.Count > 2000) _log.TryDequeue(out _);
     }
 
+    private static readonly ConcurrentDictionary<int, bool> HandedOut = new();
+
+    /// <summary>A port free now and not handed to another process of this run (replicas start concurrently).</summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (HandedOut.TryAdd(port, true)) return port;
+        }
     }
+
+    private sealed class PortTakenException(string message) : Exception(message);
 
     private static string Metadata(string key) =>
         typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
