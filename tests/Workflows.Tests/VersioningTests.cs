@@ -62,12 +62,30 @@ public sealed class VersioningTests : IAsyncLifetime
         await Eventually(() => _runtime.Effects.Count("retired-1", "echo:b:start") == 1);
         await before.StopAsync();
 
-        var after = _runtime.StartRunner();
+        var after = _runtime.StartRunner(o => o.UnregisteredGracePeriod = TimeSpan.FromMilliseconds(200));
         var state = await after.Client.WaitForWorkflowCompletionAsync("retired-1", cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Equal("WorkflowDefinitionNotFound", state.FailureDetails!.ErrorType);
         Assert.Contains("'Retired' (version 1)", state.FailureDetails.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task RunAsync_ReplicaWithoutTheDefinitionWithinTheGracePeriod_LeavesTheInstanceToAReplicaThatHasIt()
+    {
+        // A rolling deployment: an old replica (no "Patched") keeps scanning while the new code's instance waits.
+        var old = _runtime.StartRunner(o => o.UnregisteredGracePeriod = TimeSpan.FromMinutes(5));
+        await _runtime.Client().ScheduleNewWorkflowAsync("Patched", "rolling-1", false);
+        // Many scans of the old replica (it polls every 50 ms) pass before the new replica starts.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var pending = await old.Client.GetWorkflowStateAsync("rolling-1");
+
+        var fresh = Runner<PatchedV2>("2");
+        var state = await fresh.Client.WaitForWorkflowCompletionAsync("rolling-1", cancellation: Within());
+
+        Assert.Equal(WorkflowRuntimeStatus.Pending, pending.RuntimeStatus);
+        Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
+        Assert.Equal("axb", state.ReadOutputAs<string>());
     }
 
     [Fact]

@@ -103,8 +103,10 @@ public sealed class WorkflowRunner
 
     private async Task TryStartAsync(string id, CancellationToken ct)
     {
-        // An instance whose definition is not registered here is taken too: the executor marks it Failed, as Dapr does.
-        var leased = await Store.ReadLeasableAsync(id, RunnerId, _ => true, ct);
+        // An instance whose definition is not registered here is left to the replicas that have it (a rolling deployment)
+        // for a grace period; after that it is taken and the executor marks it Failed, as Dapr does.
+        var leased = await Store.ReadLeasableAsync(id, RunnerId, record => Options.Workflows.ContainsKey(record.Name)
+            || Store.Now - record.LastUpdatedAt >= Options.UnregisteredGracePeriod, ct);
         if (leased is null) return;
         var executor = new InstanceExecutor(this, leased, ct);
         if (!_active.TryAdd(id, executor)) return;

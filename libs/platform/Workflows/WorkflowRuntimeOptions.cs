@@ -33,6 +33,13 @@ public sealed class WorkflowRuntimeOptions
     /// </summary>
     public int MaxStartAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// How long an instance of a workflow this app does not register is left for a replica that does. During a rolling
+    /// deployment old and new replicas share the store: an old replica must not fail an instance the new code started.
+    /// Past this period with no write, the instance is taken and marked Failed (its definition was removed or renamed).
+    /// </summary>
+    public TimeSpan UnregisteredGracePeriod { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Wait between failed start attempts; the attempt count is checkpointed, so a restart does not reset it.</summary>
     public TimeSpan StartRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
 
