@@ -52,6 +52,20 @@ public sealed class PromotionGateTests
     private static readonly GateEntry[] Baselines = [new("zero", null), new("mean", null), new("last", 0.03)];
 
     [Fact]
+    public void Decide_RelativeImprovement_RequiresAFractionOfTheChampionsValue()
+    {
+        // 0.11 vs 0.10 improves by 0.01: more than an absolute 0.05? no; more than 5 % of 0.10 (0.005)? yes.
+        var champion = new GateEntry("v1", 0.10);
+        var absolute = PromotionGate.Decide("rank_ic", new GateEntry("fasttree", 0.11), [], champion, minImprovement: 0.05);
+        var relative = PromotionGate.Decide("rank_ic", new GateEntry("fasttree", 0.11), [], champion, minImprovement: 0.05, relative: true);
+        var tooSmall = PromotionGate.Decide("rank_ic", new GateEntry("fasttree", 0.104), [], champion, minImprovement: 0.05, relative: true);
+
+        Assert.False(absolute.Promote);
+        Assert.True(relative.Promote);
+        Assert.False(tooSmall.Promote);
+    }
+
+    [Fact]
     public void Decide_WinnerLosesToBaselineOnFinalPeriod_Refuses()
     {
         var decision = PromotionGate.Decide("rank_ic", new GateEntry("fasttree", 0.02), Baselines, null);

@@ -85,7 +85,7 @@ public sealed class TrainingWorkflow : Workflow<TrainingRequest, TrainingOutcome
         var gate = PromotionGate.Decide(policy.Metric, new GateEntry(winner.Model, winner.Final?.Get(policy.Metric)),
             baselines.Select(b => new GateEntry(b.Model, b.Final?.Get(policy.Metric))).ToList(),
             champion is null ? null : new GateEntry($"v{champion.Version} ({champion.Kind})", champion.Final?.Get(policy.Metric)),
-            policy.MinImprovement);
+            policy.MinImprovement, policy.Relative);
         done++;
 
         Status("register");

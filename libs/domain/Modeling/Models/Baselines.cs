@@ -40,7 +40,7 @@ public sealed class BaselineModel : IModel
             for (var i = 0; i < p.Length; i++) p[i] = double.IsNaN(last[i]) ? _state.Constant : last[i];
         }
         else Array.Fill(p, _state.Constant);
-        if (_state.Target?.Kind == TargetKind.Volatility) for (var i = 0; i < p.Length; i++) p[i] = Math.Max(p[i], Targets.Targets.VolatilityFloor);
+        Targets.Targets.FloorVolatility(_state.Target, p);
         return p;
     }
 

@@ -116,7 +116,7 @@ public sealed class RidgeModel : IModel
         for (var i = 0; i < frame.Rows; i++) p[i] = _coefficients.Predict(frame.Row(i));
         if (_target?.Kind == TargetKind.Direction) for (var i = 0; i < p.Length; i++) p[i] = Math.Clamp(p[i], 0, 1);
         if (_parameters.GetValueOrDefault("log_target") == "true") for (var i = 0; i < p.Length; i++) p[i] = Math.Exp(p[i]);
-        if (_target?.Kind == TargetKind.Volatility) for (var i = 0; i < p.Length; i++) p[i] = Math.Max(p[i], Targets.Targets.VolatilityFloor);
+        Targets.Targets.FloorVolatility(_target, p);
         return p;
     }
 

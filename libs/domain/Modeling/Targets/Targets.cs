@@ -43,6 +43,13 @@ public static class Targets
     /// <summary>The smallest volatility forecast any model returns: forecasts are positive by construction (QLIKE needs it).</summary>
     public const double VolatilityFloor = 1e-6;
 
+    /// <summary>Floors forecasts at <see cref="VolatilityFloor"/> when <paramref name="target"/> is a volatility target.</summary>
+    public static void FloorVolatility(TargetSpec? target, Span<double> forecasts)
+    {
+        if (target?.Kind != TargetKind.Volatility) return;
+        foreach (ref var f in forecasts) f = Math.Max(f, VolatilityFloor);
+    }
+
     public static double Price(in Bar bar) => bar.AdjClose ?? bar.Close;
 
     public static double[] Compute(IReadOnlyList<Bar> bars, TargetSpec spec)

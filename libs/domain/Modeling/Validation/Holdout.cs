@@ -89,25 +89,30 @@ public static class PromotionGate
 {
     private static readonly HashSet<string> Correlations = new(StringComparer.OrdinalIgnoreCase) { "ic", "rank_ic", "rankic", "icir", "rank_icir" };
 
+    /// <summary>
+    /// Promote when the winner beats the best baseline and the re-scored champion by more than
+    /// <paramref name="minImprovement"/>: absolute, or a fraction of the other side's |value| when <paramref name="relative"/>
+    /// (as <see cref="Platform.Modeling.Registry.PromotionPolicy"/> reads it).
+    /// </summary>
     public static GateDecision Decide(string metric, GateEntry winner, IReadOnlyList<GateEntry> baselines, GateEntry? champion,
-        double minImprovement = 0.0)
+        double minImprovement = 0.0, bool relative = false)
     {
         var higher = MetricSet.HigherIsBetter(metric);
         if (winner.Value is not { } w) return new(false, $"{winner.Model} has no {metric} on the final period.");
-        double Gain(double other) => higher ? w - other : other - w;
+        bool Beats(double other) => (higher ? w - other : other - w) > (relative ? minImprovement * Math.Abs(other) : minImprovement);
         var scored = baselines.Select(b => b.Value is null && Correlations.Contains(metric) ? b with { Value = 0.0 } : b)
             .Where(b => b.Value.HasValue).ToList();
         if (scored.Count > 0)
         {
             var best = higher ? scored.MaxBy(b => b.Value!.Value)! : scored.MinBy(b => b.Value!.Value)!;
-            if (Gain(best.Value!.Value) <= minImprovement)
+            if (!Beats(best.Value!.Value))
                 return new(false, $"{winner.Model} {metric} {w:G4} does not beat the best baseline {best.Model} ({best.Value:G4}) on the final period.");
         }
         if (champion is not null)
         {
             if (champion.Value is not { } c)
                 return new(false, $"The champion {champion.Model} could not be re-scored on the final period; promote by hand if intended.");
-            if (Gain(c) <= minImprovement)
+            if (!Beats(c))
                 return new(false, $"{winner.Model} {metric} {w:G4} does not beat the champion {champion.Model} re-scored on the final period ({c:G4}).");
         }
         var against = scored.Count == 0 ? "no baseline has a value" : $"best baseline {(higher ? scored.Max(b => b.Value) : scored.Min(b => b.Value)):G4}";

@@ -189,8 +189,7 @@ public sealed class MlNetTreeModel : IModel
             var scored = _transformer.Transform(view);
             p = scored.GetColumn<float>(Binary ? "Probability" : "Score").Select(v => (double)v).ToArray();
         }
-        if (_target?.Kind == TargetKind.Volatility)
-            for (var i = 0; i < p.Length; i++) p[i] = Math.Max(p[i], Targets.Targets.VolatilityFloor);
+        Targets.Targets.FloorVolatility(_target, p);
         return p;
     }
 

@@ -111,7 +111,7 @@ public sealed class XGBoostModel : IModel
             ? _booster.PredictDense(frame.Values, frame.Rows, frame.Columns)
             : PredictBatch(frame);
         var result = Array.ConvertAll(p, v => (double)v);
-        if (_target?.Kind == TargetKind.Volatility) for (var i = 0; i < result.Length; i++) result[i] = Math.Max(result[i], Targets.Targets.VolatilityFloor);
+        Targets.Targets.FloorVolatility(_target, result);
         return result;
     }
 
