@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Platform.Contracts;
+using Platform.Modeling.Drift;
 using Platform.Modeling.Targets;
 using Platform.Monitoring;
 using Platform.Monitoring.Drift;

@@ -45,6 +45,33 @@ public sealed class DriftOptions
 
     /// <summary>Bars after a detection during which no new detection is raised for the same model version.</summary>
     public int QuietBars { get; set; } = 60;
+
+    /// <summary>Share of the profiled features that must drift (PSI and KS, as above) for the inputs to count as drifting.</summary>
+    public double FeatureShare { get; set; } = 0.25;
+
+    /// <summary>Features named in the evidence and exported as metrics: those with the largest PSI.</summary>
+    public int TopFeatures { get; set; } = 5;
+
+    /// <summary>
+    /// Quality decay: how far the live ranking metric (rank IC, hit rate; QLIKE rises) over the window may fall short of
+    /// the version's validation score before it counts as decayed.
+    /// </summary>
+    public double QualityDecayThreshold { get; set; } = 0.1;
+
+    /// <summary>Which subjects raise <c>DriftDetected</c>; the others are measured, exported and stored with a detection.</summary>
+    public DriftTriggers Triggers { get; set; } = new();
+}
+
+/// <summary>
+/// The realised target is the calibrated trigger (detection delay and false alarms in docs/benchmarks.md); predictions,
+/// features and quality decay are measured on every window and can be made triggers too.
+/// </summary>
+public sealed class DriftTriggers
+{
+    public bool Target { get; set; } = true;
+    public bool Predictions { get; set; }
+    public bool Features { get; set; }
+    public bool Quality { get; set; }
 }
 
 public sealed class QualityOptions

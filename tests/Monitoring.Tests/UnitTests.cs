@@ -1,3 +1,4 @@
+using Platform.Modeling.Drift;
 using Platform.Modeling.Targets;
 using Platform.Monitoring.Drift;
 using Platform.Monitoring.Outcomes;
@@ -58,50 +59,67 @@ public sealed class OutcomeMathTests
     }
 }
 
-public sealed class DriftStatisticsTests
+public sealed class DriftAssessmentTests
 {
-    private static double[] Normal(int n, int seed, double scale = 1.0)
+    private static readonly DriftOptions Options = new();
+
+    private static List<double> Normal(int n, int seed, double scale = 1.0, double shift = 0.0)
     {
         var rng = new Random(seed);
-        return Enumerable.Range(0, n).Select(_ => scale * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble())).ToArray();
+        return Enumerable.Range(0, n).Select(_ => shift + scale * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble())).ToList();
+    }
+
+    private static ModelReference Reference(int features) => new("alpha158@1", 10, default, default, 2000,
+        Enumerable.Range(0, features).ToDictionary(j => $"F{j}", j => ReferenceProfile.From(Normal(2000, j), 10, ModelReference.FeatureSketchSize)),
+        null, null, null);
+
+    [Fact]
+    public void AssessFeatures_SameDistributions_DoNotDrift()
+    {
+        var columns = Enumerable.Range(0, 8).ToDictionary(j => $"F{j}", j => Normal(200, 100 + j));
+
+        var assessment = DriftMonitor.AssessFeatures(Reference(8), columns, Options);
+
+        Assert.False(assessment.Drifts);
+        Assert.Contains(assessment.Evidence, e => e is { Subject: "features", Statistic: "drifting_share", Value: < 0.25 });
     }
 
     [Fact]
-    public void Psi_SameDistribution_StaysBelowTheUsualThreshold()
+    public void AssessFeatures_HalfTheFeaturesShifted_DriftNamingThemFirst()
     {
-        var reference = ReferenceProfile.From(Normal(2000, 1), 10);
+        var columns = Enumerable.Range(0, 8).ToDictionary(j => $"F{j}", j => Normal(200, 100 + j, shift: j < 4 ? 2.0 : 0.0));
 
-        Assert.InRange(DriftStatistics.Psi(reference, Normal(500, 2)), 0, 0.1);
+        var assessment = DriftMonitor.AssessFeatures(Reference(8), columns, Options);
+
+        Assert.True(assessment.Drifts);
+        var named = assessment.Evidence.Where(e => e.Statistic == "psi").Select(e => e.Subject).Take(4).ToHashSet();
+        Assert.Equal(new HashSet<string> { "F0", "F1", "F2", "F3" }, named);
+        Assert.Equal(Options.TopFeatures * 2 + 1, assessment.Evidence.Count);
     }
 
     [Fact]
-    public void Psi_ScaleTimesTwoAndAHalf_ExceedsTheUsualThreshold()
+    public void AssessFeatures_FeatureWithoutProfile_IsLeftOut()
     {
-        var reference = ReferenceProfile.From(Normal(2000, 1), 10);
+        var columns = new Dictionary<string, List<double>> { ["F0"] = Normal(200, 1), ["unknown"] = Normal(200, 2, shift: 5) };
 
-        Assert.True(DriftStatistics.Psi(reference, Normal(500, 2, scale: 2.5)) > 0.25);
+        var assessment = DriftMonitor.AssessFeatures(Reference(1), columns, Options);
+
+        Assert.DoesNotContain(assessment.Evidence, e => e.Subject == "unknown");
     }
 
-    [Fact]
-    public void Ks_ShiftedSample_ExceedsCriticalValueAndSameSampleDoesNot()
+    [Theory]
+    [InlineData(TargetKind.Return, 0.10, -0.05, true)]
+    [InlineData(TargetKind.Return, 0.10, 0.05, false)]
+    [InlineData(TargetKind.Volatility, 0.40, 0.55, true)]
+    [InlineData(TargetKind.Volatility, 0.40, 0.30, false)]
+    public void AssessQuality_LiveShortOfValidation_DecaysOnlyBeyondTheThreshold(TargetKind kind, double validated, double live, bool decays)
     {
-        var reference = ReferenceProfile.From(Normal(2000, 1), 10);
-        var same = Normal(200, 5);
-        var shifted = same.Select(v => v + 1.0).ToArray();
-        var critical = DriftStatistics.KsCritical(0.001, 2000, 200);
+        var metrics = kind == TargetKind.Volatility ? new QualityMetrics(null, null, null, null, live) : new QualityMetrics(null, live, null, null, null);
 
-        Assert.True(DriftStatistics.Ks(reference.Sorted, same) < critical);
-        Assert.True(DriftStatistics.Ks(reference.Sorted, shifted) > critical);
-        Assert.Equal(0, DriftStatistics.Ks(reference.Sorted, reference.Sorted));
-    }
+        var assessment = DriftMonitor.AssessQuality(kind, validated, metrics, Options)!;
 
-    [Fact]
-    public void ReferenceProfile_Frequencies_SumToOne()
-    {
-        var reference = ReferenceProfile.From(Normal(1000, 9), 10);
-
-        Assert.Equal(1.0, reference.Frequencies.Sum(), 9);
-        Assert.Equal(9, reference.Edges.Length);
+        Assert.Equal(decays, assessment.Drifts);
+        Assert.Equal(Math.Abs(validated - live), Math.Abs(assessment.Evidence[0].Value), 9);
     }
 }
 

@@ -130,6 +130,12 @@ public sealed class TrainingApiTests : IAsyncLifetime
         var names = files.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList();
         Assert.Contains("card.md", names);
         Assert.Contains("predicted-vs-actual.png", names);
+        // The drift reference monitoring reads: a profile per feature and of the final period's predictions.
+        var reference = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/ret-h5/versions/1/files/reference.json", Json);
+        Assert.Equal("alpha158@1", reference.GetProperty("featureSet").GetString());
+        Assert.True(reference.GetProperty("features").EnumerateObject().Count() > 100);
+        Assert.True(reference.GetProperty("predictions").GetProperty("count").GetInt32() > 0);
+        Assert.Equal(lineage.GetProperty("finalFrom").GetDateTimeOffset(), reference.GetProperty("predictionsFrom").GetDateTimeOffset());
         var card = await _host.Http.GetStringAsync("/v1/models/ret-h5/versions/1/files/card.md");
         Assert.Contains("# ret-h5 v1", card);
         Assert.Contains("synthetic", card);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Platform.Modeling.Datasets;
+using Platform.Modeling.Drift;
 using Platform.Modeling.Models;
 using Platform.Modeling.Registry;
 using Platform.Modeling.Search;
@@ -213,9 +214,14 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
             request.Seed, winner.Folds, winner.Aggregate, winner.Icir, winner.RankIcir, CodeVersion.Current, request.DataSource,
             winner.Final, input.Dataset.FinalFrom, input.Dataset.FinalTo, input.Gate.Reason);
         var version = await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
+        var final = await Task.Run(() => ScoreFinalPeriod(ds, request, spec), ct);
+        // Monitoring measures live inputs and outputs against this reference, so it is stored before the activity completes
+        // (a retry registers nothing new: registration is idempotent per run).
+        var reference = ModelReference.Build(ds, final.Predicted, lineage.FinalFrom, lineage.FinalTo);
+        await registry.SaveFilesAsync(request.ModelName, version.Version, [reference.ToFile()], ct);
         try
         {
-            var files = await Task.Run(() => Report(ds, input, spec, version, lineage), ct);
+            var files = await Task.Run(() => Report(input, final, version, lineage), ct);
             await registry.SaveFilesAsync(request.ModelName, version.Version, files, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -226,19 +232,21 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
         return version;
     }
 
-    /// <summary>The model card and plots: the winner refitted on the inner rows predicts the final period (as scored).</summary>
-    private static IReadOnlyList<Modeling.Reports.ReportFile> Report(Dataset ds, RegisterInput input, ModelSpec spec, ModelVersion version, ModelLineage lineage)
+    /// <summary>The final period's targets and the predictions of the winner refitted on the inner rows (as scored).</summary>
+    private sealed record FinalPeriodFit(double[] Realised, double[] Predicted, IReadOnlyDictionary<string, double> Importance);
+
+    private static FinalPeriodFit ScoreFinalPeriod(Dataset ds, TrainingRequest request, ModelSpec spec)
     {
-        var request = input.Request;
         var split = HoldoutSplit.Create(ds, request.FinalFraction);
         var (x, y) = ds.Take(split.Final);
-        double[] predicted;
-        IReadOnlyDictionary<string, double> importance;
-        using (var model = Evaluator.Fit(ds, split.Inner, spec, request.Seed))
-        {
-            predicted = model.Predict(x);
-            importance = model.FeatureImportance();
-        }
+        using var model = Evaluator.Fit(ds, split.Inner, spec, request.Seed);
+        return new FinalPeriodFit(y, model.Predict(x), model.FeatureImportance());
+    }
+
+    /// <summary>The model card and plots.</summary>
+    private static IReadOnlyList<Modeling.Reports.ReportFile> Report(RegisterInput input, FinalPeriodFit final, ModelVersion version, ModelLineage lineage)
+    {
+        var request = input.Request;
         var metric = request.EffectivePolicy.Metric;
         var rows = (input.Baselines ?? []).Select(r => (r, true)).Concat((input.Candidates ?? [input.Winner]).Select(r => (r, false)))
             .Where(t => t.r.Unavailable is null)
@@ -247,7 +255,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
         return Modeling.Reports.ModelReport.Build(new Modeling.Reports.ModelCardInput(request.ModelName, version.Version, input.Winner.Model,
             lineage.Target, lineage.Horizon, lineage.Symbols, lineage.From, lineage.To, request.DataSource, lineage.DatasetFingerprint,
             lineage.FeatureSet, lineage.FeatureSetHash, lineage.FinalFrom, lineage.FinalTo, metric, input.Gate.Reason, rows, input.Winner.Folds,
-            importance, y, predicted, lineage.CodeVersion));
+            final.Importance, final.Realised, final.Predicted, lineage.CodeVersion));
     }
 }
 

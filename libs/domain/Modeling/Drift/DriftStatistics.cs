@@ -1,12 +1,20 @@
-namespace Platform.Monitoring.Drift;
+namespace Platform.Modeling.Drift;
 
-/// <summary>A reference distribution summarised as quantile bins (edges and frequencies), mean and standard deviation.</summary>
-public sealed record ReferenceProfile(double[] Edges, double[] Frequencies, double Mean, double StdDev, double[] Sorted)
+/// <summary>
+/// A reference distribution summarised as quantile bins (edges and frequencies), mean, standard deviation and a sketch of
+/// order statistics (<see cref="Sorted"/>: every value of small samples, <see cref="SketchSize"/> evenly spaced ones of
+/// large samples) against which the KS statistic is computed; <see cref="Count"/> is the size of the whole sample.
+/// </summary>
+public sealed record ReferenceProfile(double[] Edges, double[] Frequencies, double Mean, double StdDev, double[] Sorted, int Count)
 {
-    public int Count => Sorted.Length;
+    /// <summary>Order statistics kept of a large sample: the sketch's CDF is within 1/SketchSize of the sample's.</summary>
+    public const int SketchSize = 256;
 
-    /// <summary>Bins at the reference's quantiles k/bins (ties merged, so a bin is never empty by construction).</summary>
-    public static ReferenceProfile From(IEnumerable<double> values, int bins)
+    /// <summary>
+    /// Bins at the reference's quantiles k/bins (ties merged, so a bin is never empty by construction); at most
+    /// <paramref name="sketchSize"/> order statistics are kept.
+    /// </summary>
+    public static ReferenceProfile From(IEnumerable<double> values, int bins, int sketchSize = SketchSize)
     {
         var sorted = values.Where(double.IsFinite).Order().ToArray();
         if (sorted.Length == 0) throw new ArgumentException("A reference needs at least one finite value.", nameof(values));
@@ -19,7 +27,16 @@ public sealed record ReferenceProfile(double[] Edges, double[] Frequencies, doub
         var mean = sorted.Average();
         var sd = sorted.Length > 1 ? Math.Sqrt(sorted.Sum(v => (v - mean) * (v - mean)) / (sorted.Length - 1)) : 0;
         var e = edges.ToArray();
-        return new ReferenceProfile(e, DriftStatistics.Frequencies(sorted, e), mean, sd, sorted);
+        return new ReferenceProfile(e, DriftStatistics.Frequencies(sorted, e), mean, sd, Sketch(sorted, sketchSize), sorted.Length);
+    }
+
+    /// <summary>The sample's order statistics at the midpoints of <paramref name="size"/> equal shares (all of a small sample).</summary>
+    private static double[] Sketch(double[] sorted, int size)
+    {
+        if (sorted.Length <= size) return sorted;
+        var sketch = new double[size];
+        for (var k = 0; k < size; k++) sketch[k] = sorted[(int)((k + 0.5) * sorted.Length / size)];
+        return sketch;
     }
 }
 
