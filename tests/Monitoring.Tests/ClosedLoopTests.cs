@@ -140,7 +140,15 @@ public sealed class ClosedLoopTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(outcome.Holdout.Challenger < outcome.Holdout.Champion, outcome.Reason);
         Assert.Equal(["har-rv", "last", "mean"], outcome.Holdout.Baselines.Keys.Order());
         Assert.True(outcome.Holdout.ChampionTrainedOnWindow is false);
-        // Later drift windows of the same model fall in the cooldown: recorded, not retrained.
+        // Later drift windows of the same model fall in the cooldown: each is recorded as skipped, none retrained.
+        var later = drift.Detections.Where(d => d.EventId != first.EventId).Select(d => d.EventId).ToList();
+        output.WriteLine($"later detections: {later.Count}");
+        await MonitoringHost.EventuallyAsync(async () =>
+        {
+            view = await _http.GetFromJsonAsync<RetrainingView>(retraining, MonitoringJson.Options);
+            return later.All(id => view!.Record!.Skipped.Any(s => s.TriggerId == id));
+        }, "later detections recorded as skipped");
+        Assert.Equal(1, view!.Record!.Sequence);
         Assert.All(view.Record.Skipped, s => Assert.StartsWith("cooldown", s.Reason));
 
         await MonitoringHost.EventuallyAsync(async () =>
