@@ -6,13 +6,15 @@ using Platform.Serving.Apis;
 using Platform.Serving.Events;
 using Platform.Serving.Features;
 using Platform.Serving.Models;
+using Platform.Serving.Streaming;
 
 namespace Platform.Serving;
 
 /// <summary>
 /// Wires the serving service: the champions of the registry loaded at start, swapped on <see cref="ModelPromoted"/> and
 /// reconciled with the registry on a short timer by every replica (<see cref="ModelReconciler"/>),
-/// online features, the prediction API, and <see cref="PredictionMade"/> events.
+/// online features, the prediction API, and <see cref="PredictionMade"/> events; with <c>Serving:Streaming:Enabled</c>, the
+/// champions also score every feature vector as it is computed (<see cref="StreamingPredictions"/>).
 /// </summary>
 public static class ServingService
 {
@@ -35,6 +37,15 @@ public static class ServingService
         services.AddSingleton<ModelReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<ModelReconciler>());
         services.AddEventHandler<ModelPromoted>((sp, e, _, ct) => sp.GetRequiredService<ModelHost>().RefreshAsync(e.Model, ct));
+        var streaming = new StreamingOptions();
+        builder.Configuration.GetSection("Serving:Streaming").Bind(streaming);
+        services.AddSingleton(streaming);
+        if (streaming.Enabled)
+        {
+            // Subscribed only when enabled: otherwise every feature vector would be delivered to serving for nothing.
+            services.AddSingleton<StreamingPredictions>();
+            services.AddRawEventHandler(Topics.MarketFeatures, (sp, e, ct) => sp.GetRequiredService<StreamingPredictions>().HandleAsync(e, ct));
+        }
         return builder;
     }
 

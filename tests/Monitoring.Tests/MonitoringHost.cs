@@ -57,21 +57,6 @@ public sealed class MonitoringHost : IAsyncDisposable
     public Task PublishBarAsync(string symbol, Bar bar) =>
         Publisher.PublishAsync(new BarClosed(symbol, "1d", bar.Time, bar.Open, bar.High, bar.Low, bar.Close, bar.Volume));
 
-    /// <summary>Ids of the events in a topic of the embedded event log (read straight from its file, as an operator would).</summary>
-    public IReadOnlyList<string> EventIds(string topic)
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(
-            $"Data Source={Platform.BuildingBlocks.Embedded.EmbeddedRuntimeExtensions.EventLogFile(DataDir)};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM events WHERE topic = $topic ORDER BY seq";
-        command.Parameters.AddWithValue("$topic", topic);
-        using var reader = command.ExecuteReader();
-        var ids = new List<string>();
-        while (reader.Read()) ids.Add(reader.GetString(0));
-        return ids;
-    }
-
     public async Task<T> GetAsync<T>(string path) =>
         (await Http.GetFromJsonAsync<T>(Url + path, MonitoringJson.Options))!;
 

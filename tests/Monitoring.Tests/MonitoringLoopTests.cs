@@ -5,6 +5,7 @@ using Platform.Contracts;
 using Platform.Modeling.Targets;
 using Platform.Monitoring.Apis;
 using Platform.OfflineStore.Monitoring;
+using Platform.TestSupport;
 
 namespace Platform.Monitoring.Tests;
 
@@ -80,7 +81,7 @@ public sealed class MonitoringLoopTests : IAsyncLifetime
         Assert.Contains("has no version 9", reasons["pred:ret-v9"]);
         Assert.Contains("horizon 0", reasons["pred:bad"]);
         Assert.Equal(["good"], (await PageAsync()).Items.Select(i => i.RequestId));
-        Assert.Equal(["pred:ghost-1", "pred:ret-v9", "pred:bad"], _host.EventIds(Topics.DeadLetter(Topics.Predictions)));
+        Assert.Equal(["pred:ghost-1", "pred:ret-v9", "pred:bad"], EmbeddedEventLog.Ids(_host.DataDir, Topics.DeadLetter(Topics.Predictions)));
     }
 
     [Fact]

@@ -30,6 +30,9 @@ public sealed class ServingHost : IAsyncDisposable
 
     public static Task<ServingHost> StartAsync(Func<ModelRegistry, Task>? seed = null) => StartAsync(seed, null, new Dictionary<string, string?>());
 
+    public static Task<ServingHost> StartAsync(Func<ModelRegistry, Task>? seed, IReadOnlyDictionary<string, string?> settings) =>
+        StartAsync(seed, null, settings);
+
     /// <summary>Another replica of the serving app on <paramref name="first"/>'s data directory (same stores, same consumer group).</summary>
     public static Task<ServingHost> StartReplicaAsync(ServingHost first, IReadOnlyDictionary<string, string?> settings) =>
         StartAsync(null, first.DataDir, settings);

@@ -14,7 +14,8 @@ public interface IIntegrationEvent
     string? PartitionKey { get; }
 }
 
-internal static class EventIds
+/// <summary>How times appear in event ids (and ids derived from them): round-trip ISO 8601 in UTC.</summary>
+public static class EventIds
 {
     public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("o", CultureInfo.InvariantCulture);
 }

@@ -65,6 +65,33 @@ public sealed class ServedModel
         return _model.Predict(new FeatureFrame(row.ToArray(), 1, FeatureNames))[0];
     }
 
+    /// <summary>
+    /// The row this model takes from a named vector (NaN where a value is undefined), or null with the first feature the
+    /// vector lacks. Vectors in the model's own order (the usual case) are copied without a lookup.
+    /// </summary>
+    public float[]? MapRow(IReadOnlyList<string> names, IReadOnlyList<double> values, out string? missing)
+    {
+        missing = null;
+        var row = new float[FeatureNames.Count];
+        if (names.Count == row.Length && values.Count == row.Length && names.SequenceEqual(FeatureNames, StringComparer.Ordinal))
+        {
+            for (var i = 0; i < row.Length; i++) row[i] = (float)values[i];
+            return row;
+        }
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < names.Count && i < values.Count; i++) index[names[i]] = i;
+        for (var i = 0; i < row.Length; i++)
+        {
+            if (!index.TryGetValue(FeatureNames[i], out var at))
+            {
+                missing = FeatureNames[i];
+                return null;
+            }
+            row[i] = (float)values[at];
+        }
+        return row;
+    }
+
     internal bool TryAcquire()
     {
         while (true)

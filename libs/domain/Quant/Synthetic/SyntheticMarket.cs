@@ -47,6 +47,14 @@ public sealed record SyntheticMarketOptions
     /// <summary>Daily and longer bars skip Saturdays and Sundays.</summary>
     public bool SkipWeekends { get; init; } = true;
 
+    /// <summary>
+    /// A regime change: from this bar index on, every symbol's volatility (its GARCH long-run level and current variance,
+    /// and the size of its jumps) is <see cref="VolatilityFactor"/> times what it was. Null: no change.
+    /// </summary>
+    public int? VolatilityChangeAt { get; init; }
+
+    public double VolatilityFactor { get; init; } = 1.0;
+
     /// <summary>A ready-made universe: <paramref name="count"/> symbols with varied drift and volatility.</summary>
     public static IReadOnlyList<SyntheticSymbol> Universe(int count)
     {
@@ -85,11 +93,23 @@ public static class SyntheticMarket
         var surprise = new double[n];
         var time = Align(options.Start, options.Interval);
         var daily = options.Interval.Length >= TimeSpan.FromDays(1);
+        var jumpScale = 1.0;
 
         for (var i = 0; i < options.Bars; i++)
         {
             if (daily && options.SkipWeekends)
                 while (time.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday) time = time.AddDays(1);
+            if (i == options.VolatilityChangeAt)
+            {
+                jumpScale = options.VolatilityFactor;
+                var f2 = options.VolatilityFactor * options.VolatilityFactor;
+                for (var k = 0; k < n; k++)
+                {
+                    omega[k] *= f2;
+                    variance[k] *= f2;
+                    lastShock[k] *= options.VolatilityFactor;
+                }
+            }
             for (var k = 0; k < n; k++) independent[k] = rng.NextGaussian();
             for (var k = 0; k < n; k++)
             {
@@ -100,7 +120,7 @@ public static class SyntheticMarket
                 var sigma = Math.Sqrt(variance[k]);
                 var shock = sigma * z;
                 lastShock[k] = shock;
-                var jump = rng.NextDouble() < options.JumpProbability ? options.JumpMean + options.JumpStdDev * rng.NextGaussian() : 0.0;
+                var jump = rng.NextDouble() < options.JumpProbability ? jumpScale * (options.JumpMean + options.JumpStdDev * rng.NextGaussian()) : 0.0;
                 var logReturn = s.AnnualDrift / barsPerYear - 0.5 * variance[k] + shock + jump + options.VolumeSignal * sigma * surprise[k];
 
                 // The open gaps a little from the previous close; the intrabar path is a Brownian bridge to the close.

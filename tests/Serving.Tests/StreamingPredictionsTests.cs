@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.Serving.Streaming;
+using Platform.TestSupport;
+
+namespace Platform.Serving.Tests;
+
+/// <summary>The champions score every computed feature vector when streaming is enabled, through the real subscription.</summary>
+public sealed class StreamingPredictionsTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Time = new(2024, 3, 1, 0, 0, 0, TimeSpan.Zero);
+    private ServingHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await ServingHost.StartAsync(async registry => await ServingHost.RegisterAndPromoteAsync(registry, "ret", ServingHost.ConstantModel(0.3)),
+            new Dictionary<string, string?> { ["Serving:Streaming:Enabled"] = "true" });
+        await _host.WaitForVersionAsync("ret", 1);
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private IEventPublisher Publisher => _host.Services.GetRequiredService<IEventPublisher>();
+
+    /// <summary>A vector as the features service publishes it: NaN (an undefined feature) written as a named literal.</summary>
+    private static OutgoingEvent Vector(string symbol, string interval = "1d", string set = ServingHost.FeatureSet)
+    {
+        var vector = new FeaturesComputed(symbol, interval, Time, set, ServingHost.FeatureNames, [0.1, double.NaN, 0.3]);
+        var json = JsonSerializer.SerializeToUtf8Bytes(vector, new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        });
+        return new OutgoingEvent(vector.Topic, vector.EventId, nameof(FeaturesComputed), json, vector.PartitionKey);
+    }
+
+    private IReadOnlyList<string> Predictions() => EmbeddedEventLog.Ids(_host.DataDir, Topics.Predictions);
+
+    [Fact]
+    public async Task HandleAsync_VectorOfTheChampionsFeatureSet_PublishesOnePredictionWithAnIdOfModelVersionSymbolAndTime()
+    {
+        var scorer = _host.Services.GetRequiredService<StreamingPredictions>();
+
+        await Publisher.PublishAsync(Vector("AAA"));
+        await Eventually.UntilAsync(() => Task.FromResult(Predictions().Count == 1), "one prediction published", TimeSpan.FromSeconds(30));
+
+        Assert.Equal([$"pred:stream:ret:1:AAA:1d:{EventIds.Time(Time)}"], Predictions());
+        Assert.Equal(1, scorer.Scored);
+    }
+
+    [Fact]
+    public async Task HandleAsync_OtherIntervalOrFeatureSet_PublishesNothing()
+    {
+        var scorer = _host.Services.GetRequiredService<StreamingPredictions>();
+
+        await Publisher.PublishAsync(Vector("AAA", interval: "1h"));
+        await Publisher.PublishAsync(Vector("BBB", set: "alpha158@1"));
+        await Publisher.PublishAsync(Vector("CCC"));
+        await Eventually.UntilAsync(() => Task.FromResult(Predictions().Count >= 1), "the last vector scored", TimeSpan.FromSeconds(30));
+
+        // Delivered in order on one consumer group: the first two were handled before the third.
+        Assert.Equal([$"pred:stream:ret:1:CCC:1d:{EventIds.Time(Time)}"], Predictions());
+        Assert.Equal(1, scorer.Scored);
+    }
+
+    [Fact]
+    public async Task HandleAsync_MalformedVector_IsDeadLetteredAndTheNextOneScored()
+    {
+        await Publisher.PublishAsync(new OutgoingEvent(Topics.MarketFeatures, "feat:bad", nameof(FeaturesComputed),
+            Encoding.UTF8.GetBytes("""{"symbol":"AAA","interval":"1d","time":"2024-03-01T00:00:00Z","featureSet":"test@1","names":["f1"],"values":[1,2]}"""), "AAA"));
+        await Publisher.PublishAsync(Vector("DDD"));
+        await Eventually.UntilAsync(() => Task.FromResult(Predictions().Count == 1), "the valid vector scored", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["feat:bad"], EmbeddedEventLog.Ids(_host.DataDir, Topics.DeadLetter(Topics.MarketFeatures)));
+    }
+}
