@@ -47,16 +47,21 @@ public static class RetrainingExtensions
     }
 
     internal static async Task<Results<Ok<RetrainingView>, ProblemHttpResult>> GetAsync(string name, IStateStoreProvider stores, WorkflowClient workflows,
-        CancellationToken ct)
+        CancellationToken ct) =>
+        await ViewAsync(name, stores, workflows, ct) is { } view
+            ? TypedResults.Ok(view)
+            : TypedResults.Problem($"Model '{name}' has not been retrained.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
+
+    /// <summary>The latest retraining run of a model and the triggers skipped; null when it has never been triggered.</summary>
+    public static async Task<RetrainingView?> ViewAsync(string name, IStateStoreProvider stores, WorkflowClient workflows, CancellationToken ct)
     {
         var record = await stores.PrivateStore().GetAsync<RetrainingRecord>(RetrainingTrigger.Key(name), ct);
-        if (record is null)
-            return TypedResults.Problem($"Model '{name}' has not been retrained.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
-        if (record.InstanceId is null) return TypedResults.Ok(new RetrainingView(record, null, null, null, null));
+        if (record is null) return null;
+        if (record.InstanceId is null) return new RetrainingView(record, null, null, null, null);
         var state = await workflows.GetWorkflowStateAsync(record.InstanceId, true, ct);
-        if (!state.Exists) return TypedResults.Ok(new RetrainingView(record, "pending", null, null, null));
-        return TypedResults.Ok(new RetrainingView(record, state.RuntimeStatus.ToString().ToLowerInvariant(), state.ReadCustomStatusAs<RetrainingStatus>(),
+        if (!state.Exists) return new RetrainingView(record, "pending", null, null, null);
+        return new RetrainingView(record, state.RuntimeStatus.ToString().ToLowerInvariant(), state.ReadCustomStatusAs<RetrainingStatus>(),
             state.FailureDetails?.ErrorMessage,
-            state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? state.ReadOutputAs<RetrainingOutcome>() : null));
+            state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? state.ReadOutputAs<RetrainingOutcome>() : null);
     }
 }
