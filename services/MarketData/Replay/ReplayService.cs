@@ -55,6 +55,12 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
 
     public static string Key(string id) => "replay/" + id;
 
+    public const string IdRule = "A replay id is 1 to 64 letters, digits, '-' or '_'.";
+
+    /// <summary>Ids become state keys: no separators, dots or control characters.</summary>
+    public static bool IsValidId(string? id) =>
+        id is { Length: > 0 and <= 64 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     /// <summary>Parses <c>max</c>, <c>realtime</c>, <c>1x</c>, <c>60x</c> or a plain number; 0 means as fast as possible.</summary>
     public static double ParseSpeed(string? text)
     {
@@ -68,6 +74,7 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
     /// <summary>Checks the request, writes the first checkpoint and starts the replay in the background.</summary>
     public async Task<ReplayState> StartAsync(ReplayRequest request, CancellationToken ct = default)
     {
+        if (request.Id is not null && !IsValidId(request.Id)) throw new ReplayRequestException(IdRule);
         var speed = ParseSpeed(request.Speed);
         if (request.From is { } f && request.To is { } t && f >= t) throw new ReplayRequestException("'from' must be before 'to'.");
         if (!BarInterval.TryParse(request.Interval ?? "1d", out var interval)) throw new ReplayRequestException($"Unknown interval '{request.Interval}'.");
