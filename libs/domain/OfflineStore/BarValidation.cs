@@ -71,12 +71,12 @@ public static class BarValidation
 
     public static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>A symbol as it may be shown in a message: control characters escaped, at most 40 characters.</summary>
-    public static string Printable(string? text)
+    /// <summary>Text from a request as it may be shown in a message: control characters escaped, at most <paramref name="max"/> characters.</summary>
+    public static string Printable(string? text, int max = 40)
     {
         if (text is null) return "(none)";
-        var shown = string.Concat(text.Take(40).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
-        return text.Length > 40 ? shown + $"... ({text.Length} characters)" : shown;
+        var shown = string.Concat(text.Take(max).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+        return text.Length > max ? shown + $"... ({text.Length} characters)" : shown;
     }
 
     private static bool Positive(double v) => double.IsFinite(v) && v > 0 && v <= MaxPrice;

@@ -59,11 +59,12 @@ public static class MarketDataApi
         group.MapGet("/symbols", GetSymbols).WithName("GetSymbols").WithSummary("Stored symbols with coverage (first, last, count) per interval.");
         group.MapGet("/{symbol}/bars", GetBars).WithName("GetBars")
             .WithSummary("A page of bars in time order; JSON, or CSV with Accept: text/csv or format=csv. from inclusive, to exclusive.");
-        // One route, two bodies: routing picks the endpoint by Content-Type and answers 415 for any other.
+        // One route, two bodies: routing picks the endpoint by Content-Type. Without one, the JSON endpoint (first in
+        // order) answers, and refuses the body with 415 like any other type it cannot read.
         group.MapPost("/imports", PostImport).WithName("PostImport")
             .WithSummary("Imports a delimited file given inline or as a server-side path (JSON): all valid rows or nothing.")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        group.MapPost("/imports", PostImportUpload).WithName("PostImportUpload").DisableAntiforgery()
+        group.MapPost("/imports", PostImportUpload).WithName("PostImportUpload").DisableAntiforgery().WithOrder(1)
             .WithSummary("Imports an uploaded delimited file (multipart/form-data, a 'file' part and the import fields): all valid rows or nothing.")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         group.MapPost("/fetches", PostFetch).WithName("PostFetch").WithSummary("Fetches bars from a vendor (polygon, alphavantage) and imports them.")

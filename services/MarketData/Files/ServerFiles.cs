@@ -25,7 +25,7 @@ public sealed class ServerFiles(MarketDataOptions options, RuntimeSettings runti
     public bool TryResolve(string? requested, [NotNullWhen(true)] out string? path, out string error)
     {
         path = null;
-        error = $"'{BarValidation.Printable(requested)}' is not a file this service may read: give an existing file under "
+        error = $"'{BarValidation.Printable(requested, 256)}' is not a file this service may read: give an existing file under "
             + "the directories in MarketData:Imports:AllowedRoots (default: the data directory).";
         if (string.IsNullOrWhiteSpace(requested) || requested.Length > MaxPathLength || requested.Any(char.IsControl)) return false;
         var canonical = Canonical(Path.GetFullPath(requested, runtime.DataDir), 0);
