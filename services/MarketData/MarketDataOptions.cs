@@ -27,7 +27,10 @@ public sealed class MarketDataOptions
 
     public sealed class ImportApiOptions
     {
-        /// <summary>Directories a server-side path given to <c>POST /v1/market/imports</c> may be under; empty: the data directory only.</summary>
+        /// <summary>
+        /// Directories a server-side path given to the API (<c>POST /v1/market/imports</c>, <c>POST /v1/market/replays</c>)
+        /// may lead into once links are resolved (see <c>ServerFiles</c>); empty: the data directory only.
+        /// </summary>
         public List<string> AllowedRoots { get; set; } = [];
         /// <summary>Largest upload or inline content accepted, in bytes.</summary>
         public long MaxContentBytes { get; set; } = 256L * 1024 * 1024;
