@@ -27,7 +27,11 @@ public sealed class BadInputSuite : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private sealed record Case(string Name, HttpMethod Method, string Url, Func<HttpContent?> Body);
+    private sealed record Case(string Name, HttpMethod Method, string Url, Func<HttpContent?> Body)
+    {
+        // Control characters escaped, so a failure report stays readable text.
+        public string Shown => string.Concat(Name.Select(ch => char.IsControl(ch) ? $"\\u{(int)ch:x4}" : ch.ToString()));
+    }
 
     private static HttpContent Json(string text) => new StringContent(text, Encoding.UTF8, "application/json");
 
@@ -220,13 +224,13 @@ public sealed class BadInputSuite : IAsyncLifetime
             var status = (int)response.StatusCode;
             var body = await response.Content.ReadAsStringAsync();
             // 503 is the one server-side status a refusal may carry: a provider this deployment has no API key for.
-            if (status >= 500 && !(status == 503 && body.Contains("Provider not configured", StringComparison.Ordinal))) failures.Add($"{c.Name}: {status} {body[..Math.Min(body.Length, 300)]}");
+            if (status >= 500 && !(status == 503 && body.Contains("Provider not configured", StringComparison.Ordinal))) failures.Add($"{c.Shown}: {status} {body[..Math.Min(body.Length, 300)]}");
             if (status is >= 400 and < 500)
             {
                 refused++;
                 if (response.Content.Headers.ContentType?.MediaType != "application/problem+json" || !IsProblem(body, status))
-                    failures.Add($"{c.Name}: {status} without problem details ({response.Content.Headers.ContentType}) {body[..Math.Min(body.Length, 200)]}");
-                if (StoredBars() != before) failures.Add($"{c.Name}: refused with {status} but the stored bar count changed");
+                    failures.Add($"{c.Shown}: {status} without problem details ({response.Content.Headers.ContentType}) {body[..Math.Min(body.Length, 200)]}");
+                if (StoredBars() != before) failures.Add($"{c.Shown}: refused with {status} but the stored bar count changed");
             }
         }
         foreach (var (name, failure) in await RawCasesAsync()) failures.Add($"{name}: {failure}");

@@ -21,7 +21,12 @@ public sealed class StrictInputTests : IAsyncLifetime
         // The data directory is the only allowed root here; a sibling directory is outside it.
         _outside = Directory.CreateTempSubdirectory("marketdata-outside-").FullName;
         _root = Directory.CreateTempSubdirectory("marketdata-root-").FullName;
-        _app = await ServiceApp.StartAsync(_root, new() { ["MarketData:Imports:AllowedRoots:0"] = _root });
+        _app = await ServiceApp.StartAsync(_root, new()
+        {
+            ["MarketData:Imports:AllowedRoots:0"] = _root,
+            ["MarketData:Imports:MaxContentBytes"] = "100000",
+            ["MarketData:Replay:MaxBars"] = "3",
+        });
         await File.WriteAllTextAsync(Path.Combine(_outside, "secret.csv"), "Date,Open,High,Low,Close,Adj Close,Volume\n" + Row);
     }
 
@@ -106,6 +111,28 @@ public sealed class StrictInputTests : IAsyncLifetime
         await ProblemAsync(await _app.Http.PostAsJsonAsync("/v1/market/replays", new ReplayRequest(Path: link, Symbol: "R")), HttpStatusCode.BadRequest);
 
         Assert.Empty(_app.Delivered);
+    }
+
+    [Fact]
+    public async Task PostImport_ServerFileOverTheSizeLimit_Returns413()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_root, "big.csv"), "Date,Open,High,Low,Close,Adj Close,Volume\n" + new string('\n', 200_000));
+
+        var problem = await ProblemAsync(await _app.Http.PostAsJsonAsync("/v1/market/imports", new ImportRequest("BIG", Path: "big.csv")), HttpStatusCode.RequestEntityTooLarge);
+
+        Assert.Contains("MarketData:Imports:MaxContentBytes", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task PostReplay_StoredRangeOverTheBarLimit_Returns400BeforeStarting()
+    {
+        var rows = string.Join("\n", Enumerable.Range(0, 5).Select(i => $"2024-01-{i + 2:D2},10,11,9,10.5,10.5,1000"));
+        await _app.Http.PostAsJsonAsync("/v1/market/imports", new ImportRequest("MANY", Content: "Date,Open,High,Low,Close,Adj Close,Volume\n" + rows));
+
+        var problem = await ProblemAsync(await _app.Http.PostAsJsonAsync("/v1/market/replays", new ReplayRequest(Symbols: ["MANY"])), HttpStatusCode.BadRequest);
+
+        Assert.Contains("MarketData:Replay:MaxBars", problem.GetProperty("errors").GetProperty("replay")[0].GetString());
+        Assert.DoesNotContain(_app.Delivered, e => e.Type == "BarClosed");
     }
 
     [Theory]

@@ -129,13 +129,14 @@ public static class MarketDataApi
     }
 
     public static async Task<Results<Created<ImportReport>, Ok<ImportReport>, ValidationProblem, ProblemHttpResult>> PostImport(
-        [FromBody] ImportRequest body, BarImporter importer, ServerFiles files, CancellationToken ct)
+        [FromBody] ImportRequest body, BarImporter importer, ServerFiles files, MarketDataOptions options, CancellationToken ct)
     {
         var (importOptions, errors) = ToOptions(body);
         if ((body.Content is null) == (body.Path is null)) errors["content"] = ["Give exactly one of 'content' and 'path' (or upload a file)."];
         string? path = null;
         if (body.Path is not null && !files.TryResolve(body.Path, out path, out var pathError)) errors["path"] = [pathError];
         if (errors.Count > 0 || importOptions is null) return TypedResults.ValidationProblem(errors, title: "Invalid import request");
+        if (path is not null && TooLarge(path, options) is { } tooLarge) return tooLarge;
 
         ImportReport report;
         if (path is not null) report = await importer.ImportFileAsync(path, importOptions, null, ct);
@@ -162,6 +163,15 @@ public static class MarketDataApi
         var name = Path.GetFileName(file.FileName);
         await using var upload = file.OpenReadStream();
         return Answer(await importer.ImportAsync(upload, string.IsNullOrWhiteSpace(name) ? "upload" : BarValidation.Printable(name), importOptions, null, ct));
+    }
+
+    private static ProblemHttpResult? TooLarge(string path, MarketDataOptions options)
+    {
+        var length = new FileInfo(path).Length;
+        return length > options.Imports.MaxContentBytes
+            ? TypedResults.Problem($"The file is {length} bytes, over the {options.Imports.MaxContentBytes}-byte limit (MarketData:Imports:MaxContentBytes).",
+                statusCode: StatusCodes.Status413PayloadTooLarge)
+            : null;
     }
 
     private static Results<Created<ImportReport>, Ok<ImportReport>, ValidationProblem, ProblemHttpResult> Answer(ImportReport report)
@@ -295,8 +305,8 @@ public static class MarketDataApi
 
     public const int MaxReplaySymbols = 1000;
 
-    public static async Task<Results<Accepted<ReplayState>, ValidationProblem>> PostReplay(
-        [FromBody] ReplayRequest body, ReplayService replays, ServerFiles files, CancellationToken ct)
+    public static async Task<Results<Accepted<ReplayState>, ValidationProblem, ProblemHttpResult>> PostReplay(
+        [FromBody] ReplayRequest body, ReplayService replays, ServerFiles files, MarketDataOptions options, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
         if (body.Symbol is not null && !Symbols.IsValid(body.Symbol)) errors["symbol"] = [$"The symbol must be {Symbols.Rule}."];
@@ -311,6 +321,7 @@ public static class MarketDataApi
         string? path = null;
         if (body.Path is not null && !files.TryResolve(body.Path, out path, out var pathError)) errors["path"] = [pathError];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "Invalid replay request");
+        if (path is not null && TooLarge(path, options) is { } tooLarge) return tooLarge;
         try
         {
             var state = await replays.StartAsync(body with { Path = path }, ct);

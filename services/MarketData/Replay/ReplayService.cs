@@ -46,7 +46,7 @@ public sealed class ReplayRequestException(string message) : Exception(message);
 /// symbol, <c>ReplayId</c> set) through the store's outbox, in time order across symbols, at the chosen speed. A
 /// checkpoint after every step lets a replay resume where it stopped.
 /// </summary>
-public sealed class ReplayService(IBarStore store, IStateStoreProvider states, TimeProvider clock, ILogger<ReplayService> logger)
+public sealed class ReplayService(IBarStore store, IStateStoreProvider states, TimeProvider clock, MarketDataOptions options, ILogger<ReplayService> logger)
 {
     private const string IndexKey = "replays/index";
     private const int FastBatchBars = 2000;
@@ -92,7 +92,13 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
             if (symbols.Count == 0) symbols = coverage.Where(c => c.Interval == interval).Select(c => c.Symbol).ToList();
             var missing = symbols.Where(sym => !coverage.Any(c => c.Symbol == sym && c.Interval == interval)).ToList();
             if (symbols.Count == 0) throw new ReplayRequestException($"No stored {interval} bars to replay.");
-            if (missing.Count > 0) throw new ReplayRequestException($"No stored {interval} bars for {string.Join(", ", missing)}.");
+            if (missing.Count > 0) throw new ReplayRequestException($"No stored {interval} bars for {string.Join(", ", missing.Take(10))}.");
+            // A replay holds its bars in memory: bound it before it starts, from the series' coverage (pro rata for a range).
+            var chosen = symbols.ToHashSet(StringComparer.Ordinal);
+            var estimate = coverage.Where(c => c.Interval == interval && chosen.Contains(c.Symbol)).Sum(c => Within(c, request.From, request.To));
+            if (estimate > options.Replay.MaxBars)
+                throw new ReplayRequestException($"The replay would cover about {estimate:F0} bars, over the limit of {options.Replay.MaxBars} "
+                    + "(MarketData:Replay:MaxBars): choose fewer symbols or a shorter range.");
         }
         var id = request.Id ?? Guid.NewGuid().ToString("N")[..12];
         if (await State.GetAsync<ReplayState>(Key(id), ct) is { } existing)
@@ -107,6 +113,15 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
         await State.UpdateAsync<List<string>>(IndexKey, list => [.. (list ?? []).Where(x => x != id), id], ct: ct);
         Resume(state);
         return state;
+    }
+
+    private static double Within(SeriesCoverage c, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        var start = from is { } f && f > c.First ? f : c.First;
+        var end = to is { } t && t < c.Last ? t : c.Last;
+        if (end < start) return 0;
+        var span = (c.Last - c.First).Ticks;
+        return span == 0 ? c.Count : c.Count * Math.Min(1.0, (double)(end - start).Ticks / span);
     }
 
     public Task<ReplayState?> GetAsync(string id, CancellationToken ct = default) => State.GetAsync<ReplayState>(Key(id), ct);
