@@ -219,6 +219,16 @@ public sealed class StrictInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApi_ImportRoute_DescribesTheJsonAndTheMultipartBody()
+    {
+        var document = await _app.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var content = document.GetProperty("paths").GetProperty("/v1/market/imports").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.True(content.TryGetProperty("application/json", out _), content.ToString());
+        Assert.True(content.TryGetProperty("multipart/form-data", out _), content.ToString());
+    }
+
+    [Fact]
     public async Task PostImport_UnsupportedContentType_Returns415Problem()
     {
         var response = await _app.Http.PostAsync("/v1/market/imports", new StringContent("<import/>", Encoding.UTF8, "application/xml"));

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.OpenApi;
 using Platform.Contracts;
 using Platform.MarketData.Files;
 using Platform.MarketData.Import;
@@ -61,12 +62,17 @@ public static class MarketDataApi
             .WithSummary("A page of bars in time order; JSON, or CSV with Accept: text/csv or format=csv. from inclusive, to exclusive.");
         // One route, two bodies: routing picks the endpoint by Content-Type. Without one, the JSON endpoint (first in
         // order) answers, and refuses the body with 415 like any other type it cannot read.
+        // OpenAPI has one operation per path and method: the JSON endpoint's describes both bodies.
         group.MapPost("/imports", PostImport).WithName("PostImport")
-            .WithSummary("Imports a delimited file given inline or as a server-side path (JSON): all valid rows or nothing.")
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        group.MapPost("/imports", PostImportUpload).WithName("PostImportUpload").DisableAntiforgery().WithOrder(1)
-            .WithSummary("Imports an uploaded delimited file (multipart/form-data, a 'file' part and the import fields): all valid rows or nothing.")
-            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .WithSummary("Imports a delimited file, given inline or as a server-side path (JSON) or uploaded (multipart/form-data): all valid rows or nothing.")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                if (operation.RequestBody?.Content is { } content) content["multipart/form-data"] = new OpenApiMediaType { Schema = UploadSchema() };
+                return Task.CompletedTask;
+            });
+        group.MapPost("/imports", PostImportUpload).WithName("PostImportUpload").DisableAntiforgery().WithOrder(1).ExcludeFromDescription();
         group.MapPost("/fetches", PostFetch).WithName("PostFetch").WithSummary("Fetches bars from a vendor (polygon, alphavantage) and imports them.")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/replays", PostReplay).WithName("PostReplay").WithSummary("Starts a replay of a file or a stored range as BarClosed events.")
@@ -74,6 +80,25 @@ public static class MarketDataApi
         group.MapGet("/replays/{id}", GetReplay).WithName("GetReplay").WithSummary("A replay's status and progress.");
         group.MapDelete("/replays/{id}", DeleteReplay).WithName("CancelReplay").WithSummary("Cancels a replay.");
         return group;
+    }
+
+    /// <summary>The multipart body of an upload: the file and the fields of <see cref="ImportRequest"/> other than content and path.</summary>
+    private static OpenApiSchema UploadSchema()
+    {
+        static OpenApiSchema Text() => new() { Type = JsonSchemaType.String };
+        static OpenApiSchema Flag() => new() { Type = JsonSchemaType.Boolean };
+        return new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Required = new HashSet<string> { "file", "symbol" },
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" },
+                ["symbol"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = Symbols.Rule, MaxLength = Symbols.MaxLength },
+                ["interval"] = Text(), ["skipInvalid"] = Flag(), ["overwrite"] = Flag(), ["columns"] = Text(), ["delimiter"] = Text(),
+                ["decimalSeparator"] = Text(), ["timeZone"] = Text(), ["dateFormat"] = Text(), ["timeFormat"] = Text(),
+            },
+        };
     }
 
     public static async Task<Ok<IReadOnlyList<SymbolInfo>>> GetSymbols(IBarReader reader, CancellationToken ct)
