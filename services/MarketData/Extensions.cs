@@ -5,6 +5,7 @@ using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.Secrets;
 using Platform.MarketData.Apis;
 using Platform.MarketData.Demo;
+using Platform.MarketData.Files;
 using Platform.MarketData.Import;
 using Platform.MarketData.Outbox;
 using Platform.MarketData.Providers;
@@ -22,6 +23,9 @@ public static class MarketDataService
     public static WebApplicationBuilder AddMarketData(this WebApplicationBuilder builder)
     {
         builder.Services.AddMarketDataCore(builder.Configuration);
+        // A body or parameter the framework cannot bind throws, so BadRequestProblems can say what was wrong.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestProblems>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         builder.Services.AddHostedService<ReplayResumer>();
         builder.Services.AddHostedService<DemoSeeder>();
@@ -46,6 +50,7 @@ public static class MarketDataService
         services.TryAddSingleton<BarImporter>();
         services.TryAddSingleton<OutboxRelay>();
         services.TryAddSingleton<ReplayService>();
+        services.TryAddSingleton<ServerFiles>();
 
         services.AddHttpClient(nameof(PolygonProvider));
         services.AddHttpClient(nameof(AlphaVantageProvider));

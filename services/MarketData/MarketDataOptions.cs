@@ -6,6 +6,7 @@ public sealed class MarketDataOptions
     public DemoOptions Demo { get; set; } = new();
     public RelayOptions Relay { get; set; } = new();
     public ImportApiOptions Imports { get; set; } = new();
+    public ReplayOptions Replay { get; set; } = new();
 
     public sealed class DemoOptions
     {
@@ -25,11 +26,20 @@ public sealed class MarketDataOptions
         public TimeSpan KeepSent { get; set; } = TimeSpan.FromDays(1);
     }
 
+    public sealed class ReplayOptions
+    {
+        /// <summary>Most bars one replay of stored bars may cover (it holds them in memory); a file replay is bounded by <c>Imports:MaxContentBytes</c>.</summary>
+        public long MaxBars { get; set; } = 2_000_000;
+    }
+
     public sealed class ImportApiOptions
     {
-        /// <summary>Directories a server-side path given to <c>POST /v1/market/imports</c> may be under; empty: the data directory only.</summary>
+        /// <summary>
+        /// Directories a server-side path given to the API (<c>POST /v1/market/imports</c>, <c>POST /v1/market/replays</c>)
+        /// may lead into once links are resolved (see <c>ServerFiles</c>); empty: the data directory only.
+        /// </summary>
         public List<string> AllowedRoots { get; set; } = [];
-        /// <summary>Largest upload or inline content accepted, in bytes.</summary>
+        /// <summary>Largest upload, or server-side file named by an import or a replay, accepted, in bytes.</summary>
         public long MaxContentBytes { get; set; } = 256L * 1024 * 1024;
     }
 }

@@ -114,7 +114,7 @@ public sealed class ProviderTests : IAsyncLifetime
     {
         var provider = new PolygonProvider(new HttpClient(), Options(), new Secrets(null), TimeProvider.System);
 
-        var ex = await Assert.ThrowsAsync<ProviderException>(() => provider.FetchAsync("acme", BarInterval.OneDay, new DateOnly(2024, 1, 2), new DateOnly(2024, 1, 5)));
+        var ex = await Assert.ThrowsAsync<ProviderNotConfiguredException>(() => provider.FetchAsync("acme", BarInterval.OneDay, new DateOnly(2024, 1, 2), new DateOnly(2024, 1, 5)));
 
         Assert.Contains("polygon-api-key", ex.Message);
     }

@@ -176,6 +176,24 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
     }
 
     [Fact]
+    public async Task GetCoverageAsync_AfterEarlierInsertsOverwritesAndRepeats_CountsEachStoredBarOnce()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 5, startDay: 10)));
+        await Store.WriteAsync(Import(Daily(s, 3, startDay: 2)));
+        var changed = Daily(s, 7, startDay: 8);
+        changed[3] = changed[3] with { Bar = changed[3].Bar with { Volume = 1 } };
+        await Store.WriteAsync(Import(changed, ConflictPolicy.Overwrite));
+        await Store.WriteAsync(new BarWrite(Daily(s, 2, startDay: 20)) { PerBar = b => new OutgoingEvent("market-bars", $"bar:{b.Bar.Time.UtcTicks}", "BarClosed", "{}"u8.ToArray(), b.Symbol) });
+        await Store.WriteAsync(Import(Daily(s, 3, startDay: 2)));
+
+        var coverage = Assert.Single(await Store.GetCoverageAsync(s));
+
+        Assert.Equal(new SeriesCoverage(s, BarInterval.OneDay, T0.AddDays(2), T0.AddDays(21), 12), coverage);
+        Assert.Contains(coverage, await Store.GetCoverageAsync());
+    }
+
+    [Fact]
     public async Task GetCoverageAsync_TwoIntervals_ReportsFirstLastAndCountEach()
     {
         var s = NewSymbol();
@@ -251,6 +269,30 @@ public sealed class SqliteBarStoreTests : BarStoreContract, IDisposable
     protected override Task<IBarStore> OpenAsync() => Task.FromResult<IBarStore>(SqliteBarStore.InDataDir(_dir));
 
     protected override IBarReader OpenReader() => new SqliteBarReader(Path.Combine(_dir, SqliteBarReader.FileName));
+
+    [Fact]
+    public async Task InitializeAsync_FileWrittenBeforeTheSeriesTable_ReportsItsCoverage()
+    {
+        var path = Path.Combine(_dir, "old", SqliteBarReader.FileName);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = """
+                CREATE TABLE bars (symbol TEXT NOT NULL, interval TEXT NOT NULL, time INTEGER NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+                    low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, adj_close REAL, vwap REAL, PRIMARY KEY (symbol, interval, time)) WITHOUT ROWID;
+                INSERT INTO bars VALUES ('OLD', '1d', 638396640000000000, 1, 2, 1, 1.5, 10, NULL, NULL), ('OLD', '1d', 638397504000000000, 1, 2, 1, 1.5, 10, NULL, NULL);
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        var store = new SqliteBarStore(path);
+        await store.InitializeAsync();
+
+        var coverage = Assert.Single(await store.GetCoverageAsync());
+
+        Assert.Equal(("OLD", 2L, new DateTimeOffset(638396640000000000, TimeSpan.Zero)), (coverage.Symbol, coverage.Count, coverage.First));
+    }
 
     [Fact]
     public async Task Reader_BeforeTheFileExists_ReturnsNothing()

@@ -120,6 +120,8 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
+        if (!Symbols.IsValid(options.Symbol))
+            return Failed(importId, source, options with { Symbol = BarValidation.Printable(options.Symbol) }, $"symbol '{BarValidation.Printable(options.Symbol)}' is not {Symbols.Rule}");
         var interval = options.Interval ?? InferInterval(parsed, intraday, notes);
         if (interval is null)
             return Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
@@ -140,7 +142,7 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
                     rejected.Add(new RejectedRow(line, $"conflicting duplicate of line {prevLine} (time {BarValidation.Iso(bar.Time)}, different values)"));
                     continue;
                 }
-                if (BarValidation.CheckOrder(prev.Time, bar) is { } order) { rejected.Add(new RejectedRow(line, order)); continue; }
+                if (BarValidation.CheckOrder(prev.Time, bar, interval.Value) is { } order) { rejected.Add(new RejectedRow(line, order)); continue; }
             }
             accepted.Add((line, bar));
         }

@@ -37,7 +37,7 @@ public sealed class AlphaVantageProvider(HttpClient http, ProviderOptions option
                 bars.AddRange(Parse(body, $"Time Series ({name})", daily: false));
             }
         }
-        else throw new ProviderException(Name, $"interval {interval} is not offered (1d, 1m, 5m, 15m, 30m, 1h).");
+        else throw new ProviderRequestException(Name, $"interval {interval} is not offered (1d, 1m, 5m, 15m, 30m, 1h).");
 
         var start = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         var end = new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);

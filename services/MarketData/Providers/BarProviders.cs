@@ -22,6 +22,12 @@ public sealed class ProviderException(string provider, string message, HttpStatu
     public HttpStatusCode? Status { get; } = status;
 }
 
+/// <summary>The provider cannot be used here: no API key is configured. Nothing was sent to the vendor.</summary>
+public sealed class ProviderNotConfiguredException(string provider, string message) : Exception($"{provider}: {message}");
+
+/// <summary>The request asks for something the vendor does not offer (an interval, a range); nothing was sent.</summary>
+public sealed class ProviderRequestException(string provider, string message) : Exception($"{provider}: {message}");
+
 /// <summary>The vendor asked us to slow down (HTTP 429, or a throttling note in a 200 body); retried after <see cref="RetryAfter"/>.</summary>
 public sealed class ProviderThrottledException(string provider, string message, TimeSpan? retryAfter) : Exception($"{provider}: {message}")
 {
@@ -97,7 +103,7 @@ public abstract class HttpBarProvider
     protected async Task<string> ApiKeyAsync(CancellationToken ct) =>
         Options.ApiKey is { Length: > 0 } key ? key
         : await Secrets.GetSecretAsync(Name.ToLowerInvariant() + "-api-key", ct)
-          ?? throw new ProviderException(Name, $"no API key: set MarketData:Providers:{Name}:ApiKey or the secret '{Name.ToLowerInvariant()}-api-key'.");
+          ?? throw new ProviderNotConfiguredException(Name, $"no API key: set MarketData:Providers:{Name}:ApiKey or the secret '{Name.ToLowerInvariant()}-api-key'.");
 
     /// <summary>GETs <paramref name="url"/> within the request budget and with retries; returns the body of a success.</summary>
     protected Task<string> GetAsync(string url, CancellationToken ct) =>

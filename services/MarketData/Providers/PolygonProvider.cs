@@ -59,7 +59,7 @@ public sealed class PolygonProvider(HttpClient http, ProviderOptions options, IS
             'h' => (n, "hour"),
             'd' => (n, "day"),
             'w' => (n, "week"),
-            _ => throw new ProviderException("Polygon", $"interval {interval} is not offered."),
+            _ => throw new ProviderRequestException("Polygon", $"interval {interval} is not offered."),
         };
     }
 }

@@ -46,7 +46,7 @@ public sealed class ReplayRequestException(string message) : Exception(message);
 /// symbol, <c>ReplayId</c> set) through the store's outbox, in time order across symbols, at the chosen speed. A
 /// checkpoint after every step lets a replay resume where it stopped.
 /// </summary>
-public sealed class ReplayService(IBarStore store, IStateStoreProvider states, TimeProvider clock, ILogger<ReplayService> logger)
+public sealed class ReplayService(IBarStore store, IStateStoreProvider states, TimeProvider clock, MarketDataOptions options, ILogger<ReplayService> logger)
 {
     private const string IndexKey = "replays/index";
     private const int FastBatchBars = 2000;
@@ -54,6 +54,12 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
     private IStateStore State => states.PrivateStore();
 
     public static string Key(string id) => "replay/" + id;
+
+    public const string IdRule = "A replay id is 1 to 64 letters, digits, '-' or '_'.";
+
+    /// <summary>Ids become state keys: no separators, dots or control characters.</summary>
+    public static bool IsValidId(string? id) =>
+        id is { Length: > 0 and <= 64 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <summary>Parses <c>max</c>, <c>realtime</c>, <c>1x</c>, <c>60x</c> or a plain number; 0 means as fast as possible.</summary>
     public static double ParseSpeed(string? text)
@@ -68,6 +74,7 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
     /// <summary>Checks the request, writes the first checkpoint and starts the replay in the background.</summary>
     public async Task<ReplayState> StartAsync(ReplayRequest request, CancellationToken ct = default)
     {
+        if (request.Id is not null && !IsValidId(request.Id)) throw new ReplayRequestException(IdRule);
         var speed = ParseSpeed(request.Speed);
         if (request.From is { } f && request.To is { } t && f >= t) throw new ReplayRequestException("'from' must be before 'to'.");
         if (!BarInterval.TryParse(request.Interval ?? "1d", out var interval)) throw new ReplayRequestException($"Unknown interval '{request.Interval}'.");
@@ -85,7 +92,13 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
             if (symbols.Count == 0) symbols = coverage.Where(c => c.Interval == interval).Select(c => c.Symbol).ToList();
             var missing = symbols.Where(sym => !coverage.Any(c => c.Symbol == sym && c.Interval == interval)).ToList();
             if (symbols.Count == 0) throw new ReplayRequestException($"No stored {interval} bars to replay.");
-            if (missing.Count > 0) throw new ReplayRequestException($"No stored {interval} bars for {string.Join(", ", missing)}.");
+            if (missing.Count > 0) throw new ReplayRequestException($"No stored {interval} bars for {string.Join(", ", missing.Take(10))}.");
+            // A replay holds its bars in memory: bound it before it starts, from the series' coverage (pro rata for a range).
+            var chosen = symbols.ToHashSet(StringComparer.Ordinal);
+            var estimate = coverage.Where(c => c.Interval == interval && chosen.Contains(c.Symbol)).Sum(c => Within(c, request.From, request.To));
+            if (estimate > options.Replay.MaxBars)
+                throw new ReplayRequestException($"The replay would cover about {estimate:F0} bars, over the limit of {options.Replay.MaxBars} "
+                    + "(MarketData:Replay:MaxBars): choose fewer symbols or a shorter range.");
         }
         var id = request.Id ?? Guid.NewGuid().ToString("N")[..12];
         if (await State.GetAsync<ReplayState>(Key(id), ct) is { } existing)
@@ -100,6 +113,15 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
         await State.UpdateAsync<List<string>>(IndexKey, list => [.. (list ?? []).Where(x => x != id), id], ct: ct);
         Resume(state);
         return state;
+    }
+
+    private static double Within(SeriesCoverage c, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        var start = from is { } f && f > c.First ? f : c.First;
+        var end = to is { } t && t < c.Last ? t : c.Last;
+        if (end < start) return 0;
+        var span = (c.Last - c.First).Ticks;
+        return span == 0 ? c.Count : c.Count * Math.Min(1.0, (double)(end - start).Ticks / span);
     }
 
     public Task<ReplayState?> GetAsync(string id, CancellationToken ct = default) => State.GetAsync<ReplayState>(Key(id), ct);

@@ -39,9 +39,6 @@ public static partial class PredictionsApi
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._^=-]{0,31}$")]
-    private static partial Regex SymbolPattern();
-
     [GeneratedRegex("^[0-9]{1,4}[smhdwM]?[a-z]{0,2}$")]
     private static partial Regex IntervalPattern();
 
@@ -70,7 +67,7 @@ public static partial class PredictionsApi
         if (request is null) return error!;
         var errors = new Dictionary<string, string[]>();
         var symbol = request.Symbol?.Trim() ?? "";
-        if (!SymbolPattern().IsMatch(symbol)) errors["symbol"] = ["A symbol of 1-32 letters, digits or . _ ^ = - is required."];
+        if (!Symbols.IsValid(symbol)) errors["symbol"] = [$"A symbol of {Symbols.Rule} is required."];
         var interval = request.Interval ?? DefaultInterval;
         if (!IntervalPattern().IsMatch(interval)) errors["interval"] = [$"'{interval}' is not an interval (1m, 5m, 1h, 1d, ...)."];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
@@ -99,7 +96,7 @@ public static partial class PredictionsApi
         if (!IntervalPattern().IsMatch(interval)) errors["interval"] = [$"'{interval}' is not an interval (1m, 5m, 1h, 1d, ...)."];
         if (items.Count == 0) errors["symbols"] = ["Give 'symbols' (features from the online store) or 'items' (symbol and optional features)."];
         if (items.Count > MaxBatch) errors["symbols"] = [$"At most {MaxBatch} symbols per batch, got {items.Count}."];
-        var bad = items.Select(i => i.Symbol?.Trim() ?? "").Where(s => !SymbolPattern().IsMatch(s)).ToList();
+        var bad = items.Select(i => i.Symbol?.Trim() ?? "").Where(s => !Symbols.IsValid(s)).ToList();
         if (bad.Count > 0) errors["symbols"] = [$"Invalid symbol(s): {string.Join(", ", bad.Take(10).Select(s => $"'{s}'"))}."];
         var duplicates = items.GroupBy(i => i.Symbol?.Trim() ?? "", StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicates.Count > 0) errors["symbols"] = [$"Symbol(s) listed twice: {string.Join(", ", duplicates.Take(10))}."];

@@ -12,50 +12,6 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 {
     private const long MigrationLock = 0x0FF1_1E5A_0010;
 
-    internal static readonly string[] Migrations =
-    [
-        """
-        CREATE TABLE predictions (
-            request_id  text             NOT NULL PRIMARY KEY,
-            model       text             NOT NULL,
-            version     int              NOT NULL,
-            symbol      text             NOT NULL,
-            interval    text             NOT NULL,
-            time        timestamptz      NOT NULL,
-            horizon     int              NOT NULL,
-            target      text             NOT NULL,
-            value       double precision NOT NULL,
-            received_at timestamptz      NOT NULL
-        );
-        CREATE INDEX predictions_series ON predictions (symbol, interval, time);
-        CREATE INDEX predictions_model ON predictions (model, time, request_id);
-        CREATE TABLE outcomes (
-            request_id text             NOT NULL PRIMARY KEY REFERENCES predictions (request_id),
-            realised   double precision NOT NULL,
-            baseline_last double precision NOT NULL,
-            baseline_trailing double precision NOT NULL,
-            known_at   timestamptz      NOT NULL,
-            joined_at  timestamptz      NOT NULL
-        );
-        CREATE TABLE rejected_predictions (
-            event_id    text        NOT NULL PRIMARY KEY,
-            reason      text        NOT NULL,
-            payload     text        NOT NULL,
-            rejected_at timestamptz NOT NULL
-        );
-        CREATE TABLE drift_events (
-            event_id     text        NOT NULL PRIMARY KEY,
-            model        text        NOT NULL,
-            version      int         NOT NULL,
-            window_start timestamptz NOT NULL,
-            window_end   timestamptz NOT NULL,
-            window_size  int         NOT NULL,
-            evidence     jsonb       NOT NULL,
-            detected_at  timestamptz NOT NULL
-        );
-        CREATE INDEX drift_model ON drift_events (model, window_end);
-        """,
-    ];
 
     public static PostgresPredictionStore Create(string connectionString) => new(NpgsqlDataSource.Create(connectionString));
 
@@ -68,9 +24,9 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
             "CREATE TABLE IF NOT EXISTS monitoring_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", ct);
         await using var current = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM monitoring_schema_migrations", connection, tx);
         var applied = (int)(await current.ExecuteScalarAsync(ct))!;
-        for (var version = applied + 1; version <= Migrations.Length; version++)
+        for (var version = applied + 1; version <= PostgresPredictionSql.Migrations.Length; version++)
         {
-            await Exec(connection, tx, Migrations[version - 1], ct);
+            await Exec(connection, tx, PostgresPredictionSql.Migrations[version - 1], ct);
             await Exec(connection, tx, $"INSERT INTO monitoring_schema_migrations(version) VALUES ({version})", ct);
         }
         await tx.CommitAsync(ct);
@@ -88,12 +44,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
     public async Task<int> AddPredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken ct = default)
     {
         if (predictions.Count == 0) return 0;
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO predictions(request_id, model, version, symbol, interval, time, horizon, target, value, received_at)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::int[], $8::text[],
-                                 $9::float8[], $10::timestamptz[])
-            ON CONFLICT (request_id) DO NOTHING
-            """);
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.InsertPredictions);
         cmd.Parameters.Add(new NpgsqlParameter { Value = predictions.Select(p => p.RequestId).ToArray() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = predictions.Select(p => p.Model).ToArray() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = predictions.Select(p => p.Version).ToArray() });
@@ -107,8 +58,6 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private const string Columns = "p.request_id, p.model, p.version, p.symbol, p.interval, p.time, p.horizon, p.target, p.value, p.received_at";
-
     private static PredictionRecord ReadPrediction(NpgsqlDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetFieldValue<DateTimeOffset>(5), r.GetInt32(6),
         r.GetString(7), r.GetDouble(8), r.GetFieldValue<DateTimeOffset>(9));
@@ -116,12 +65,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
     public async Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit,
         CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand($"""
-            SELECT {Columns} FROM predictions p
-            WHERE p.symbol = $1 AND p.interval = $2 AND p.time < $3
-              AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.request_id = p.request_id)
-            ORDER BY p.time, p.request_id LIMIT $4
-            """);
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.Pending);
         cmd.Parameters.Add(P(symbol, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(interval, NpgsqlDbType.Text));
         cmd.Parameters.Add(Time(before));
@@ -135,11 +79,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
     public async Task<int> AddOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes, CancellationToken ct = default)
     {
         if (outcomes.Count == 0) return 0;
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO outcomes(request_id, realised, baseline_last, baseline_trailing, known_at, joined_at)
-            SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::timestamptz[], $6::timestamptz[])
-            ON CONFLICT (request_id) DO NOTHING
-            """);
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.InsertOutcomes);
         cmd.Parameters.Add(new NpgsqlParameter { Value = outcomes.Select(o => o.RequestId).ToArray() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = outcomes.Select(o => o.Realised).ToArray() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = outcomes.Select(o => o.Last).ToArray() });
@@ -151,14 +91,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 
     public async Task<IReadOnlyList<PredictionWithOutcome>> QueryAsync(PredictionQuery query, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand($"""
-            SELECT {Columns}, o.realised, o.baseline_last, o.baseline_trailing, o.known_at, o.joined_at
-            FROM predictions p {(query.JoinedOnly ? "JOIN" : "LEFT JOIN")} outcomes o ON o.request_id = p.request_id
-            WHERE p.model = $1 AND ($2::int IS NULL OR p.version = $2)
-              AND ($3::timestamptz IS NULL OR p.time >= $3) AND ($4::timestamptz IS NULL OR p.time < $4)
-              AND ($5::timestamptz IS NULL OR (p.time, p.request_id) < ($5, $6::text))
-            ORDER BY p.time DESC, p.request_id DESC LIMIT $7
-            """);
+        await using var cmd = dataSource.CreateCommand(query.JoinedOnly ? PostgresPredictionSql.QueryJoined : PostgresPredictionSql.Query);
         cmd.Parameters.Add(P(query.Model, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(query.Version, NpgsqlDbType.Integer));
         cmd.Parameters.Add(Time(query.From));
@@ -180,11 +113,8 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 
     public async Task<(long Predictions, long Outcomes)> CountAsync(string? model = null, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT count(*), count(o.request_id) FROM predictions p LEFT JOIN outcomes o ON o.request_id = p.request_id
-            WHERE $1::text IS NULL OR p.model = $1
-            """);
-        cmd.Parameters.Add(P(model, NpgsqlDbType.Text));
+        await using var cmd = dataSource.CreateCommand(model is null ? PostgresPredictionSql.CountAll : PostgresPredictionSql.CountOfModel);
+        if (model is not null) cmd.Parameters.Add(P(model, NpgsqlDbType.Text));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1));
@@ -192,10 +122,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 
     public async Task RecordRejectedAsync(RejectedPrediction rejected, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO rejected_predictions(event_id, reason, payload, rejected_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (event_id) DO NOTHING
-            """);
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.InsertRejected);
         cmd.Parameters.Add(P(rejected.EventId, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(rejected.Reason, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(rejected.Payload, NpgsqlDbType.Text));
@@ -205,8 +132,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 
     public async Task<IReadOnlyList<RejectedPrediction>> GetRejectedAsync(int limit, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand(
-            "SELECT event_id, reason, payload, rejected_at FROM rejected_predictions ORDER BY rejected_at DESC, event_id LIMIT $1");
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.Rejected);
         cmd.Parameters.Add(P(limit, NpgsqlDbType.Integer));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var list = new List<RejectedPrediction>();
@@ -217,10 +143,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 
     public async Task<bool> AddDriftAsync(DriftRecord drift, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("""
-            INSERT INTO drift_events(event_id, model, version, window_start, window_end, window_size, evidence, detected_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) ON CONFLICT (event_id) DO NOTHING
-            """);
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.InsertDrift);
         cmd.Parameters.Add(P(drift.EventId, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(drift.Model, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(drift.Version, NpgsqlDbType.Integer));
@@ -234,10 +157,7 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
 
     public async Task<IReadOnlyList<DriftRecord>> GetDriftAsync(string model, int limit, CancellationToken ct = default)
     {
-        await using var cmd = dataSource.CreateCommand("""
-            SELECT event_id, model, version, window_start, window_end, window_size, evidence::text, detected_at FROM drift_events
-            WHERE model = $1 ORDER BY window_end DESC LIMIT $2
-            """);
+        await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.Drift);
         cmd.Parameters.Add(P(model, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(limit, NpgsqlDbType.Integer));
         await using var reader = await cmd.ExecuteReaderAsync(ct);

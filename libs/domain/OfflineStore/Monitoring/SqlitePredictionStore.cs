@@ -12,47 +12,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
 {
     public const string FileName = "monitoring.db";
 
-    public const string Schema = """
-        CREATE TABLE IF NOT EXISTS predictions (
-            request_id  TEXT    NOT NULL PRIMARY KEY,
-            model       TEXT    NOT NULL,
-            version     INTEGER NOT NULL,
-            symbol      TEXT    NOT NULL,
-            interval    TEXT    NOT NULL,
-            time        INTEGER NOT NULL,
-            horizon     INTEGER NOT NULL,
-            target      TEXT    NOT NULL,
-            value       REAL    NOT NULL,
-            received_at INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS predictions_series ON predictions(symbol, interval, time);
-        CREATE INDEX IF NOT EXISTS predictions_model ON predictions(model, time, request_id);
-        CREATE TABLE IF NOT EXISTS outcomes (
-            request_id TEXT    NOT NULL PRIMARY KEY REFERENCES predictions(request_id),
-            realised   REAL    NOT NULL,
-            baseline_last     REAL NOT NULL,
-            baseline_trailing REAL NOT NULL,
-            known_at   INTEGER NOT NULL,
-            joined_at  INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS rejected_predictions (
-            event_id    TEXT    NOT NULL PRIMARY KEY,
-            reason      TEXT    NOT NULL,
-            payload     TEXT    NOT NULL,
-            rejected_at INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS drift_events (
-            event_id     TEXT    NOT NULL PRIMARY KEY,
-            model        TEXT    NOT NULL,
-            version      INTEGER NOT NULL,
-            window_start INTEGER NOT NULL,
-            window_end   INTEGER NOT NULL,
-            window_size  INTEGER NOT NULL,
-            evidence     TEXT    NOT NULL,
-            detected_at  INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS drift_model ON drift_events(model, window_end);
-        """;
+    public const string Schema = SqlitePredictionSql.Schema;
 
     private readonly Lazy<SqliteFile> _file;
 
@@ -84,11 +44,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
         using var tx = connection.BeginTransaction(deferred: false);
         using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO predictions(request_id, model, version, symbol, interval, time, horizon, target, value, received_at)
-            VALUES ($id, $model, $version, $symbol, $interval, $time, $horizon, $target, $value, $received)
-            ON CONFLICT (request_id) DO NOTHING
-            """;
+        cmd.CommandText = SqlitePredictionSql.InsertPrediction;
         var p = new[] { "$id", "$model", "$version", "$symbol", "$interval", "$time", "$horizon", "$target", "$value", "$received" }
             .Select(n => Param(cmd, n)).ToArray();
         var added = 0;
@@ -108,12 +64,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"""
-            SELECT {Columns} FROM predictions p
-            WHERE p.symbol = $symbol AND p.interval = $interval AND p.time < $before
-              AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.request_id = p.request_id)
-            ORDER BY p.time, p.request_id LIMIT $limit
-            """;
+        cmd.CommandText = SqlitePredictionSql.Pending;
         cmd.Parameters.AddWithValue("$symbol", symbol);
         cmd.Parameters.AddWithValue("$interval", interval);
         cmd.Parameters.AddWithValue("$before", T(before));
@@ -130,11 +81,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
         using var tx = connection.BeginTransaction(deferred: false);
         using var cmd = connection.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = """
-            INSERT INTO outcomes(request_id, realised, baseline_last, baseline_trailing, known_at, joined_at)
-            VALUES ($id, $realised, $last, $trailing, $known, $joined)
-            ON CONFLICT (request_id) DO NOTHING
-            """;
+        cmd.CommandText = SqlitePredictionSql.InsertOutcome;
         var p = new[] { "$id", "$realised", "$last", "$trailing", "$known", "$joined" }.Select(n => Param(cmd, n)).ToArray();
         var added = 0;
         foreach (var o in outcomes)
@@ -153,8 +100,6 @@ public sealed class SqlitePredictionStore : IPredictionStore
 
     private static double ReadNan(SqliteDataReader r, int i) => r.GetFieldType(i) == typeof(string) ? double.NaN : r.GetDouble(i);
 
-    private const string Columns = "p.request_id, p.model, p.version, p.symbol, p.interval, p.time, p.horizon, p.target, p.value, p.received_at";
-
     private static PredictionRecord ReadPrediction(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), T(r.GetInt64(5)), r.GetInt32(6), r.GetString(7),
         r.GetDouble(8), T(r.GetInt64(9)));
@@ -163,14 +108,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"""
-            SELECT {Columns}, o.realised, o.baseline_last, o.baseline_trailing, o.known_at, o.joined_at
-            FROM predictions p {(query.JoinedOnly ? "JOIN" : "LEFT JOIN")} outcomes o ON o.request_id = p.request_id
-            WHERE p.model = $model AND ($version IS NULL OR p.version = $version)
-              AND p.time >= $from AND p.time < $to
-              AND ($beforeTime IS NULL OR p.time < $beforeTime OR (p.time = $beforeTime AND p.request_id < $beforeId))
-            ORDER BY p.time DESC, p.request_id DESC LIMIT $limit
-            """;
+        cmd.CommandText = query.JoinedOnly ? SqlitePredictionSql.QueryJoined : SqlitePredictionSql.Query;
         cmd.Parameters.AddWithValue("$model", query.Model);
         cmd.Parameters.AddWithValue("$version", (object?)query.Version ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$from", query.From is { } f ? T(f) : long.MinValue);
@@ -194,11 +132,8 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT count(*), count(o.request_id) FROM predictions p LEFT JOIN outcomes o ON o.request_id = p.request_id
-            WHERE $model IS NULL OR p.model = $model
-            """;
-        cmd.Parameters.AddWithValue("$model", (object?)model ?? DBNull.Value);
+        cmd.CommandText = model is null ? SqlitePredictionSql.CountAll : SqlitePredictionSql.CountOfModel;
+        if (model is not null) cmd.Parameters.AddWithValue("$model", model);
         using var reader = cmd.ExecuteReader();
         reader.Read();
         return Task.FromResult((reader.GetInt64(0), reader.GetInt64(1)));
@@ -208,10 +143,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            INSERT INTO rejected_predictions(event_id, reason, payload, rejected_at) VALUES ($id, $reason, $payload, $at)
-            ON CONFLICT (event_id) DO NOTHING
-            """;
+        cmd.CommandText = SqlitePredictionSql.InsertRejected;
         cmd.Parameters.AddWithValue("$id", rejected.EventId);
         cmd.Parameters.AddWithValue("$reason", rejected.Reason);
         cmd.Parameters.AddWithValue("$payload", rejected.Payload);
@@ -224,7 +156,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT event_id, reason, payload, rejected_at FROM rejected_predictions ORDER BY rejected_at DESC, event_id LIMIT $limit";
+        cmd.CommandText = SqlitePredictionSql.Rejected;
         cmd.Parameters.AddWithValue("$limit", limit);
         using var reader = cmd.ExecuteReader();
         var list = new List<RejectedPrediction>();
@@ -236,10 +168,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            INSERT INTO drift_events(event_id, model, version, window_start, window_end, window_size, evidence, detected_at)
-            VALUES ($id, $model, $version, $start, $end, $size, $evidence, $at) ON CONFLICT (event_id) DO NOTHING
-            """;
+        cmd.CommandText = SqlitePredictionSql.InsertDrift;
         cmd.Parameters.AddWithValue("$id", drift.EventId);
         cmd.Parameters.AddWithValue("$model", drift.Model);
         cmd.Parameters.AddWithValue("$version", drift.Version);
@@ -255,10 +184,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT event_id, model, version, window_start, window_end, window_size, evidence, detected_at FROM drift_events
-            WHERE model = $model ORDER BY window_end DESC LIMIT $limit
-            """;
+        cmd.CommandText = SqlitePredictionSql.Drift;
         cmd.Parameters.AddWithValue("$model", model);
         cmd.Parameters.AddWithValue("$limit", limit);
         using var reader = cmd.ExecuteReader();

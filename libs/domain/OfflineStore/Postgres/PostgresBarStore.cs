@@ -31,11 +31,7 @@ public class PostgresBarReader(NpgsqlDataSource dataSource) : IBarReader, IAsync
 
     public async IAsyncEnumerable<Bar> StreamBarsAsync(BarQuery query, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        await using var cmd = DataSource.CreateCommand("""
-            SELECT time, open, high, low, close, volume, adj_close, vwap FROM bars
-            WHERE symbol = $1 AND interval = $2 AND ($3::timestamptz IS NULL OR time >= $3) AND ($4::timestamptz IS NULL OR time < $4)
-            ORDER BY time LIMIT $5
-            """);
+        await using var cmd = DataSource.CreateCommand(PostgresBarSql.Bars);
         cmd.Parameters.Add(new NpgsqlParameter { Value = query.Symbol });
         cmd.Parameters.Add(new NpgsqlParameter { Value = query.Interval.Name });
         cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = query.From is { } f ? f.UtcDateTime : DBNull.Value });
@@ -47,11 +43,8 @@ public class PostgresBarReader(NpgsqlDataSource dataSource) : IBarReader, IAsync
 
     public async Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default)
     {
-        await using var cmd = DataSource.CreateCommand("""
-            SELECT symbol, interval, min(time), max(time), count(*) FROM bars
-            WHERE $1::text IS NULL OR symbol = $1 GROUP BY symbol, interval
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)symbol ?? DBNull.Value });
+        await using var cmd = DataSource.CreateCommand(symbol is null ? PostgresBarSql.CoverageAll : PostgresBarSql.CoverageOfSymbol);
+        if (symbol is not null) cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = symbol });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var list = new List<SeriesCoverage>();
         while (await reader.ReadAsync(ct))
@@ -83,44 +76,6 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
     private const long MigrationLock = 0x0FF1_1E5A_0001;
     private const long WriterLock = 0x0FF1_1E5A_0002;
 
-    /// <summary>The schema, in order; applied once each and recorded in <c>offline_schema_migrations</c>.</summary>
-    internal static readonly string[] Migrations =
-    [
-        """
-        CREATE TABLE bars (
-            symbol    text             NOT NULL,
-            interval  text             NOT NULL,
-            time      timestamptz      NOT NULL,
-            open      double precision NOT NULL,
-            high      double precision NOT NULL,
-            low       double precision NOT NULL,
-            close     double precision NOT NULL,
-            volume    double precision NOT NULL,
-            adj_close double precision,
-            vwap      double precision,
-            PRIMARY KEY (symbol, interval, time)
-        );
-        CREATE TABLE outbox (
-            id            bigserial   PRIMARY KEY,
-            topic         text        NOT NULL,
-            event_id      text        NOT NULL,
-            type          text        NOT NULL,
-            partition_key text,
-            data          bytea       NOT NULL,
-            created_at    timestamptz NOT NULL DEFAULT now(),
-            sent_at       timestamptz
-        );
-        CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL;
-        """,
-        // Readers (features, training, backtesting) log in with a role that is granted offline_reader.
-        """
-        DO $$ BEGIN
-            CREATE ROLE offline_reader NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END $$;
-        GRANT SELECT ON bars TO offline_reader;
-        """,
-    ];
 
     private readonly OutboxSignal _signal = new();
 
@@ -134,9 +89,9 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         await Exec(connection, tx, "CREATE TABLE IF NOT EXISTS offline_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", ct);
         await using var current = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM offline_schema_migrations", connection, tx);
         var applied = (int)(await current.ExecuteScalarAsync(ct))!;
-        for (var version = applied + 1; version <= Migrations.Length; version++)
+        for (var version = applied + 1; version <= PostgresBarSql.Migrations.Length; version++)
         {
-            await Exec(connection, tx, Migrations[version - 1], ct);
+            await Exec(connection, tx, PostgresBarSql.Migrations[version - 1], ct);
             await Exec(connection, tx, $"INSERT INTO offline_schema_migrations(version) VALUES ({version})", ct);
         }
         await tx.CommitAsync(ct);
@@ -156,14 +111,8 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         await using var connection = await DataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await Exec(connection, tx, $"SELECT pg_advisory_xact_lock({WriterLock})", ct);
-        await Exec(connection, tx, """
-            CREATE TEMP TABLE bars_staging (
-                symbol text, interval text, time timestamptz, open double precision, high double precision, low double precision,
-                close double precision, volume double precision, adj_close double precision, vwap double precision
-            ) ON COMMIT DROP
-            """, ct);
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY bars_staging (symbol, interval, time, open, high, low, close, volume, adj_close, vwap) FROM STDIN (FORMAT BINARY)", ct))
+        await Exec(connection, tx, PostgresBarSql.CreateStaging, ct);
+        await using (var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyStaging, ct))
         {
             foreach (var sb in write.Bars)
             {
@@ -181,19 +130,12 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             }
             await copy.CompleteAsync(ct);
         }
-        await Exec(connection, tx, "ANALYZE bars_staging", ct);
+        await Exec(connection, tx, PostgresBarSql.AnalyzeStaging, ct);
 
         if (write.OnConflict == ConflictPolicy.Reject)
         {
             var conflicts = new List<BarConflict>();
-            await using (var check = new NpgsqlCommand("""
-                SELECT s.symbol, s.interval, b.time, b.open, b.high, b.low, b.close, b.volume, b.adj_close, b.vwap,
-                       s.time, s.open, s.high, s.low, s.close, s.volume, s.adj_close, s.vwap
-                FROM bars_staging s JOIN bars b ON b.symbol = s.symbol AND b.interval = s.interval AND b.time = s.time
-                WHERE (b.open, b.high, b.low, b.close, b.volume, b.adj_close, b.vwap)
-                      IS DISTINCT FROM (s.open, s.high, s.low, s.close, s.volume, s.adj_close, s.vwap)
-                ORDER BY s.symbol, s.interval, s.time
-                """, connection, tx))
+            await using (var check = new NpgsqlCommand(PostgresBarSql.Conflicts, connection, tx))
             await using (var reader = await check.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
@@ -210,28 +152,18 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             }
         }
 
-        var upsert = """
-            INSERT INTO bars AS b (symbol, interval, time, open, high, low, close, volume, adj_close, vwap)
-            SELECT symbol, interval, time, open, high, low, close, volume, adj_close, vwap FROM bars_staging
-            """ + (write.OnConflict == ConflictPolicy.Reject
-            ? " ON CONFLICT (symbol, interval, time) DO NOTHING"
-            : """
-               ON CONFLICT (symbol, interval, time) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low,
-                close = excluded.close, volume = excluded.volume, adj_close = excluded.adj_close, vwap = excluded.vwap
-              WHERE (b.open, b.high, b.low, b.close, b.volume, b.adj_close, b.vwap)
-                    IS DISTINCT FROM (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume, excluded.adj_close, excluded.vwap)
-              """) + " RETURNING b.symbol, b.interval, b.time, (xmax = 0) AS inserted";
-
         var needKeys = write.PerBar is not null && write.PerBarScope == EventScope.Changed;
-        var sql = needKeys
-            ? $"WITH changed AS ({upsert}) SELECT symbol, interval, time, inserted FROM changed"
-            : $"""
-               WITH changed AS ({upsert})
-               SELECT symbol, interval, min(time), max(time), count(*), count(*) FILTER (WHERE inserted) FROM changed GROUP BY symbol, interval
-               """;
+        var sql = (write.OnConflict == ConflictPolicy.Reject, needKeys) switch
+        {
+            (true, true) => PostgresBarSql.UpsertKeepKeys,
+            (true, false) => PostgresBarSql.UpsertKeepSeries,
+            (false, true) => PostgresBarSql.UpsertReplaceKeys,
+            (false, false) => PostgresBarSql.UpsertReplaceSeries,
+        };
         long inserted = 0, updated = 0;
         var changes = new List<SeriesChange>();
         var changedKeys = new HashSet<(string, string, DateTimeOffset)>();
+        var added = new Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)>();
         await using (var cmd = new NpgsqlCommand(sql, connection, tx))
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
@@ -239,8 +171,12 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             {
                 if (needKeys)
                 {
-                    changedKeys.Add((reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2)));
-                    if (reader.GetBoolean(3)) inserted++; else updated++;
+                    var key = (reader.GetString(0), reader.GetString(1));
+                    var time = reader.GetFieldValue<DateTimeOffset>(2);
+                    changedKeys.Add((key.Item1, key.Item2, time));
+                    if (!reader.GetBoolean(3)) { updated++; continue; }
+                    inserted++;
+                    added[key] = added.TryGetValue(key, out var a) ? (Min(a.First, time), Max(a.Last, time), a.Count + 1) : (time, time, 1);
                 }
                 else
                 {
@@ -248,10 +184,23 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
                     var ins = reader.GetInt64(5);
                     inserted += ins;
                     updated += count - ins;
-                    changes.Add(new SeriesChange(reader.GetString(0), BarInterval.Parse(reader.GetString(1)),
-                        reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<DateTimeOffset>(3), count));
+                    var change = new SeriesChange(reader.GetString(0), BarInterval.Parse(reader.GetString(1)),
+                        reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<DateTimeOffset>(3), count);
+                    changes.Add(change);
+                    // Updated bars lie inside the stored range, so the changed range bounds the inserted ones for the summary.
+                    if (ins > 0) added[(change.Symbol, change.Interval.Name)] = (change.From, change.To, ins);
                 }
             }
+        }
+        if (added.Count > 0)
+        {
+            await using var series = new NpgsqlCommand(PostgresBarSql.AddToSeries, connection, tx);
+            series.Parameters.Add(new NpgsqlParameter { Value = added.Keys.Select(k => k.Symbol).ToArray() });
+            series.Parameters.Add(new NpgsqlParameter { Value = added.Keys.Select(k => k.Interval).ToArray() });
+            series.Parameters.Add(new NpgsqlParameter { Value = added.Values.Select(v => v.First.UtcDateTime).ToArray() });
+            series.Parameters.Add(new NpgsqlParameter { Value = added.Values.Select(v => v.Last.UtcDateTime).ToArray() });
+            series.Parameters.Add(new NpgsqlParameter { Value = added.Values.Select(v => v.Count).ToArray() });
+            await series.ExecuteNonQueryAsync(ct);
         }
         IReadOnlyList<SymbolBar> changed = [];
         if (needKeys)
@@ -262,8 +211,7 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         var events = Sqlite.SqliteBarStore.Events(write, changes, changed);
         if (events.Count > 0)
         {
-            await using var copy = await connection.BeginBinaryImportAsync(
-                "COPY outbox (topic, event_id, type, partition_key, data) FROM STDIN (FORMAT BINARY)", ct);
+            await using var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyOutbox, ct);
             foreach (var e in events)
             {
                 await copy.StartRowAsync(ct);
@@ -286,8 +234,7 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         await using var connection = await DataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         var pending = new List<OutboxMessage>();
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT id, topic, event_id, type, partition_key, data FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", connection, tx))
+        await using (var cmd = new NpgsqlCommand(PostgresBarSql.PendingOutbox, connection, tx))
         {
             cmd.Parameters.Add(new NpgsqlParameter { Value = max });
             await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -299,7 +246,7 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         }
         if (pending.Count == 0) return 0;
         await publish(pending, ct);
-        await using (var mark = new NpgsqlCommand("UPDATE outbox SET sent_at = now() WHERE id = ANY($1)", connection, tx))
+        await using (var mark = new NpgsqlCommand(PostgresBarSql.MarkSent, connection, tx))
         {
             mark.Parameters.Add(new NpgsqlParameter { Value = pending.Select(m => m.Id).ToArray() });
             await mark.ExecuteNonQueryAsync(ct);
@@ -310,16 +257,19 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
 
     public async Task<long> PendingOutboxCountAsync(CancellationToken ct = default)
     {
-        await using var cmd = DataSource.CreateCommand("SELECT count(*) FROM outbox WHERE sent_at IS NULL");
+        await using var cmd = DataSource.CreateCommand(PostgresBarSql.CountPending);
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     public async Task<int> PurgeSentOutboxAsync(TimeSpan age, CancellationToken ct = default)
     {
-        await using var cmd = DataSource.CreateCommand("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - $1");
+        await using var cmd = DataSource.CreateCommand(PostgresBarSql.PurgeSent);
         cmd.Parameters.Add(new NpgsqlParameter { Value = age });
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
     public Task WaitForOutboxAsync(TimeSpan poll, CancellationToken ct) => _signal.WaitAsync(poll, ct);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

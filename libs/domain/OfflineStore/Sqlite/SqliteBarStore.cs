@@ -51,11 +51,7 @@ public class SqliteBarReader : IBarReader
         using var connection = OpenRead();
         if (connection is null) yield break;
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT time, open, high, low, close, volume, adj_close, vwap FROM bars
-            WHERE symbol = $symbol AND interval = $interval AND time >= $from AND time < $to
-            ORDER BY time LIMIT $limit
-            """;
+        cmd.CommandText = SqliteBarSql.Bars;
         cmd.Parameters.AddWithValue("$symbol", query.Symbol);
         cmd.Parameters.AddWithValue("$interval", query.Interval.Name);
         cmd.Parameters.AddWithValue("$from", query.From?.UtcTicks ?? long.MinValue);
@@ -74,11 +70,8 @@ public class SqliteBarReader : IBarReader
         using var connection = OpenRead();
         if (connection is null) return Task.FromResult<IReadOnlyList<SeriesCoverage>>([]);
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT symbol, interval, min(time), max(time), count(*) FROM bars
-            WHERE $symbol IS NULL OR symbol = $symbol GROUP BY symbol, interval
-            """;
-        cmd.Parameters.AddWithValue("$symbol", (object?)symbol ?? DBNull.Value);
+        cmd.CommandText = symbol is null ? SqliteBarSql.CoverageAll : SqliteBarSql.CoverageOfSymbol;
+        if (symbol is not null) cmd.Parameters.AddWithValue("$symbol", symbol);
         using var reader = cmd.ExecuteReader();
         var list = new List<SeriesCoverage>();
         while (reader.Read())
@@ -103,38 +96,31 @@ public class SqliteBarReader : IBarReader
 /// </summary>
 public sealed class SqliteBarStore : SqliteBarReader, IBarStore
 {
-    public const string Schema = """
-        CREATE TABLE IF NOT EXISTS bars (
-            symbol    TEXT    NOT NULL,
-            interval  TEXT    NOT NULL,
-            time      INTEGER NOT NULL,
-            open      REAL    NOT NULL,
-            high      REAL    NOT NULL,
-            low       REAL    NOT NULL,
-            close     REAL    NOT NULL,
-            volume    REAL    NOT NULL,
-            adj_close REAL,
-            vwap      REAL,
-            PRIMARY KEY (symbol, interval, time)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS outbox (
-            id            INTEGER PRIMARY KEY AUTOINCREMENT,
-            topic         TEXT    NOT NULL,
-            event_id      TEXT    NOT NULL,
-            type          TEXT    NOT NULL,
-            partition_key TEXT,
-            data          BLOB    NOT NULL,
-            created_at    INTEGER NOT NULL,
-            sent_at       INTEGER
-        );
-        CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(id) WHERE sent_at IS NULL;
-        """;
+    public const string Schema = SqliteBarSql.Schema;
 
     private readonly Lazy<SqliteFile> _file;
     private readonly OutboxSignal _signal = new();
 
     public SqliteBarStore(string path) : base(path) =>
-        _file = new Lazy<SqliteFile>(() => SqliteFile.Open(Path, Schema), LazyThreadSafetyMode.ExecutionAndPublication);
+        _file = new Lazy<SqliteFile>(() => Migrate(SqliteFile.Open(Path, Schema)), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static SqliteFile Migrate(SqliteFile file)
+    {
+        using var connection = file.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var needed = connection.CreateCommand();
+        needed.Transaction = tx;
+        needed.CommandText = SqliteBarSql.MigrateSeriesNeeded;
+        if ((long)needed.ExecuteScalar()! == 1)
+        {
+            using var fill = connection.CreateCommand();
+            fill.Transaction = tx;
+            fill.CommandText = SqliteBarSql.MigrateSeries;
+            fill.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return file;
+    }
 
     /// <summary>The store in a data directory: <c>{dataDir}/bars.db</c>.</summary>
     public static SqliteBarStore InDataDir(string dataDir) => new(System.IO.Path.Combine(dataDir, FileName));
@@ -156,31 +142,21 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
         using var tx = connection.BeginTransaction(deferred: false);
         using var select = connection.CreateCommand();
         select.Transaction = tx;
-        select.CommandText = """
-            SELECT time, open, high, low, close, volume, adj_close, vwap FROM bars
-            WHERE symbol = $symbol AND interval = $interval AND time = $time
-            """;
+        select.CommandText = SqliteBarSql.StoredBar;
         var sSymbol = select.Parameters.Add("$symbol", SqliteType.Text);
         var sInterval = select.Parameters.Add("$interval", SqliteType.Text);
         var sTime = select.Parameters.Add("$time", SqliteType.Integer);
 
         using var insert = connection.CreateCommand();
         insert.Transaction = tx;
-        insert.CommandText = """
-            INSERT INTO bars(symbol, interval, time, open, high, low, close, volume, adj_close, vwap)
-            VALUES ($symbol, $interval, $time, $open, $high, $low, $close, $volume, $adj, $vwap)
-            ON CONFLICT (symbol, interval, time) DO NOTHING
-            """;
+        insert.CommandText = SqliteBarSql.InsertBar;
         var p = new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
             .Select(n => insert.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
             .ToArray();
         insert.Prepare();
         using var update = connection.CreateCommand();
         update.Transaction = tx;
-        update.CommandText = """
-            UPDATE bars SET open = $open, high = $high, low = $low, close = $close, volume = $volume, adj_close = $adj, vwap = $vwap
-            WHERE symbol = $symbol AND interval = $interval AND time = $time
-            """;
+        update.CommandText = SqliteBarSql.UpdateBar;
         var u = new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
             .Select(n => update.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
             .ToArray();
@@ -188,6 +164,7 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
         long inserted = 0, updated = 0, unchanged = 0;
         var conflicts = new List<BarConflict>();
         var changed = new List<SymbolBar>();
+        var added = new Dictionary<(string Symbol, BarInterval Interval), (long First, long Last, long Count)>();
         foreach (var sb in write.Bars)
         {
             ct.ThrowIfCancellationRequested();
@@ -196,6 +173,10 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
             {
                 inserted++;
                 changed.Add(sb);
+                var t = sb.Bar.Time.UtcTicks;
+                added[(sb.Symbol, sb.Interval)] = added.TryGetValue((sb.Symbol, sb.Interval), out var a)
+                    ? (Math.Min(a.First, t), Math.Max(a.Last, t), a.Count + 1)
+                    : (t, t, 1);
                 continue;
             }
             sSymbol.Value = sb.Symbol;
@@ -224,16 +205,30 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
             return Task.FromResult(BarWriteResult.Rejected(conflicts));
         }
 
+        if (added.Count > 0)
+        {
+            using var series = connection.CreateCommand();
+            series.Transaction = tx;
+            series.CommandText = SqliteBarSql.AddToSeries;
+            foreach (var ((symbol, interval), (first, last, count)) in added)
+            {
+                series.Parameters.Clear();
+                series.Parameters.AddWithValue("$symbol", symbol);
+                series.Parameters.AddWithValue("$interval", interval.Name);
+                series.Parameters.AddWithValue("$first", first);
+                series.Parameters.AddWithValue("$last", last);
+                series.Parameters.AddWithValue("$count", count);
+                series.ExecuteNonQuery();
+            }
+        }
+
         var changes = Summarise(changed);
         var events = Events(write, changes, changed);
         if (events.Count > 0)
         {
             using var outbox = connection.CreateCommand();
             outbox.Transaction = tx;
-            outbox.CommandText = """
-                INSERT INTO outbox(topic, event_id, type, partition_key, data, created_at)
-                VALUES ($topic, $id, $type, $pk, $data, $now)
-                """;
+            outbox.CommandText = SqliteBarSql.InsertOutbox;
             var topic = outbox.Parameters.Add("$topic", SqliteType.Text);
             var id = outbox.Parameters.Add("$id", SqliteType.Text);
             var type = outbox.Parameters.Add("$type", SqliteType.Text);
@@ -289,7 +284,7 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
         using (var connection = _file.Value.OpenConnection())
         using (var cmd = connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT id, topic, event_id, type, partition_key, data FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $max";
+            cmd.CommandText = SqliteBarSql.PendingOutbox;
             cmd.Parameters.AddWithValue("$max", max);
             using var reader = cmd.ExecuteReader();
             while (reader.Read())
@@ -305,7 +300,7 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
         using (var mark = connection.CreateCommand())
         {
             mark.Transaction = tx;
-            mark.CommandText = "UPDATE outbox SET sent_at = $now WHERE id = $id";
+            mark.CommandText = SqliteBarSql.MarkSent;
             mark.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.UtcTicks);
             var id = mark.Parameters.Add("$id", SqliteType.Integer);
             foreach (var m in pending)
@@ -322,7 +317,7 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT count(*) FROM outbox WHERE sent_at IS NULL";
+        cmd.CommandText = SqliteBarSql.CountPending;
         return Task.FromResult((long)cmd.ExecuteScalar()!);
     }
 
@@ -330,7 +325,7 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $before";
+        cmd.CommandText = SqliteBarSql.PurgeSent;
         cmd.Parameters.AddWithValue("$before", (DateTimeOffset.UtcNow - age).UtcTicks);
         return Task.FromResult(cmd.ExecuteNonQuery());
     }
