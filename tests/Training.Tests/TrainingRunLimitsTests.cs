@@ -41,8 +41,8 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     /// A run that takes a while: two synthetic symbols (1000 rows), XGBoost with many rounds on ten folds. A cancelled run
     /// stops at the next fold, so the folds are kept short.
     /// </summary>
-    private static string SlowRun(string model) => $$"""
-        {"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"model":"{{model}}","folds":10,"dataSource":"synthetic",
+    private static string SlowRun(string model) => $$$"""
+        {"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"model":"{{{model}}}","folds":10,"dataSource":"synthetic",
          "candidates":[{"kind":"xgboost","parameters":{"num_boost_round":"800","max_depth":"5","eta":"0.01"}}]}
         """;
 

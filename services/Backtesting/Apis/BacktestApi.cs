@@ -36,7 +36,8 @@ public static class BacktestApi
         group.MapPost("/", StartAsync).WithName("StartBacktest")
             .WithSummary("Start a backtest run (a durable workflow); poll its status with GET.")
             .WithDescription("Values out of range (cash, commissions, dates) and requests over a limit (Backtesting:Limits: symbols, bars) get 400 " +
-                "before a run is created; a caller at its concurrent-run limit gets 429.");
+                "before a run is created; a caller at its concurrent-run limit gets 429.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/{id}", GetAsync).WithName("GetBacktest")
             .WithSummary("A run's status, owner and, once completed, its statistics, curves and trades. Visible to its owner and admin only.");
         group.MapDelete("/{id}", CancelAsync).WithName("CancelBacktest")

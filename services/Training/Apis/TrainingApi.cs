@@ -27,7 +27,8 @@ public static class TrainingApi
         group.MapPost("/", StartAsync).WithName("StartTrainingRun")
             .WithSummary("Start a training run (a durable workflow); poll it with GET.")
             .WithDescription("Every limit (Training:Limits: symbols, candidates, search trials, dataset rows, memory budget) is checked before the run " +
-                "is created: a request over one gets 400 naming it and its configured value; a caller at its concurrent-run limit gets 429.");
+                "is created: a request over one gets 400 naming it and its configured value; a caller at its concurrent-run limit gets 429.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapGet("/{id}", GetAsync).WithName("GetTrainingRun")
             .WithSummary("A run's status, step, progress, owner and, once done, its walk-forward reports. Visible to its owner and admin only.");
         group.MapGet("/{id}/trials", TrialsAsync).WithName("GetTrainingRunTrials")
