@@ -90,6 +90,9 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Theory]
     [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","searchTrials":51}""", "searchTrials", "Training:Limits:MaxSearchTrials")]
     [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"ridge"},{"kind":"ridge"},{"kind":"ridge"},{"kind":"ridge"},{"kind":"ensemble","members":[{"kind":"ridge"},{"kind":"xgboost"},{"kind":"fasttree"},{"kind":"lightgbm"}]}]}""", "candidates", "Training:Limits:MaxCandidates")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"xgboost","parameters":{"num_boost_round":"100000000"}}]}""", "candidates.parameters", "Training:Limits:MaxTrees")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"ensemble","members":[{"kind":"ridge"},{"kind":"xgboost","parameters":{"max_depth":"40"}}]}]}""", "candidates.parameters", "Training:Limits:MaxTreeDepth")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"fasttree","parameters":{"trees":"many"}}]}""", "candidates.parameters", "not a whole number")]
     public async Task PostTrainingRun_OverRequestLimit_BadRequestNamingIt(string json, string field, string key)
     {
         var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", json);
