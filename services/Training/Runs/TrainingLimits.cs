@@ -40,9 +40,9 @@ public sealed class TrainingLimits
 
     /// <summary>
     /// Working copies of the feature matrix a run holds at its peak, garbage not yet collected included: the per-symbol
-    /// features, the dataset's frame, a fold's training slice, the model library's own copy. Measured by the
-    /// <c>training-memory</c> benchmark: the peak above the process's start was 3.8 to 6.9 times the matrix (133 % to 235 %
-    /// of an estimate with 4 copies, the most at the smallest dataset, where the native libraries' fixed cost weighs most).
+    /// features, the dataset's frame, a fold's training slice, the model library's own copy. The <c>training-memory</c>
+    /// benchmark measured peaks of 67 % to 123 % of this estimate, above 100 % only on a small dataset, where the native
+    /// libraries' fixed cost is most of the peak (docs/training.md).
     /// </summary>
     public const int WorkingCopies = 8;
 
