@@ -240,6 +240,16 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApi_TrainingRuns_DescribesCancelAndTheConcurrencyLimit()
+    {
+        var document = await _host.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var path = document.GetProperty("paths").GetProperty("/v1/training-runs/{id}");
+        Assert.Equal("CancelTrainingRun", path.GetProperty("delete").GetProperty("operationId").GetString());
+        var post = document.GetProperty("paths").GetProperty("/v1/training-runs").GetProperty("post");
+        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+    }
+
+    [Fact]
     public async Task HealthReady_ProcessOverRunsMemoryBudget_Degraded()
     {
         await _host.DisposeAsync();

@@ -162,6 +162,16 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApi_Backtests_DescribesCancelAndTheConcurrencyLimit()
+    {
+        var document = await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var path = document.GetProperty("paths").GetProperty("/v1/backtests/{id}");
+        Assert.Equal("CancelBacktest", path.GetProperty("delete").GetProperty("operationId").GetString());
+        var post = document.GetProperty("paths").GetProperty("/v1/backtests").GetProperty("post");
+        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+    }
+
+    [Fact]
     public async Task Backtest_WithOwner_VisibleToOwnerAndAdminOnly()
     {
         var started = await SendAsync(HttpMethod.Post, "/v1/backtests", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross" }, Alice);
