@@ -161,6 +161,23 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
         await ProblemAsync(response);
     }
 
+    [Theory]
+    [InlineData("""{"symbols":["ALPHA"],"strategy":"sma-cross","parameters":{"fast":null}}""")]
+    [InlineData("""{"symbols":["ALPHA"],"strategy":"sma-cross","initialCash":1e999}""")]
+    [InlineData("""{"symbols":"ALPHA","strategy":"sma-cross"}""")]
+    [InlineData("""{"symbols":[null],"strategy":"sma-cross"}""")]
+    [InlineData("""{"symbols":["ALPHA"],"strategy":null}""")]
+    [InlineData("""{"symbols":["ALPHA"],"strategy":"sma-cross","commission":null,"slippage":{"model":null}}""")]
+    [InlineData("""{"symbols":["ALPHA"],"strategy":"sma-cross","sizing":{"model":"fixed-fraction","fraction":"NaN"}}""")]
+    [InlineData("""not json""")]
+    [InlineData("""null""")]
+    public async Task Post_MalformedOrNullValues_BadRequestProblem(string json)
+    {
+        var response = await Client.PostAsync("/v1/backtests", new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await ProblemAsync(response);
+    }
+
     [Fact]
     public async Task OpenApi_Backtests_DescribesCancelAndTheConcurrencyLimit()
     {
