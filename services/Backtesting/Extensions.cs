@@ -31,6 +31,7 @@ public static class BacktestingService
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddOfflineBarReader(configuration);
+        services.AddSingleton(configuration.GetSection(BacktestLimits.Section).Get<BacktestLimits>() ?? new BacktestLimits());
         services.AddSingleton<IBarSource>(sp => CreateBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticFallbackKey, false)));
         services.AddSingleton<IRegisteredModelSource, RegistryModelSource>();
         // The ridge trainer is built in; registering an IWindowModelTrainer (the training service's code) replaces it.

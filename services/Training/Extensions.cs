@@ -29,6 +29,9 @@ public static class TrainingService
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.AddOfflineBarReader(configuration);
+        var limits = configuration.GetSection(TrainingLimits.Section).Get<TrainingLimits>() ?? new TrainingLimits();
+        services.AddSingleton(limits);
+        services.AddHealthChecks().AddCheck<TrainingMemoryCheck>("training-memory", tags: ["ready"]);
         services.AddSingleton(sp => new TrainingBarSource(sp.GetRequiredService<IBarReader>(), configuration.GetValue(SyntheticBarsKey, 1500)));
         services.AddSingleton<ICandidateRuntime, NativeCandidateRuntime>();
         services.AddSingleton<TrainingDatasets>();

@@ -142,6 +142,19 @@ public sealed class PredictionsApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("""{"model":"trees","items":[null]}""", "items")]
+    [InlineData("""{"model":"trees","items":[{"symbol":"AAA","features":[1,2,3]},null,null]}""", "items")]
+    [InlineData("""{"model":"trees","symbols":[null]}""", "symbols")]
+    [InlineData("""{"model":"trees","items":[{"symbol":null}]}""", "symbols")]
+    public async Task PredictBatch_NullItemOrSymbol_Returns400NamingTheField(string body, string field)
+    {
+        var response = await PostRawAsync("/v1/predictions/batch", body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty(field, out _), field);
+    }
+
     [Fact]
     public async Task PredictBatch_EmptyOrDuplicate_Returns400()
     {

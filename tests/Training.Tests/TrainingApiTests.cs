@@ -18,19 +18,27 @@ internal sealed class TrainingHost : IAsyncDisposable
 
     private TrainingHost(ServiceTestHost host) => _host = host;
 
-    public static async Task<TrainingHost> StartAsync(string dataDir, Action<IServiceCollection>? services = null) =>
-        new(await ServiceTestHost.StartAsync(TrainingService.Module, new ServiceTestOptions
+    public static async Task<TrainingHost> StartAsync(string dataDir, Action<IServiceCollection>? services = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Training:SyntheticBars"] = "500",
+            ["Workflows:PollInterval"] = "00:00:00.100",
+            ["Workflows:LeaseDuration"] = "00:00:02",
+            ["Workflows:RenewInterval"] = "00:00:00.500",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        return new(await ServiceTestHost.StartAsync(TrainingService.Module, new ServiceTestOptions
         {
             DataDir = dataDir,
-            Settings = new Dictionary<string, string?>
-            {
-                ["Training:SyntheticBars"] = "500",
-                ["Workflows:PollInterval"] = "00:00:00.100",
-                ["Workflows:LeaseDuration"] = "00:00:02",
-                ["Workflows:RenewInterval"] = "00:00:00.500",
-            },
+            Settings = all,
             Configure = services is null ? null : builder => services(builder.Services),
         }));
+    }
+
+    /// <summary>Stops the service and starts it again on the same data directory.</summary>
+    public Task RestartAsync() => _host.RestartAsync();
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

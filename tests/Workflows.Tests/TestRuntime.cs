@@ -128,6 +128,7 @@ public sealed class RunningRunner : IAsyncDisposable
 
     public WorkflowRunner Runner { get; }
     public WorkflowClient Client { get; }
+    public WorkflowRuns Runs => _provider.GetRequiredService<WorkflowRuns>();
 
     /// <summary>Graceful stop: running instances stop and their leases are released.</summary>
     public async Task StopAsync()

@@ -10,7 +10,7 @@ namespace Platform.Workflows;
 public static class WorkflowServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers workflows and activities, the <see cref="WorkflowClient"/>, and the runner as a hosted service, on the
+    /// Registers workflows and activities, the <see cref="WorkflowClient"/> and <see cref="WorkflowRuns"/>, and the runner as a hosted service, on the
     /// app's state store (<see cref="WorkflowRuntimeOptions.StateStoreName"/> from <see cref="IStateStoreProvider"/>) and
     /// its <see cref="IEventPublisher"/>.
     /// </summary>
@@ -26,6 +26,8 @@ public static class WorkflowServiceCollectionExtensions
         services.TryAddSingleton(sp => new WorkflowRunner(
             StoreOf(sp, options), sp.GetRequiredService<IEventPublisher>(), sp, options, sp.GetRequiredService<WorkflowSignals>(),
             sp.GetRequiredService<ILogger<WorkflowRunner>>(), sp.GetService<TimeProvider>()));
+        services.TryAddSingleton(sp => new WorkflowRuns(sp.GetRequiredService<IStateStoreProvider>(), options,
+            sp.GetRequiredService<WorkflowClient>(), sp.GetService<TimeProvider>()));
         services.AddHostedService<WorkflowHostedService>();
         return services;
     }

@@ -6,36 +6,57 @@ using Platform.Backtesting.Runs;
 using Platform.Backtesting.Engine.Runs;
 using Platform.Backtesting.Engine.Statistics;
 using Platform.Backtesting.Workflows;
+using Platform.Contracts;
+using Platform.OfflineStore;
 using Platform.Quant;
 using Platform.Workflows;
 
 namespace Platform.Backtesting.Apis;
 
-public sealed record BacktestAccepted(string Id, string Status, string Location);
+public sealed record BacktestAccepted(string Id, string Status, string Location, string? Owner);
 
-/// <summary>A run as the API shows it: status (pending, running, completed, failed, terminated), its reason when it failed, and the report once done.</summary>
+/// <summary>
+/// A run as the API shows it: status (pending, running, completed, failed, terminated), its reason when it failed or was
+/// cancelled, the report once done, and its owner (the caller that started it; null when the platform did).
+/// </summary>
 public sealed record BacktestRunView(
     string Id, string Status, BacktestSpec? Spec, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt,
-    double? Progress, string? Error, BacktestReport? Report);
+    double? Progress, string? Error, BacktestReport? Report, string? Owner);
 
 public sealed record StrategyInfo(string Name, IReadOnlyDictionary<string, double> Parameters);
 
 public static class BacktestApi
 {
+    /// <summary>How long DELETE waits for the run to stop before answering 202 (it stops within the runner's poll interval).</summary>
+    private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
+
     public static RouteGroupBuilder MapBacktestApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/backtests").WithTags("Backtests");
-        group.MapPost("/", StartAsync).WithName("StartBacktest").WithSummary("Start a backtest run (a durable workflow); poll its status with GET.");
-        group.MapGet("/{id}", GetAsync).WithName("GetBacktest").WithSummary("A run's status and, once completed, its statistics, curves and trades.");
+        group.MapPost("/", StartAsync).WithName("StartBacktest")
+            .WithSummary("Start a backtest run (a durable workflow); poll its status with GET.")
+            .WithDescription("Values out of range (cash, commissions, dates) and requests over a limit (Backtesting:Limits: symbols, bars) get 400 " +
+                "before a run is created; a caller at its concurrent-run limit gets 429.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapGet("/{id}", GetAsync).WithName("GetBacktest")
+            .WithSummary("A run's status, owner and, once completed, its statistics, curves and trades. Visible to its owner and admin only.");
+        group.MapDelete("/{id}", CancelAsync).WithName("CancelBacktest")
+            .WithSummary("Cancel a run: it ends terminated, its simulation is stopped, and it is not resumed after a restart.")
+            .WithDescription("200 with the run once it has stopped (a finished run is returned as it is: cancelling it changes nothing), " +
+                "202 when it is still stopping, 404 for an unknown run or one the caller may not see.");
         group.MapGet("/strategies", Strategies).WithName("ListStrategies").WithSummary("The strategies and their parameter defaults.");
         return group;
     }
 
     internal static async Task<Results<Accepted<BacktestAccepted>, ValidationProblem, ProblemHttpResult>> StartAsync(
-        BacktestSpec spec, IBarSource bars, WorkflowClient workflows, IRegisteredModelSource models, CancellationToken ct)
+        BacktestSpec spec, HttpContext http, IBarSource bars, IBarReader reader, WorkflowRuns runs, BacktestLimits limits,
+        IRegisteredModelSource models, CancellationToken ct)
     {
         var errors = BacktestSpecValidator.Validate(spec);
+        foreach (var (key, value) in BacktestLimits.CheckValues(spec)) errors.TryAdd(key, value);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The backtest request is invalid.");
+        errors = limits.Check(spec);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The backtest request exceeds a limit.");
         if (spec.Model is { } model)
         {
             // Fix the version now: an alias (champion by default) resolves to the number the run will trade throughout.
@@ -52,24 +73,68 @@ public static class BacktestApi
                 return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown symbol.",
                     detail: $"No {interval} bars of '{symbol}' in {bars.Name}.");
         }
+        errors = limits.CheckBars(await BacktestLimits.EstimateBarsAsync(spec, interval, reader, ct));
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The backtest request exceeds a limit.");
+
+        var owner = Caller.From(http.Request.Headers[Caller.Header])?.Id;
         var id = "bt-" + Guid.NewGuid().ToString("N");
-        await workflows.ScheduleNewWorkflowAsync(nameof(BacktestWorkflow), id, spec, ct);
+        if (await runs.StartAsync(nameof(BacktestWorkflow), id, spec, owner, limits.Concurrency, ct) is { } refused)
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many backtests at once.", detail: refused.Detail,
+                extensions: new Dictionary<string, object?> { ["limit"] = refused.Limit, ["value"] = refused.Value });
         var location = $"/v1/backtests/{id}";
-        return TypedResults.Accepted(location, new BacktestAccepted(id, "pending", location));
+        return TypedResults.Accepted(location, new BacktestAccepted(id, "pending", location, owner));
     }
 
     internal static async Task<Results<Ok<BacktestRunView>, ProblemHttpResult>> GetAsync(
-        string id, WorkflowClient workflows, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+    {
+        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        if (state is null) return NotFound(id);
+        return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
+    }
+
+    internal static async Task<Results<Ok<BacktestRunView>, Accepted<BacktestRunView>, ProblemHttpResult>> CancelAsync(
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+    {
+        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        if (state is null) return NotFound(id);
+        if (state.RuntimeStatus.IsTerminal()) return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
+        var by = Caller.From(http.Request.Headers[Caller.Header])?.Id ?? "the platform";
+        await workflows.TerminateWorkflowAsync(id, $"Cancelled by {by}.", ct);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(CancelWait);
+        try
+        {
+            state = await workflows.WaitForWorkflowCompletionAsync(id, cancellation: wait.Token);
+            return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct);
+            return TypedResults.Accepted($"/v1/backtests/{id}", await ViewAsync(id, state, owner, reports, progress, ct));
+        }
+    }
+
+    /// <summary>The run and its owner, or null when there is none or the caller may not see it (the same answer: a 404 tells nothing).</summary>
+    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, CancellationToken ct)
     {
         WorkflowState state;
         try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
-        catch (ArgumentException) { return NotFound(id); } // not a valid instance id: no such run
-        if (!state.Exists || state.Name != nameof(BacktestWorkflow)) return NotFound(id);
+        catch (ArgumentException) { return (null, null); } // not a valid instance id: no such run
+        if (!state.Exists || state.Name != nameof(BacktestWorkflow)) return (null, null);
+        var owner = await runs.GetOwnerAsync(id, ct);
+        return Caller.MaySee(Caller.From(http.Request.Headers[Caller.Header]), owner) ? (state, owner) : (null, null);
+    }
 
-        var status = state.RuntimeStatus.ToString().ToLowerInvariant();
+    private static async Task<BacktestRunView> ViewAsync(
+        string id, WorkflowState state, string? owner, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+    {
         var report = state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? await reports.GetAsync(id, ct) : null;
-        return TypedResults.Ok(new BacktestRunView(id, status, state.ReadInputAs<BacktestSpec>(), state.CreatedAt, state.CompletedAt,
-            state.RuntimeStatus.IsTerminal() ? 1.0 : progress.Get(id) ?? 0.0, state.FailureDetails?.ErrorMessage, report));
+        var error = state.FailureDetails?.ErrorMessage
+            ?? (state.RuntimeStatus == WorkflowRuntimeStatus.Terminated ? state.ReadOutputAs<string>() : null);
+        return new BacktestRunView(id, state.RuntimeStatus.ToString().ToLowerInvariant(), state.ReadInputAs<BacktestSpec>(), state.CreatedAt,
+            state.CompletedAt, state.RuntimeStatus.IsTerminal() ? 1.0 : progress.Get(id) ?? 0.0, error, report, owner);
     }
 
     internal static Ok<StrategyInfo[]> Strategies() =>

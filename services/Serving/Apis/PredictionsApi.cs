@@ -90,8 +90,14 @@ public static partial class PredictionsApi
     {
         var (request, error) = await ReadAsync<BatchPredictionRequest>(context);
         if (request is null) return error!;
-        var items = (request.Items ?? []).Concat((request.Symbols ?? []).Select(s => new BatchItem(s, null, null))).ToList();
         var errors = new Dictionary<string, string[]>();
+        var missing = (request.Items ?? []).Select((item, i) => item is null ? i : -1).Where(i => i >= 0).ToList();
+        if (missing.Count > 0)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["items"] = [$"Item(s) {string.Join(", ", missing.Take(10))} are null; each item is an object with a symbol (and optional features)."],
+            });
+        var items = (request.Items ?? []).Concat((request.Symbols ?? []).Select(s => new BatchItem(s, null, null))).ToList();
         var interval = request.Interval ?? DefaultInterval;
         if (!IntervalPattern().IsMatch(interval)) errors["interval"] = [$"'{interval}' is not an interval (1m, 5m, 1h, 1d, ...)."];
         if (items.Count == 0) errors["symbols"] = ["Give 'symbols' (features from the online store) or 'items' (symbol and optional features)."];

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Contracts;
 using Platform.Training.Data;
 using Platform.Training.Runs;
 using Platform.Training.Workflows;
@@ -6,61 +7,129 @@ using Platform.Workflows;
 
 namespace Platform.Training.Apis;
 
-public sealed record TrainingRunAccepted(string Id, string Status, string Location);
+public sealed record TrainingRunAccepted(string Id, string Status, string Location, string? Owner);
 
-/// <summary>A run as the API shows it: status, the current step and its progress, the error when it failed, the outcome once done.</summary>
+/// <summary>
+/// A run as the API shows it: status (pending, running, completed, failed, terminated), the current step and its progress,
+/// the error when it failed, the outcome once done, and its owner (the caller that started it; null when the platform did).
+/// </summary>
 public sealed record TrainingRunView(string Id, string Status, string? Step, int Done, int Total, string? Detail,
-    TrainingRequest? Request, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? Error, TrainingOutcome? Outcome);
+    TrainingRequest? Request, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt, string? Error, TrainingOutcome? Outcome, string? Owner);
 
 public static class TrainingApi
 {
+    /// <summary>How long DELETE waits for the run to stop before answering 202 (it stops within the runner's poll interval).</summary>
+    private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(5);
+
     public static RouteGroupBuilder MapTrainingRunsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/v1/training-runs").WithTags("Training runs");
-        group.MapPost("/", StartAsync).WithName("StartTrainingRun").WithSummary("Start a training run (a durable workflow); poll it with GET.");
-        group.MapGet("/{id}", GetAsync).WithName("GetTrainingRun").WithSummary("A run's status, step, progress and, once done, its walk-forward reports.");
+        group.MapPost("/", StartAsync).WithName("StartTrainingRun")
+            .WithSummary("Start a training run (a durable workflow); poll it with GET.")
+            .WithDescription("Every limit (Training:Limits: symbols, candidates, search trials, dataset rows, memory budget) is checked before the run " +
+                "is created: a request over one gets 400 naming it and its configured value; a caller at its concurrent-run limit gets 429.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapGet("/{id}", GetAsync).WithName("GetTrainingRun")
+            .WithSummary("A run's status, step, progress, owner and, once done, its walk-forward reports. Visible to its owner and admin only.");
         group.MapGet("/{id}/trials", TrialsAsync).WithName("GetTrainingRunTrials")
             .WithSummary("Every baseline, candidate and search trial of a finished run with parameters, per-fold and final-period metrics.");
+        group.MapDelete("/{id}", CancelAsync).WithName("CancelTrainingRun")
+            .WithSummary("Cancel a run: it ends terminated, its running step is stopped, and it is not resumed after a restart.")
+            .WithDescription("200 with the run once it has stopped (a finished run is returned as it is: cancelling it changes nothing), " +
+                "202 when it is still stopping, 404 for an unknown run or one the caller may not see.");
         return group;
     }
 
-    internal static async Task<Results<Accepted<TrainingRunAccepted>, ValidationProblem>> StartAsync(
-        TrainingRequest request, WorkflowClient workflows, TrainingBarSource bars, CancellationToken ct)
+    internal static async Task<Results<Accepted<TrainingRunAccepted>, ValidationProblem, ProblemHttpResult>> StartAsync(
+        TrainingRequest request, HttpContext http, WorkflowRuns runs, TrainingBarSource bars, TrainingLimits limits, CancellationToken ct)
     {
         var errors = request.Validate();
-        if (errors.Count == 0) errors = await bars.CheckAsync(request, ct);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The training request is invalid.");
+        // Limits before anything reads the store: a request for thousands of symbols costs nothing.
+        errors = limits.Check(request);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The training request exceeds a limit.");
+        errors = await bars.CheckAsync(request, ct);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The training request is invalid.");
+        var features = Platform.Quant.Features.FeatureSets.Get(request.FeatureSet).Count;
+        errors = limits.CheckDataset(await bars.EstimateRowsAsync(request, ct), features);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The training request exceeds a limit.");
+
+        var owner = Caller.From(http.Request.Headers[Caller.Header])?.Id;
         var id = "train-" + Guid.NewGuid().ToString("N");
-        await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), id, request, ct);
+        if (await runs.StartAsync(nameof(TrainingWorkflow), id, request, owner, limits.Concurrency, ct) is { } refused)
+            return TooMany(refused);
         var location = $"/v1/training-runs/{id}";
-        return TypedResults.Accepted(location, new TrainingRunAccepted(id, "pending", location));
+        return TypedResults.Accepted(location, new TrainingRunAccepted(id, "pending", location, owner));
     }
 
     internal static async Task<Results<Ok<TrainingRunView>, ProblemHttpResult>> GetAsync(
-        string id, WorkflowClient workflows, TrainingProgress progress, CancellationToken ct)
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
     {
-        WorkflowState state;
-        try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
-        catch (ArgumentException) { return NotFound(id); }
-        if (!state.Exists || state.Name != nameof(TrainingWorkflow)) return NotFound(id);
-        var status = state.ReadCustomStatusAs<TrainingStatus>();
-        var outcome = state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? state.ReadOutputAs<TrainingOutcome>() : null;
-        return TypedResults.Ok(new TrainingRunView(id, state.RuntimeStatus.ToString().ToLowerInvariant(), status?.Step,
-            status?.Done ?? 0, status?.Total ?? 0, state.RuntimeStatus.IsTerminal() ? null : progress.Get(id),
-            state.ReadInputAs<TrainingRequest>(), state.CreatedAt, state.CompletedAt, state.FailureDetails?.ErrorMessage, outcome));
+        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        if (state is null) return NotFound(id);
+        return TypedResults.Ok(View(id, state, owner, progress));
     }
 
-    internal static async Task<Results<Ok<TrialsView>, ProblemHttpResult>> TrialsAsync(string id, WorkflowClient workflows, CancellationToken ct)
+    internal static async Task<Results<Ok<TrainingRunView>, Accepted<TrainingRunView>, ProblemHttpResult>> CancelAsync(
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
     {
-        WorkflowState state;
-        try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
-        catch (ArgumentException) { return NotFound(id); }
-        if (!state.Exists || state.Name != nameof(TrainingWorkflow)) return NotFound(id);
+        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        if (state is null) return NotFound(id);
+        if (state.RuntimeStatus.IsTerminal()) return TypedResults.Ok(View(id, state, owner, progress));
+        var by = Caller.From(http.Request.Headers[Caller.Header])?.Id ?? "the platform";
+        await workflows.TerminateWorkflowAsync(id, $"Cancelled by {by}.", ct);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(CancelWait);
+        try
+        {
+            state = await workflows.WaitForWorkflowCompletionAsync(id, cancellation: wait.Token);
+            progress.Remove(id);
+            return TypedResults.Ok(View(id, state, owner, progress));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct);
+            return TypedResults.Accepted($"/v1/training-runs/{id}", View(id, state, owner, progress));
+        }
+    }
+
+    internal static async Task<Results<Ok<TrialsView>, ProblemHttpResult>> TrialsAsync(
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, CancellationToken ct)
+    {
+        var (state, _) = await FindAsync(id, http, workflows, runs, ct);
+        if (state is null) return NotFound(id);
         if (state.RuntimeStatus != WorkflowRuntimeStatus.Completed || state.ReadOutputAs<TrainingOutcome>() is not { } outcome)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has not completed.",
                 detail: $"Training run '{id}' is {state.RuntimeStatus.ToString().ToLowerInvariant()}; its trials are listed once it completes.");
         return TypedResults.Ok(TrialsView.From(id, outcome));
     }
+
+    /// <summary>The run and its owner, or null when there is none or the caller may not see it (the same answer: a 404 tells nothing).</summary>
+    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(
+        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, CancellationToken ct)
+    {
+        WorkflowState state;
+        try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
+        catch (ArgumentException) { return (null, null); } // not a valid instance id: no such run
+        if (!state.Exists || state.Name != nameof(TrainingWorkflow)) return (null, null);
+        var owner = await runs.GetOwnerAsync(id, ct);
+        return Caller.MaySee(Caller.From(http.Request.Headers[Caller.Header]), owner) ? (state, owner) : (null, null);
+    }
+
+    private static TrainingRunView View(string id, WorkflowState state, string? owner, TrainingProgress progress)
+    {
+        var status = state.ReadCustomStatusAs<TrainingStatus>();
+        var outcome = state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? state.ReadOutputAs<TrainingOutcome>() : null;
+        var error = state.FailureDetails?.ErrorMessage
+            ?? (state.RuntimeStatus == WorkflowRuntimeStatus.Terminated ? state.ReadOutputAs<string>() : null);
+        return new TrainingRunView(id, state.RuntimeStatus.ToString().ToLowerInvariant(), status?.Step,
+            status?.Done ?? 0, status?.Total ?? 0, state.RuntimeStatus.IsTerminal() ? null : progress.Get(id),
+            state.ReadInputAs<TrainingRequest>(), state.CreatedAt, state.CompletedAt, error, outcome, owner);
+    }
+
+    private static ProblemHttpResult TooMany(RunRefusal refused) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many training runs at once.", detail: refused.Detail,
+            extensions: new Dictionary<string, object?> { ["limit"] = refused.Limit, ["value"] = refused.Value });
 
     private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown training run.", detail: $"No training run '{id}'.");

@@ -46,6 +46,28 @@ public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 150
         return errors;
     }
 
+    /// <summary>
+    /// An upper bound on the rows a run's dataset would have (one per symbol and bar in range), from the store's row
+    /// counts, without reading a bar: a range inside a series' coverage is counted in proportion to its share of it.
+    /// </summary>
+    public async Task<long> EstimateRowsAsync(TrainingRequest request, CancellationToken ct)
+    {
+        if (!BarInterval.TryParse(request.Interval, out var interval)) return 0;
+        var symbols = request.Symbols.Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToList();
+        if (request.DataSource == DataSources.Synthetic) return (long)symbols.Count * syntheticBars;
+        long rows = 0;
+        foreach (var symbol in symbols)
+        {
+            var coverage = (await reader.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval && c.Count > 0);
+            if (coverage is null) continue;
+            var from = request.From is { } f && f > coverage.First ? f : coverage.First;
+            var to = request.To is { } t && t < coverage.Last ? t : coverage.Last;
+            var span = (coverage.Last - coverage.First).Ticks;
+            rows += to < from ? 0 : span <= 0 ? coverage.Count : (long)Math.Ceiling(coverage.Count * Math.Min(1.0, (double)(to - from).Ticks / span));
+        }
+        return rows;
+    }
+
     /// <summary>What the store holds, in one sentence.</summary>
     public static string Holdings(IReadOnlyList<SeriesCoverage> coverage) => coverage.Count == 0
         ? "The store is empty: import bars first (./platform import, POST /v1/market/imports), or ask for dataSource: synthetic."
@@ -75,9 +97,10 @@ public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 150
 /// Builds a run's dataset: bars per symbol, features in batch mode (a fresh calculator replayed over the bars, the
 /// same code the features service streams), then <see cref="DatasetBuilder"/>. Datasets are cached by request so
 /// the workflow's activities (and a resumed run) rebuild them only once per process; they are deterministic. The
-/// dataset's fingerprint covers the data actually used (<see cref="DataFingerprint"/>), not only the request.
+/// dataset's fingerprint covers the data actually used (<see cref="DataFingerprint"/>), not only the request. A
+/// dataset over the run's limits (<see cref="TrainingLimits"/>) is refused before any bar is read.
 /// </summary>
-public sealed class TrainingDatasets(TrainingBarSource bars)
+public sealed class TrainingDatasets(TrainingBarSource bars, TrainingLimits limits)
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<Dataset>>> _cache = new(StringComparer.Ordinal);
 
@@ -97,6 +120,11 @@ public sealed class TrainingDatasets(TrainingBarSource bars)
     {
         var interval = BarInterval.Parse(request.Interval);
         var set = FeatureSets.Get(request.FeatureSet);
+        // Checked again here, not only when the run was accepted: the store may have grown since, and a run resumed
+        // after a restart may predate the limits. Failing before reading a bar keeps the memory unused.
+        var exceeded = limits.Check(request);
+        foreach (var (key, value) in limits.CheckDataset(await bars.EstimateRowsAsync(request, ct), set.Count)) exceeded[key] = value;
+        if (exceeded.Count > 0) throw new TrainingBudgetException("The run exceeds its limits: " + string.Join(" ", exceeded.Values.SelectMany(v => v)));
         var inputs = new List<SymbolInput>();
         DateTimeOffset first = DateTimeOffset.MaxValue, last = DateTimeOffset.MinValue;
         foreach (var symbol in request.Symbols)

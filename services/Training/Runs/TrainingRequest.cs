@@ -73,35 +73,63 @@ public sealed record TrainingRequest(
     [JsonIgnore]
     public WalkForwardOptions WalkForward => new() { Folds = Folds };
 
-    private static bool KnownCandidate(ModelSpec spec) => spec.Kind switch
+    private static readonly string[] CandidateKinds = [ModelKinds.Ridge, ModelKinds.XGBoost, ModelKinds.FastTree, ModelKinds.LightGbm];
+
+    /// <summary>Dates a run may name: bars before 1900 or after 2200 are not market data this platform holds.</summary>
+    public static readonly DateTimeOffset EarliestDate = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset LatestDate = new(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Every problem with the candidate list, each candidate by its position (null entries and unknown kinds, ensemble members included).</summary>
+    private static IEnumerable<string> CandidateProblems(IReadOnlyList<ModelSpec?> specs, string path)
     {
-        ModelKinds.Ridge or ModelKinds.XGBoost or ModelKinds.FastTree or ModelKinds.LightGbm => true,
-        ModelKinds.Ensemble => spec.Members is { Count: > 0 } m && m.All(KnownCandidate),
-        _ => false,
-    };
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var at = $"{path}[{i}]";
+            switch (specs[i])
+            {
+                case null:
+                    yield return $"{at} is null; give a candidate such as {{\"kind\":\"ridge\"}}.";
+                    break;
+                case { Kind: ModelKinds.Ensemble } ensemble:
+                    if (ensemble.Members is not { Count: > 0 } members) yield return $"{at} is an ensemble without members.";
+                    else foreach (var problem in CandidateProblems(members, at + ".members")) yield return problem;
+                    break;
+                case var spec when !CandidateKinds.Contains(spec.Kind):
+                    yield return $"{at}: unknown candidate '{spec.Kind}'. Known: ridge, xgboost, fasttree, lightgbm, ensemble (of those).";
+                    break;
+            }
+        }
+    }
 
     public Dictionary<string, string[]> Validate()
     {
         var errors = new Dictionary<string, string[]>();
-        if (Symbols is not { Count: > 0 } || Symbols.Any(string.IsNullOrWhiteSpace)) errors["symbols"] = ["At least one symbol is required."];
+        if (Symbols is not { Count: > 0 } || Symbols.Any(string.IsNullOrWhiteSpace)) errors["symbols"] = ["At least one symbol is required, and none may be blank."];
         var targetValid = true;
         try { TargetSpec.ParseKind(Target ?? ""); }
         catch (FormatException ex) { errors["target"] = [ex.Message]; targetValid = false; }
         if (Horizon is < 1 or > 250) errors["horizon"] = ["The horizon must be between 1 and 250 bars."];
         if (!Platform.Quant.BarInterval.TryParse(Interval, out _)) errors["interval"] = [$"Unknown interval '{Interval}'."];
-        if (!Platform.Quant.Features.FeatureSets.TryGet(FeatureSet, out _)) errors["featureSet"] = [$"Unknown feature set '{FeatureSet}'. Known: {string.Join(", ", Platform.Quant.Features.FeatureSets.Ids)}."];
+        if (FeatureSet is null || !Platform.Quant.Features.FeatureSets.TryGet(FeatureSet, out _)) errors["featureSet"] = [$"Unknown feature set '{FeatureSet}'. Known: {string.Join(", ", Platform.Quant.Features.FeatureSets.Ids)}."];
         if (Folds is < 1 or > 50) errors["folds"] = ["Folds must be between 1 and 50."];
+        foreach (var (name, date) in new[] { ("from", From), ("to", To) })
+            if (date is { } d && (d < EarliestDate || d >= LatestDate))
+                errors[name] = [$"'{name}' must be between {EarliestDate:yyyy-MM-dd} and {LatestDate:yyyy-MM-dd}."];
         if (From is { } f && To is { } t && t <= f) errors["to"] = ["'to' must be after 'from'."];
         if (SearchTrials is < 0 or > 200) errors["searchTrials"] = ["searchTrials must be between 0 and 200."];
-        if (FinalFraction is < 0.05 or > 0.5) errors["finalFraction"] = ["finalFraction must be between 0.05 and 0.5."];
+        if (!(FinalFraction is >= 0.05 and <= 0.5)) errors["finalFraction"] = ["finalFraction must be between 0.05 and 0.5."];
         if (DataSource is not (DataSources.Store or DataSources.Synthetic))
             errors["dataSource"] = [$"Unknown data source '{DataSource}'. Known: {DataSources.Store}, {DataSources.Synthetic}."];
-        foreach (var c in Candidates ?? [])
-            if (!KnownCandidate(c)) errors["candidates"] = [$"Unknown candidate '{c.Kind}'. Known: ridge, xgboost, fasttree, lightgbm, ensemble (of those)."];
+        if (Candidates is not null && CandidateProblems(Candidates, "candidates").ToArray() is { Length: > 0 } problems) errors["candidates"] = problems;
         if (Policy is not null)
         {
-            try { MetricSet.HigherIsBetter(Policy.Metric); _ = new MetricSet(0, null, null, null, null, null, null, null, "").Get(Policy.Metric); }
-            catch (ArgumentException ex) { errors["policy.metric"] = [ex.Message]; }
+            if (Policy.Metric is null) errors["policy.metric"] = ["The policy needs a metric (rank_ic, ic, hit_rate, qlike, ...)."];
+            else
+            {
+                try { MetricSet.HigherIsBetter(Policy.Metric); _ = new MetricSet(0, null, null, null, null, null, null, null, "").Get(Policy.Metric); }
+                catch (ArgumentException ex) { errors["policy.metric"] = [ex.Message]; }
+            }
+            if (!double.IsFinite(Policy.MinImprovement)) errors["policy.minImprovement"] = ["minImprovement must be a finite number."];
         }
         if (targetValid || Model is not null)
         {

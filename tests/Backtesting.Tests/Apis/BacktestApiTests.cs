@@ -162,6 +162,13 @@ public class BacktestApiTests(BacktestingServiceFixture service) : IClassFixture
         { "commission.rate", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", commission = new { model = "percent", rate = 1.5 } } },
         { "slippage.bps", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", slippage = new { model = "bps", bps = 20_000 } } },
         { "maxLeverage", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", maxLeverage = -1 } },
+        { "initialCash", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", initialCash = 1e308 } },
+        { "initialCash", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", initialCash = -1000 } },
+        { "commission.perShare", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", commission = new { model = "per-share", perShare = 1e308 } } },
+        { "commission.perShare", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", commission = new { model = "per-share", perShare = -0.01 } } },
+        { "commission.amount", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", commission = new { model = "fixed", amount = 1e308 } } },
+        { "from", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", from = "0001-01-01T00:00:00Z" } },
+        { "to", new { symbols = new[] { "ALPHA" }, strategy = "sma-cross", to = "9999-12-31T00:00:00Z" } },
     };
 
     [Theory]

@@ -1,0 +1,82 @@
+using Platform.BuildingBlocks.State;
+
+namespace Platform.Workflows;
+
+/// <summary>How many instances of one workflow may run at once, in total and per caller, and the configuration keys that set them.</summary>
+public sealed record RunLimits(int MaxConcurrent, string MaxConcurrentKey, int MaxConcurrentPerCaller, string MaxConcurrentPerCallerKey);
+
+/// <summary>Why a run was not started: the limit reached (its configuration key), its configured value, and a sentence for the caller.</summary>
+public sealed record RunRefusal(string Limit, int Value, string Detail);
+
+/// <summary>
+/// Starts user-requested runs under concurrency limits and remembers who started each. The runs a workflow has
+/// admitted are listed in one document of the app's state store (<c>workflow-runs:{name}</c>), written with its ETag,
+/// so replicas sharing the store count the same runs; an entry leaves the list once its instance has finished (checked
+/// at the next admission), so a run that crashed or was cancelled frees its slot without a hook. A caller's runs count
+/// against the per-caller limit, every run against the total. The owner is stored under <c>workflow-owner:{id}</c>
+/// before the instance is scheduled, so a run is never visible without it.
+/// </summary>
+public sealed class WorkflowRuns
+{
+    /// <summary>An admitted entry whose instance does not exist yet is kept this long (it is being scheduled).</summary>
+    private static readonly TimeSpan SchedulingGrace = TimeSpan.FromMinutes(1);
+    private const int MaxAttempts = 20;
+
+    private readonly IStateStore _store;
+    private readonly WorkflowClient _client;
+    private readonly TimeProvider _clock;
+
+    public WorkflowRuns(IStateStoreProvider stores, WorkflowRuntimeOptions options, WorkflowClient client, TimeProvider? clock = null)
+    {
+        _store = stores.Get(options.StateStoreName);
+        _client = client;
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    private sealed record Admitted(string Id, string? Owner, DateTimeOffset At);
+
+    private sealed record OwnerRecord(string? Owner, DateTimeOffset At);
+
+    /// <summary>
+    /// Schedules <paramref name="workflow"/> as <paramref name="instanceId"/> for <paramref name="owner"/> (null: the
+    /// platform itself) unless a limit is reached; returns the refusal when one is.
+    /// </summary>
+    public async Task<RunRefusal?> StartAsync(string workflow, string instanceId, object? input, string? owner, RunLimits limits, CancellationToken ct)
+    {
+        var key = "workflow-runs:" + workflow;
+        for (var attempt = 1; ; attempt++)
+        {
+            var (listed, etag) = await _store.GetWithETagAsync<List<Admitted>>(key, ct);
+            var running = new List<Admitted>();
+            foreach (var run in listed ?? [])
+                if (await StillRunningAsync(run, ct)) running.Add(run);
+            if (running.Count >= limits.MaxConcurrent)
+                return new RunRefusal(limits.MaxConcurrentKey, limits.MaxConcurrent,
+                    $"{running.Count} {workflow} runs are running; at most {limits.MaxConcurrent} may run at once ({limits.MaxConcurrentKey}). Try again when one has finished.");
+            var mine = running.Count(r => r.Owner == owner);
+            if (mine >= limits.MaxConcurrentPerCaller)
+                return new RunRefusal(limits.MaxConcurrentPerCallerKey, limits.MaxConcurrentPerCaller,
+                    $"You have {mine} {workflow} runs running; at most {limits.MaxConcurrentPerCaller} per caller ({limits.MaxConcurrentPerCallerKey}). Wait for one to finish or cancel it with DELETE.");
+            running.Add(new Admitted(instanceId, owner, _clock.GetUtcNow()));
+            if (await _store.SaveAsync(key, running, etag, ct) == StateOutcome.Ok) break;
+            if (attempt >= MaxAttempts) throw new StateStoreException($"Gave up admitting a {workflow} run after {attempt} conflicts.", "CONFLICT");
+            await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
+        }
+        var saved = await _store.SaveAsync(OwnerKey(instanceId), new OwnerRecord(owner, _clock.GetUtcNow()), null, ct);
+        if (saved != StateOutcome.Ok) throw new StateStoreException($"Could not record the owner of run '{instanceId}': {saved}.");
+        await _client.ScheduleNewWorkflowAsync(workflow, instanceId, input, ct);
+        return null;
+    }
+
+    /// <summary>Who started the run: null for a run the platform started itself, or one started before owners were recorded.</summary>
+    public async Task<string?> GetOwnerAsync(string instanceId, CancellationToken ct) =>
+        (await _store.GetAsync<OwnerRecord>(OwnerKey(instanceId), ct))?.Owner;
+
+    private async Task<bool> StillRunningAsync(Admitted run, CancellationToken ct)
+    {
+        var state = await _client.GetWorkflowStateAsync(run.Id, getInputsAndOutputs: false, ct);
+        return state.Exists ? !state.RuntimeStatus.IsTerminal() : _clock.GetUtcNow() - run.At < SchedulingGrace;
+    }
+
+    private static string OwnerKey(string instanceId) => "workflow-owner:" + instanceId;
+}

@@ -1,0 +1,279 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Contracts;
+using Platform.Training.Runs;
+using Platform.Training.Workflows;
+using Platform.Workflows;
+
+namespace Platform.Training.Tests;
+
+/// <summary>Limits, cancellation, strict values and owners of training runs, through HTTP on the shared test host.</summary>
+public sealed class TrainingRunLimitsTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("training-limits-").FullName;
+    private TrainingHost _host = null!;
+
+    private static readonly Dictionary<string, string?> Limits = new()
+    {
+        ["Training:Limits:MaxDatasetRows"] = "1200",
+        ["Training:Limits:MaxConcurrentRuns"] = "2",
+        ["Training:Limits:MaxConcurrentRunsPerCaller"] = "1",
+    };
+
+    public async Task InitializeAsync() => _host = await TrainingHost.StartAsync(_dir, settings: Limits);
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private const string Alice = "api-key:alice; scopes=models:read models:write";
+    private const string Bob = "api-key:bob; scopes=models:read models:write";
+    private const string Carol = "api-key:carol; scopes=models:write";
+    private const string Admin = "api-key:root; scopes=admin";
+
+    /// <summary>
+    /// A run that takes a while: two synthetic symbols (1000 rows), XGBoost with many rounds on ten folds. A cancelled run
+    /// stops at the next fold, so the folds are kept short.
+    /// </summary>
+    private static string SlowRun(string model) => $$$"""
+        {"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"model":"{{{model}}}","folds":10,"dataSource":"synthetic",
+         "candidates":[{"kind":"xgboost","parameters":{"num_boost_round":"800","max_depth":"5","eta":"0.01"}}]}
+        """;
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string? json = null, string? principal = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        if (principal is not null) request.Headers.Add(Caller.Header, principal);
+        return http.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return await response.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json);
+    }
+
+    private static string Errors(JsonElement problem, string field) =>
+        string.Join(" ", problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()));
+
+    [Fact]
+    public async Task PostTrainingRun_FiveThousandSymbols_BadRequestNamingTheLimitAndItsValue()
+    {
+        var symbols = string.Join(",", Enumerable.Range(0, 5000).Select(i => $"\"U{i}\""));
+        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs",
+            $$"""{"symbols":[{{symbols}}],"target":"return","horizon":5,"dataSource":"synthetic"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = Errors(await ProblemAsync(response), "symbols");
+        Assert.Contains("5000 symbols", message);
+        Assert.Contains("at most 100 (Training:Limits:MaxSymbols)", message);
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_DatasetOverRowLimit_BadRequestNamingRowsLimit()
+    {
+        // Three synthetic symbols of 500 bars: 1,500 rows against a limit of 1,200.
+        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs",
+            """{"symbols":["ALPHA","BRAVO","CHARLIE"],"target":"return","horizon":5,"dataSource":"synthetic"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = Errors(await ProblemAsync(response), "symbols");
+        Assert.Contains("1,500 rows", message);
+        Assert.Contains("1,200 (Training:Limits:MaxDatasetRows)", message);
+    }
+
+    [Theory]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","searchTrials":51}""", "searchTrials", "Training:Limits:MaxSearchTrials")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"ridge"},{"kind":"ridge"},{"kind":"ridge"},{"kind":"ridge"},{"kind":"ensemble","members":[{"kind":"ridge"},{"kind":"xgboost"},{"kind":"fasttree"},{"kind":"lightgbm"}]}]}""", "candidates", "Training:Limits:MaxCandidates")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"xgboost","parameters":{"num_boost_round":"100000000"}}]}""", "candidates.parameters", "Training:Limits:MaxTrees")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"ensemble","members":[{"kind":"ridge"},{"kind":"xgboost","parameters":{"max_depth":"40"}}]}]}""", "candidates.parameters", "Training:Limits:MaxTreeDepth")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"fasttree","parameters":{"trees":"many"}}]}""", "candidates.parameters", "not a whole number")]
+    public async Task PostTrainingRun_OverRequestLimit_BadRequestNamingIt(string json, string field, string key)
+    {
+        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(key, Errors(await ProblemAsync(response), field));
+    }
+
+    [Theory]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"candidates":[null]}""", "candidates")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"candidates":[{"kind":"ensemble","members":[null]}]}""", "candidates")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"candidates":[{"kind":"ensemble"}]}""", "candidates")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"policy":{"metric":null}}""", "policy.metric")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"policy":{"metric":"rank_ic","minImprovement":"NaN"}}""", "policy.minImprovement")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"finalFraction":"NaN"}""", "finalFraction")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"from":"0001-01-01T00:00:00Z"}""", "from")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"to":"9999-12-31T00:00:00Z"}""", "to")]
+    [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"featureSet":null}""", "featureSet")]
+    [InlineData("""{"symbols":[null],"target":"return","horizon":5}""", "symbols")]
+    public async Task PostTrainingRun_ValueOutOfRangeOrNull_ValidationProblemNamingField(string json, string field)
+    {
+        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await ProblemAsync(response)).GetProperty("errors").TryGetProperty(field, out _), field);
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_SeveralUnknownCandidates_ReportsEveryOne()
+    {
+        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs",
+            """{"symbols":["ALPHA"],"target":"return","horizon":5,"candidates":[{"kind":"nope"},{"kind":"ridge"},{"kind":"other"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = Errors(await ProblemAsync(response), "candidates");
+        Assert.Contains("candidates[0]: unknown candidate 'nope'", message);
+        Assert.Contains("candidates[2]: unknown candidate 'other'", message);
+        Assert.DoesNotContain("candidates[1]", message);
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_ConcurrentRunLimits_TooManyRequestsPerCallerAndInTotalUntilOneIsCancelled()
+    {
+        var first = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a"), Alice);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        var second = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a2"), Alice);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        var perCaller = await ProblemAsync(second);
+        Assert.Equal("Training:Limits:MaxConcurrentRunsPerCaller", perCaller.GetProperty("limit").GetString());
+        Assert.Equal(1, perCaller.GetProperty("value").GetInt32());
+
+        var bobs = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-b"), Bob);
+        Assert.Equal(HttpStatusCode.Accepted, bobs.StatusCode);
+        var carols = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-c"), Carol);
+        Assert.Equal(HttpStatusCode.TooManyRequests, carols.StatusCode);
+        var total = await ProblemAsync(carols);
+        Assert.Equal("Training:Limits:MaxConcurrentRuns", total.GetProperty("limit").GetString());
+        Assert.Equal(2, total.GetProperty("value").GetInt32());
+
+        // A cancelled run frees its slot.
+        var cancelled = await SendAsync(_host.Http, HttpMethod.Delete, first.Headers.Location!.ToString(), principal: Alice);
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        var again = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a3"), Alice);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+
+        foreach (var (location, who) in new[] { (bobs.Headers.Location!, Bob), (again.Headers.Location!, Alice) })
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(_host.Http, HttpMethod.Delete, location.ToString(), principal: who)).StatusCode);
+    }
+
+    [Fact]
+    public async Task DeleteTrainingRun_Running_EndsTerminatedRegistersNothingAndStaysTerminatedAfterRestart()
+    {
+        var started = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("cancelled"), Alice);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var location = started.Headers.Location!.ToString();
+
+        var cancelled = await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Alice);
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        var view = await cancelled.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json);
+        Assert.Equal("terminated", view.GetProperty("status").GetString());
+        Assert.Equal("Cancelled by api-key:alice.", view.GetProperty("error").GetString());
+
+        await _host.RestartAsync();
+        var run = await _host.Http.GetFromJsonAsync<JsonElement>(location, TrainingApiTests.Json);
+        Assert.Equal("terminated", run.GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/cancelled")).StatusCode);
+        // Cancelling again changes nothing.
+        var again = await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Alice);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal("terminated", (await again.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task DeleteTrainingRun_Unknown_NotFoundProblem()
+    {
+        var response = await SendAsync(_host.Http, HttpMethod.Delete, "/v1/training-runs/train-nope", principal: Admin);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        await ProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task TrainingRun_StartedPastTheApiOverItsBudget_FailsBeforeLoadingAndIsNotResumedAfterRestart()
+    {
+        // As the command line and the demo bootstrap do: scheduled on the workflow client, without the API's checks.
+        var workflows = _host.Services.GetRequiredService<WorkflowClient>();
+        var request = new TrainingRequest(["ALPHA", "BRAVO", "CHARLIE"], "return", 5, Model: "over-budget", DataSource: DataSources.Synthetic);
+        await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), "train-over-budget", request);
+        var run = await TrainingApiTests.WaitAsync(_host.Http, "/v1/training-runs/train-over-budget", TimeSpan.FromSeconds(60));
+        Assert.Equal("failed", run.GetProperty("status").GetString());
+        Assert.Contains("Training:Limits:MaxDatasetRows", run.GetProperty("error").GetString());
+        Assert.Equal(0, run.GetProperty("done").GetInt32());
+
+        await _host.RestartAsync();
+        var after = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/training-runs/train-over-budget", TrainingApiTests.Json);
+        Assert.Equal("failed", after.GetProperty("status").GetString());
+        // Cancelling a finished run changes nothing: it answers the run as it is.
+        var deleted = await SendAsync(_host.Http, HttpMethod.Delete, "/v1/training-runs/train-over-budget");
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        Assert.Equal("failed", (await deleted.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task TrainingRun_WithOwner_VisibleToOwnerAndAdminOnly()
+    {
+        var started = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("owned"), Alice);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        Assert.Equal("api-key:alice", (await started.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("owner").GetString());
+        var location = started.Headers.Location!.ToString();
+
+        var own = await SendAsync(_host.Http, HttpMethod.Get, location, principal: Alice);
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Equal("api-key:alice", (await own.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("owner").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(_host.Http, HttpMethod.Get, location, principal: Admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(_host.Http, HttpMethod.Get, location, principal: Bob)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(_host.Http, HttpMethod.Get, location + "/trials", principal: Bob)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Bob)).StatusCode);
+        Assert.NotEqual("terminated", await StatusAsync(location, Alice));
+
+        var byAdmin = await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Admin);
+        Assert.Equal(HttpStatusCode.OK, byAdmin.StatusCode);
+        Assert.Equal("Cancelled by api-key:root.", (await byAdmin.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("error").GetString());
+    }
+
+    private async Task<string?> StatusAsync(string location, string principal)
+    {
+        var response = await SendAsync(_host.Http, HttpMethod.Get, location, principal: principal);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString();
+    }
+
+    [Fact]
+    public async Task OpenApi_TrainingRuns_DescribesCancelAndTheConcurrencyLimit()
+    {
+        var document = await _host.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var path = document.GetProperty("paths").GetProperty("/v1/training-runs/{id}");
+        Assert.Equal("CancelTrainingRun", path.GetProperty("delete").GetProperty("operationId").GetString());
+        var post = document.GetProperty("paths").GetProperty("/v1/training-runs").GetProperty("post");
+        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+    }
+
+    [Fact]
+    public async Task HealthReady_ProcessOverRunsMemoryBudget_Degraded()
+    {
+        await _host.DisposeAsync();
+        _host = await TrainingHost.StartAsync(_dir, settings: new Dictionary<string, string?>
+        {
+            ["Training:Limits:MemoryBudgetMiB"] = "1",
+            ["Training:Limits:MaxConcurrentRuns"] = "1",
+        });
+        var host = _host;
+        var response = await host.Http.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Degraded", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task PostTrainingRun_DatasetOverMemoryBudget_BadRequestNamingBudget()
+    {
+        await _host.DisposeAsync();
+        _host = await TrainingHost.StartAsync(_dir, settings: new Dictionary<string, string?> { ["Training:Limits:MemoryBudgetMiB"] = "1" });
+        var host = _host;
+        var response = await SendAsync(host.Http, HttpMethod.Post, "/v1/training-runs",
+            """{"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"dataSource":"synthetic"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = Errors(await ProblemAsync(response), "memory");
+        Assert.Contains("1 MiB (Training:Limits:MemoryBudgetMiB)", message);
+    }
+}
