@@ -64,7 +64,8 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         await app.StartAsync(ct);
         var sets = app.Services.GetRequiredService<FeatureSetCatalog>().Computed;
         var metrics = app.Services.GetRequiredService<FeatureMetrics>();
-        var publisher = new EmbeddedEventPublisher(EventLog.For(EmbeddedRuntimeExtensions.EventLogFile(dataDir)), AppTopology.MarketData, new PubSubOptions());
+        IEventPublisher publisher = new EmbeddedEventPublisher(Platform.BuildingBlocks.Embedded.EventLog.For(EmbeddedRuntimeExtensions.EventLogFile(dataDir)),
+            AppTopology.MarketData.AppId, new PubSubOptions());
 
         // Processed is counted once a bar's effects (history, featurestore, checkpoint) are committed for a set.
         var stored = 0L;

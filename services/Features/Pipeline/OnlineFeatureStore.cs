@@ -40,4 +40,39 @@ public sealed class OnlineFeatureStore(IStateStoreProvider stores)
             return (await Store.SaveAsync(key, vector, etag, token) == StateOutcome.Ok, true);
         }, ct);
     }
+
+    /// <summary>
+    /// <see cref="SaveLatestAsync"/> for many streams (distinct set, symbol, interval) in one transaction: each vector is
+    /// saved unless a newer one of the same set is stored, every write guarded by the ETag read, retried on conflict.
+    /// </summary>
+    public Task SaveLatestManyAsync(IReadOnlyList<LatestVector> vectors, CancellationToken ct = default)
+    {
+        if (vectors.Count == 0) return Task.CompletedTask;
+        var keys = vectors.Select(v => OnlineFeatureVector.Key(v.Set.Id, v.Symbol, v.Interval.Name)).ToList();
+        return ConflictRetry.RunAsync($"saving {vectors.Count} latest vectors", async token =>
+        {
+            var stored = (await Store.GetBulkAsync(keys, token)).ToDictionary(i => i.Key, StringComparer.Ordinal);
+            var operations = new List<StateOperation>(vectors.Count);
+            for (var i = 0; i < vectors.Count; i++)
+            {
+                var v = vectors[i];
+                string? etag = null;
+                if (stored.TryGetValue(keys[i], out var item))
+                {
+                    var current = StateStoreExtensions.Deserialize<VectorStamp>(item.Value);
+                    if (current.Time > v.Time && current.SetHash == v.Set.Hash) continue;
+                    etag = item.ETag;
+                }
+                var vector = new OnlineFeatureVector(v.Set.Id, v.Set.Hash, v.Symbol, v.Interval.Name, v.Time, v.Set.Features, FeatureJson.Nullable(v.Values));
+                operations.Add(StateStoreExtensions.Upsert(keys[i], vector, etag));
+            }
+            return await Store.TransactAsync(operations, token) == StateOutcome.Ok;
+        }, ct);
+    }
+
+    /// <summary>The part of a stored vector that decides whether it is newer.</summary>
+    private sealed record VectorStamp(DateTimeOffset Time, string SetHash);
 }
+
+/// <summary>A stream's newest vector, to be saved as its latest.</summary>
+public sealed record LatestVector(FeatureSet Set, string Symbol, BarInterval Interval, DateTimeOffset Time, double[] Values);
