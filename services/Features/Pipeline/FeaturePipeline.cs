@@ -206,7 +206,7 @@ public sealed class FeaturePipeline(
         state.LastTime = bar.Time;
         state.Bars += gap + 1;
         pending.Processed++;
-        batch.Published.Add(FeatureJson.ToOutgoing(new FeaturesComputed(symbol, interval.Name, bar.Time, set.Id, set.Features, values)));
+        batch.Published.Add(FeatureJson.ToOutgoing(set, symbol, interval.Name, bar.Time, values));
         batch.PendingRows += (int)gap + 1;
         if (batch.PendingRows >= ChunkRows) await WriteRowsAsync(batch, ct);
     }

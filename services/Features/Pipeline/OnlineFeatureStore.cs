@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Platform.BuildingBlocks.State;
 using Platform.Contracts;
 using Platform.Quant;
@@ -59,19 +60,36 @@ public sealed class OnlineFeatureStore(IStateStoreProvider stores)
                 string? etag = null;
                 if (stored.TryGetValue(keys[i], out var item))
                 {
-                    var current = StateStoreExtensions.Deserialize<VectorStamp>(item.Value);
-                    if (current.Time > v.Time && current.SetHash == v.Set.Hash) continue;
+                    var (time, setHash) = ReadStamp(item.Value.Span);
+                    if (time > v.Time && setHash == v.Set.Hash) continue;
                     etag = item.ETag;
                 }
-                var vector = new OnlineFeatureVector(v.Set.Id, v.Set.Hash, v.Symbol, v.Interval.Name, v.Time, v.Set.Features, FeatureJson.Nullable(v.Values));
-                operations.Add(StateStoreExtensions.Upsert(keys[i], vector, etag));
+                operations.Add(new StateOperation.Upsert(keys[i], FeatureJson.SerializeOnlineVector(v.Set, v.Symbol, v.Interval.Name, v.Time, v.Values), etag));
             }
             return await Store.TransactAsync(operations, token) == StateOutcome.Ok;
         }, ct);
     }
 
-    /// <summary>The part of a stored vector that decides whether it is newer.</summary>
-    private sealed record VectorStamp(DateTimeOffset Time, string SetHash);
+    /// <summary>
+    /// The part of a stored vector that decides whether it is newer: its time and set hash, read from the top-level
+    /// properties up to the two of them (they come before the names and values).
+    /// </summary>
+    private static (DateTimeOffset Time, string? SetHash) ReadStamp(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        DateTimeOffset? time = null;
+        string? setHash = null;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new JsonException("A stored feature vector is not a JSON object.");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && (time is null || setHash is null))
+        {
+            var name = reader.GetString();
+            reader.Read();
+            if (string.Equals(name, "time", StringComparison.OrdinalIgnoreCase)) time = reader.GetDateTimeOffset();
+            else if (string.Equals(name, "setHash", StringComparison.OrdinalIgnoreCase)) setHash = reader.GetString();
+            else reader.Skip();
+        }
+        return (time ?? throw new JsonException("A stored feature vector has no time."), setHash);
+    }
 }
 
 /// <summary>A stream's newest vector, to be saved as its latest.</summary>
