@@ -20,7 +20,7 @@ public sealed class EmbeddedDeliveryOptions
     /// Events read per batch; the cursor is committed at least once per batch. A subscription with a batch handler
     /// receives up to this many events in one call.
     /// </summary>
-    public int BatchSize { get; set; } = 256;
+    public int BatchSize { get; set; } = 1024;
 
     /// <summary>Longest time acknowledged deliveries wait before the cursor is committed.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(20);
