@@ -18,8 +18,9 @@ namespace Platform.Bench.MarketData;
 
 /// <summary>
 /// Replay as fast as possible on the embedded runtime: stored bars go out as <c>BarClosed</c> through the
-/// marketdata service's outbox and relay, and a separate consumer group receives them. Reports the rate at
-/// which the replay stored and published its bars, and the rate at which they were delivered.
+/// marketdata service's outbox and relay, and a separate consumer group receives them in batches (a batch handler, as
+/// the features service consumes them). Reports the rate at which the replay stored and published its bars, and the rate
+/// at which they were delivered.
 /// </summary>
 public sealed class ReplayBenchmark : IBenchmark
 {
@@ -58,11 +59,12 @@ public sealed class ReplayBenchmark : IBenchmark
         consumerBuilder.Configuration["Runtime:Mode"] = "embedded";
         consumerBuilder.Configuration["DataDir"] = dataDir;
         consumerBuilder.Services.AddBuildingBlocks(RuntimeSettings.From(consumerBuilder.Configuration, "replay-bench"), consumerBuilder.Configuration);
-        consumerBuilder.Services.AddEventHandler<BarClosed>((_, bar, _, _) =>
+        consumerBuilder.Services.AddBatchEventHandler<BarClosed>((_, batch, _) =>
         {
-            if (bar.ReplayId is not null)
+            var replayed = batch.Count(d => d.Event.ReplayId is not null);
+            if (replayed > 0)
             {
-                Interlocked.Increment(ref delivered);
+                Interlocked.Add(ref delivered, replayed);
                 Interlocked.Exchange(ref lastDelivery, Stopwatch.GetTimestamp());
             }
             return Task.CompletedTask;

@@ -21,7 +21,8 @@ public static class FeaturesService
     public static WebApplicationBuilder AddFeatures(this WebApplicationBuilder builder)
     {
         builder.Services.AddFeaturesCore(builder.Configuration);
-        builder.Services.AddEventHandler<BarClosed>((sp, e, _, ct) => sp.GetRequiredService<FeaturePipeline>().OnBarClosedAsync(e, ct));
+        builder.Services.AddBatchEventHandler<BarClosed>((sp, batch, ct) =>
+            sp.GetRequiredService<FeaturePipeline>().OnBarsClosedAsync(batch.Select(d => d.Event).ToList(), ct));
         builder.Services.AddEventHandler<BarsImported>((sp, e, ce, ct) => sp.GetRequiredService<FeaturePipeline>().OnBarsImportedAsync(e, ce.Id, ct));
         return builder;
     }

@@ -39,3 +39,40 @@ public sealed class FeatureJsonTests
         TestBars.Identical([1.5, double.NaN, double.NaN], FeatureJson.FromNullable(nullable), "back");
     }
 }
+
+public sealed class FeatureJsonWriterTests
+{
+    private static readonly Platform.Quant.Features.FeatureSet Set = Platform.Quant.Features.FeatureSets.IndicatorsV1;
+
+    private static double[] Values()
+    {
+        var values = Enumerable.Range(0, Set.Count).Select(i => Math.Sin(i) * 1e3 / (i + 1)).ToArray();
+        values[0] = double.NaN;
+        values[1] = double.PositiveInfinity;
+        values[2] = double.NegativeInfinity;
+        values[3] = 1e-300;
+        return values;
+    }
+
+    [Fact]
+    public void ToOutgoing_FromTheSet_SameBytesAsTheSerializedEvent()
+    {
+        var time = new DateTimeOffset(2024, 3, 4, 0, 0, 0, TimeSpan.Zero);
+        var values = Values();
+        var expected = FeatureJson.ToOutgoing(new FeaturesComputed("A\"B", "1d", time, Set.Id, Set.Features, values));
+        var actual = FeatureJson.ToOutgoing(Set, "A\"B", "1d", time, values);
+        Assert.Equal(expected with { Data = default }, actual with { Data = default });
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(expected.Data.Span), System.Text.Encoding.UTF8.GetString(actual.Data.Span));
+    }
+
+    [Fact]
+    public void SerializeOnlineVector_AnyVector_SameBytesAsTheStateJson()
+    {
+        var time = new DateTimeOffset(2024, 3, 4, 0, 0, 0, TimeSpan.Zero);
+        var values = Values();
+        var expected = StateStoreExtensions.Serialize(new Platform.Features.Pipeline.OnlineFeatureVector(
+            Set.Id, Set.Hash, "AAA", "1d", time, Set.Features, FeatureJson.Nullable(values)));
+        var actual = FeatureJson.SerializeOnlineVector(Set, "AAA", "1d", time, values);
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(expected), System.Text.Encoding.UTF8.GetString(actual));
+    }
+}

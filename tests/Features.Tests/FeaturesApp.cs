@@ -21,14 +21,37 @@ public sealed class PublishedEvents
         All.Where(e => e.Topic == Topics.MarketFeatures)
             .Select(e => System.Text.Json.JsonSerializer.Deserialize<FeaturesComputed>(e.Data.Span, FeatureJson.Options)!)
             .Where(e => set is null || e.FeatureSet == set).ToList();
+
+    private int _failAfter = -1;
+
+    /// <summary>
+    /// The next <c>market-features</c> publish after <paramref name="published"/> more have gone out fails once, as an
+    /// unreachable broker would: a batch publish sends the events before it, then throws.
+    /// </summary>
+    public void FailOnceAfter(int published) => Volatile.Write(ref _failAfter, published);
+
+    /// <summary>Whether the publish of a market-features event may go out; false exactly once when a failure is due.</summary>
+    internal bool MayPublish()
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref _failAfter);
+            if (left < 0) return true;
+            if (Interlocked.CompareExchange(ref _failAfter, left - 1, left) == left) return left > 0;
+        }
+    }
 }
 
 internal sealed class RecordingPublisher(IEventPublisher inner, PublishedEvents events) : IEventPublisher
 {
-    public async Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
+    public async Task PublishAsync(OutgoingEvent e, CancellationToken ct = default) => await PublishManyAsync([e], ct);
+
+    public async Task PublishManyAsync(IReadOnlyList<OutgoingEvent> batch, CancellationToken ct = default)
     {
-        await inner.PublishAsync(e, ct);
-        if (e.Topic == Topics.MarketFeatures) events.All.Enqueue(e);
+        var allowed = batch.TakeWhile(e => e.Topic != Topics.MarketFeatures || events.MayPublish()).ToList();
+        await inner.PublishManyAsync(allowed, ct);
+        foreach (var e in allowed.Where(e => e.Topic == Topics.MarketFeatures)) events.All.Enqueue(e);
+        if (allowed.Count < batch.Count) throw new IOException("The broker is unreachable (a failure injected by the test).");
     }
 }
 

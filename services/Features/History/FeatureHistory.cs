@@ -45,6 +45,24 @@ public interface IFeatureHistory : IFeatureHistoryReader
     /// so writing the same rows again changes nothing. Also records the set's hash and feature names.
     /// </summary>
     Task WriteAsync(FeatureSet set, string symbol, BarInterval interval, IReadOnlyList<FeatureRow> rows, CancellationToken ct = default);
+
+    /// <summary>
+    /// Upserts the rows of several series in one transaction, each as <see cref="WriteAsync"/> would: all or none. The
+    /// series must be distinct (set, symbol, interval) and each one's rows distinct in time.
+    /// </summary>
+    Task WriteManyAsync(IReadOnlyList<FeatureSeriesRows> series, CancellationToken ct = default);
+}
+
+/// <summary>Rows of one feature series, to be written with others in one transaction.</summary>
+public sealed record FeatureSeriesRows(FeatureSet Set, string Symbol, BarInterval Interval, IReadOnlyList<FeatureRow> Rows)
+{
+    /// <summary>Refuses a vector whose length is not the set's.</summary>
+    public void Validate()
+    {
+        foreach (var row in Rows)
+            if (row.Values.Length != Set.Count)
+                throw new ArgumentException($"A {Set.Id} vector has {Set.Count} values, not {row.Values.Length} (at {row.Time:o}).", nameof(Rows));
+    }
 }
 
 /// <summary>

@@ -105,50 +105,55 @@ public sealed class PostgresFeatureHistory(NpgsqlDataSource dataSource) : Postgr
         await tx.CommitAsync(ct);
     }
 
-    public async Task WriteAsync(FeatureSet set, string symbol, BarInterval interval, IReadOnlyList<FeatureRow> rows, CancellationToken ct = default)
+    public Task WriteAsync(FeatureSet set, string symbol, BarInterval interval, IReadOnlyList<FeatureRow> rows, CancellationToken ct = default) =>
+        WriteManyAsync([new FeatureSeriesRows(set, symbol, interval, rows)], ct);
+
+    public async Task WriteManyAsync(IReadOnlyList<FeatureSeriesRows> series, CancellationToken ct = default)
     {
-        if (rows.Count == 0) return;
-        foreach (var row in rows)
-            if (row.Values.Length != set.Count)
-                throw new ArgumentException($"A {set.Id} vector has {set.Count} values, not {row.Values.Length} (at {row.Time:o}).", nameof(rows));
+        foreach (var s in series) s.Validate();
+        if (series.All(s => s.Rows.Count == 0)) return;
 
         await using var connection = await DataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await using (var meta = new NpgsqlCommand("""
-            INSERT INTO feature_sets(feature_set, hash, names) VALUES ($1, $2, $3)
-            ON CONFLICT (feature_set) DO UPDATE SET hash = EXCLUDED.hash, names = EXCLUDED.names WHERE feature_sets.hash <> EXCLUDED.hash
-            """, connection, tx))
+        foreach (var set in series.Where(s => s.Rows.Count > 0).Select(s => s.Set).DistinctBy(s => s.Id))
         {
+            await using var meta = new NpgsqlCommand("""
+                INSERT INTO feature_sets(feature_set, hash, names) VALUES ($1, $2, $3)
+                ON CONFLICT (feature_set) DO UPDATE SET hash = EXCLUDED.hash, names = EXCLUDED.names WHERE feature_sets.hash <> EXCLUDED.hash
+                """, connection, tx);
             meta.Parameters.Add(new NpgsqlParameter { Value = set.Id });
             meta.Parameters.Add(new NpgsqlParameter { Value = set.Hash });
             meta.Parameters.Add(new NpgsqlParameter { Value = set.Features.ToArray() });
             await meta.ExecuteNonQueryAsync(ct);
         }
-        await using (var stage = new NpgsqlCommand(
-            "CREATE TEMP TABLE features_stage (time timestamptz NOT NULL, feature_values double precision[] NOT NULL) ON COMMIT DROP", connection, tx))
+        await using (var stage = new NpgsqlCommand("""
+            CREATE TEMP TABLE features_stage (
+                feature_set text NOT NULL, symbol text NOT NULL, interval text NOT NULL,
+                time timestamptz NOT NULL, feature_values double precision[] NOT NULL) ON COMMIT DROP
+            """, connection, tx))
             await stage.ExecuteNonQueryAsync(ct);
-        await using (var copy = await connection.BeginBinaryImportAsync("COPY features_stage (time, feature_values) FROM STDIN (FORMAT BINARY)", ct))
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY features_stage (feature_set, symbol, interval, time, feature_values) FROM STDIN (FORMAT BINARY)", ct))
         {
-            foreach (var row in rows)
-            {
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(row.Time.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
-                await copy.WriteAsync(row.Values, NpgsqlDbType.Array | NpgsqlDbType.Double, ct);
-            }
+            foreach (var s in series)
+                foreach (var row in s.Rows)
+                {
+                    await copy.StartRowAsync(ct);
+                    await copy.WriteAsync(s.Set.Id, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(s.Symbol, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(s.Interval.Name, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(row.Time.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
+                    await copy.WriteAsync(row.Values, NpgsqlDbType.Array | NpgsqlDbType.Double, ct);
+                }
             await copy.CompleteAsync(ct);
         }
         await using (var upsert = new NpgsqlCommand("""
             INSERT INTO features(feature_set, symbol, interval, time, feature_values)
-            SELECT $1, $2, $3, time, feature_values FROM features_stage
+            SELECT feature_set, symbol, interval, time, feature_values FROM features_stage
             ON CONFLICT (feature_set, symbol, interval, time) DO UPDATE SET feature_values = EXCLUDED.feature_values
             WHERE features.feature_values IS DISTINCT FROM EXCLUDED.feature_values
             """, connection, tx))
-        {
-            upsert.Parameters.Add(new NpgsqlParameter { Value = set.Id });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = symbol });
-            upsert.Parameters.Add(new NpgsqlParameter { Value = interval.Name });
             await upsert.ExecuteNonQueryAsync(ct);
-        }
         await tx.CommitAsync(ct);
     }
 }

@@ -129,12 +129,13 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
         return Task.CompletedTask;
     }
 
-    public Task WriteAsync(FeatureSet set, string symbol, BarInterval interval, IReadOnlyList<FeatureRow> rows, CancellationToken ct = default)
+    public Task WriteAsync(FeatureSet set, string symbol, BarInterval interval, IReadOnlyList<FeatureRow> rows, CancellationToken ct = default) =>
+        WriteManyAsync([new FeatureSeriesRows(set, symbol, interval, rows)], ct);
+
+    public Task WriteManyAsync(IReadOnlyList<FeatureSeriesRows> series, CancellationToken ct = default)
     {
-        if (rows.Count == 0) return Task.CompletedTask;
-        foreach (var row in rows)
-            if (row.Values.Length != set.Count)
-                throw new ArgumentException($"A {set.Id} vector has {set.Count} values, not {row.Values.Length} (at {row.Time:o}).", nameof(rows));
+        foreach (var s in series) s.Validate();
+        if (series.All(s => s.Rows.Count == 0)) return Task.CompletedTask;
 
         using var connection = _file.Value.OpenConnection();
         using var tx = connection.BeginTransaction(deferred: false);
@@ -146,10 +147,16 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
                 ON CONFLICT (feature_set) DO UPDATE SET hash = excluded.hash, names = excluded.names
                 WHERE feature_sets.hash <> excluded.hash
                 """;
-            meta.Parameters.AddWithValue("$set", set.Id);
-            meta.Parameters.AddWithValue("$hash", set.Hash);
-            meta.Parameters.AddWithValue("$names", string.Join('\n', set.Features));
-            meta.ExecuteNonQuery();
+            var setId = meta.Parameters.Add("$set", SqliteType.Text);
+            var hash = meta.Parameters.Add("$hash", SqliteType.Text);
+            var names = meta.Parameters.Add("$names", SqliteType.Text);
+            foreach (var set in series.Where(s => s.Rows.Count > 0).Select(s => s.Set).DistinctBy(s => s.Id))
+            {
+                setId.Value = set.Id;
+                hash.Value = set.Hash;
+                names.Value = string.Join('\n', set.Features);
+                meta.ExecuteNonQuery();
+            }
         }
         using var insert = connection.CreateCommand();
         insert.Transaction = tx;
@@ -158,18 +165,24 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
             ON CONFLICT (feature_set, symbol, interval, time) DO UPDATE SET feature_values = excluded.feature_values
             WHERE features.feature_values <> excluded.feature_values
             """;
-        insert.Parameters.AddWithValue("$set", set.Id);
-        insert.Parameters.AddWithValue("$symbol", symbol);
-        insert.Parameters.AddWithValue("$interval", interval.Name);
+        var featureSet = insert.Parameters.Add("$set", SqliteType.Text);
+        var symbol = insert.Parameters.Add("$symbol", SqliteType.Text);
+        var interval = insert.Parameters.Add("$interval", SqliteType.Text);
         var time = insert.Parameters.Add("$time", SqliteType.Integer);
         var values = insert.Parameters.Add("$values", SqliteType.Blob);
         insert.Prepare();
-        foreach (var row in rows)
+        foreach (var s in series)
         {
-            ct.ThrowIfCancellationRequested();
-            time.Value = row.Time.UtcTicks;
-            values.Value = FeatureBlob.Encode(row.Values);
-            insert.ExecuteNonQuery();
+            featureSet.Value = s.Set.Id;
+            symbol.Value = s.Symbol;
+            interval.Value = s.Interval.Name;
+            foreach (var row in s.Rows)
+            {
+                ct.ThrowIfCancellationRequested();
+                time.Value = row.Time.UtcTicks;
+                values.Value = FeatureBlob.Encode(row.Values);
+                insert.ExecuteNonQuery();
+            }
         }
         tx.Commit();
         return Task.CompletedTask;

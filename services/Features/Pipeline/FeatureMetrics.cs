@@ -33,7 +33,7 @@ public sealed class FeatureMetrics : IDisposable
     public long RebuildMismatches => Interlocked.Read(ref _rebuildMismatchCount);
     public long Invalid => Interlocked.Read(ref _invalidCount);
 
-    internal void OnProcessed(string set) => Add(_processed, ref _processedCount, 1, set);
+    internal void OnProcessed(string set, long bars = 1) => Add(_processed, ref _processedCount, bars, set);
     internal void OnDuplicate(string set) => Add(_duplicates, ref _duplicateCount, 1, set);
     internal void OnOutOfOrder(string set) => Add(_outOfOrder, ref _outOfOrderCount, 1, set);
     internal void OnGapFilled(string set, long bars) => Add(_gapFilled, ref _gapFilledCount, bars, set);

@@ -13,7 +13,7 @@ namespace Platform.Features.Pipeline;
 
 /// <summary>
 /// How far one stream (feature set, symbol, interval) has got, in the private <c>statestore</c>: the last bar computed,
-/// how many bars the streaming state has consumed, and the set's hash. Written after every bar's effects.
+/// how many bars the streaming state has consumed, and the set's hash. Written after the effects of every batch of bars.
 /// </summary>
 public sealed record FeatureCheckpoint(string SetHash, DateTimeOffset LastTime, long Bars)
 {
@@ -24,8 +24,9 @@ public sealed record FeatureCheckpoint(string SetHash, DateTimeOffset LastTime, 
 /// Turns <c>market-bars</c> into features. One stream per (configured feature set, symbol, interval), each with its own
 /// streaming calculator in memory and a <see cref="FeatureCheckpoint"/> in the private state store.
 /// <list type="bullet">
-/// <item><see cref="BarClosed"/>: a bar after the stream's last bar updates the calculator, writes the history row and the
-/// featurestore's latest vector, publishes <see cref="FeaturesComputed"/>, then saves the checkpoint. A bar at or before
+/// <item><see cref="BarClosed"/>, delivered in batches: a bar after the stream's last bar updates the calculator, writes the
+/// history row and the featurestore's latest vector, publishes <see cref="FeaturesComputed"/>, then saves the checkpoint;
+/// the writes of a batch are grouped (one transaction per store, one publish), checkpoints last. A bar at or before
 /// the last bar is a duplicate (ignored) when the history has it, otherwise out of order (ignored, logged, counted). Stored
 /// bars between the last bar and this one that never came as events (a gap) are computed first from the offline store.</item>
 /// <item><see cref="BarsImported"/>: recomputes the series in batch from its first stored bar up to the later of the import's
@@ -54,25 +55,195 @@ public sealed class FeaturePipeline(
     private int ChunkRows => Math.Max(1, options.Value.HistoryChunkRows);
     private IStateStore Private => stores.PrivateStore();
 
-    /// <summary>Handles a closed bar for every computed feature set.</summary>
-    public async Task OnBarClosedAsync(BarClosed e, CancellationToken ct = default)
+    /// <summary>Handles a closed bar for every computed feature set (a batch of one).</summary>
+    public Task OnBarClosedAsync(BarClosed e, CancellationToken ct = default) => OnBarsClosedAsync([e], ct);
+
+    /// <summary>
+    /// Handles closed bars in delivery order for every computed feature set, with the effects of handling them one by one,
+    /// committed once for the batch: the history rows in one transaction, the featurestore's latest vectors in one, the
+    /// <see cref="FeaturesComputed"/> events in one publish, then every checkpoint in one (the commit point). Until the
+    /// checkpoints are written nothing is counted as processed; a failure before them forgets the streams' in-memory
+    /// state, so a redelivery recomputes the same rows and vectors and republishes the same event ids.
+    /// </summary>
+    public async Task OnBarsClosedAsync(IReadOnlyList<BarClosed> events, CancellationToken ct = default)
     {
-        if (!BarInterval.TryParse(e.Interval, out var interval))
+        var bars = new List<(string Symbol, BarInterval Interval, Bar Bar)>(events.Count);
+        foreach (var e in events)
         {
-            metrics.OnInvalid();
-            logger.LogError("Ignoring bar {Symbol} at {Time}: unknown interval '{Interval}'", e.Symbol, e.Time, e.Interval);
-            return;
+            if (!BarInterval.TryParse(e.Interval, out var interval))
+            {
+                metrics.OnInvalid();
+                logger.LogError("Ignoring bar {Symbol} at {Time}: unknown interval '{Interval}'", e.Symbol, e.Time, e.Interval);
+                continue;
+            }
+            bars.Add((e.Symbol, interval, new Bar(e.Time, e.Open, e.High, e.Low, e.Close, e.Volume, null, e.Vwap)));
         }
-        var bar = new Bar(e.Time, e.Open, e.High, e.Low, e.Close, e.Volume, null, e.Vwap);
+        if (bars.Count == 0) return;
+
         await _gate.WaitAsync(ct);
+        var batch = new BarBatch();
         try
         {
-            foreach (var set in catalog.Computed) await ProcessBarAsync(set, e.Symbol, interval, bar, ct);
+            await LoadBatchAsync(bars, batch, ct);
+            foreach (var (symbol, interval, bar) in bars)
+                foreach (var set in catalog.Computed)
+                    await ProcessBarAsync(batch.Streams[new StreamKey(set.Id, symbol, interval.Name)], batch, bar, ct);
+            await CommitAsync(batch, ct);
+        }
+        catch
+        {
+            // The calculators may have moved past what the checkpoints record: rebuild them on the retry.
+            foreach (var key in batch.Streams.Keys) _streams.Remove(key);
+            throw;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>One stream's part of a batch: its state, the rows and vector not yet written, its cursor in the stored bars.</summary>
+    private sealed class PendingStream(StreamKey key, FeatureSet set, BarInterval interval, StreamState state, List<Bar> stored)
+    {
+        public StreamKey Key { get; } = key;
+        public FeatureSet Set { get; } = set;
+        public BarInterval Interval { get; } = interval;
+        public StreamState State { get; } = state;
+        /// <summary>The symbol's stored bars after the earliest last time of the batch's streams, up to its last bar (exclusive).</summary>
+        public List<Bar> Stored { get; } = stored;
+        public int StoredCursor { get; set; }
+        public List<FeatureRow> Rows { get; set; } = [];
+        public FeatureRow? Latest { get; set; }
+        public long Processed { get; set; }
+        public long GapFilled { get; set; }
+    }
+
+    private sealed class BarBatch
+    {
+        public Dictionary<StreamKey, PendingStream> Streams { get; } = [];
+        public List<OutgoingEvent> Published { get; } = [];
+        public int PendingRows { get; set; }
+    }
+
+    /// <summary>
+    /// Loads every stream the batch touches (checkpoints read together) and, per symbol and interval, the stored bars a
+    /// gap could need: after the earliest last time of its streams, before its last bar in the batch.
+    /// </summary>
+    private async Task LoadBatchAsync(List<(string Symbol, BarInterval Interval, Bar Bar)> incoming, BarBatch batch, CancellationToken ct)
+    {
+        var series = new Dictionary<(string Symbol, string Interval), (BarInterval Interval, DateTimeOffset Last)>();
+        foreach (var (symbol, interval, bar) in incoming)
+        {
+            var key = (symbol, interval.Name);
+            series[key] = series.TryGetValue(key, out var s) && s.Last > bar.Time ? s : (interval, bar.Time);
+        }
+        var keys = series.Keys.SelectMany(k => catalog.Computed.Select(set => new StreamKey(set.Id, k.Symbol, k.Interval))).ToList();
+        var checkpoints = (await Private.GetBulkAsync(keys.Select(k => FeatureCheckpoint.Key(k.Set, k.Symbol, k.Interval)).ToList(), ct))
+            .ToDictionary(i => i.Key, i => StateStoreExtensions.Deserialize<FeatureCheckpoint>(i.Value), StringComparer.Ordinal);
+
+        foreach (var ((symbol, intervalName), (interval, last)) in series)
+        {
+            var states = new List<(FeatureSet Set, StreamKey Key, StreamState State)>();
+            foreach (var set in catalog.Computed)
+            {
+                var key = new StreamKey(set.Id, symbol, intervalName);
+                checkpoints.TryGetValue(FeatureCheckpoint.Key(set.Id, symbol, intervalName), out var checkpoint);
+                states.Add((set, key, await LoadAsync(key, set, interval, checkpoint, ct)));
+            }
+            DateTimeOffset? from = states.Any(s => s.State.LastTime is null) ? null : states.Min(s => s.State.LastTime!.Value).AddTicks(1);
+            var stored = new List<Bar>();
+            if (from is null || from < last)
+                await foreach (var bar in bars.StreamBarsAsync(new BarQuery(symbol, interval, from, last), ct)) stored.Add(bar);
+            foreach (var (set, key, state) in states) batch.Streams[key] = new PendingStream(key, set, interval, state, stored);
+        }
+    }
+
+    /// <summary>
+    /// One bar of one stream. A bar after the stream's last bar is computed, after the stored bars between them that never
+    /// came as events (a gap); a bar at or before it is a duplicate (already computed) or out of order (ignored).
+    /// </summary>
+    private async Task ProcessBarAsync(PendingStream pending, BarBatch batch, Bar bar, CancellationToken ct)
+    {
+        var (set, symbol, interval, state) = (pending.Set, pending.Key.Symbol, pending.Interval, pending.State);
+        if (state.LastTime is { } last && bar.Time <= last)
+        {
+            if (bar.Time == last || pending.Rows.BinarySearch(new FeatureRow(bar.Time, []), RowTimeComparer.Instance) >= 0
+                || await history.ContainsAsync(set.Id, symbol, interval, bar.Time, ct))
+            {
+                metrics.OnDuplicate(set.Id);
+                logger.LogDebug("Duplicate bar {Symbol} {Interval} at {Time} for {Set}: already computed", symbol, interval, bar.Time, set.Id);
+            }
+            else
+            {
+                metrics.OnOutOfOrder(set.Id);
+                logger.LogWarning("Out-of-order bar {Symbol} {Interval} at {Time} arrived after {Last} for {Set}; ignored (re-import the range to recompute it)",
+                    symbol, interval, bar.Time, last, set.Id);
+            }
+            return;
+        }
+
+        // Stored bars that never came as events (missed while a replica was elsewhere, dead-lettered): compute them first.
+        var stored = pending.Stored;
+        var i = pending.StoredCursor;
+        while (i < stored.Count && state.LastTime is { } after && stored[i].Time <= after) i++;
+        long gap = 0;
+        for (; i < stored.Count && stored[i].Time < bar.Time; i++)
+        {
+            pending.Rows.Add(new FeatureRow(stored[i].Time, state.Calculator.Update(stored[i])));
+            gap++;
+        }
+        if (i < stored.Count && stored[i].Time == bar.Time) i++;
+        pending.StoredCursor = i;
+        if (gap > 0)
+        {
+            pending.GapFilled += gap;
+            logger.LogInformation("Filled a gap of {Count} stored bars of {Symbol} {Interval} for {Set} before {Time}", gap, symbol, interval, set.Id, bar.Time);
+        }
+
+        var values = state.Calculator.Update(bar);
+        pending.Latest = new FeatureRow(bar.Time, values);
+        pending.Rows.Add(pending.Latest);
+        state.LastTime = bar.Time;
+        state.Bars += gap + 1;
+        pending.Processed++;
+        batch.Published.Add(FeatureJson.ToOutgoing(set, symbol, interval.Name, bar.Time, values));
+        batch.PendingRows += (int)gap + 1;
+        if (batch.PendingRows >= ChunkRows) await WriteRowsAsync(batch, ct);
+    }
+
+    /// <summary>Writes the rows computed so far (a long gap is written in chunks before the batch commits; rewriting a row changes nothing).</summary>
+    private async Task WriteRowsAsync(BarBatch batch, CancellationToken ct)
+    {
+        var series = batch.Streams.Values.Where(p => p.Rows.Count > 0)
+            .Select(p => new FeatureSeriesRows(p.Set, p.Key.Symbol, p.Interval, p.Rows)).ToList();
+        await history.WriteManyAsync(series, ct);
+        foreach (var p in batch.Streams.Values) p.Rows = [];
+        batch.PendingRows = 0;
+    }
+
+    /// <summary>History rows, latest vectors, events, then the checkpoints: each in one call for the whole batch.</summary>
+    private async Task CommitAsync(BarBatch batch, CancellationToken ct)
+    {
+        var advanced = batch.Streams.Values.Where(p => p.Latest is not null).ToList();
+        if (advanced.Count == 0) return;
+        await WriteRowsAsync(batch, ct);
+        await online.SaveLatestManyAsync(advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList(), ct);
+        await publisher.PublishManyAsync(batch.Published, ct);
+        var checkpoints = advanced.Select(p => (StateOperation)StateStoreExtensions.Upsert(
+            FeatureCheckpoint.Key(p.Set.Id, p.Key.Symbol, p.Key.Interval), new FeatureCheckpoint(p.Set.Hash, p.State.LastTime!.Value, p.State.Bars))).ToList();
+        if (await Private.TransactAsync(checkpoints, ct) != StateOutcome.Ok)
+            throw new StateStoreException($"Could not commit the checkpoints of {checkpoints.Count} feature streams; the bars will be redelivered.", "ERR_STATE_TRANSACTION");
+        foreach (var p in advanced)
+        {
+            if (p.GapFilled > 0) metrics.OnGapFilled(p.Set.Id, p.GapFilled);
+            metrics.OnProcessed(p.Set.Id, p.Processed);
+        }
+    }
+
+    private sealed class RowTimeComparer : IComparer<FeatureRow>
+    {
+        public static readonly RowTimeComparer Instance = new();
+        public int Compare(FeatureRow? x, FeatureRow? y) => x!.Time.CompareTo(y!.Time);
     }
 
     /// <summary>
@@ -217,9 +388,11 @@ public sealed class FeaturePipeline(
     }
 
     /// <summary>The stream's state: in memory when it matches the checkpoint, otherwise rebuilt from the stored bars up to it.</summary>
-    private async Task<StreamState> LoadAsync(StreamKey key, FeatureSet set, BarInterval interval, CancellationToken ct)
+    private async Task<StreamState> LoadAsync(StreamKey key, FeatureSet set, BarInterval interval, CancellationToken ct) =>
+        await LoadAsync(key, set, interval, await Private.GetAsync<FeatureCheckpoint>(FeatureCheckpoint.Key(key.Set, key.Symbol, key.Interval), ct), ct);
+
+    private async Task<StreamState> LoadAsync(StreamKey key, FeatureSet set, BarInterval interval, FeatureCheckpoint? checkpoint, CancellationToken ct)
     {
-        var checkpoint = await Private.GetAsync<FeatureCheckpoint>(FeatureCheckpoint.Key(key.Set, key.Symbol, key.Interval), ct);
         if (_streams.TryGetValue(key, out var state) && state.LastTime == checkpoint?.LastTime) return state;
 
         var calculator = FeatureSets.CreateCalculator(set.Id);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Platform.BuildingBlocks.State;
 using Platform.Contracts;
 using Platform.Quant;
@@ -40,4 +41,56 @@ public sealed class OnlineFeatureStore(IStateStoreProvider stores)
             return (await Store.SaveAsync(key, vector, etag, token) == StateOutcome.Ok, true);
         }, ct);
     }
+
+    /// <summary>
+    /// <see cref="SaveLatestAsync"/> for many streams (distinct set, symbol, interval) in one transaction: each vector is
+    /// saved unless a newer one of the same set is stored, every write guarded by the ETag read, retried on conflict.
+    /// </summary>
+    public Task SaveLatestManyAsync(IReadOnlyList<LatestVector> vectors, CancellationToken ct = default)
+    {
+        if (vectors.Count == 0) return Task.CompletedTask;
+        var keys = vectors.Select(v => OnlineFeatureVector.Key(v.Set.Id, v.Symbol, v.Interval.Name)).ToList();
+        return ConflictRetry.RunAsync($"saving {vectors.Count} latest vectors", async token =>
+        {
+            var stored = (await Store.GetBulkAsync(keys, token)).ToDictionary(i => i.Key, StringComparer.Ordinal);
+            var operations = new List<StateOperation>(vectors.Count);
+            for (var i = 0; i < vectors.Count; i++)
+            {
+                var v = vectors[i];
+                string? etag = null;
+                if (stored.TryGetValue(keys[i], out var item))
+                {
+                    var (time, setHash) = ReadStamp(item.Value.Span);
+                    if (time > v.Time && setHash == v.Set.Hash) continue;
+                    etag = item.ETag;
+                }
+                operations.Add(new StateOperation.Upsert(keys[i], FeatureJson.SerializeOnlineVector(v.Set, v.Symbol, v.Interval.Name, v.Time, v.Values), etag));
+            }
+            return await Store.TransactAsync(operations, token) == StateOutcome.Ok;
+        }, ct);
+    }
+
+    /// <summary>
+    /// The part of a stored vector that decides whether it is newer: its time and set hash, read from the top-level
+    /// properties up to the two of them (they come before the names and values).
+    /// </summary>
+    private static (DateTimeOffset Time, string? SetHash) ReadStamp(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        DateTimeOffset? time = null;
+        string? setHash = null;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new JsonException("A stored feature vector is not a JSON object.");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && (time is null || setHash is null))
+        {
+            var name = reader.GetString();
+            reader.Read();
+            if (string.Equals(name, "time", StringComparison.OrdinalIgnoreCase)) time = reader.GetDateTimeOffset();
+            else if (string.Equals(name, "setHash", StringComparison.OrdinalIgnoreCase)) setHash = reader.GetString();
+            else reader.Skip();
+        }
+        return (time ?? throw new JsonException("A stored feature vector has no time."), setHash);
+    }
 }
+
+/// <summary>A stream's newest vector, to be saved as its latest.</summary>
+public sealed record LatestVector(FeatureSet Set, string Symbol, BarInterval Interval, DateTimeOffset Time, double[] Values);

@@ -53,18 +53,31 @@ public sealed class OutboxRelay(IBarStore store, IEventPublisher publisher, Mark
         }
     }
 
-    private Task PublishAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
+    private async Task PublishAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
     {
-        // The embedded log appends in call order, so starting every publish in outbox order keeps the global order
-        // (replays stay in time order across symbols) while the log group-commits them. A broker gives order per
-        // partition key only: publish each key's events one after another, keys side by side.
+        // The embedded log appends a batch in order in one commit, which keeps the global order (replays stay in time
+        // order across symbols). A batch with an event the log refuses goes out one event at a time, so only that one is
+        // dropped. A broker gives order per partition key only: publish each key's events one after another, keys side by side.
         if (publisher is EmbeddedEventPublisher)
-            return Task.WhenAll(messages.Select(m => PublishOneAsync(m, ct)));
-        return Task.WhenAll(messages.GroupBy(m => m.Event.PartitionKey ?? "").Select(async group =>
+        {
+            try
+            {
+                await publisher.PublishManyAsync(messages.Select(m => m.Event).ToList(), ct);
+            }
+            catch (PublishRefusedException)
+            {
+                foreach (var m in messages) await PublishOneAsync(m, ct);
+            }
+            return;
+        }
+        await PublishByKeyAsync(messages, ct);
+    }
+
+    private Task PublishByKeyAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken ct) =>
+        Task.WhenAll(messages.GroupBy(m => m.Event.PartitionKey ?? "").Select(async group =>
         {
             foreach (var m in group) await PublishOneAsync(m, ct);
         }));
-    }
 
     private async Task PublishOneAsync(OutboxMessage m, CancellationToken ct)
     {

@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Platform.BuildingBlocks.PubSub;
+using Platform.BuildingBlocks.State;
+using Platform.Contracts;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 
@@ -20,6 +24,82 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
         public IServiceProvider Services => host.Services;
 
         public async ValueTask DisposeAsync()
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task BatchHandler_EntriesDropAndRetry_DropDeadLetteredRetryRedeliveredRestAckedInOrder()
+    {
+        var deliveries = new ConcurrentQueue<string[]>();
+        var attempts = new ConcurrentDictionary<string, int>();
+        var dead = new ConcurrentQueue<string>();
+        var host = TestRuntime.Build(_dir.Path, "bulk", s =>
+        {
+            s.GetOrAddSubscriptionRegistry().AddBatch(Topics.MarketBars, "Test", (_, events, _) =>
+            {
+                deliveries.Enqueue(events.Select(e => e.Id).ToArray());
+                IReadOnlyList<DeliveryResult> results = events.Select(e => attempts.AddOrUpdate(e.Id, 1, (_, n) => n + 1) switch
+                {
+                    _ when e.Id == "drop" => DeliveryResult.Drop,
+                    1 when e.Id == "flaky" => DeliveryResult.Retry,
+                    _ => DeliveryResult.Success,
+                }).ToList();
+                return Task.FromResult(results);
+            });
+            s.AddRawEventHandler(Topics.DeadLetter(Topics.MarketBars), (_, e, _) => { dead.Enqueue(e.Id); return Task.FromResult(DeliveryResult.Success); });
+        });
+        await host.StartAsync();
+        try
+        {
+            string[] ids = ["a0", "a1", "drop", "a2", "flaky", "b0", "b1"];
+            await host.Services.GetRequiredService<IEventPublisher>().PublishManyAsync(
+                ids.Select(id => new OutgoingEvent(Topics.MarketBars, id, "Test", StateStoreExtensions.Serialize(new { id }))).ToList());
+            await TestRuntime.WaitUntilAsync(() => dead.Count == 1 && attempts.TryGetValue("b1", out var n) && n == 2, "the dead letter and b1 again");
+            await Task.Delay(100);
+
+            // One batch of everything; then, from the entry that asked for a retry, one event at a time (at least once).
+            Assert.Equal([ids, ["flaky"], ["b0"], ["b1"]], deliveries.ToArray());
+            Assert.Equal(["drop"], dead);
+        }
+        finally
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task BatchHandler_TypedHandlerThrowsOnOneEvent_OnlyThatEventDeadLettered()
+    {
+        var handled = new ConcurrentQueue<string>();
+        var dead = new ConcurrentQueue<string>();
+        var host = TestRuntime.Build(_dir.Path, "bulk-typed", s =>
+        {
+            s.AddBatchEventHandler<BarClosed>((_, batch, _) =>
+            {
+                if (batch.Any(d => d.Event.Symbol == "POISON")) throw new InvalidOperationException("cannot handle POISON");
+                foreach (var d in batch) handled.Enqueue(d.Event.Symbol);
+                return Task.CompletedTask;
+            });
+            s.AddRawEventHandler(Topics.DeadLetter(Topics.MarketBars), (_, e, _) => { dead.Enqueue(e.Id); return Task.FromResult(DeliveryResult.Success); });
+        });
+        await host.StartAsync();
+        try
+        {
+            var time = new DateTimeOffset(2024, 1, 2, 0, 0, 0, TimeSpan.Zero);
+            string[] symbols = ["A", "B", "POISON", "C"];
+            var events = symbols.Select(s => EventPublisherExtensions.ToOutgoing(new BarClosed(s, "1d", time, 1, 1, 1, 1, 1))).ToList();
+            events.Insert(1, new OutgoingEvent(Topics.MarketBars, "bar:malformed", nameof(BarClosed), "{\"symbol\":17}"u8.ToArray()));
+            await host.Services.GetRequiredService<IEventPublisher>().PublishManyAsync(events);
+            await TestRuntime.WaitUntilAsync(() => dead.Count == 2 && handled.Contains("C"), "two dead letters and C");
+
+            Assert.Equal(["bar:malformed", events[3].Id], dead);
+            Assert.Equal(["A", "B", "C"], handled);
+        }
+        finally
         {
             await host.StopAsync();
             host.Dispose();

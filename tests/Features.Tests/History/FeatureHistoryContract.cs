@@ -69,6 +69,39 @@ public abstract class FeatureHistoryContract
     }
 
     [Fact]
+    public async Task WriteMany_SeveralSeriesAndSets_EachStoredAsWrittenAlone()
+    {
+        var history = await CreateAsync();
+        var alpha = FeatureSets.Alpha158V1;
+        var alphaRow = new FeatureRow(T0, Enumerable.Range(0, alpha.Count).Select(i => i * 0.25).ToArray());
+        await history.WriteAsync(Set, "AAA", BarInterval.OneDay, [Row(0, 1)]);
+        await history.WriteManyAsync([
+            new FeatureSeriesRows(Set, "AAA", BarInterval.OneDay, [Row(0, 7), Row(1, 2)]),
+            new FeatureSeriesRows(Set, "BBB", BarInterval.OneDay, [Row(0, 3)]),
+            new FeatureSeriesRows(alpha, "AAA", BarInterval.OneDay, [alphaRow]),
+            new FeatureSeriesRows(Set, "CCC", BarInterval.OneDay, []),
+        ]);
+
+        var aaa = await history.GetAsync(new FeatureHistoryQuery(Set.Id, "AAA", BarInterval.OneDay));
+        Assert.Equal([T0, T0.AddDays(1)], aaa.Select(r => r.Time));
+        TestBars.Identical(Row(0, 7).Values, aaa[0].Values, "AAA rewritten row");
+        TestBars.Identical(Row(0, 3).Values, (await history.GetAsync(new FeatureHistoryQuery(Set.Id, "BBB", BarInterval.OneDay)))[0].Values, "BBB");
+        TestBars.Identical(alphaRow.Values, (await history.GetAsync(new FeatureHistoryQuery(alpha.Id, "AAA", BarInterval.OneDay)))[0].Values, "alpha158");
+        Assert.Equal(3, (await history.GetCoverageAsync()).Count);
+    }
+
+    [Fact]
+    public async Task WriteMany_OneSeriesWithAWrongVectorLength_ThrowsAndWritesNothing()
+    {
+        var history = await CreateAsync();
+        await Assert.ThrowsAsync<ArgumentException>(() => history.WriteManyAsync([
+            new FeatureSeriesRows(Set, "AAA", BarInterval.OneDay, [Row(0, 1)]),
+            new FeatureSeriesRows(Set, "BBB", BarInterval.OneDay, [new FeatureRow(T0, [1.0])]),
+        ]));
+        Assert.Empty(await history.GetCoverageAsync());
+    }
+
+    [Fact]
     public async Task Write_WrongVectorLength_Throws()
     {
         var history = await CreateAsync();

@@ -16,8 +16,11 @@ public sealed class EmbeddedDeliveryOptions
     /// <summary>How long a consumer's lease on a (group, topic) cursor lasts without renewal; a killed process's lease expires after this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Events read per batch; the cursor is committed at least once per batch.</summary>
-    public int BatchSize { get; set; } = 256;
+    /// <summary>
+    /// Events read per batch; the cursor is committed at least once per batch. A subscription with a batch handler
+    /// receives up to this many events in one call.
+    /// </summary>
+    public int BatchSize { get; set; } = 1024;
 
     /// <summary>Longest time acknowledged deliveries wait before the cursor is committed.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(20);
@@ -96,8 +99,35 @@ public sealed class EmbeddedSubscriber(
         if (batch.Count == 0) return BatchOutcome.Idle;
 
         var acked = position;
+        var from = 0;
+        // A batch subscription gets the whole batch at once, unless an event is already being retried: then, as after a
+        // failed batch, events go one at a time, so a failing event is retried and dead-lettered on its own.
+        if (subscription.BatchHandler is { } batchHandler && attempts == 0)
+        {
+            var results = await DeliverBatchAsync(batchHandler, batch, ct);
+            var dropped = new List<(long Seq, CloudEvent Event)>();
+            while (from < batch.Count && results[from] != DeliveryResult.Retry)
+            {
+                if (results[from] == DeliveryResult.Drop) dropped.Add(batch[from]);
+                acked = batch[from].Seq;
+                from++;
+            }
+            if (dropped.Count > 0)
+            {
+                foreach (var (_, e) in dropped)
+                    logger.LogWarning("Dead-lettering {Id} ({Type}) from {Topic} to {DeadLetter} for {AppId}: handler dropped the event",
+                        e.Id, e.Type, e.Topic, subscription.DeadLetterTopic, appId);
+                if (!DeadLetter(connection, subscription, dropped, acked)) return BatchOutcome.LeaseLost;
+            }
+            else if (acked != position && !CommitCursor(connection, subscription.Topic, acked, 0))
+            {
+                return BatchOutcome.LeaseLost;
+            }
+            if (from == batch.Count) return BatchOutcome.Delivered;
+        }
+
         var sinceCommit = Stopwatch.StartNew();
-        foreach (var (seq, e) in batch)
+        foreach (var (seq, e) in batch.Skip(from))
         {
             var (result, reason) = await DeliverAsync(subscription, e, ct);
             while (result == DeliveryResult.Retry)
@@ -119,7 +149,7 @@ public sealed class EmbeddedSubscriber(
             {
                 logger.LogWarning("Dead-lettering {Id} ({Type}) from {Topic} to {DeadLetter} for {AppId}: {Reason}",
                     e.Id, e.Type, e.Topic, subscription.DeadLetterTopic, appId, reason);
-                if (!DeadLetter(connection, subscription, e, seq)) return BatchOutcome.LeaseLost;
+                if (!DeadLetter(connection, subscription, [(seq, e)], seq)) return BatchOutcome.LeaseLost;
             }
             acked = seq;
             attempts = 0;
@@ -130,6 +160,32 @@ public sealed class EmbeddedSubscriber(
             }
         }
         return CommitCursor(connection, subscription.Topic, acked, 0) ? BatchOutcome.Delivered : BatchOutcome.LeaseLost;
+    }
+
+    /// <summary>One result per event; a handler that throws (or answers the wrong number of results) means retry for all.</summary>
+    private async Task<IReadOnlyList<DeliveryResult>> DeliverBatchAsync(BatchEventHandlerDelegate handler, List<(long Seq, CloudEvent Event)> batch, CancellationToken ct)
+    {
+        var events = new CloudEvent[batch.Count];
+        for (var i = 0; i < events.Length; i++) events[i] = batch[i].Event;
+        try
+        {
+            using var span = PubSubTelemetry.StartBatchDelivery(events, appId);
+            await using var scope = services.CreateAsyncScope();
+            var results = await handler(scope.ServiceProvider, events, ct);
+            if (results.Count == events.Length) return results;
+            logger.LogWarning("Batch handler for {Topic} in {AppId} answered {Results} results for {Count} events; delivering one at a time",
+                events[0].Topic, appId, results.Count, events.Length);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Batch handler for {Topic} failed on {Count} events from {Id} in {AppId}; delivering them one at a time",
+                events[0].Topic, events.Length, events[0].Id, appId);
+        }
+        return Enumerable.Repeat(DeliveryResult.Retry, events.Length).ToArray();
     }
 
     private async Task<(DeliveryResult Result, string Reason)> DeliverAsync(Subscription subscription, CloudEvent e, CancellationToken ct)
@@ -224,7 +280,8 @@ public sealed class EmbeddedSubscriber(
         return cmd.ExecuteNonQuery() == 1;
     }
 
-    private bool DeadLetter(SqliteConnection connection, Subscription subscription, CloudEvent e, long seq)
+    /// <summary>Copies <paramref name="events"/> to the dead-letter topic and moves the cursor to <paramref name="seq"/>, in one transaction.</summary>
+    private bool DeadLetter(SqliteConnection connection, Subscription subscription, IReadOnlyList<(long Seq, CloudEvent Event)> events, long seq)
     {
         using var tx = connection.BeginTransaction(deferred: false);
         using var cmd = connection.CreateCommand();
@@ -239,8 +296,9 @@ public sealed class EmbeddedSubscriber(
             tx.Rollback();
             return false;
         }
-        EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
-            e.TraceParent);
+        foreach (var (_, e) in events)
+            EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
+                e.TraceParent);
         tx.Commit();
         return true;
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.PubSub;
@@ -89,12 +90,19 @@ public sealed class EventLog
     private void NotifyAppended() => Interlocked.Exchange(ref _appended, NewSignal()).TrySetResult();
 
     /// <summary>Appends durably; returns after the commit.</summary>
-    public Task AppendAsync(OutgoingEvent e, string source, CancellationToken ct, string? traceParent = null)
+    public Task AppendAsync(OutgoingEvent e, string source, CancellationToken ct, string? traceParent = null) =>
+        AppendAsync([e], source, ct, traceParent);
+
+    /// <summary>Appends <paramref name="events"/> in order, in one commit with whatever else is pending; returns after the commit.</summary>
+    public Task AppendAsync(IReadOnlyList<OutgoingEvent> events, string source, CancellationToken ct, string? traceParent = null)
     {
-        var pending = new Pending(e, source, DateTimeOffset.UtcNow, traceParent, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(events, source, DateTimeOffset.UtcNow, traceParent, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The event log is closed.");
-        return pending.Done.Task.WaitAsync(ct);
+        return ct.CanBeCanceled ? pending.Done.Task.WaitAsync(ct) : pending.Done.Task;
     }
+
+    /// <summary>Most events one commit takes from the queue (a single call's events are never split).</summary>
+    private const int MaxEventsPerCommit = 4096;
 
     private async Task WriteLoopAsync()
     {
@@ -102,13 +110,22 @@ public sealed class EventLog
         while (await _queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < 512 && _queue.Reader.TryRead(out var p)) batch.Add(p);
+            var events = 0;
+            while (events < MaxEventsPerCommit && _queue.Reader.TryRead(out var p))
+            {
+                batch.Add(p);
+                events += p.Events.Count;
+            }
             try
             {
                 using var connection = File.OpenConnection();
                 using var tx = connection.BeginTransaction(deferred: false);
                 using var insert = new EventInsert(connection, tx);
-                foreach (var p in batch) insert.Execute(p.Event, p.Source, p.Time, p.TraceParent);
+                foreach (var p in batch)
+                {
+                    var time = p.Time.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+                    foreach (var e in p.Events) insert.Execute(e, p.Source, time, p.TraceParent);
+                }
                 tx.Commit();
                 foreach (var p in batch) p.Done.TrySetResult();
                 NotifyAppended();
@@ -124,7 +141,7 @@ public sealed class EventLog
         string? traceParent = null)
     {
         using var insert = new EventInsert(connection, tx);
-        insert.Execute(e, source, time, traceParent);
+        insert.Execute(e, source, time.ToString("o", System.Globalization.CultureInfo.InvariantCulture), traceParent);
     }
 
     /// <summary>A prepared insert reused for every event of a batch.</summary>
@@ -152,7 +169,7 @@ public sealed class EventLog
             _cmd.Prepare();
         }
 
-        public void Execute(OutgoingEvent e, string source, DateTimeOffset time, string? traceParent)
+        public void Execute(OutgoingEvent e, string source, string time, string? traceParent)
         {
             _traceParent.Value = (object?)traceParent ?? DBNull.Value;
             _topic.Value = e.Topic;
@@ -160,15 +177,18 @@ public sealed class EventLog
             _type.Value = e.Type;
             _source.Value = source;
             _pk.Value = (object?)e.PartitionKey ?? DBNull.Value;
-            _time.Value = time.ToString("o");
-            _data.Value = e.Data.ToArray();
+            _time.Value = time;
+            // The payload's own array when it is one whole array (the usual case), a copy otherwise.
+            _data.Value = MemoryMarshal.TryGetArray(e.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                ? segment.Array
+                : e.Data.ToArray();
             _cmd.ExecuteNonQuery();
         }
 
         public void Dispose() => _cmd.Dispose();
     }
 
-    private sealed record Pending(OutgoingEvent Event, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);
+    private sealed record Pending(IReadOnlyList<OutgoingEvent> Events, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);
 }
 
 /// <summary>The embedded publish adapter for one app: validates, then appends to the shared log.</summary>
@@ -179,5 +199,14 @@ public sealed class EmbeddedEventPublisher(EventLog log, string appId, PubSubOpt
         options.Validate(e);
         var (span, traceParent) = PubSubTelemetry.StartPublish(e);
         using (span) await log.AppendAsync(e, appId, ct, traceParent);
+    }
+
+    /// <summary>Validates every event, then appends them in order in one commit (shared with concurrent publishers).</summary>
+    public async Task PublishManyAsync(IReadOnlyList<OutgoingEvent> events, CancellationToken ct = default)
+    {
+        if (events.Count == 0) return;
+        foreach (var e in events) options.Validate(e);
+        var (span, traceParent) = PubSubTelemetry.StartPublish(events[0], events.Count);
+        using (span) await log.AppendAsync(events, appId, ct, traceParent);
     }
 }

@@ -63,14 +63,27 @@ public sealed class SqliteStateStore : IStateStore
         return Task.FromResult(item);
     }
 
-    public async Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken ct = default)
+    public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken ct = default)
     {
         var items = new List<StateItem>(keys.Count);
+        if (keys.Count == 0) return Task.FromResult<IReadOnlyList<StateItem>>(items);
+        // One connection and one prepared statement for every key, read in one snapshot.
+        using var connection = _file.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: true);
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT value, etag FROM state WHERE store = $s AND key = $k";
+        cmd.Parameters.AddWithValue("$s", Name);
+        var physical = cmd.Parameters.Add("$k", SqliteType.Text);
+        cmd.Prepare();
         foreach (var key in keys.Distinct(StringComparer.Ordinal))
         {
-            if (await GetAsync(key, ct) is { } item) items.Add(item);
+            physical.Value = Physical(key);
+            using var reader = cmd.ExecuteReader();
+            if (reader.Read()) items.Add(new StateItem(key, (byte[])reader[0], reader.GetInt64(1).ToString(CultureInfo.InvariantCulture)));
         }
-        return items;
+        tx.Commit();
+        return Task.FromResult<IReadOnlyList<StateItem>>(items);
     }
 
     public Task<StateOutcome> SaveAsync(string key, ReadOnlyMemory<byte> value, string? etag = null, CancellationToken ct = default)

@@ -69,7 +69,9 @@ public sealed class PubSubOptions
             throw new PublishRefusedException($"Event '{e.Id}' is {e.Data.Length} bytes, over the {MaxPayloadBytes}-byte limit for '{e.Topic}'.");
         try
         {
-            using var _ = System.Text.Json.JsonDocument.Parse(e.Data);
+            // One complete JSON value, read through without building a document (no allocation per event).
+            var reader = new System.Text.Json.Utf8JsonReader(e.Data.Span);
+            while (reader.Read()) { }
         }
         catch (System.Text.Json.JsonException ex)
         {

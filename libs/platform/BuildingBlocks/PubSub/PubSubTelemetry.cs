@@ -13,13 +13,17 @@ public static class PubSubTelemetry
 
     public static readonly ActivitySource Source = new(SourceName);
 
-    /// <summary>Starts the publish span (when anyone listens) and returns the trace context the event carries.</summary>
-    public static (Activity? Span, string? TraceParent) StartPublish(OutgoingEvent e)
+    /// <summary>
+    /// Starts the publish span (when anyone listens) and returns the trace context the event carries; for a batch of
+    /// <paramref name="count"/> events published together (starting with <paramref name="e"/>), one span for all.
+    /// </summary>
+    public static (Activity? Span, string? TraceParent) StartPublish(OutgoingEvent e, int count = 1)
     {
         var span = Source.StartActivity($"publish {e.Topic}", ActivityKind.Producer);
         span?.SetTag("messaging.system", "platform");
         span?.SetTag("messaging.destination.name", e.Topic);
-        span?.SetTag("messaging.message.id", e.Id);
+        if (count == 1) span?.SetTag("messaging.message.id", e.Id);
+        else span?.SetTag("messaging.batch.message_count", count);
         var current = span ?? Activity.Current;
         return (span, current is { IdFormat: ActivityIdFormat.W3C } ? current.Id : null);
     }
@@ -34,6 +38,23 @@ public static class PubSubTelemetry
         span?.SetTag("messaging.destination.name", e.Topic);
         span?.SetTag("messaging.consumer.group.name", appId);
         span?.SetTag("messaging.message.id", e.Id);
+        return span;
+    }
+
+    /// <summary>Starts the delivery span of a batch, linked to the trace of every event that carries one.</summary>
+    public static Activity? StartBatchDelivery(IReadOnlyList<CloudEvent> events, string appId)
+    {
+        if (events.Count == 1) return StartDelivery(events[0], appId);
+        if (!Source.HasListeners()) return null;
+        var links = new List<ActivityLink>();
+        foreach (var e in events)
+            if (e.TraceParent is { Length: > 0 } traceParent && ActivityContext.TryParse(traceParent, null, out var context))
+                links.Add(new ActivityLink(context));
+        var span = Source.StartActivity(ActivityKind.Consumer, links: links, name: $"process {events[0].Topic}");
+        span?.SetTag("messaging.system", "platform");
+        span?.SetTag("messaging.destination.name", events[0].Topic);
+        span?.SetTag("messaging.consumer.group.name", appId);
+        span?.SetTag("messaging.batch.message_count", events.Count);
         return span;
     }
 }
