@@ -46,10 +46,11 @@ public static class GatewayService
         builder.Services.AddSingleton<IAuthorizationHandler, ScopeAuthorizationHandler>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
 
-        var limits = new RateLimitOptions { Tiers = RateLimitOptions.Defaults() };
-        configuration.GetSection("Gateway:RateLimits").Bind(limits);
-        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton(RateLimitOptions.From(configuration));
         builder.Services.AddSingleton<TierRateLimiter>();
+        var clientLimits = new ClientLimitOptions();
+        configuration.GetSection("Gateway:ClientLimits").Bind(clientLimits);
+        builder.Services.AddSingleton(new ClientLimiter(clientLimits));
         builder.Services.AddGatewayOpenApi();
         return builder;
     }
@@ -60,8 +61,11 @@ public static class GatewayService
         var maxBody = app.Configuration.GetValue("Gateway:MaxRequestBodyBytes", RequestSizeLimit.DefaultBytes);
         app.UseCorrelationId();
         app.UseStripPrincipal();
+        var managementPort = app.Configuration.GetValue<int?>("Management:Port");
+        app.UseClientLimits(managementPort);
         app.UseRequestSizeLimit(maxBody);
         app.UseAuthentication();
+        app.UseClientLimitSpending(managementPort);
         app.UseAuthorization();
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
