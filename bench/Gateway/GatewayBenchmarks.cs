@@ -6,11 +6,14 @@ using Platform.Gateway.Limits;
 
 namespace Platform.Bench.Gateway;
 
-/// <summary>Requests/s and latency straight to a backend, then through the gateway with key authentication and rate limiting.</summary>
+/// <summary>
+/// Requests/s and latency straight to a backend, through a plain YARP proxy (no authentication, no limits) and through the
+/// gateway (client limits, API key, scope, tier bucket, X-Principal), in one run, for each transport of the hop.
+/// </summary>
 public sealed class GatewayThroughputBenchmark : IBenchmark
 {
     public string Name => "gateway";
-    public string Description => "HTTP req/s and p50/p99: direct vs through the gateway (API key + token bucket, limits above the load)";
+    public string Description => "HTTP req/s and p50/p99: direct vs plain YARP vs the gateway (API key + limits), hop over h2c and HTTP/1.1";
 
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
@@ -18,46 +21,128 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         var duration = TimeSpan.FromSeconds(context.Quick ? 3 : 10);
         await using var backend = await BenchApps.StartBackendAsync();
         var backendUrl = BenchApps.Address(backend);
-        await using var gateway = await BenchApps.StartGatewayAsync(Path.Combine(context.WorkDir, "gw"), backendUrl, new Dictionary<string, string?>
+        var backendH2c = BenchApps.H2cAddress(backend);
+        var bench = new Dictionary<string, string?>
         {
             ["Gateway:RateLimits:Tiers:bench:Capacity"] = "100000000",
             ["Gateway:RateLimits:Tiers:bench:TokensPerPeriod"] = "100000000",
             ["Gateway:RateLimits:Tiers:bench:Period"] = "00:00:01",
-        });
-        var gatewayUrl = BenchApps.Address(gateway);
-        var key = (await gateway.Services.GetRequiredService<ApiKeyService>().CreateAsync("bench", "bench", [Scopes.MarketRead], null, ct)).Token;
+        };
 
-        context.Line($"load: {connections} connections, {duration.TotalSeconds:0} s each, in-process HttpClient (shares the 2 cores with the servers)");
+        context.Line($"load: {connections} connections, {duration.TotalSeconds:0} s each, in-process HttpClient over HTTP/1.1 (shares the 2 cores with the servers)");
         var direct = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, backendUrl + "/v1/market/bars"));
-        context.Line($"direct : {direct.RequestsPerSecond,9:N0} req/s  {direct.Latency.Summary("ms")}  failures {direct.Failures}");
-        var proxied = await BenchApps.RunAsync(connections, duration, () =>
+        context.Line($"direct            : {direct.RequestsPerSecond,9:N0} req/s  {direct.Latency.Summary("ms")}  failures {direct.Failures}");
+        string? summary = null;
+        foreach (var h2c in new[] { true, false })
         {
-            var r = new HttpRequestMessage(HttpMethod.Get, gatewayUrl + "/v1/market/bars");
-            r.Headers.Add("X-Api-Key", key);
-            return r;
-        });
-        context.Line($"gateway: {proxied.RequestsPerSecond,9:N0} req/s  {proxied.Latency.Summary("ms")}  failures {proxied.Failures}");
-        var ratio = proxied.RequestsPerSecond / direct.RequestsPerSecond;
-        var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;
-        context.Line($"ratio gateway/direct {ratio:F2} (target >= 0.4); added p50 {added:F3} ms (target <= 1 ms)");
+            var transport = h2c ? "h2c" : "http1";
+            var destination = h2c ? backendH2c : backendUrl;
+            await using var plain = await BenchApps.StartPlainProxyAsync(destination, h2c);
+            var plainUrl = BenchApps.Address(plain);
+            var settings = new Dictionary<string, string?>(bench) { ["Gateway:BackendProtocol"] = transport };
+            await using var gateway = await BenchApps.StartGatewayAsync(Path.Combine(context.WorkDir, "gw-" + transport), destination, settings);
+            var gatewayUrl = BenchApps.Address(gateway);
+            var key = (await gateway.Services.GetRequiredService<ApiKeyService>().CreateAsync("bench", "bench", [Scopes.MarketRead], null, ct)).Token;
 
-        if (Wrk.Available() && OperatingSystem.IsLinux())
-        {
-            context.Line("wrk (pinned: wrk on core 1 via taskset, this process on core 0):");
-            var affinity = Process.GetCurrentProcess().ProcessorAffinity;
-            try
+            var yarp = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, plainUrl + "/v1/market/bars"));
+            context.Line($"plain YARP ({transport,-5}): {yarp.RequestsPerSecond,9:N0} req/s  {yarp.Latency.Summary("ms")}  failures {yarp.Failures}");
+            var proxied = await BenchApps.RunAsync(connections, duration, () =>
             {
-                Process.GetCurrentProcess().ProcessorAffinity = 1;
-                context.Line("  direct : " + await Wrk.RunAsync(backendUrl + "/v1/market/bars", null, connections, duration));
-                context.Line("  gateway: " + await Wrk.RunAsync(gatewayUrl + "/v1/market/bars", key, connections, duration));
-            }
-            finally
-            {
-                Process.GetCurrentProcess().ProcessorAffinity = affinity;
-            }
+                var r = new HttpRequestMessage(HttpMethod.Get, gatewayUrl + "/v1/market/bars");
+                r.Headers.Add("X-Api-Key", key);
+                return r;
+            });
+            context.Line($"gateway    ({transport,-5}): {proxied.RequestsPerSecond,9:N0} req/s  {proxied.Latency.Summary("ms")}  failures {proxied.Failures}");
+            var vsDirect = proxied.RequestsPerSecond / direct.RequestsPerSecond;
+            var vsYarp = proxied.RequestsPerSecond / yarp.RequestsPerSecond;
+            var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;
+            var addedVsYarp = (proxied.Latency.Percentile(50) - yarp.Latency.Percentile(50)) / 1000;
+            context.Line($"  hop {transport}: gateway/direct {vsDirect:F2} (target >= 0.4); gateway/plain YARP {vsYarp:F2} (target >= 0.85); " +
+                $"plain YARP/direct {yarp.RequestsPerSecond / direct.RequestsPerSecond:F2}; added p50 vs direct {added:F3} ms (target <= 1 ms), vs plain YARP {addedVsYarp:F3} ms");
+            summary ??= $"gateway: {proxied.RequestsPerSecond:F0} req/s over h2c ({vsDirect:F2} vs direct {direct.RequestsPerSecond:F0} req/s, " +
+                $"{vsYarp:F2} vs plain YARP {yarp.RequestsPerSecond:F0} req/s; p50 +{added:F3} ms vs direct)";
         }
-        else context.Line("wrk: not installed (apt-get install -y wrk), skipped");
-        return $"gateway: {proxied.RequestsPerSecond:F0} req/s ({ratio:F2} vs direct {direct.RequestsPerSecond:F0} req/s; p50 +{added:F3} ms)";
+        return summary!;
+    }
+}
+
+/// <summary>
+/// A legitimate caller's latency while one address floods the gateway with missing, unknown and wrong keys: without the
+/// flood, with it under the default client limits, and with it when the address budget is too large to bite.
+/// </summary>
+public sealed class GatewayFloodBenchmark : IBenchmark
+{
+    public string Name => "gateway-flood";
+    public string Description => "Legitimate caller p50/p99 (127.0.0.2) with and without a bad-key flood from 127.0.0.1, limiter on and off";
+
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
+    {
+        const int legitimateConnections = 2;
+        const int floodConnections = 16;
+        var duration = TimeSpan.FromSeconds(context.Quick ? 3 : 10);
+        await using var backend = await BenchApps.StartBackendAsync();
+        var destination = BenchApps.H2cAddress(backend);
+        var legitimateSource = System.Net.IPAddress.Parse("127.0.0.2");
+        context.Line($"legitimate: {legitimateConnections} connections from 127.0.0.2 (premium key); flood: {floodConnections} connections from 127.0.0.1; {duration.TotalSeconds:0} s each");
+
+        double? baseline = null;
+        double limitedP50 = 0;
+        foreach (var (label, perAddress) in new[] { ("limits on (defaults)", (string?)null), ("limits off", "100000000") })
+        {
+            var settings = new Dictionary<string, string?> { ["Gateway:BackendProtocol"] = "h2c" };
+            if (perAddress is not null)
+            {
+                settings["Gateway:ClientLimits:PerAddress:Capacity"] = perAddress;
+                settings["Gateway:ClientLimits:PerAddress:TokensPerPeriod"] = perAddress;
+                settings["Gateway:ClientLimits:PerKeyId:Capacity"] = perAddress;
+                settings["Gateway:ClientLimits:PerKeyId:TokensPerPeriod"] = perAddress;
+            }
+            await using var gateway = await BenchApps.StartGatewayAsync(Path.Combine(context.WorkDir, perAddress is null ? "gw-on" : "gw-off"), destination, settings);
+            var url = BenchApps.Address(gateway) + "/v1/market/bars";
+            var keys = gateway.Services.GetRequiredService<ApiKeyService>();
+            var good = (await keys.CreateAsync("legitimate", "premium", [Scopes.MarketRead], null, ct)).Token;
+            var victim = (await keys.CreateAsync("victim", "premium", [Scopes.MarketRead], null, ct)).Token;
+            var wrongSecret = victim[..^2] + (victim[^2] == 'A' ? "BB" : "AA");
+            HttpRequestMessage Legitimate()
+            {
+                var r = new HttpRequestMessage(HttpMethod.Get, url);
+                r.Headers.Add("X-Api-Key", good);
+                return r;
+            }
+
+            if (baseline is null)
+            {
+                var quiet = await BenchApps.RunAsync(legitimateConnections, duration, Legitimate, source: legitimateSource);
+                baseline = quiet.Latency.Percentile(50);
+                context.Line($"no flood              : legitimate {quiet.RequestsPerSecond,7:N0} req/s  {quiet.Latency.Summary("ms")}  failures {quiet.Failures}");
+            }
+
+            var sent = 0L;
+            var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, long>();
+            using var stopFlood = new CancellationTokenSource();
+            var flood = BenchApps.RunAsync(floodConnections, duration + TimeSpan.FromSeconds(30), () =>
+            {
+                var r = new HttpRequestMessage(HttpMethod.Get, url);
+                var n = Interlocked.Increment(ref sent);
+                var presented = (n % 3) switch { 0 => null, 1 => ApiKeyToken.Create(ApiKeyToken.NewId()).Token, _ => wrongSecret };
+                if (presented is not null) r.Headers.Add("X-Api-Key", presented);
+                return r;
+            }, response =>
+            {
+                statuses.AddOrUpdate((int)response.StatusCode, 1, (_, c) => c + 1);
+                return Task.FromResult(true);
+            }, stop: stopFlood.Token);
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            var loaded = await BenchApps.RunAsync(legitimateConnections, duration, Legitimate, source: legitimateSource);
+            await stopFlood.CancelAsync();
+            var floodResult = await flood;
+            var added = (loaded.Latency.Percentile(50) - baseline.Value) / 1000;
+            context.Line($"flood, {label,-14}: legitimate {loaded.RequestsPerSecond,7:N0} req/s  {loaded.Latency.Summary("ms")}  failures {loaded.Failures}; " +
+                $"p50 +{added:F3} ms vs no flood");
+            context.Line($"  flood: {floodResult.RequestsPerSecond:N0} req/s answered ({string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"))})");
+            if (perAddress is null) limitedP50 = added;
+        }
+        return $"gateway-flood: legitimate p50 +{limitedP50:F3} ms under a bad-key flood with the default client limits (target <= 2 ms)";
     }
 }
 
