@@ -80,16 +80,20 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
         try
         {
             var destinations = new Dictionary<string, string?>();
+            // The gateway's hop: cleartext HTTP/2 to each service's HTTP/2-only listener unless the settings ask for http1.
+            var hop = options.Settings.GetValueOrDefault(BackendProtocolFilter.Key) ?? "h2c";
             foreach (var module in ServiceTable)
             {
                 var url = options.EphemeralServicePorts ? "http://127.0.0.1:0" : $"http://127.0.0.1:{module.App.Port}";
-                // The gateway's hop is cleartext HTTP/2 to a second, HTTP/2-only listener (5201-5206, or a free port).
+                // Every service also listens for cleartext HTTP/2 only (5201-5206, or a free port).
                 var h2cPort = options.EphemeralServicePorts ? 0 : module.App.Port + H2cPortOffset;
-                await platform.StartAppAsync(module, url, options, new Dictionary<string, string?> { [KestrelDefaults.H2cPortKey] = h2cPort.ToString() }, ct);
-                var h2c = platform.Services(module.App.AppId).GetRequiredService<KestrelDefaults.H2cListener>().Url;
-                destinations[$"ReverseProxy:Clusters:{module.App.AppId}:Destinations:primary:Address"] = h2c;
+                var started = await platform.StartAppAsync(module, url, options,
+                    new Dictionary<string, string?> { [KestrelDefaults.H2cPortKey] = h2cPort.ToString() }, ct);
+                destinations[$"ReverseProxy:Clusters:{module.App.AppId}:Destinations:primary:Address"] = hop == "h2c"
+                    ? platform.Services(module.App.AppId).GetRequiredService<KestrelDefaults.H2cListener>().Url
+                    : started;
             }
-            destinations[BackendProtocolFilter.Key] = "h2c";
+            destinations[BackendProtocolFilter.Key] = hop;
             await platform.StartAppAsync(GatewayService.Module, options.GatewayUrl, options, destinations, ct);
             return platform;
         }
