@@ -115,7 +115,8 @@ internal static class BenchApps
             handler.ConnectCallback = async (context, ct) =>
             {
                 var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream,
-                    System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                    System.Net.Sockets.ProtocolType.Tcp)
+                { NoDelay = true };
                 socket.Bind(new System.Net.IPEndPoint(source, 0));
                 await socket.ConnectAsync(context.DnsEndPoint, ct);
                 return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);

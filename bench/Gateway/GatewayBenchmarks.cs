@@ -168,23 +168,6 @@ public sealed class GatewayFloodBenchmark : IBenchmark
     }
 }
 
-internal static class Wrk
-{
-    public static bool Available() => File.Exists("/usr/bin/wrk") && File.Exists("/usr/bin/taskset");
-
-    public static async Task<string> RunAsync(string url, string? key, int connections, TimeSpan duration)
-    {
-        var args = $"-c 1 wrk -t1 -c{connections} -d{(int)duration.TotalSeconds}s --latency" + (key is null ? "" : $" -H \"X-Api-Key: {key}\"") + " " + url;
-        var start = new ProcessStartInfo("/usr/bin/taskset", args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var lines = output.Split('\n');
-        string Pick(string prefix) => lines.FirstOrDefault(l => l.TrimStart().StartsWith(prefix, StringComparison.Ordinal))?.Trim() ?? "";
-        return $"{Pick("Requests/sec")}; 50% {Pick("50%").Replace("50%", "").Trim()}; 99% {Pick("99%").Replace("99%", "").Trim()}; {Pick("Non-2xx")}".TrimEnd(' ', ';');
-    }
-}
-
 /// <summary>The verified-key check alone: parse, cache lookup, HMAC-SHA256 and constant-time compare.</summary>
 public sealed class ApiKeyCheckBenchmark : IBenchmark
 {
