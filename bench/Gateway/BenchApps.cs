@@ -20,14 +20,44 @@ internal static class BenchApps
     public static string Address(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
+    /// <summary>A backend answering every path with a small JSON body: HTTP/1.1 on its first address, cleartext HTTP/2 on its second.</summary>
     public static async Task<WebApplication> StartBackendAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(System.Net.IPAddress.Loopback, 0);
+            k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+        });
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var body = """{"symbol":"AAA","close":101.25}"""u8.ToArray();
         app.Map("/{**rest}", (HttpContext c) => Results.Bytes(body, "application/json"));
+        await app.StartAsync();
+        return app;
+    }
+
+    public static string H2cAddress(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ElementAt(1);
+
+    /// <summary>A plain YARP proxy: one catch-all route to <paramref name="backend"/>, no authentication, no limits, no logging.</summary>
+    public static async Task<WebApplication> StartPlainProxyAsync(string backend, bool h2c)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new Yarp.ReverseProxy.Configuration.RouteConfig { RouteId = "all", ClusterId = "backend", Match = new() { Path = "/{**rest}" } }],
+            [new Yarp.ReverseProxy.Configuration.ClusterConfig
+            {
+                ClusterId = "backend",
+                Destinations = new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig> { ["primary"] = new() { Address = backend } },
+                HttpRequest = h2c
+                    ? new Yarp.ReverseProxy.Forwarder.ForwarderRequestConfig { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact }
+                    : null,
+            }]);
+        var app = builder.Build();
+        app.MapReverseProxy();
         await app.StartAsync();
         return app;
     }
@@ -78,9 +108,20 @@ internal static class BenchApps
 
     /// <summary>N workers, each sending its next request when the previous one answered, for <paramref name="duration"/>.</summary>
     public static async Task<LoadResult> RunAsync(int connections, TimeSpan duration, Func<HttpRequestMessage> request,
-        Func<HttpResponseMessage, Task<bool>>? check = null)
+        Func<HttpResponseMessage, Task<bool>>? check = null, System.Net.IPAddress? source = null, CancellationToken stop = default)
     {
-        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        if (source is not null)
+            handler.ConnectCallback = async (context, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream,
+                    System.Net.Sockets.ProtocolType.Tcp)
+                { NoDelay = true };
+                socket.Bind(new System.Net.IPEndPoint(source, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            };
+        using var client = new HttpClient(handler);
         // Warm-up: JIT, connections.
         var warm = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
@@ -93,7 +134,7 @@ internal static class BenchApps
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async i =>
         {
             var recorder = samples[i] = new List<long>(64 * 1024);
-            while (clock.Elapsed < duration)
+            while (clock.Elapsed < duration && !stop.IsCancellationRequested)
             {
                 var start = Stopwatch.GetTimestamp();
                 using var response = await client.SendAsync(request());

@@ -6,11 +6,14 @@ using Platform.Gateway.Limits;
 
 namespace Platform.Bench.Gateway;
 
-/// <summary>Requests/s and latency straight to a backend, then through the gateway with key authentication and rate limiting.</summary>
+/// <summary>
+/// Requests/s and latency straight to a backend, through a plain YARP proxy (no authentication, no limits) and through the
+/// gateway (client limits, API key, scope, tier bucket, X-Principal), in one run, for each transport of the hop.
+/// </summary>
 public sealed class GatewayThroughputBenchmark : IBenchmark
 {
     public string Name => "gateway";
-    public string Description => "HTTP req/s and p50/p99: direct vs through the gateway (API key + token bucket, limits above the load)";
+    public string Description => "HTTP req/s and p50/p99: direct vs plain YARP vs the gateway (API key + limits), hop over h2c and HTTP/1.1";
 
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
@@ -18,63 +21,150 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         var duration = TimeSpan.FromSeconds(context.Quick ? 3 : 10);
         await using var backend = await BenchApps.StartBackendAsync();
         var backendUrl = BenchApps.Address(backend);
-        await using var gateway = await BenchApps.StartGatewayAsync(Path.Combine(context.WorkDir, "gw"), backendUrl, new Dictionary<string, string?>
+        var backendH2c = BenchApps.H2cAddress(backend);
+        var bench = new Dictionary<string, string?>
         {
             ["Gateway:RateLimits:Tiers:bench:Capacity"] = "100000000",
             ["Gateway:RateLimits:Tiers:bench:TokensPerPeriod"] = "100000000",
             ["Gateway:RateLimits:Tiers:bench:Period"] = "00:00:01",
-        });
-        var gatewayUrl = BenchApps.Address(gateway);
-        var key = (await gateway.Services.GetRequiredService<ApiKeyService>().CreateAsync("bench", "bench", [Scopes.MarketRead], null, ct)).Token;
+        };
 
-        context.Line($"load: {connections} connections, {duration.TotalSeconds:0} s each, in-process HttpClient (shares the 2 cores with the servers)");
+        context.Line($"load: {connections} connections, {duration.TotalSeconds:0} s each, in-process HttpClient over HTTP/1.1 (shares the 2 cores with the servers)");
         var direct = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, backendUrl + "/v1/market/bars"));
-        context.Line($"direct : {direct.RequestsPerSecond,9:N0} req/s  {direct.Latency.Summary("ms")}  failures {direct.Failures}");
-        var proxied = await BenchApps.RunAsync(connections, duration, () =>
+        context.Line($"direct            : {direct.RequestsPerSecond,9:N0} req/s  {direct.Latency.Summary("ms")}  failures {direct.Failures}");
+        string? summary = null;
+        foreach (var h2c in new[] { true, false })
         {
-            var r = new HttpRequestMessage(HttpMethod.Get, gatewayUrl + "/v1/market/bars");
-            r.Headers.Add("X-Api-Key", key);
-            return r;
-        });
-        context.Line($"gateway: {proxied.RequestsPerSecond,9:N0} req/s  {proxied.Latency.Summary("ms")}  failures {proxied.Failures}");
-        var ratio = proxied.RequestsPerSecond / direct.RequestsPerSecond;
-        var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;
-        context.Line($"ratio gateway/direct {ratio:F2} (target >= 0.4); added p50 {added:F3} ms (target <= 1 ms)");
+            var transport = h2c ? "h2c" : "http1";
+            var destination = h2c ? backendH2c : backendUrl;
+            await using var plain = await BenchApps.StartPlainProxyAsync(destination, h2c);
+            var plainUrl = BenchApps.Address(plain);
+            var settings = new Dictionary<string, string?>(bench) { ["Gateway:BackendProtocol"] = transport };
+            await using var gateway = await BenchApps.StartGatewayAsync(Path.Combine(context.WorkDir, "gw-" + transport), destination, settings);
+            var gatewayUrl = BenchApps.Address(gateway);
+            var key = (await gateway.Services.GetRequiredService<ApiKeyService>().CreateAsync("bench", "bench", [Scopes.MarketRead], null, ct)).Token;
 
-        if (Wrk.Available() && OperatingSystem.IsLinux())
-        {
-            context.Line("wrk (pinned: wrk on core 1 via taskset, this process on core 0):");
-            var affinity = Process.GetCurrentProcess().ProcessorAffinity;
-            try
+            var yarp = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, plainUrl + "/v1/market/bars"));
+            context.Line($"plain YARP ({transport,-5}): {yarp.RequestsPerSecond,9:N0} req/s  {yarp.Latency.Summary("ms")}  failures {yarp.Failures}");
+            var proxied = await BenchApps.RunAsync(connections, duration, () =>
             {
-                Process.GetCurrentProcess().ProcessorAffinity = 1;
-                context.Line("  direct : " + await Wrk.RunAsync(backendUrl + "/v1/market/bars", null, connections, duration));
-                context.Line("  gateway: " + await Wrk.RunAsync(gatewayUrl + "/v1/market/bars", key, connections, duration));
-            }
-            finally
-            {
-                Process.GetCurrentProcess().ProcessorAffinity = affinity;
-            }
+                var r = new HttpRequestMessage(HttpMethod.Get, gatewayUrl + "/v1/market/bars");
+                r.Headers.Add("X-Api-Key", key);
+                return r;
+            });
+            context.Line($"gateway    ({transport,-5}): {proxied.RequestsPerSecond,9:N0} req/s  {proxied.Latency.Summary("ms")}  failures {proxied.Failures}");
+            var vsDirect = proxied.RequestsPerSecond / direct.RequestsPerSecond;
+            var vsYarp = proxied.RequestsPerSecond / yarp.RequestsPerSecond;
+            var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;
+            var addedVsYarp = (proxied.Latency.Percentile(50) - yarp.Latency.Percentile(50)) / 1000;
+            context.Line($"  hop {transport}: gateway/direct {vsDirect:F2} (target >= 0.4); gateway/plain YARP {vsYarp:F2} (target >= 0.85); " +
+                $"plain YARP/direct {yarp.RequestsPerSecond / direct.RequestsPerSecond:F2}; added p50 vs direct {added:F3} ms (target <= 1 ms), vs plain YARP {addedVsYarp:F3} ms");
+            summary ??= $"gateway: {proxied.RequestsPerSecond:F0} req/s over h2c ({vsDirect:F2} vs direct {direct.RequestsPerSecond:F0} req/s, " +
+                $"{vsYarp:F2} vs plain YARP {yarp.RequestsPerSecond:F0} req/s; p50 +{added:F3} ms vs direct)";
         }
-        else context.Line("wrk: not installed (apt-get install -y wrk), skipped");
-        return $"gateway: {proxied.RequestsPerSecond:F0} req/s ({ratio:F2} vs direct {direct.RequestsPerSecond:F0} req/s; p50 +{added:F3} ms)";
+        return summary!;
     }
 }
 
-internal static class Wrk
+/// <summary>
+/// A legitimate caller's latency while one address floods the gateway at a fixed rate with missing, unknown and wrong
+/// keys: without the flood, with it under the default client limits, and with it when the limits are too large to bite.
+/// </summary>
+public sealed class GatewayFloodBenchmark : IBenchmark
 {
-    public static bool Available() => File.Exists("/usr/bin/wrk") && File.Exists("/usr/bin/taskset");
+    public string Name => "gateway-flood";
+    public string Description => "Legitimate caller p50/p99 (127.0.0.2) with and without a paced bad-key flood from 127.0.0.1, limits on and off";
 
-    public static async Task<string> RunAsync(string url, string? key, int connections, TimeSpan duration)
+    public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
-        var args = $"-c 1 wrk -t1 -c{connections} -d{(int)duration.TotalSeconds}s --latency" + (key is null ? "" : $" -H \"X-Api-Key: {key}\"") + " " + url;
-        var start = new ProcessStartInfo("/usr/bin/taskset", args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var lines = output.Split('\n');
-        string Pick(string prefix) => lines.FirstOrDefault(l => l.TrimStart().StartsWith(prefix, StringComparison.Ordinal))?.Trim() ?? "";
-        return $"{Pick("Requests/sec")}; 50% {Pick("50%").Replace("50%", "").Trim()}; 99% {Pick("99%").Replace("99%", "").Trim()}; {Pick("Non-2xx")}".TrimEnd(' ', ';');
+        const int legitimateConnections = 2;
+        var duration = TimeSpan.FromSeconds(context.Quick ? 3 : 10);
+        await using var backend = await BenchApps.StartBackendAsync();
+        var destination = BenchApps.H2cAddress(backend);
+        context.Line($"legitimate: {legitimateConnections} connections from 127.0.0.2, closed loop; flood from 127.0.0.1: no key, random key ids and " +
+            $"a real id with a wrong secret in turn, paced; {duration.TotalSeconds:0} s each");
+
+        // The quiet phase runs first, to warm the process up, and last, as the reference.
+        var phases = new[] { (0, true), (400, true), (2000, true), (400, false), (2000, false), (0, true) };
+        var p50s = new double[phases.Length];
+        var lines = new string[phases.Length];
+        for (var i = 0; i < phases.Length; i++)
+        {
+            var (rate, limits) = phases[i];
+            var settings = new Dictionary<string, string?>
+            {
+                ["Gateway:BackendProtocol"] = "h2c",
+                ["Gateway:RateLimits:Tiers:bench:Capacity"] = "100000000",
+                ["Gateway:RateLimits:Tiers:bench:TokensPerPeriod"] = "100000000",
+                ["Gateway:RateLimits:Tiers:bench:Period"] = "00:00:01",
+            };
+            if (!limits)
+                foreach (var partition in new[] { "PerAddress", "PerKeyId" })
+                {
+                    settings[$"Gateway:ClientLimits:{partition}:Capacity"] = "100000000";
+                    settings[$"Gateway:ClientLimits:{partition}:TokensPerPeriod"] = "100000000";
+                }
+            await using var gateway = await BenchApps.StartGatewayAsync(Path.Combine(context.WorkDir, $"gw-{rate}-{limits}"), destination, settings);
+            var url = BenchApps.Address(gateway) + "/v1/market/bars";
+            var keys = gateway.Services.GetRequiredService<ApiKeyService>();
+            var good = (await keys.CreateAsync("legitimate", "bench", [Scopes.MarketRead], null, ct)).Token;
+            var victim = (await keys.CreateAsync("victim", "bench", [Scopes.MarketRead], null, ct)).Token;
+            var wrongSecret = victim[..^2] + (victim[^2] == 'A' ? "BB" : "AA");
+
+            using var stopFlood = new CancellationTokenSource();
+            var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, long>();
+            var flood = rate == 0 ? Task.CompletedTask : FloodAsync(url, rate, wrongSecret, statuses, stopFlood.Token);
+            if (rate > 0) await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            var loaded = await BenchApps.RunAsync(legitimateConnections, duration, () =>
+            {
+                var r = new HttpRequestMessage(HttpMethod.Get, url);
+                r.Headers.Add("X-Api-Key", good);
+                return r;
+            }, source: System.Net.IPAddress.Parse("127.0.0.2"));
+            await stopFlood.CancelAsync();
+            await flood;
+            p50s[i] = loaded.Latency.Percentile(50);
+            var label = rate == 0 ? (i == 0 ? "no flood (warm-up)" : "no flood") : $"flood {rate}/s, limits {(limits ? "on (defaults)" : "off")}";
+            lines[i] = $"{label,-33}: legitimate {loaded.RequestsPerSecond,7:N0} req/s  {loaded.Latency.Summary("ms")}  failures {loaded.Failures}" +
+                (rate == 0 ? "" : $"; flood answers {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}: {s.Value}"))}");
+            context.Line(lines[i]);
+        }
+        var baseline = p50s[^1];
+        var worst = double.MinValue;
+        for (var i = 1; i < phases.Length - 1; i++)
+        {
+            var added = (p50s[i] - baseline) / 1000;
+            context.Line($"  flood {phases[i].Item1}/s, limits {(phases[i].Item2 ? "on " : "off")}: legitimate p50 {added:+0.000;-0.000} ms vs no flood (target <= +2 ms)");
+            if (phases[i].Item2) worst = Math.Max(worst, added);
+        }
+        return $"gateway-flood: legitimate p50 {worst:+0.000;-0.000} ms at worst under a paced bad-key flood (400/s, 2000/s) with the default client limits (target <= +2 ms)";
+    }
+
+    /// <summary>Sends bad-key requests from 127.0.0.1 at <paramref name="rate"/> per second (16 connections) until stopped.</summary>
+    private static async Task FloodAsync(string url, int rate, string wrongSecret, System.Collections.Concurrent.ConcurrentDictionary<int, long> statuses,
+        CancellationToken stop)
+    {
+        const int workers = 16;
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers });
+        var interval = TimeSpan.FromSeconds(workers / (double)rate);
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
+        {
+            for (long n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var due = interval * n + interval * w / workers;
+                if (due > clock.Elapsed)
+                {
+                    try { await Task.Delay(due - clock.Elapsed, stop); }
+                    catch (OperationCanceledException) { return; }
+                }
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                var presented = (n % 3) switch { 0 => null, 1 => ApiKeyToken.Create(ApiKeyToken.NewId()).Token, _ => wrongSecret };
+                if (presented is not null) request.Headers.Add("X-Api-Key", presented);
+                using var response = await client.SendAsync(request, CancellationToken.None);
+                statuses.AddOrUpdate((int)response.StatusCode, 1, (_, c) => c + 1);
+            }
+        }));
     }
 }
 

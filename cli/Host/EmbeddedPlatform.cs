@@ -8,6 +8,7 @@ using Platform.Backtesting;
 using Platform.Contracts;
 using Platform.Features;
 using Platform.Gateway;
+using Platform.Gateway.Pipeline;
 using Platform.MarketData;
 using Platform.Monitoring;
 using Platform.ServiceDefaults;
@@ -34,7 +35,9 @@ public sealed record EmbeddedPlatformOptions
 /// <summary>
 /// Every service in one process, each its own ASP.NET Core application on its loopback port under its own app
 /// id, sharing one data directory; the gateway is the only public listener and routes to the services exactly
-/// as it does in Kubernetes.
+/// as it does in Kubernetes. Each run draws an app token that every service requires (<c>APP_API_TOKEN</c>, checked in
+/// <c>dapr-api-token</c>) and the gateway presents, so the services refuse callers that go around the gateway, on
+/// loopback too.
 /// </summary>
 public sealed class EmbeddedPlatform : IAsyncDisposable
 {
@@ -52,7 +55,17 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
 
     private EmbeddedPlatform(string dataDir) => DataDir = dataDir;
 
+    /// <summary>A service's HTTP/2-only listener is its port plus this (5201 for marketdata's 5101).</summary>
+    public const int H2cPortOffset = 100;
+
+    /// <summary>The header a caller of a service (not the gateway) must carry <see cref="AppToken"/> in.</summary>
+    public const string AppTokenHeader = "dapr-api-token";
+
     public string DataDir { get; }
+
+    /// <summary>This run's app token: 32 random bytes, base64url. Tests calling a service directly send it.</summary>
+    public string AppToken { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+        .TrimEnd('=').Replace('+', '-').Replace('/', '_');
     public string GatewayUrl => _apps.Single(a => a.App == AppTopology.Gateway).Url;
     public IReadOnlyDictionary<string, string> ServiceUrls => _apps.ToDictionary(a => a.App.AppId, a => a.Url);
 
@@ -67,12 +80,20 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
         try
         {
             var destinations = new Dictionary<string, string?>();
+            // The gateway's hop: cleartext HTTP/2 to each service's HTTP/2-only listener unless the settings ask for http1.
+            var hop = options.Settings.GetValueOrDefault(BackendProtocolFilter.Key) ?? "h2c";
             foreach (var module in ServiceTable)
             {
                 var url = options.EphemeralServicePorts ? "http://127.0.0.1:0" : $"http://127.0.0.1:{module.App.Port}";
-                var started = await platform.StartAppAsync(module, url, options, new Dictionary<string, string?>(), ct);
-                destinations[$"ReverseProxy:Clusters:{module.App.AppId}:Destinations:primary:Address"] = started;
+                // Every service also listens for cleartext HTTP/2 only (5201-5206, or a free port).
+                var h2cPort = options.EphemeralServicePorts ? 0 : module.App.Port + H2cPortOffset;
+                var started = await platform.StartAppAsync(module, url, options,
+                    new Dictionary<string, string?> { [KestrelDefaults.H2cPortKey] = h2cPort.ToString() }, ct);
+                destinations[$"ReverseProxy:Clusters:{module.App.AppId}:Destinations:primary:Address"] = hop == "h2c"
+                    ? platform.Services(module.App.AppId).GetRequiredService<KestrelDefaults.H2cListener>().Url
+                    : started;
             }
+            destinations[BackendProtocolFilter.Key] = hop;
             await platform.StartAppAsync(GatewayService.Module, options.GatewayUrl, options, destinations, ct);
             return platform;
         }
@@ -103,6 +124,7 @@ public sealed class EmbeddedPlatform : IAsyncDisposable
         builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = defaults });
         builder.Configuration.AddInMemoryCollection(options.Settings);
         builder.Configuration.AddInMemoryCollection(extra);
+        builder.Configuration.AddInMemoryCollection([new("APP_API_TOKEN", AppToken)]);
         builder.WebHost.UseUrls(url);
         var app = module.Build(builder);
         await app.StartAsync(ct);

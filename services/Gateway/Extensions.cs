@@ -36,7 +36,8 @@ public static class GatewayService
             FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
         });
         var configuration = builder.Configuration;
-        builder.Services.AddReverseProxy().LoadFromConfig(configuration.GetSection("ReverseProxy")).AddTransforms(DaprInvocation.Apply);
+        builder.Services.AddReverseProxy().LoadFromConfig(configuration.GetSection("ReverseProxy"))
+            .AddConfigFilter<BackendProtocolFilter>().AddTransforms(DaprInvocation.Apply);
 
         builder.Services.Configure<ApiKeyOptions>(configuration.GetSection("Gateway:ApiKeys"));
         builder.Services.AddSingleton<PepperProvider>();
@@ -46,11 +47,14 @@ public static class GatewayService
         builder.Services.AddSingleton<IAuthorizationHandler, ScopeAuthorizationHandler>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
 
-        var limits = new RateLimitOptions { Tiers = RateLimitOptions.Defaults() };
-        configuration.GetSection("Gateway:RateLimits").Bind(limits);
-        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton(RateLimitOptions.From(configuration));
         builder.Services.AddSingleton<TierRateLimiter>();
+        var clientLimits = new ClientLimitOptions();
+        configuration.GetSection("Gateway:ClientLimits").Bind(clientLimits);
+        builder.Services.AddSingleton(new ClientLimiter(clientLimits));
         builder.Services.AddGatewayOpenApi();
+        // The gateway's listener is public: without a management port, its own metrics are for admins only.
+        builder.Services.Configure<ServiceDefaultsOptions>(o => o.MetricsAuthorizationPolicy = Scopes.Admin);
         return builder;
     }
 
@@ -60,8 +64,11 @@ public static class GatewayService
         var maxBody = app.Configuration.GetValue("Gateway:MaxRequestBodyBytes", RequestSizeLimit.DefaultBytes);
         app.UseCorrelationId();
         app.UseStripPrincipal();
+        var managementPort = app.Configuration.GetValue<int?>("Management:Port");
+        app.UseClientLimits(managementPort);
         app.UseRequestSizeLimit(maxBody);
         app.UseAuthentication();
+        app.UseClientLimitSpending(managementPort);
         app.UseAuthorization();
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
@@ -92,22 +99,30 @@ public static class GatewayService
 }
 
 /// <summary>
-/// Dapr service invocation through the gateway's own sidecar: a cluster whose metadata names a <c>DaprAppId</c> sends its
-/// requests to the sidecar's HTTP port with the <c>dapr-app-id</c> header, and the sidecar forwards them (mTLS, access
-/// control, resiliency, load balancing over the app's replicas) to that app, path and query unchanged.
+/// How a proxied request reaches its service. A cluster whose metadata names a <c>DaprAppId</c> goes through the
+/// gateway's own sidecar: its requests are sent to the sidecar's HTTP port with the <c>dapr-app-id</c> header, and the
+/// sidecar forwards them (mTLS, access control, resiliency, load balancing over the app's replicas) to that app, path and
+/// query unchanged; the target's sidecar adds the app token. Any other cluster is the service itself (embedded host,
+/// <c>dapr run -f .</c>): with <c>APP_API_TOKEN</c> set, the gateway presents it in <c>dapr-api-token</c> as a sidecar
+/// would. A caller's own <c>dapr-app-id</c> or <c>dapr-api-token</c> is never forwarded.
 /// </summary>
 public static class DaprInvocation
 {
     public const string AppIdMetadata = "DaprAppId";
     public const string AppIdHeader = "dapr-app-id";
+    public const string TokenHeader = "dapr-api-token";
 
     public static void Apply(Yarp.ReverseProxy.Transforms.Builder.TransformBuilderContext context)
     {
-        if (context.Cluster?.Metadata?.GetValueOrDefault(AppIdMetadata) is not { Length: > 0 } appId) return;
+        var appId = context.Cluster?.Metadata?.GetValueOrDefault(AppIdMetadata);
+        var token = string.IsNullOrEmpty(appId) ? context.Services.GetRequiredService<IConfiguration>()["APP_API_TOKEN"] : null;
         context.AddRequestTransform(transform =>
         {
-            transform.ProxyRequest.Headers.Remove(AppIdHeader);
-            transform.ProxyRequest.Headers.TryAddWithoutValidation(AppIdHeader, appId);
+            var headers = transform.ProxyRequest.Headers;
+            headers.Remove(AppIdHeader);
+            headers.Remove(TokenHeader);
+            if (!string.IsNullOrEmpty(appId)) headers.TryAddWithoutValidation(AppIdHeader, appId);
+            else if (!string.IsNullOrEmpty(token)) headers.TryAddWithoutValidation(TokenHeader, token);
             return ValueTask.CompletedTask;
         });
     }

@@ -30,23 +30,29 @@ public sealed class GatewayHost : IAsyncDisposable
 
     public string DataDir => _gateway!.DataDir;
     public string BackendUrl { get; private set; } = "";
+    public string BackendH2cUrl { get; private set; } = "";
     public string Url => _gateway!.Url;
     public IServiceProvider Services => _gateway!.Services;
     public ApiKeyService Keys => Services.GetRequiredService<ApiKeyService>();
     public HttpClient Http { get; } = new();
 
-    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<GatewayHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var host = new GatewayHost();
         await host.StartBackendAsync();
-        await host.StartGatewayAsync(settings ?? new Dictionary<string, string?>());
+        await host.StartGatewayAsync(settings ?? new Dictionary<string, string?>(), configure);
         return host;
     }
 
     private async Task StartBackendAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // HTTP/1.1 on the first address, cleartext HTTP/2 on the second, as a service with Internal:H2cPort listens.
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(System.Net.IPAddress.Loopback, 0);
+            k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+        });
         builder.Logging.ClearProviders();
         _backend = builder.Build();
         _backend.Map("/{**rest}", async (HttpContext context) =>
@@ -56,13 +62,16 @@ public sealed class GatewayHost : IAsyncDisposable
             int read;
             while ((read = await context.Request.Body.ReadAsync(buffer)) > 0) bodyBytes += read;
             return Results.Json(new EchoReply(context.Request.Method, context.Request.Path,
-                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), bodyBytes));
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), bodyBytes,
+                context.Request.Protocol));
         });
         await _backend.StartAsync();
-        BackendUrl = Address(_backend);
+        var addresses = _backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        BackendUrl = addresses[0];
+        BackendH2cUrl = addresses[1];
     }
 
-    private async Task StartGatewayAsync(IReadOnlyDictionary<string, string?> settings)
+    private async Task StartGatewayAsync(IReadOnlyDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure)
     {
         var config = new Dictionary<string, string?>
         {
@@ -71,10 +80,11 @@ public sealed class GatewayHost : IAsyncDisposable
             ["Gateway:Jwt:SigningKey"] = JwtKey,
             ["Gateway:Jwt:ClockSkew"] = "00:00:00",
         };
+        var h2c = settings.TryGetValue("Gateway:BackendProtocol", out var protocol) && protocol == "h2c";
         foreach (var app in AppTopology.Services)
-            config[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = BackendUrl;
+            config[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = h2c ? BackendH2cUrl : BackendUrl;
         foreach (var (k, v) in settings) config[k] = v;
-        _gateway = await ServiceTestHost.StartAsync(GatewayService.Module, new ServiceTestOptions { Settings = config });
+        _gateway = await ServiceTestHost.StartAsync(GatewayService.Module, new ServiceTestOptions { Settings = config, Configure = configure });
     }
 
     private static string Address(WebApplication app) =>
@@ -117,4 +127,4 @@ public sealed class GatewayHost : IAsyncDisposable
     }
 }
 
-public sealed record EchoReply(string Method, string Path, Dictionary<string, string> Headers, long BodyBytes);
+public sealed record EchoReply(string Method, string Path, Dictionary<string, string> Headers, long BodyBytes, string Protocol);

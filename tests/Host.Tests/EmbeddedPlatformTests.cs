@@ -23,6 +23,14 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _platform = await EmbeddedPlatform.StartAsync(Options(_dataDir));
 
+    /// <summary>A direct call to a service, carrying the run's app token as the gateway does.</summary>
+    private Task<HttpResponseMessage> ServiceGetAsync(string appId, string path, bool withToken = true)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, _platform!.ServiceUrls[appId] + path);
+        if (withToken) request.Headers.Add(EmbeddedPlatform.AppTokenHeader, _platform.AppToken);
+        return _http.SendAsync(request);
+    }
+
     [Fact]
     public async Task StartAsync_AllServices_GatewayReadyAnswers200()
     {
@@ -35,7 +43,8 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
     {
         foreach (var app in AppTopology.All)
         {
-            var version = await _http.GetFromJsonAsync<JsonElement>(_platform!.ServiceUrls[app.AppId] + "/version");
+            var response = app == AppTopology.Gateway ? await _http.GetAsync(_platform!.GatewayUrl + "/version") : await ServiceGetAsync(app.AppId, "/version");
+            var version = await response.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal(app.AppId, version.GetProperty("app").GetString());
             Assert.Equal("embedded", version.GetProperty("runtime").GetString());
         }
@@ -61,7 +70,7 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
     {
         // /v1/market/... belongs to marketdata: the gateway's answer must be the service's own (not the gateway's 404).
         var key = await Platform.Gateway.Identity.DevelopmentKey.EnsureAsync(_platform!.Services("gateway"));
-        var direct = await _http.GetAsync(_platform.ServiceUrls["marketdata"] + "/v1/market/symbols");
+        var direct = await ServiceGetAsync("marketdata", "/v1/market/symbols");
         using var request = new HttpRequestMessage(HttpMethod.Get, _platform.GatewayUrl + "/v1/market/symbols");
         request.Headers.Add("X-Api-Key", key);
         var routed = await _http.SendAsync(request);
@@ -75,9 +84,71 @@ public sealed class EmbeddedPlatformTests : IAsyncLifetime
     [Fact]
     public async Task Services_MetricsEndpoint_ServesPrometheusText()
     {
-        await _http.GetAsync(_platform!.ServiceUrls["features"] + "/health/live");
-        var text = await _http.GetStringAsync(_platform.ServiceUrls["features"] + "/metrics");
+        await ServiceGetAsync("features", "/health/live");
+        var text = await (await ServiceGetAsync("features", "/metrics")).Content.ReadAsStringAsync();
         Assert.Contains("# TYPE http_server_request_duration_seconds histogram", text);
+    }
+
+    [Theory]
+    [InlineData("/v1/market/symbols")]
+    [InlineData("/version")]
+    [InlineData("/metrics")]
+    [InlineData("/openapi/v1.json")]
+    public async Task Services_CallWithoutTheAppToken_Answers401EvenOnLoopback(string path)
+    {
+        foreach (var app in AppTopology.Services)
+        {
+            using var response = await ServiceGetAsync(app.AppId, path, withToken: false);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await ServiceGetAsync("marketdata", "/health/live", withToken: false)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Services_WrongAppToken_Answers401()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _platform!.ServiceUrls["marketdata"] + "/v1/market/symbols");
+        request.Headers.Add(EmbeddedPlatform.AppTokenHeader, _platform.AppToken + "x");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _http.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Gateway_ServiceRoute_ReachesTheServiceOverCleartextHttp2()
+    {
+        var key = await Platform.Gateway.Identity.DevelopmentKey.EnsureAsync(_platform!.Services("gateway"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, _platform.GatewayUrl + "/v1/market/symbols");
+        request.Headers.Add("X-Api-Key", key);
+        Assert.Equal(HttpStatusCode.OK, (await _http.SendAsync(request)).StatusCode);
+
+        // The service's own request metrics name the protocol each request came in on.
+        var metrics = await (await ServiceGetAsync("marketdata", "/metrics")).Content.ReadAsStringAsync();
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains("http_route=\"/v1/market/symbols\"") && line.Contains("network_protocol_version=\"2\""));
+    }
+
+    [Fact]
+    public async Task Services_HeadersTooLarge_AnswerProblemDetailsFromEveryService()
+    {
+        foreach (var (app, url) in _platform!.ServiceUrls)
+        {
+            var uri = new Uri(url);
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync(uri.Host, uri.Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + new string('a', 40_000) + "\r\n\r\n"));
+            var answer = await new StreamReader(stream).ReadToEndAsync();
+            Assert.StartsWith("HTTP/1.1 431 ", answer);
+            Assert.Contains("Content-Type: application/problem+json", answer);
+            Assert.Contains("\"status\":431", answer);
+        }
+    }
+
+    [Fact]
+    public async Task Gateway_OpenApiOfAService_IsFetchedWithTheAppToken()
+    {
+        var response = await _http.GetAsync(_platform!.GatewayUrl + "/openapi/marketdata/v1.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     public async Task DisposeAsync()

@@ -75,6 +75,7 @@ public sealed class ClosedLoopTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task RegimeChange_DriftRetrainingAndPromotion_ServingAnswersWithTheNewVersion()
     {
+        _http.DefaultRequestHeaders.Add(EmbeddedPlatform.AppTokenHeader, _platform.AppToken); // the services are called directly, as the gateway would
         var store = _platform.Services(AppTopology.MarketData.AppId).GetRequiredService<IBarStore>();
         await store.WriteAsync(new BarWrite(_bars.Take(TrainedTo + 1).Select(At).ToList()));
 

@@ -36,6 +36,11 @@ public sealed class KeysCommand : IPlatformCommand
                 return 2;
             }
             await using var store = OfflineKeyStore.Open(parse.GetValue(dataDir)!.FullName);
+            if (!store.Keys.IsKnownTier(parse.GetValue(tier)))
+            {
+                Console.Error.WriteLine($"--tier: unknown tier '{parse.GetValue(tier)}'. Known: {store.Keys.KnownTiers}.");
+                return 2;
+            }
             var created = await store.Keys.CreateAsync(parse.GetValue(name)!, parse.GetValue(tier), scopeList, parse.GetValue(owner), ct);
             var k = created.Key;
             Console.WriteLine($"Created key {k.Id} '{k.Name}' (tier {k.Tier}; scopes {Describe(k.Scopes)}).");

@@ -40,7 +40,7 @@ public sealed class RunCommand : IPlatformCommand
             AnsiConsole.MarkupLine($"[green]Platform running[/] on the embedded runtime. Data: [blue]{Markup.Escape(platform.DataDir)}[/]");
             AnsiConsole.MarkupLine($"Gateway: [bold]{Markup.Escape(platform.GatewayUrl)}[/]  (health: {Markup.Escape(platform.GatewayUrl)}/health/ready)");
             foreach (var (app, url) in platform.ServiceUrls.Where(s => s.Key != "gateway"))
-                AnsiConsole.MarkupLine($"  {app,-12} {Markup.Escape(url)} (loopback only)");
+                AnsiConsole.MarkupLine($"  {app,-12} {Markup.Escape(url)} (loopback only; answers the gateway, which presents this run's app token)");
             var devKey = await DevelopmentKey.EnsureAsync(platform.Services("gateway"), ct);
             if (devKey is not null)
             {

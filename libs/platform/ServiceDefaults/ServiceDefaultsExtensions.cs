@@ -44,6 +44,10 @@ public static class ServiceDefaultsExtensions
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
         });
+        // A body that breaks off or overruns its limit while the app reads it is the client's error, not a 500.
+        builder.Services.Configure<ExceptionHandlerOptions>(o =>
+            o.StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError);
+        builder.AddKestrelDefaults();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks()
             .AddCheck<StateStoreHealthCheck>("statestore", tags: ["ready"]);
@@ -78,11 +82,19 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
+    /// <summary>The informational version: the release, then <c>+</c> and the commit when the build knew it.</summary>
     public static string Version { get; } =
         typeof(ServiceDefaultsExtensions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
+    /// <summary>The release without the commit: what an anonymous caller of <c>/version</c> is told.</summary>
+    public static string Release { get; } = Version.Split('+')[0];
+
+    /// <summary>The commit the build recorded, if any.</summary>
+    public static string? Commit { get; } = Version.Split('+') is [_, var commit, ..] && commit.Length > 0 ? commit : null;
+
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        app.UseRequestTracking();
         app.UseManagementPort();
         app.UseAppToken();
         app.UseExceptionHandler();
@@ -90,10 +102,16 @@ public static class ServiceDefaultsExtensions
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        var metrics = app.MapPrometheusScrapingEndpoint("/metrics");
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServiceDefaultsOptions>>().Value;
+        if (app.Configuration.GetValue<int?>("Management:Port") is null && options.MetricsAuthorizationPolicy is { } policy)
+            metrics.RequireAuthorization(policy);
         var info = app.Services.GetRequiredService<AppInfo>();
-        app.MapGet("/version", () => Results.Ok(new { app = info.AppId, version = Version, runtime = app.Services.GetRequiredService<RuntimeSettings>().Mode.ToString().ToLowerInvariant() }))
-            .WithName("GetVersion").WithSummary("The service's app id, version and runtime.");
+        var runtime = app.Services.GetRequiredService<RuntimeSettings>().Mode.ToString().ToLowerInvariant();
+        app.MapGet("/version", (HttpContext context) => TypedResults.Ok(
+                new VersionInfo(info.AppId, Release, context.User.Identity?.IsAuthenticated == true ? Commit : null, runtime)))
+            .WithName("GetVersion")
+            .WithSummary("The service's app id, release and runtime; the commit only for an authenticated caller.");
         app.MapOpenApi();
         if (app.Services.GetRequiredService<RuntimeSettings>().Mode == RuntimeMode.Dapr) app.MapDaprEndpoints();
         return app;
@@ -119,19 +137,23 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// With <c>APP_API_TOKEN</c> set (Kubernetes: the secret of <c>dapr.io/app-token-secret</c>), a service answers only
-    /// calls carrying it in <c>dapr-api-token</c>, which only its own sidecar adds: service invocations that Dapr's access
-    /// control admitted and pub/sub deliveries. Probes (<c>/health/*</c>) and the scrape stay open. The gateway, whose
-    /// callers are the Ingress's, does not check it.
+    /// With <c>APP_API_TOKEN</c> set (Kubernetes: the secret of <c>dapr.io/app-token-secret</c>; the embedded host: a token
+    /// drawn per run), a service answers only calls carrying it in <c>dapr-api-token</c>, which only its own sidecar (or,
+    /// embedded, the gateway) adds: service invocations that Dapr's access control admitted and pub/sub deliveries, on
+    /// loopback too. Probes (<c>/health/*</c>) stay open, and so does <c>/metrics</c> when it answers on the management port
+    /// only; without a management port the scrape needs the token like any other call. The gateway, whose callers are
+    /// the Ingress's, does not check it.
     /// </summary>
     private static void UseAppToken(this WebApplication app)
     {
         var token = app.Configuration["APP_API_TOKEN"];
         if (string.IsNullOrEmpty(token) || app.Services.GetRequiredService<AppInfo>().AppId == AppTopology.Gateway.AppId) return;
+        var metricsOnManagementPort = app.Configuration.GetValue<int?>("Management:Port") is not null;
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if (IsManagementPath(path) || path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)
+            if (path.StartsWithSegments("/health") || (metricsOnManagementPort && path.StartsWithSegments("/metrics"))
+                || path.Equals("/healthz", StringComparison.OrdinalIgnoreCase)
                 || DaprAppTokenMiddleware.HasToken(context.Request, token))
             {
                 await next(context);
@@ -142,6 +164,22 @@ public static class ServiceDefaultsExtensions
                 detail: "This service answers its Dapr sidecar only (the dapr-api-token header is missing or wrong).").ExecuteAsync(context);
         });
     }
+}
+
+/// <summary>What <c>/version</c> answers.</summary>
+public sealed record VersionInfo(
+    string App, string Version,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Commit,
+    string Runtime);
+
+/// <summary>Choices a service makes about the endpoints every service gets.</summary>
+public sealed class ServiceDefaultsOptions
+{
+    /// <summary>
+    /// The authorization policy <c>/metrics</c> needs when there is no management port (the gateway: <c>admin</c>, since its
+    /// listener is public). Null: no policy (the internal services, behind their app token).
+    /// </summary>
+    public string? MetricsAuthorizationPolicy { get; set; }
 }
 
 /// <summary>Ready only when the app's private state store answers.</summary>

@@ -27,6 +27,8 @@ public static class KeysApi
         var unknown = (request.Scopes ?? []).Where(s => !Scopes.IsKnown(s)).ToArray();
         if (unknown.Length > 0)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["scopes"] = [$"Unknown scope(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", Scopes.All)}."] });
+        if (!keys.IsKnownTier(request.Tier))
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["tier"] = [$"Unknown tier '{request.Tier}'. Known: {keys.KnownTiers}."] });
         var created = await keys.CreateAsync(request.Name, request.Tier, request.Scopes, request.Owner, ct);
         return TypedResults.Created($"/v1/keys/{created.Key.Id}", created);
     }

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.State;
+using Platform.Gateway.Limits;
 
 namespace Platform.Gateway.Identity;
 
@@ -95,7 +96,8 @@ public static class ApiKeyToken
 /// a small verified-key cache so the check on every request costs an HMAC and a constant-time compare, not a store
 /// read. Revoking through this instance removes the cached entry at once.
 /// </summary>
-public sealed class ApiKeyService(IStateStoreProvider stores, PepperProvider pepper, IOptions<ApiKeyOptions> options, TimeProvider? clock = null)
+public sealed class ApiKeyService(IStateStoreProvider stores, PepperProvider pepper, IOptions<ApiKeyOptions> options, RateLimitOptions tiers,
+    TimeProvider? clock = null)
 {
     public const string IndexKey = "apikeys/index";
     public const string DevelopmentMarkerKey = "apikeys/development-key";
@@ -122,17 +124,25 @@ public sealed class ApiKeyService(IStateStoreProvider stores, PepperProvider pep
         var unknown = scopeList.Where(s => !Scopes.IsKnown(s)).ToList();
         if (unknown.Count > 0)
             throw new ArgumentException($"Unknown scope(s) {string.Join(", ", unknown)}. Known: {string.Join(", ", Scopes.All)}.", nameof(scopes));
+        var tierName = string.IsNullOrWhiteSpace(tier) ? _options.DefaultTier : tier.Trim();
+        if (!tiers.IsKnown(tierName))
+            throw new ArgumentException($"Unknown tier '{tierName}'. Known: {KnownTiers}.", nameof(tier));
         var pepperBytes = await pepper.GetAsync(ct);
         var id = ApiKeyToken.NewId();
         var (token, salt, secret) = ApiKeyToken.Create(id);
         var digest = new byte[32];
         ApiKeyToken.Digest(pepperBytes, salt, secret, digest);
-        var record = new ApiKeyRecord(id, name.Trim(), owner, string.IsNullOrWhiteSpace(tier) ? _options.DefaultTier : tier.Trim(), scopeList,
+        var record = new ApiKeyRecord(id, name.Trim(), owner, tierName, scopeList,
             Convert.ToBase64String(salt), Convert.ToBase64String(digest), _clock.GetUtcNow());
         await SaveWithIndexAsync(record, marker ? StateStoreExtensions.Upsert(DevelopmentMarkerKey, new { record.Id, record.CreatedAt }) : null, ct);
         _cache.TryRemove(id, out _);
         return new CreatedApiKey(ApiKeyInfo.From(record), token);
     }
+
+    /// <summary>Whether keys may be created with this tier: one configured in <c>Gateway:RateLimits:Tiers</c> (null or blank: the default tier).</summary>
+    public bool IsKnownTier(string? tier) => tiers.IsKnown(string.IsNullOrWhiteSpace(tier) ? _options.DefaultTier : tier.Trim());
+
+    public string KnownTiers => string.Join(", ", tiers.Tiers.Keys.Order(StringComparer.Ordinal));
 
     /// <summary>Saves the record and adds it to the index in one transaction (ETag-guarded on the index).</summary>
     internal Task SaveWithIndexAsync(ApiKeyRecord record, StateOperation? extra, CancellationToken ct) =>

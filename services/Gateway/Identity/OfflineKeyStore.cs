@@ -31,6 +31,7 @@ public sealed class OfflineKeyStore : IAsyncDisposable
         services.AddBuildingBlocks(RuntimeSettings.From(configuration, AppTopology.Gateway.AppId), configuration);
         services.Configure<ApiKeyOptions>(configuration.GetSection("Gateway:ApiKeys"));
         services.AddSingleton<PepperProvider>();
+        services.AddSingleton(Limits.RateLimitOptions.From(configuration));
         services.AddSingleton<ApiKeyService>();
         return new OfflineKeyStore(services.BuildServiceProvider());
     }

@@ -28,6 +28,16 @@ public sealed class RateLimitOptions
         ["premium"] = new TierLimit { Capacity = 3000, TokensPerPeriod = 500, Period = TimeSpan.FromSeconds(1) },
     };
 
+    /// <summary>The defaults with <c>Gateway:RateLimits</c> applied over them.</summary>
+    public static RateLimitOptions From(IConfiguration configuration)
+    {
+        var options = new RateLimitOptions { Tiers = Defaults() };
+        configuration.GetSection("Gateway:RateLimits").Bind(options);
+        return options;
+    }
+
+    public bool IsKnown(string tier) => Tiers.ContainsKey(tier);
+
     public TierLimit For(string? tier) =>
         tier is not null && Tiers.TryGetValue(tier, out var limit) ? limit
         : Tiers.TryGetValue(FallbackTier, out var fallback) ? fallback

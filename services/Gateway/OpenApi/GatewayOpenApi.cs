@@ -33,7 +33,9 @@ public static class GatewayOpenApi
         var services = routes.Where(r => r.RouteId.StartsWith("openapi-", StringComparison.Ordinal)).Select(r => r.Match.Path).ToList();
         document.Info.Description =
             $"Authenticate with an API key in {GatewaySchemes.ApiKeyHeader} or a bearer JWT; each route needs the scope it lists ('admin' grants all). " +
-            $"Every answer carries X-Correlation-Id and, for authenticated callers, RateLimit-Limit/Remaining/Reset. Service documents: {string.Join(", ", services)}.";
+            $"Every answer carries X-Correlation-Id and, for authenticated callers, RateLimit-Limit/Remaining/Reset. " +
+            "Requests that end unauthenticated (no or wrong credentials, anonymous routes) spend a budget per client address and per presented key id; " +
+            $"once it is spent, every request from there is answered 429 with Retry-After before authentication. Service documents: {string.Join(", ", services)}.";
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[ApiKeyScheme] = new OpenApiSecurityScheme
@@ -68,6 +70,12 @@ public static class GatewayOpenApi
                     Responses = new OpenApiResponses
                     {
                         ["200"] = new OpenApiResponse { Description = "The service's answer." },
+                        ["429"] = new OpenApiResponse
+                        {
+                            Description = anonymous
+                                ? "The client address spent its budget for unauthenticated requests; see Retry-After (problem details)."
+                                : "Rate limit exceeded (the caller's tier, or the client address or key id before authentication); see Retry-After (problem details).",
+                        },
                     },
                 };
                 if (!anonymous)
@@ -75,7 +83,6 @@ public static class GatewayOpenApi
                     operation.Responses["401"] = new OpenApiResponse { Description = "No or invalid credentials (problem details)." };
                     operation.Responses["403"] = new OpenApiResponse { Description = $"The caller lacks '{route.AuthorizationPolicy}' (problem details)." };
                     operation.Responses["413"] = new OpenApiResponse { Description = "Request body over the limit (problem details)." };
-                    operation.Responses["429"] = new OpenApiResponse { Description = "Rate limit exceeded; see Retry-After (problem details)." };
                     operation.Security =
                     [
                         new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, document)] = [route.AuthorizationPolicy!] },

@@ -15,6 +15,11 @@ public static class GatewayMetrics
     private static readonly Counter<long> Unauthenticated = Meter.CreateCounter<long>("gateway.auth.failures", "{request}",
         "Requests refused with 401, by the credential presented (api-key, bearer, none).");
 
+    private static readonly Counter<long> ClientLimited = Meter.CreateCounter<long>("gateway.client_limit.rejections", "{request}",
+        "Requests refused with 429 before authentication because the client address or the presented key id spent its budget.");
+
+    public static void ClientLimitRejected(string partition) => ClientLimited.Add(1, new KeyValuePair<string, object?>("partition", partition));
+
     public static void RateLimitRejected(string tier) => RateLimited.Add(1, new KeyValuePair<string, object?>("tier", tier));
 
     public static void AuthenticationFailed(string credential) => Unauthenticated.Add(1, new KeyValuePair<string, object?>("credential", credential));

@@ -39,6 +39,7 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ImportThroughMarketData_FeaturesAppearAtTheFeaturesApi_EqualToBatch()
     {
+        _http.DefaultRequestHeaders.Add(EmbeddedPlatform.AppTokenHeader, _platform.AppToken); // the services are called directly, as the gateway would
         var bars = TestBars.Daily(300, seed: 21);
         var csv = new StringBuilder("Date,Open,High,Low,Close,Adj Close,Volume\n");
         foreach (var b in bars)
