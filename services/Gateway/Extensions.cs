@@ -2,6 +2,7 @@ using Platform.Contracts;
 using Platform.ServiceDefaults;
 using Microsoft.AspNetCore.Authorization;
 using Platform.Gateway.Apis;
+using Platform.Gateway.Dashboard;
 using Platform.Gateway.Identity;
 using Platform.Gateway.Limits;
 using Platform.Gateway.OpenApi;
@@ -51,6 +52,7 @@ public static class GatewayService
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton<TierRateLimiter>();
         builder.Services.AddGatewayOpenApi();
+        builder.AddDashboard();
         return builder;
     }
 
@@ -66,6 +68,7 @@ public static class GatewayService
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
         app.MapKeysApi();
+        app.MapDashboard();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseSessionAffinity();
