@@ -72,6 +72,10 @@ public sealed class MonitoringModel(GatewayApi api) : DashboardPage(api)
         return (subjects, columns);
     }
 
+    /// <summary>The API names a window's metric as in the registry (<c>rank_ic</c>) and serialises it in camel case (<c>rankIc</c>).</summary>
+    public static string CamelCase(string snake) =>
+        string.Concat(snake.Split('_').Select((part, i) => i == 0 || part.Length == 0 ? part : char.ToUpperInvariant(part[0]) + part[1..]));
+
     public static JsonElement? Cell(JsonElement detection, string subject) =>
         detection.Items("evidence").Cast<JsonElement?>().FirstOrDefault(e => $"{e!.Value.Str("subject")} ({e.Value.Str("statistic")})" == subject);
 }
