@@ -123,6 +123,16 @@ public abstract class DashboardPage(GatewayApi api) : PageModel
 
     public virtual bool AllowsAnonymous => false;
 
+    /// <summary>A change the session's scopes do not allow: 403 problem details (the form was not offered to it).</summary>
+    protected IActionResult MissingScope(string scope) => new ObjectResult(new ProblemDetails
+    {
+        Status = StatusCodes.Status403Forbidden,
+        Title = "Forbidden",
+        Detail = $"This action needs the scope '{scope}' (or 'admin'); you signed in with: {string.Join(", ", Session.Scopes.DefaultIfEmpty("none"))}.",
+        Type = "https://httpstatuses.io/403",
+    })
+    { StatusCode = StatusCodes.Status403Forbidden, ContentTypes = { "application/problem+json" } };
+
     /// <summary>Calls the API; a failure is recorded for the page and answered with null.</summary>
     protected async Task<System.Text.Json.JsonElement?> GetOrNoteAsync(string pathAndQuery, CancellationToken ct)
     {

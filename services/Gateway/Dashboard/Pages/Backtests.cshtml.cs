@@ -42,7 +42,7 @@ public sealed class BacktestsModel(GatewayApi api) : DashboardPage(api)
 
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
-        if (!CanRun) return Forbid(DashboardSession.Scheme);
+        if (!CanRun) return MissingScope(Scopes.BacktestsWrite);
         var parameters = new Dictionary<string, double>();
         foreach (var part in (Parameters ?? "").Split([',', ';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -30,7 +30,7 @@ public sealed class MarketModel(GatewayApi api, IOptions<DashboardOptions> optio
 
     public async Task<IActionResult> OnPostImportAsync(IFormFile? file, [FromForm] string? importSymbol, [FromForm] string? importInterval, CancellationToken ct)
     {
-        if (!CanImport) return Forbid(DashboardSession.Scheme);
+        if (!CanImport) return MissingScope(Scopes.MarketWrite);
         if (file is null || file.Length == 0 || string.IsNullOrWhiteSpace(importSymbol))
             ImportProblem = "Choose a CSV file and name its symbol.";
         else

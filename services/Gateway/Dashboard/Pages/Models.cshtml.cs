@@ -28,14 +28,14 @@ public sealed class ModelsModel(GatewayApi api) : DashboardPage(api)
 
     public async Task<IActionResult> OnPostPromoteAsync([FromForm] string model, [FromForm] int version, CancellationToken ct)
     {
-        if (!CanWrite) return Forbid(DashboardSession.Scheme);
+        if (!CanWrite) return MissingScope(Scopes.ModelsWrite);
         var answer = await Api.PostAsync(Session, $"/v1/models/{Uri.EscapeDataString(model)}/versions/{version}/promote", new { stage = "Production" }, ct);
         return await AfterAsync(answer, model, $"v{version} of {model} is now the champion.", ct);
     }
 
     public async Task<IActionResult> OnPostRollbackAsync([FromForm] string model, CancellationToken ct)
     {
-        if (!CanWrite) return Forbid(DashboardSession.Scheme);
+        if (!CanWrite) return MissingScope(Scopes.ModelsWrite);
         var answer = await Api.PostAsync(Session, $"/v1/models/{Uri.EscapeDataString(model)}/rollback", null, ct);
         return await AfterAsync(answer, model, $"{model} rolled back to its previous champion.", ct);
     }
