@@ -98,7 +98,47 @@ public sealed class DashboardTests(DashboardPlatform platform, ITestOutputHelper
         await page.ReloadAsync();
         await DashboardPlatform.WaitForDrawnAsync(page, "#market-chart", UpCandle, 100);
         Assert.True(await DashboardPlatform.CountPixelsAsync(page, "#market-chart", UpCandle) >= 100, "no candles drawn at phone width");
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways at phone width");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = DashboardPlatform.Screenshot("dashboard-market-phone.png") });
+    }
+
+    [Fact]
+    public async Task SignIn_KeyboardOnly_ReachesTheOverviewAndItsSkipLink()
+    {
+        await using var context = await platform.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = platform.BaseUrl });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/dashboard/sign-in");
+
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Skip to content", await page.EvaluateAsync<string>("() => document.activeElement.textContent"));
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("credential", await page.EvaluateAsync<string>("() => document.activeElement.id"));
+        await page.Keyboard.TypeAsync(platform.ViewerKey);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync($"{platform.BaseUrl}/dashboard");
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Enter");
+
+        Assert.Equal("main", await page.EvaluateAsync<string>("() => document.activeElement.id"));
+    }
+
+    [Theory]
+    [InlineData("/dashboard")]
+    [InlineData("/dashboard/market")]
+    [InlineData("/dashboard/models")]
+    [InlineData("/dashboard/backtests")]
+    [InlineData("/dashboard/monitoring")]
+    public async Task Page_EveryFormControl_HasALabel(string path)
+    {
+        var (context, page) = await platform.SignInAsync(platform.AdminKey);
+        await using var _ = context;
+        await page.GotoAsync(path);
+
+        var unlabelled = await page.EvaluateAsync<string[]>(@"() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(c => c.labels.length === 0 && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby'))
+            .map(c => c.outerHTML)");
+        Assert.Empty(unlabelled);
+        Assert.True(await page.Locator("form, table, [data-chart]").CountAsync() > 0, "the page rendered nothing to check");
     }
 
     /// <summary>Measures (does not assert) the load of the Market page on the 20-year series: navigation to candles drawn.</summary>
