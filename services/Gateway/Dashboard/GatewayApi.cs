@@ -44,7 +44,8 @@ public sealed record ApiAnswer(int Status, JsonElement Body)
 /// The gateway's public API, called over HTTP with the signed-in user's own credential: every route, scope check and
 /// rate limit applies to the dashboard exactly as to any other client.
 /// </summary>
-public sealed class GatewayApi(IHttpClientFactory factory, IServer server, Microsoft.Extensions.Options.IOptions<DashboardOptions> options)
+public sealed class GatewayApi(IHttpClientFactory factory, IServer server, Microsoft.Extensions.Options.IOptions<DashboardOptions> options,
+    IConfiguration configuration)
 {
     public const string ClientName = "dashboard-gateway";
     private Uri? _base;
@@ -84,8 +85,11 @@ public sealed class GatewayApi(IHttpClientFactory factory, IServer server, Micro
     private Uri Resolve()
     {
         if (options.Value.GatewayUrl is { Length: > 0 } configured) return new Uri(configured.TrimEnd('/') + "/");
-        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.Ordinal))
-            ?? server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        // Not the management port (Management:Port), which answers nothing but /metrics and /health.
+        var management = configuration.GetValue<int?>("Management:Port");
+        var addresses = (server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+            .Where(a => management is not { } m || !a.EndsWith($":{m}", StringComparison.Ordinal)).ToList();
+        var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.Ordinal)) ?? addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("The gateway has no listening address yet; set Dashboard:GatewayUrl.");
         // A wildcard listener ("http://+:8080", "http://[::]:8080", "http://0.0.0.0:8080") is reached on loopback.
         var uri = new UriBuilder(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal));
