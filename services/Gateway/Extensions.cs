@@ -2,6 +2,7 @@ using Platform.Contracts;
 using Platform.ServiceDefaults;
 using Microsoft.AspNetCore.Authorization;
 using Platform.Gateway.Apis;
+using Platform.Gateway.Dashboard;
 using Platform.Gateway.Identity;
 using Platform.Gateway.Limits;
 using Platform.Gateway.OpenApi;
@@ -55,6 +56,7 @@ public static class GatewayService
         builder.Services.AddGatewayOpenApi();
         // The gateway's listener is public: without a management port, its own metrics are for admins only.
         builder.Services.Configure<ServiceDefaultsOptions>(o => o.MetricsAuthorizationPolicy = Scopes.Admin);
+        builder.AddDashboard();
         return builder;
     }
 
@@ -73,6 +75,7 @@ public static class GatewayService
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
         app.MapKeysApi();
+        app.MapDashboard();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseSessionAffinity();

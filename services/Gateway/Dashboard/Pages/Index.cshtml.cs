@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Platform.Gateway.Identity;
+
+namespace Platform.Gateway.Dashboard.Pages;
+
+/// <summary>The overview: each service's API as this user reaches it, served champions, data freshness, recent runs, alerts.</summary>
+public sealed class IndexModel(GatewayApi api) : DashboardPage(api)
+{
+    /// <summary>One probe per service: a cheap read of its public API through the gateway.</summary>
+    public sealed record Probe(string Service, string Path, string Scope, int? Status, long Milliseconds, string? Problem);
+
+    public sealed record Freshness(string Symbol, string Interval, DateTimeOffset LastBar, long Bars, DateTimeOffset? LastFeatures);
+
+    public sealed record Run(string Model, int Version, string? RunId, DateTimeOffset CreatedAt, string Kind, string Stage);
+
+    public sealed record Alert(string Severity, string What, DateTimeOffset? When);
+
+    public List<Probe> Probes { get; } = [];
+    public List<JsonElement> Served { get; } = [];
+    public string? Replica { get; private set; }
+    public List<JsonElement> Models { get; } = [];
+    public List<Freshness> Data { get; } = [];
+    public List<Run> Runs { get; } = [];
+    public List<Alert> Alerts { get; } = [];
+
+    private static readonly (string Service, string Path, string Scope)[] ProbeTable =
+    [
+        ("marketdata", "/v1/market/symbols", Scopes.MarketRead),
+        ("features", "/v1/feature-sets", Scopes.FeaturesRead),
+        ("training", "/v1/models", Scopes.ModelsRead),
+        ("serving", "/v1/serving/models", Scopes.ModelsRead),
+        ("backtesting", "/v1/backtests/strategies", Scopes.BacktestsWrite),
+        ("monitoring", "/v1/monitoring/status", Scopes.ModelsRead),
+    ];
+
+    public async Task OnGetAsync(CancellationToken ct)
+    {
+        var answers = await Task.WhenAll(ProbeTable.Select(async p =>
+        {
+            if (!Session.Has(p.Scope)) return (p, (ApiAnswer?)null, 0L);
+            var clock = Stopwatch.StartNew();
+            var answer = await Api.GetAsync(Session, p.Path, ct);
+            return (p, answer, clock.ElapsedMilliseconds);
+        }));
+        var bodies = new Dictionary<string, JsonElement>();
+        foreach (var (p, answer, ms) in answers)
+        {
+            Probes.Add(new Probe(p.Service, p.Path, p.Scope, answer?.Status, ms, answer is { Ok: false } ? answer.Problem : null));
+            if (answer is { Ok: true }) bodies[p.Service] = answer.Body;
+        }
+
+        if (bodies.TryGetValue("serving", out var serving))
+        {
+            Served.AddRange(serving.Items("models"));
+            Replica = serving.Str("replica");
+            foreach (var error in serving.Items("errors"))
+                Alerts.Add(new Alert("error", $"Serving could not load {error.Str("model")} v{error.Str("version")}: {error.Str("error") ?? error.Str("message")}", null));
+        }
+        if (bodies.TryGetValue("training", out var models))
+        {
+            Models.AddRange(models.Items());
+            foreach (var model in Models.Take(10))
+            {
+                var name = model.Str("name")!;
+                if (await GetOrNoteAsync($"/v1/models/{Uri.EscapeDataString(name)}/versions", ct) is { } versions)
+                    Runs.AddRange(versions.Items().Select(v => new Run(name, (int)(v.Num("version") ?? 0), v.Str("runId"),
+                        v.Time("createdAt") ?? default, v.Prop("lineage").Str("kind") ?? "", v.Str("stage") ?? "")));
+                if (await GetOrNoteAsync($"/v1/monitoring/models/{Uri.EscapeDataString(name)}/drift?limit=5", ct) is { } drift)
+                    foreach (var d in drift.Items("detections"))
+                        Alerts.Add(new Alert("warning", $"Drift on {name} v{d.Str("version")}: {string.Join(", ", d.Items("evidence").Select(Describe))}",
+                            d.Time("detectedAt")));
+            }
+            Runs.Sort((a, b) => b.CreatedAt.CompareTo(a.CreatedAt));
+            if (Runs.Count > 10) Runs.RemoveRange(10, Runs.Count - 10);
+        }
+        if (bodies.TryGetValue("monitoring", out var monitoring))
+            foreach (var r in monitoring.Items("rejected").Take(5))
+                Alerts.Add(new Alert("error", $"Monitoring refused a prediction event: {r.Str("reason") ?? r.ToString()}", r.Time("at") ?? r.Time("receivedAt")));
+        if (bodies.TryGetValue("marketdata", out var symbols))
+        {
+            var rows = symbols.Items().SelectMany(s => s.Items("intervals").Select(i => (Symbol: s.Str("symbol")!, Coverage: i))).Take(20).ToList();
+            var latest = await Task.WhenAll(rows.Select(async r =>
+                Session.Has(Scopes.FeaturesRead) && r.Coverage.Str("interval") is { } interval
+                    ? await Api.GetAsync(Session, $"/v1/features/{Uri.EscapeDataString(r.Symbol)}/latest?interval={interval}", ct)
+                    : null));
+            for (var i = 0; i < rows.Count; i++)
+                Data.Add(new Freshness(rows[i].Symbol, rows[i].Coverage.Str("interval") ?? "", rows[i].Coverage.Time("last") ?? default,
+                    (long)(rows[i].Coverage.Num("count") ?? 0), latest[i] is { Ok: true } f ? f.Body.Time("time") : null));
+        }
+    }
+
+    private static string Describe(JsonElement evidence) =>
+        string.Join(" ", evidence.EnumerateObjectSafe().Where(p => p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
+            .Take(4).Select(p => $"{p.Name}={(p.Value.ValueKind == JsonValueKind.Number ? JsonView.Fmt(p.Value.GetDouble(), "0.###") : p.Value.GetString())}"));
+}
+
+internal static class JsonObjects
+{
+    public static IEnumerable<JsonProperty> EnumerateObjectSafe(this JsonElement e) =>
+        e.ValueKind == JsonValueKind.Object ? e.EnumerateObject() : [];
+}
