@@ -13,12 +13,15 @@ namespace Platform.Monitoring.Tests;
 public sealed class MonitoringLoopTests : IAsyncLifetime
 {
     private MonitoringHost _host = null!;
-    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(80, seed: 11);
+    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(90, seed: 11);
+
+    /// <summary>Bars 0-79 are stored before the tests; later ones arrive during a test.</summary>
+    private const int Stored = 80;
 
     public async Task InitializeAsync()
     {
         _host = await MonitoringHost.StartAsync(new Dictionary<string, string?> { ["Monitoring:Drift:Enabled"] = "false" });
-        await _host.WriteBarsAsync("AAA", _bars);
+        await _host.WriteBarsAsync("AAA", _bars.Take(Stored).ToList());
         await _host.RegisterAsync("ret", MonitoringHost.Lineage("return", 5, ["AAA"], _bars[0].Time, _bars[40].Time));
     }
 
@@ -33,16 +36,33 @@ public sealed class MonitoringLoopTests : IAsyncLifetime
     [Fact]
     public async Task BarAfterHorizon_StoredPrediction_IsJoinedWithTheTrainingTarget()
     {
-        await _host.Publisher.PublishAsync(Prediction(50, "p50"));
+        await _host.Publisher.PublishAsync(Prediction(78, "p78"));
         await MonitoringHost.EventuallyAsync(async () => (await PageAsync()).Items.Count == 1, "prediction stored");
 
-        await _host.PublishBarAsync("AAA", _bars[54]); // h = 5: not due yet
-        await _host.PublishBarAsync("AAA", _bars[55]);
+        foreach (var t in new[] { 80, 81, 82, 83 }) await ArriveAsync(t); // h = 5: due at bar 83
         await MonitoringHost.EventuallyAsync(async () => (await PageAsync()).Items[0].Realised is not null, "outcome joined");
 
         var row = (await PageAsync()).Items.Single();
+        Assert.Equal(Targets.Compute(_bars, new TargetSpec(TargetKind.Return, 5))[78], row.Realised!.Value, 12);
+        Assert.Equal(_bars[83].Time, row.KnownAt);
+    }
+
+    [Fact]
+    public async Task PredictionAfterTheBarsThatSettleIt_IsJoinedWithoutAnotherBar()
+    {
+        await _host.Publisher.PublishAsync(Prediction(50, "late"));
+
+        await MonitoringHost.EventuallyAsync(async () => (await PageAsync()).Items is [{ Realised: not null }], "late prediction joined");
+        var row = (await PageAsync()).Items.Single();
         Assert.Equal(Targets.Compute(_bars, new TargetSpec(TargetKind.Return, 5))[50], row.Realised!.Value, 12);
         Assert.Equal(_bars[55].Time, row.KnownAt);
+    }
+
+    /// <summary>Bar <paramref name="t"/> is stored and its BarClosed published, as marketdata does.</summary>
+    private async Task ArriveAsync(int t)
+    {
+        await _host.WriteBarsAsync("AAA", [_bars[t]]);
+        await _host.PublishBarAsync("AAA", _bars[t]);
     }
 
     [Fact]
@@ -57,7 +77,7 @@ public sealed class MonitoringLoopTests : IAsyncLifetime
 
         await _host.Publisher.PublishAsync(Prediction(60, "p60", value: 0.5));
         await _host.PublishBarAsync("AAA", _bars[65]);
-        await _host.Publisher.PublishAsync(Prediction(61, "marker"));
+        await _host.Publisher.PublishAsync(Prediction(78, "marker")); // not due: it stays unjoined
         await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("ret")).Predictions == 2, "later event processed");
 
         var again = (await PageAsync("?joined=true")).Items.Single();

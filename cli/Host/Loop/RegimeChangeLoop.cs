@@ -146,7 +146,7 @@ public sealed class RegimeChangeLoop(EmbeddedPlatform platform, RegimeChangeLoop
         if (outcome.Stage != "Production")
         {
             // The loop watches a served champion; a first version the gate refused (HAR-RV wins on QLIKE here) is promoted.
-            report(new("champion", $"the promotion gate kept v{outcome.Version} in {outcome.Stage} ({outcome.Decision}); promoting it to start the loop"));
+            report(new("champion", $"the promotion gate kept v{outcome.Version} out of Production ({outcome.Decision}); promoting it to start the loop"));
             await training.GetRequiredService<ModelRegistry>().PromoteAsync(options.Model, outcome.Version, ModelStage.Production, ct: ct);
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);

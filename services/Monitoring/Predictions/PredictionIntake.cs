@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
+using Platform.Monitoring.Outcomes;
+using Platform.OfflineStore;
 using Platform.OfflineStore.Monitoring;
 using Platform.Quant;
 
@@ -11,10 +13,11 @@ namespace Platform.Monitoring.Predictions;
 /// Consumes <c>predictions</c>: a valid <see cref="PredictionMade"/> of a registered version is stored (a redelivery
 /// changes nothing); anything else (not JSON, missing or invalid fields, unknown model or version, a target or horizon
 /// that disagrees with the registry) is recorded with its reason and dead-lettered, so it neither blocks the topic
-/// nor disappears.
+/// nor disappears. A prediction that arrives after the bars that settle it (a replay at full speed, a consumer catching
+/// up) is joined at once: no later bar of its series may come to trigger the join.
 /// </summary>
-public sealed class PredictionIntake(IPredictionStore store, ModelCatalog catalog, MonitoringMetrics metrics, TimeProvider clock,
-    ILogger<PredictionIntake> logger)
+public sealed class PredictionIntake(IPredictionStore store, ModelCatalog catalog, IBarReader bars, OutcomeJoiner joiner, MonitoringMetrics metrics,
+    TimeProvider clock, ILogger<PredictionIntake> logger)
 {
     public async Task<DeliveryResult> HandleAsync(CloudEvent e, CancellationToken ct)
     {
@@ -27,6 +30,8 @@ public sealed class PredictionIntake(IPredictionStore store, ModelCatalog catalo
             return DeliveryResult.Drop;
         }
         if (await store.AddPredictionsAsync([record], ct) > 0) metrics.PredictionStored(record.Model);
+        var series = (await bars.GetCoverageAsync(record.Symbol, ct)).FirstOrDefault(c => c.Interval.Name == record.Interval);
+        if (series is not null && series.Last > record.Time) await joiner.JoinAsync(record.Symbol, record.Interval, series.Last, ct);
         return DeliveryResult.Success;
     }
 
