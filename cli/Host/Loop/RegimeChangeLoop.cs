@@ -43,7 +43,8 @@ public sealed record RegimeChangeLoopOptions
 public sealed record LoopProgress(string Step, string Detail);
 
 /// <summary>How the loop ended.</summary>
-public sealed record LoopResult(int InitialVersion, int? FirstDriftBar, RetrainingView? Retraining, int ServedVersion, long Predictions, long Outcomes)
+public sealed record LoopResult(int InitialVersion, DateTimeOffset ChangeTime, int? FirstDriftBar, RetrainingView? Retraining, int ServedVersion,
+    long Predictions, long Outcomes)
 {
     public bool ClosedTheLoop => Retraining?.Outcome is { Promoted: true } outcome && ServedVersion == outcome.Challenger;
 }
@@ -100,7 +101,7 @@ public sealed class RegimeChangeLoop(EmbeddedPlatform platform, RegimeChangeLoop
         report(new("champion", $"{o.Model} v{initial} (5-bar realised volatility, alpha158, FastTree) trained on bars 0-{o.TrainedTo} and served"));
 
         var predictions = platform.Services(AppTopology.Monitoring.AppId).GetRequiredService<IPredictionStore>();
-        int? firstDrift = null;
+        var driftSeen = false;
         var delay = o.BarsPerSecond > 0 ? TimeSpan.FromSeconds(1 / o.BarsPerSecond) : TimeSpan.Zero;
         for (var t = o.TrainedTo + 1; t < o.Bars; t++)
         {
@@ -110,11 +111,12 @@ public sealed class RegimeChangeLoop(EmbeddedPlatform platform, RegimeChangeLoop
                     b.Bar.Low, b.Bar.Close, b.Bar.Volume)),
             }, ct);
             if (delay > TimeSpan.Zero) await Task.Delay(delay, ct);
-            if (firstDrift is null && (await predictions.GetDriftAsync(o.Model, 1, ct)).FirstOrDefault() is { } drift)
+            if (!driftSeen && (await predictions.GetDriftAsync(o.Model, 1, ct)).FirstOrDefault() is { } drift)
             {
-                firstDrift = bars.FindIndex(b => b.Bar.Time == drift.WindowEnd);
+                driftSeen = true;
+                var bar = bars.FindIndex(b => b.Bar.Time == drift.WindowEnd);
                 var strongest = drift.Evidence.Where(e => e.Subject == "target").MaxBy(e => e.Value / e.Threshold);
-                report(new("drift", $"detected at bar {firstDrift} ({drift.WindowEnd:yyyy-MM-dd}, {t - o.ChangeAt} bars after the change): " +
+                report(new("drift", $"detected in the window ending at bar {bar} ({drift.WindowEnd:yyyy-MM-dd}, {bar - o.ChangeAt} bars after the change): " +
                     $"{strongest?.Subject} {strongest?.Statistic} {strongest?.Value:F2} > {strongest?.Threshold:F2}"));
             }
             if ((t - o.TrainedTo) % 100 == 0)
@@ -126,7 +128,9 @@ public sealed class RegimeChangeLoop(EmbeddedPlatform platform, RegimeChangeLoop
 
         var view = await SettleAsync(ct);
         var (made, outcomes) = await predictions.CountAsync(o.Model, ct);
-        return new LoopResult(initial, firstDrift, view, ServedVersion(), made, outcomes);
+        var detections = await predictions.GetDriftAsync(o.Model, 1000, ct);
+        int? firstDrift = detections.Count == 0 ? null : bars.FindIndex(b => b.Bar.Time == detections.Min(d => d.WindowEnd));
+        return new LoopResult(initial, bars[o.ChangeAt].Bar.Time, firstDrift, view, ServedVersion(), made, outcomes);
     }
 
     private int ServedVersion() =>
