@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.DaprSidecar.Testing;
@@ -159,18 +160,42 @@ public sealed class DaprServiceInvocationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Invoke_AppProcessGoneButSidecarRunning_Answers500DirectInvokeWithoutTryingAnotherReplica()
+    public async Task Invoke_AppGoneButItsSidecarRunning_CallsRoutedThereAnswer500DirectInvokeNotRetriedElsewhere()
     {
         var gateway = await _cluster.StartSidecarAsync("gateway");
-        var (app, _) = await StartEchoAsync("serving", "serving-1");
+        await StartEchoAsync("serving", "serving-1");
+        var (app, _) = await StartEchoAsync("serving", "serving-2");
         await app.StopAsync();
+
+        var answers = new List<(HttpStatusCode Status, string Body)>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await InvokeAsync(gateway, "serving", HttpMethod.Get, "/v1/serving/models");
+            answers.Add((response.StatusCode, await response.Content.ReadAsStringAsync()));
+        }
+
+        Assert.Single(answers, a => a.Status == HttpStatusCode.OK);
+        var failed = Assert.Single(answers, a => a.Status == HttpStatusCode.InternalServerError);
+        var error = JsonDocument.Parse(failed.Body).RootElement;
+        Assert.Equal("ERR_DIRECT_INVOKE", error.GetProperty("errorCode").GetString());
+        Assert.Contains("error invoking app channel", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Invoke_EverySidecarOfTheAppStopped_Answers500DirectInvokeUnavailableAfterTheBuiltInRetries()
+    {
+        var gateway = await _cluster.StartSidecarAsync("gateway");
+        var (app, sidecar) = await StartEchoAsync("serving", "serving-1");
+        await app.StopAsync();
+        await sidecar.DisposeAsync();
 
         using var response = await InvokeAsync(gateway, "serving", HttpMethod.Get, "/v1/serving/models");
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         var error = await EchoAsync(response);
         Assert.Equal("ERR_DIRECT_INVOKE", error.GetProperty("errorCode").GetString());
-        Assert.Contains("error invoking app channel", error.GetProperty("message").GetString());
+        Assert.Contains("after 3 retries", error.GetProperty("message").GetString());
+        Assert.Contains("Unavailable", error.GetProperty("message").GetString());
     }
 
     [Fact]
