@@ -140,7 +140,7 @@ public sealed partial class FaithfulSidecar
     /// </summary>
     private async Task<HttpResponseMessage> CallAppAsync(string callerId, string method, HttpRequest incoming, byte[] body, CancellationToken cancel)
     {
-        if (!Serving) throw new SidecarUnavailableException($"connection error: sidecar of {AppId} is not running");
+        if (!AcceptsInvocations) throw new SidecarUnavailableException($"connection error: sidecar of {AppId} is not running");
         var uri = new Uri(_appAddress!, method + incoming.QueryString.Value);
         using var request = new HttpRequestMessage(new HttpMethod(incoming.Method), uri);
         if (body.Length > 0 || incoming.ContentLength is not null)

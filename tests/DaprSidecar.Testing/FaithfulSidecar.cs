@@ -19,10 +19,11 @@ internal enum DeliveryOutcome { Success, Retry, Drop, DroppedNotFound }
 /// <summary>
 /// One daprd for one app instance, on real sockets: Dapr's gRPC API (<c>dapr.proto.runtime.v1.Dapr</c>, the methods in
 /// <see cref="DaprGrpcApi"/>) on one loopback port, the HTTP outbound health probe and HTTP service invocation (see
-/// <c>FaithfulSidecar.Invocation.cs</c>) on another, and deliveries to the app over HTTP as daprd makes them (CloudEvent envelope with <c>traceparent</c>, <c>dapr-api-token</c> when
-/// <c>APP_API_TOKEN</c> is set, the answer read per the SUCCESS/RETRY/DROP contract). Any gRPC method or HTTP route it
-/// does not implement, or a request it cannot read, is recorded as a violation of the cluster and answered as daprd
-/// answers an unknown call (gRPC <c>Unimplemented</c>, HTTP 404).
+/// <c>FaithfulSidecar.Invocation.cs</c>) on another, and deliveries to the app over HTTP as daprd makes them (CloudEvent
+/// envelope with <c>traceparent</c>, <c>dapr-api-token</c> when <c>APP_API_TOKEN</c> is set, the answer read per the
+/// SUCCESS/RETRY/DROP contract). Any gRPC method or HTTP route it does not implement, or a request it cannot read, is
+/// recorded as a violation of the cluster and answered as daprd answers an unknown call (gRPC <c>Unimplemented</c>,
+/// HTTP 404).
 /// </summary>
 public sealed partial class FaithfulSidecar : IAsyncDisposable
 {
@@ -48,7 +49,7 @@ public sealed partial class FaithfulSidecar : IAsyncDisposable
 
     /// <summary>True once the app is connected (<see cref="ConnectAppAsync"/>) and until the sidecar stops: only then does
     /// service invocation resolve the app id to this sidecar.</summary>
-    public bool Serving => _appAddress is not null && !_stopped;
+    public bool AcceptsInvocations => _appAddress is not null && !_stopped;
 
     /// <summary>The configuration an app needs to reach this sidecar, as <c>dapr run</c> exports it.</summary>
     public Dictionary<string, string?> AppSettings() => new()

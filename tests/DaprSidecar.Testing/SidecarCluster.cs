@@ -124,7 +124,7 @@ public sealed class SidecarCluster : IAsyncDisposable
     internal FaithfulSidecar? Resolve(string appId)
     {
         FaithfulSidecar[] replicas;
-        lock (_sidecars) replicas = _sidecars.Where(s => s.AppId == appId && s.Serving).ToArray();
+        lock (_sidecars) replicas = _sidecars.Where(s => s.AppId == appId && s.AcceptsInvocations).ToArray();
         if (replicas.Length == 0) return null;
         var next = _nextReplica.AddOrUpdate(appId, 0, (_, n) => n + 1);
         return replicas[(next & int.MaxValue) % replicas.Length];

@@ -39,6 +39,8 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
         };
         options.Secrets[SecretNames.GatewayJwtSigningKey] = JwtKey;
         options.Secrets[SecretNames.GatewayApiKeyPepper] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        if (SecretNames.Gateway.FirstOrDefault(name => !options.Secrets.ContainsKey(name)) is { } missing)
+            throw new InvalidOperationException($"The gateway reads the secret '{missing}', which this test does not provide.");
         Sidecars = new SidecarCluster(options);
     }
 

@@ -16,7 +16,8 @@ namespace Platform.SystemTests;
 /// listens on the default ports.</item>
 /// <item>The gateway not naming the app (<c>dapr-app-id</c>) on its calls to the sidecar: the sidecar answers 404
 /// <c>ERR_DIRECT_INVOKE</c> to every proxied step and records a violation, which fails the fixture's teardown.</item>
-/// <item>A service that refuses its sidecar's app token, or answers without it: every proxied step, and every delivery, fails.</item>
+/// <item>A service that does not accept the app token its sidecar presents (<c>APP_API_TOKEN</c>): every proxied step and every
+/// delivery to it fails.</item>
 /// <item>The JWT signing key or the pepper read under another name than the deployed secret, or an issuer/audience that
 /// differs from the overlay's: <c>CreateKeyAsync</c> fails (the sidecars' secret store holds the deployed names only, and a
 /// missing secret is an error there), and every later step with it.</item>
