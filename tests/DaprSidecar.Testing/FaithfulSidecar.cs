@@ -18,13 +18,14 @@ internal enum DeliveryOutcome { Success, Retry, Drop, DroppedNotFound }
 
 /// <summary>
 /// One daprd for one app instance, on real sockets: Dapr's gRPC API (<c>dapr.proto.runtime.v1.Dapr</c>, the methods in
-/// <see cref="DaprGrpcApi"/>) on one loopback port, the HTTP outbound health probe on another, and deliveries to the
-/// app over HTTP as daprd makes them (CloudEvent envelope with <c>traceparent</c>, <c>dapr-api-token</c> when
-/// <c>APP_API_TOKEN</c> is set, the answer read per the SUCCESS/RETRY/DROP contract). Any gRPC method or HTTP route it
-/// does not implement, or a request it cannot read, is recorded as a violation of the cluster and answered as daprd
-/// answers an unknown call (gRPC <c>Unimplemented</c>, HTTP 404).
+/// <see cref="DaprGrpcApi"/>) on one loopback port, the HTTP outbound health probe and HTTP service invocation (see
+/// <c>FaithfulSidecar.Invocation.cs</c>) on another, and deliveries to the app over HTTP as daprd makes them (CloudEvent
+/// envelope with <c>traceparent</c>, <c>dapr-api-token</c> when <c>APP_API_TOKEN</c> is set, the answer read per the
+/// SUCCESS/RETRY/DROP contract). Any gRPC method or HTTP route it does not implement, or a request it cannot read, is
+/// recorded as a violation of the cluster and answered as daprd answers an unknown call (gRPC <c>Unimplemented</c>,
+/// HTTP 404).
 /// </summary>
-public sealed class FaithfulSidecar : IAsyncDisposable
+public sealed partial class FaithfulSidecar : IAsyncDisposable
 {
     private readonly SidecarCluster _cluster;
     private readonly HttpClient _appClient = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = Timeout.InfiniteTimeSpan };
@@ -32,6 +33,7 @@ public sealed class FaithfulSidecar : IAsyncDisposable
     private ListenOptions? _httpListen;
     private WebApplication? _app;
     private Uri? _appAddress;
+    private volatile bool _stopped;
 
     internal FaithfulSidecar(SidecarCluster cluster, string appId)
     {
@@ -44,6 +46,10 @@ public sealed class FaithfulSidecar : IAsyncDisposable
     public int HttpPort { get; private set; }
     public List<SidecarSubscription> Subscriptions { get; } = [];
     internal SidecarCluster Cluster => _cluster;
+
+    /// <summary>True once the app is connected (<see cref="ConnectAppAsync"/>) and until the sidecar stops: only then does
+    /// service invocation resolve the app id to this sidecar.</summary>
+    public bool AcceptsInvocations => _appAddress is not null && !_stopped;
 
     /// <summary>The configuration an app needs to reach this sidecar, as <c>dapr run</c> exports it.</summary>
     public Dictionary<string, string?> AppSettings() => new()
@@ -127,8 +133,26 @@ public sealed class FaithfulSidecar : IAsyncDisposable
             context.Response.StatusCode = StatusCodes.Status204NoContent;
             return;
         }
+        if (_cluster.Options.ApiToken is { } apiToken)
+        {
+            // Every other route, service invocation included, needs the token; daprd drops the header once checked.
+            if (request.Headers["dapr-api-token"] != apiToken)
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                await context.Response.WriteAsync("invalid api token\n");
+                return;
+            }
+            request.Headers.Remove("dapr-api-token");
+        }
+        // Service invocation is daprd's fallback route: whatever no other route matched.
+        if (InvocationTarget(request) is var (targetId, targetMethod))
+        {
+            await InvokeAsync(context, targetId, targetMethod);
+            return;
+        }
         _cluster.Violation($"{AppId}: HTTP {request.Method} {request.Path}{request.QueryString} is not a route this sidecar serves");
-        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        await WriteErrorAsync(context, StatusCodes.Status404NotFound, "ERR_DIRECT_INVOKE",
+            "failed getting app id either from the URL path or the header dapr-app-id");
     }
 
     /// <summary>
@@ -240,6 +264,7 @@ public sealed class FaithfulSidecar : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _stopped = true;
         _cluster.Broker.Leave(this);
         if (_app is not null)
         {

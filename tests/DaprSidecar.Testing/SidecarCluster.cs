@@ -115,6 +115,27 @@ public sealed class SidecarCluster : IAsyncDisposable
         return sidecar;
     }
 
+    private readonly ConcurrentDictionary<string, int> _nextReplica = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Name resolution for service invocation: the next sidecar of <paramref name="appId"/>, round robin, among those whose
+    /// app is connected and that have not stopped; null when there is none.
+    /// </summary>
+    internal FaithfulSidecar? Resolve(string appId)
+    {
+        FaithfulSidecar[] replicas;
+        lock (_sidecars) replicas = _sidecars.Where(s => s.AppId == appId && s.AcceptsInvocations).ToArray();
+        if (replicas.Length == 0) return null;
+        var next = _nextReplica.AddOrUpdate(appId, 0, (_, n) => n + 1);
+        return replicas[(next & int.MaxValue) % replicas.Length];
+    }
+
+    /// <summary>True when a sidecar of <paramref name="appId"/> was ever started (running or not).</summary>
+    internal bool HasSidecar(string appId)
+    {
+        lock (_sidecars) return _sidecars.Any(s => s.AppId == appId);
+    }
+
     /// <summary>Throws when any sidecar saw a request it did not understand.</summary>
     public void AssertNoViolations()
     {

@@ -6,15 +6,19 @@ using System.Text.RegularExpressions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Platform.Contracts;
+using Platform.DaprSidecar.Testing;
 
 namespace Platform.SystemTests;
 
 /// <summary>
-/// The platform in its deployed shape on one machine: every service's own program in its own OS process, two serving and
-/// two features replicas, all on the embedded runtime sharing one data directory (its SQLite log gives each app id one
-/// consumer group across processes, as Dapr does), and the gateway configured with the configuration keys the Kubernetes
-/// overlay sets (<see cref="OverlaySettings"/>), its secrets read from the secret store under their deployed names.
-/// Moving it onto sidecars changes <see cref="RuntimeEnvironment"/> and the destination addresses, nothing else.
+/// The platform in its deployed shape on one machine: every service's own program in its own OS process on the Dapr
+/// adapter (<c>Runtime__Mode=dapr</c>), each replica with its own faithful sidecar (<see cref="SidecarCluster"/>: one broker,
+/// one state backend and one secret store behind all of them, Kafka-like consumer groups per app id, the app token on
+/// every call to an app), two serving and two features replicas, and the gateway configured with the configuration keys the
+/// Kubernetes overlay sets (<see cref="OverlaySettings"/>): its destinations are its own sidecar's HTTP port, which forwards
+/// each call by service invocation to a replica of the app the <c>dapr-app-id</c> header names. Its secrets are read from
+/// the sidecars' secret store under their deployed names. The offline stores (bars, feature history, prediction log) are
+/// SQLite files in one shared data directory, where Kubernetes has PostgreSQL.
 /// </summary>
 public sealed partial class DeployedPlatform : IAsyncLifetime
 {
@@ -23,8 +27,25 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
     private readonly List<ServiceProcess> _processes = [];
+    private readonly Dictionary<ServiceProcess, FaithfulSidecar> _sidecars = [];
+
+    public DeployedPlatform()
+    {
+        var options = new SidecarClusterOptions
+        {
+            // The Kubernetes manifests give every pod an app token (dapr.io/app-token-secret) and no API token.
+            AppApiToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+            Delivery = ResiliencyFile.Load(Path.Combine(ServiceProcess.RepositoryRoot, "components", "resiliency.yaml")).Delivery(Components.PubSub),
+        };
+        options.Secrets[SecretNames.GatewayJwtSigningKey] = JwtKey;
+        options.Secrets[SecretNames.GatewayApiKeyPepper] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        if (SecretNames.Gateway.FirstOrDefault(name => !options.Secrets.ContainsKey(name)) is { } missing)
+            throw new InvalidOperationException($"The gateway reads the secret '{missing}', which this test does not provide.");
+        Sidecars = new SidecarCluster(options);
+    }
 
     public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "system-tests-" + Guid.NewGuid().ToString("N"));
+    public SidecarCluster Sidecars { get; }
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
     public ServiceProcess Gateway { get; private set; } = null!;
     public IReadOnlyList<ServiceProcess> Serving => _processes.Where(p => p.AppId == "serving").ToList();
@@ -34,30 +55,51 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(DataDir);
-        // Replica count per app: the gateway is started last, once it knows every address.
         (string AppId, int Replicas)[] topology =
             [("marketdata", 1), ("features", 2), ("training", 1), ("serving", 2), ("backtesting", 1), ("monitoring", 1)];
         foreach (var (appId, replicas) in topology)
-        {
-            var started = await Task.WhenAll(Enumerable.Range(1, replicas).Select(i =>
-                ServiceProcess.StartAsync(appId, $"{appId}-{i}", RuntimeEnvironment(appId, i), StartTimeout)));
-            _processes.AddRange(started);
-        }
+            await Task.WhenAll(Enumerable.Range(1, replicas).Select(i => StartReplicaAsync(appId, $"{appId}-{i}", RuntimeEnvironment(appId, i))));
 
-        GatewaySettings = GatewayEnvironment();
-        Gateway = await ServiceProcess.StartAsync("gateway", "gateway", new Dictionary<string, string>(RuntimeEnvironment("gateway", 1).Concat(GatewaySettings)),
-            StartTimeout);
-        _processes.Add(Gateway);
+        var gatewaySidecar = await Sidecars.StartSidecarAsync("gateway");
+        GatewaySettings = GatewayEnvironment(gatewaySidecar);
+        Gateway = await StartReplicaAsync("gateway", "gateway", new Dictionary<string, string>(RuntimeEnvironment("gateway", 1).Concat(GatewaySettings)),
+            gatewaySidecar);
     }
 
-    /// <summary>What the embedded runtime needs; under sidecars this becomes DAPR_HTTP_PORT/DAPR_GRPC_PORT of each app's own sidecar.</summary>
+    /// <summary>Starts one replica as a pod runs it: its sidecar first, then the app pointed at it; the sidecar then reads the
+    /// app's subscriptions and serves invocations of it.</summary>
+    private async Task<ServiceProcess> StartReplicaAsync(string appId, string name, Dictionary<string, string> environment, FaithfulSidecar? sidecar = null)
+    {
+        sidecar ??= await Sidecars.StartSidecarAsync(appId);
+        foreach (var (key, value) in sidecar.AppSettings())
+            if (value is not null) environment[key] = value;
+        var process = await ServiceProcess.StartAsync(appId, name, environment, StartTimeout);
+        lock (_processes)
+        {
+            _processes.Add(process);
+            _sidecars[process] = sidecar;
+        }
+        await sidecar.ConnectAppAsync(new Uri(process.Url));
+        return process;
+    }
+
+    /// <summary>
+    /// The replica's pod goes away, as on a node failure: the app is killed (SIGKILL) and its sidecar stops with it, so
+    /// invocations resolve to the other replicas and its consumer groups lose a member.
+    /// </summary>
+    public async Task KillPodAsync(ServiceProcess replica)
+    {
+        replica.Kill();
+        await _sidecars[replica].DisposeAsync();
+    }
+
+    /// <summary>What every app gets besides its sidecar's variables. The data directory holds the SQLite offline stores only.</summary>
     private Dictionary<string, string> RuntimeEnvironment(string appId, int replica)
     {
         var environment = new Dictionary<string, string>
         {
-            ["Runtime__Mode"] = "embedded",
+            ["Runtime__Mode"] = "dapr",
             ["DataDir"] = DataDir,
-            ["PubSub__Embedded__PollInterval"] = "00:00:00.050",
             ["MarketData__Demo__Enabled"] = "false",
             ["Logging__LogLevel__Default"] = "Warning",
         };
@@ -66,25 +108,26 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
     }
 
     /// <summary>
-    /// The gateway's environment: every key the overlay's <c>gateway-settings</c> sets, with the destination addresses
-    /// pointed at this machine's processes (one destination per replica, where Kubernetes has the sidecar), and the
-    /// secrets under the names the deployment gives them.
+    /// The gateway's environment: every key the overlay's <c>gateway-settings</c> sets, with each destination (the local
+    /// sidecar's default HTTP port in the overlay) pointed at the port of the gateway's own sidecar. The app ids the overlay
+    /// names must be apps this test runs.
     /// </summary>
-    private Dictionary<string, string> GatewayEnvironment()
+    private Dictionary<string, string> GatewayEnvironment(FaithfulSidecar sidecar)
     {
         var settings = OverlaySettings();
+        // daprd's default HTTP port, where the injector puts the sidecar in every pod.
+        const string localSidecar = "http://127.0.0.1:3500";
         foreach (var key in settings.Keys.ToList())
         {
-            var match = DestinationKey().Match(key);
-            if (!match.Success) continue;
-            var cluster = match.Groups["cluster"].Value;
-            var replicas = _processes.Where(p => p.AppId == cluster).ToList();
-            if (replicas.Count == 0) throw new InvalidOperationException($"The overlay routes cluster '{cluster}' to an app this test does not run.");
-            settings[key] = replicas[0].Url;
-            for (var i = 1; i < replicas.Count; i++) settings[$"ReverseProxy__Clusters__{cluster}__Destinations__{replicas[i].Name}__Address"] = replicas[i].Url;
+            if (DestinationKey().IsMatch(key))
+            {
+                if (settings[key].TrimEnd('/') != localSidecar)
+                    throw new InvalidOperationException($"The overlay sets {key}={settings[key]}, not the local sidecar ({localSidecar}).");
+                settings[key] = $"http://127.0.0.1:{sidecar.HttpPort}";
+            }
+            else if (AppIdKey().IsMatch(key) && !_processes.Any(p => p.AppId == settings[key]))
+                throw new InvalidOperationException($"The overlay sets {key}={settings[key]}, an app this test does not run.");
         }
-        settings[SecretVariable(SecretNames.GatewayJwtSigningKey)] = JwtKey;
-        settings[SecretVariable(SecretNames.GatewayApiKeyPepper)] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         return settings;
     }
 
@@ -106,12 +149,11 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
         return settings;
     }
 
-    /// <summary>The embedded secret store's environment variable for a secret name.</summary>
-    private static string SecretVariable(string name) =>
-        "PLATFORM_SECRET_" + new string(name.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_').ToArray());
-
     [GeneratedRegex("^ReverseProxy__Clusters__(?<cluster>[a-z]+)__Destinations__[A-Za-z0-9-]+__Address$")]
     private static partial Regex DestinationKey();
+
+    [GeneratedRegex("^ReverseProxy__Clusters__(?<cluster>[a-z]+)__Metadata__DaprAppId$")]
+    private static partial Regex AppIdKey();
 
     /// <summary>A bearer token the overlay's issuer and audience accept, signed with the key in the secret store.</summary>
     public string Token(params string[] scopes)
@@ -143,11 +185,12 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
 
     public string Logs => string.Join('\n', _processes.Select(p => p.Log));
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         foreach (var process in _processes) process.Dispose();
         Http.Dispose();
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        return Task.CompletedTask;
+        // Fails the run when any sidecar saw a request it does not understand.
+        await Sidecars.DisposeAsync();
     }
 }

@@ -9,17 +9,21 @@ using System.Text.RegularExpressions;
 namespace Platform.SystemTests;
 
 /// <summary>
-/// The deployed shape end to end, through the gateway only. Which assertion catches which defect:
+/// The deployed shape end to end, through the gateway only, every service on the Dapr adapter behind its own faithful
+/// sidecar (<see cref="DeployedPlatform"/>). Which assertion catches which defect:
 /// <list type="bullet">
-/// <item>Gateway destinations not taken from configuration (loopback defaults): the gateway's first proxied call (key
-/// creation aside, every step) fails, since no service listens on the default ports.</item>
-/// <item>The JWT signing key read under another name than the deployed secret, or an issuer/audience that differs from the
-/// overlay's: <c>CreateKeyAsync</c> fails (the admin bearer token is refused), and every later step with it. (A pepper
-/// under another name goes unnoticed here, since the embedded runtime generates one; the rendered-manifest tests compare
-/// the names.)</item>
-/// <item>A promotion reaching one serving replica only: <c>BothReplicasAnswerAsync</c> times out on the other replica,
-/// after the promotion and after the rollback.</item>
-/// <item>A killed replica still chosen by the gateway: requests started after the kill fail (<c>failedAfterKill</c>).</item>
+/// <item>Gateway destinations not taken from configuration (loopback defaults): every proxied step fails, since nothing
+/// listens on the default ports.</item>
+/// <item>The gateway not naming the app (<c>dapr-app-id</c>) on its calls to the sidecar: the sidecar answers 404
+/// <c>ERR_DIRECT_INVOKE</c> to every proxied step and records a violation, which fails the fixture's teardown.</item>
+/// <item>A service that does not accept the app token its sidecar presents (<c>APP_API_TOKEN</c>): every proxied step and every
+/// delivery to it fails.</item>
+/// <item>The JWT signing key or the pepper read under another name than the deployed secret, or an issuer/audience that
+/// differs from the overlay's: <c>CreateKeyAsync</c> fails (the sidecars' secret store holds the deployed names only, and a
+/// missing secret is an error there), and every later step with it.</item>
+/// <item>A promotion reaching one serving replica only (<c>ModelPromoted</c> goes to one member of the <c>serving</c>
+/// consumer group): <c>BothReplicasAnswerAsync</c> times out on the other replica, after the promotion and after the rollback.</item>
+/// <item>A killed replica still chosen after its pod went away: requests started after the kill fail (<c>failedAfterKill</c>).</item>
 /// <item>Metrics named on dashboards or in alert rules that nothing emits: <c>Metrics_DashboardsAndRules_AreEmittedOrBelongToANamedExporter</c>.</item>
 /// </list>
 /// </summary>
@@ -43,7 +47,7 @@ public sealed class DeployedShapeTests(DeployedPlatform platform) : IClassFixtur
         await PostAsync(key, $"/v1/models/{Model}/rollback", new { });
         await BothReplicasAnswerAsync(key, 1);
 
-        // Load on both replicas, then SIGKILL one of them.
+        // Load on both replicas, then one replica's pod goes away (the app SIGKILLed, its sidecar stopped).
         var victim = platform.Serving.Single(s => s.Name == "serving-2");
         var clock = Stopwatch.StartNew();
         var results = new System.Collections.Concurrent.ConcurrentBag<(TimeSpan Start, TimeSpan End, int Status, string? Replica)>();
@@ -73,7 +77,7 @@ public sealed class DeployedShapeTests(DeployedPlatform platform) : IClassFixtur
         })).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         var killedAt = clock.Elapsed;
-        victim.Kill();
+        await platform.KillPodAsync(victim);
         var deadAt = clock.Elapsed;
         await Task.Delay(TimeSpan.FromSeconds(3));
         await stop.CancelAsync();
