@@ -30,8 +30,12 @@ public sealed class PredictionIntake(IPredictionStore store, ModelCatalog catalo
             return DeliveryResult.Drop;
         }
         if (await store.AddPredictionsAsync([record], ct) > 0) metrics.PredictionStored(record.Model);
-        var series = (await bars.GetCoverageAsync(record.Symbol, ct)).FirstOrDefault(c => c.Interval.Name == record.Interval);
-        if (series is not null && series.Last > record.Time) await joiner.JoinAsync(record.Symbol, record.Interval, series.Last, ct);
+        // The bar at which the horizon passes, if it is stored already: joined as if that bar had just closed, so drift is
+        // evaluated at the window end the prediction's outcome belongs to.
+        var settling = await bars.GetBarsAsync(new BarQuery(record.Symbol, BarInterval.Parse(record.Interval), record.Time, Limit: record.Horizon + 1), ct);
+        // A prediction between bars was decided on the bar before its time, so its horizon ends one stored bar earlier.
+        var settles = settling.Count > 0 && settling[0].Time == record.Time ? record.Horizon : record.Horizon - 1;
+        if (settles >= 0 && settling.Count > settles) await joiner.JoinAsync(record.Symbol, record.Interval, settling[settles].Time, ct);
         return DeliveryResult.Success;
     }
 

@@ -222,23 +222,9 @@ public static partial class PredictionsApi
     {
         if (!string.IsNullOrEmpty(model.FeatureSetHash) && !string.IsNullOrEmpty(vector.SetHash) && vector.SetHash != model.FeatureSetHash)
             return FeatureInput.Fail(409, $"The stored {vector.Set} vector was computed by a different definition (hash {vector.SetHash[..12]}) than {model.Name} v{model.Version} was trained on ({model.FeatureSetHash[..Math.Min(12, model.FeatureSetHash.Length)]}).");
-        var row = new float[model.FeatureNames.Count];
-        var sameOrder = vector.Names.Count == row.Length && vector.Values.Count == row.Length && vector.Names.SequenceEqual(model.FeatureNames, StringComparer.Ordinal);
-        if (sameOrder)
-        {
-            for (var i = 0; i < row.Length; i++) row[i] = vector.Values[i] is double v ? (float)v : float.NaN;
-        }
-        else
-        {
-            var index = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (var i = 0; i < vector.Names.Count && i < vector.Values.Count; i++) index[vector.Names[i]] = i;
-            for (var i = 0; i < row.Length; i++)
-            {
-                if (!index.TryGetValue(model.FeatureNames[i], out var at))
-                    return FeatureInput.Fail(409, $"The stored {vector.Set} vector has no feature '{model.FeatureNames[i]}' that {model.Name} v{model.Version} needs.");
-                row[i] = vector.Values[at] is double v ? (float)v : float.NaN;
-            }
-        }
+        var row = model.MapRow(vector.Names, vector.Values.Count, i => vector.Values[i] ?? double.NaN, out var missing);
+        if (row is null)
+            return FeatureInput.Fail(409, $"The stored {vector.Set} vector has no feature '{missing}' that {model.Name} v{model.Version} needs.");
         return new FeatureInput(row, vector.Time, "online-store", null, null, null);
     }
 

@@ -66,20 +66,21 @@ public sealed class ServedModel
     }
 
     /// <summary>
-    /// The row this model takes from a named vector (NaN where a value is undefined), or null with the first feature the
-    /// vector lacks. Vectors in the model's own order (the usual case) are copied without a lookup.
+    /// The row this model takes from a named vector of <paramref name="count"/> values (<paramref name="value"/>(i), NaN
+    /// where undefined), or null with the first feature the vector lacks. A vector in the model's own order (the usual
+    /// case) is copied without a lookup.
     /// </summary>
-    public float[]? MapRow(IReadOnlyList<string> names, IReadOnlyList<double> values, out string? missing)
+    public float[]? MapRow(IReadOnlyList<string> names, int count, Func<int, double> value, out string? missing)
     {
         missing = null;
         var row = new float[FeatureNames.Count];
-        if (names.Count == row.Length && values.Count == row.Length && names.SequenceEqual(FeatureNames, StringComparer.Ordinal))
+        if (names.Count == row.Length && count == row.Length && names.SequenceEqual(FeatureNames, StringComparer.Ordinal))
         {
-            for (var i = 0; i < row.Length; i++) row[i] = (float)values[i];
+            for (var i = 0; i < row.Length; i++) row[i] = (float)value(i);
             return row;
         }
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < names.Count && i < values.Count; i++) index[names[i]] = i;
+        for (var i = 0; i < names.Count && i < count; i++) index[names[i]] = i;
         for (var i = 0; i < row.Length; i++)
         {
             if (!index.TryGetValue(FeatureNames[i], out var at))
@@ -87,7 +88,7 @@ public sealed class ServedModel
                 missing = FeatureNames[i];
                 return null;
             }
-            row[i] = (float)values[at];
+            row[i] = (float)value(at);
         }
         return row;
     }

@@ -68,7 +68,7 @@ public sealed class StreamingPredictions(ModelHost host, PredictionEvents events
             {
                 var model = lease.Model;
                 if (model.FeatureSet != vector.FeatureSet) continue;
-                var row = model.MapRow(vector.Names, vector.Values, out var missing);
+                var row = model.MapRow(vector.Names, vector.Values.Count, i => vector.Values[i], out var missing);
                 var value = row is null ? double.NaN : model.Predict(row);
                 if (!double.IsFinite(value))
                 {
