@@ -1,4 +1,5 @@
 using Platform.BuildingBlocks.State;
+using Platform.Contracts;
 
 namespace Platform.Workflows;
 
@@ -69,6 +70,45 @@ public sealed class WorkflowRuns
     }
 
     /// <summary>Who started the run: null for a run the platform started itself, or one started before owners were recorded.</summary>
+    /// <summary>
+    /// The run <paramref name="instanceId"/> of <paramref name="workflow"/> with its owner, or null when there is none or
+    /// <paramref name="caller"/> may not see it (<see cref="Caller.MaySee"/>): the same answer, so a 404 tells nothing.
+    /// </summary>
+    public async Task<(WorkflowState State, string? Owner)?> FindVisibleAsync(string instanceId, string workflow, Caller? caller, CancellationToken ct)
+    {
+        WorkflowState state;
+        try
+        {
+            state = await _client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs: true, ct);
+        }
+        catch (ArgumentException)
+        {
+            return null; // not a valid instance id: no such run
+        }
+        if (!state.Exists || state.Name != workflow) return null;
+        var owner = await GetOwnerAsync(instanceId, ct);
+        return Caller.MaySee(caller, owner) ? (state, owner) : null;
+    }
+
+    /// <summary>
+    /// Cancels a running instance for <paramref name="caller"/> (terminated with the reason, not resumed after a restart)
+    /// and waits up to <paramref name="wait"/> for it to stop; returns its state then and whether it has stopped.
+    /// </summary>
+    public async Task<(WorkflowState State, bool Stopped)> CancelAsync(string instanceId, Caller? caller, TimeSpan wait, CancellationToken ct)
+    {
+        await _client.TerminateWorkflowAsync(instanceId, $"Cancelled by {caller?.Id ?? "the platform"}.", ct);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(wait);
+        try
+        {
+            return (await _client.WaitForWorkflowCompletionAsync(instanceId, cancellation: bound.Token), true);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (await _client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs: true, ct), false);
+        }
+    }
+
     public async Task<string?> GetOwnerAsync(string instanceId, CancellationToken ct) =>
         (await _store.GetAsync<OwnerRecord>(OwnerKey(instanceId), ct))?.Owner;
 

@@ -86,46 +86,30 @@ public static class BacktestApi
     }
 
     internal static async Task<Results<Ok<BacktestRunView>, ProblemHttpResult>> GetAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+        string id, HttpContext http, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        var (state, owner) = await FindAsync(id, http, runs, ct);
         if (state is null) return NotFound(id);
         return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
     }
 
     internal static async Task<Results<Ok<BacktestRunView>, Accepted<BacktestRunView>, ProblemHttpResult>> CancelAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+        string id, HttpContext http, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        var (state, owner) = await FindAsync(id, http, runs, ct);
         if (state is null) return NotFound(id);
         if (state.RuntimeStatus.IsTerminal()) return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
-        var by = Caller.From(http.Request.Headers[Caller.Header])?.Id ?? "the platform";
-        await workflows.TerminateWorkflowAsync(id, $"Cancelled by {by}.", ct);
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(CancelWait);
-        try
+        (state, var stopped) = await runs.CancelAsync(id, Caller.From(http.Request.Headers[Caller.Header]), CancelWait, ct);
+        if (stopped)
         {
-            state = await workflows.WaitForWorkflowCompletionAsync(id, cancellation: wait.Token);
             return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct);
-            return TypedResults.Accepted($"/v1/backtests/{id}", await ViewAsync(id, state, owner, reports, progress, ct));
-        }
+        return TypedResults.Accepted($"/v1/backtests/{id}", await ViewAsync(id, state, owner, reports, progress, ct));
     }
 
     /// <summary>The run and its owner, or null when there is none or the caller may not see it (the same answer: a 404 tells nothing).</summary>
-    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, CancellationToken ct)
-    {
-        WorkflowState state;
-        try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
-        catch (ArgumentException) { return (null, null); } // not a valid instance id: no such run
-        if (!state.Exists || state.Name != nameof(BacktestWorkflow)) return (null, null);
-        var owner = await runs.GetOwnerAsync(id, ct);
-        return Caller.MaySee(Caller.From(http.Request.Headers[Caller.Header]), owner) ? (state, owner) : (null, null);
-    }
+    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(string id, HttpContext http, WorkflowRuns runs, CancellationToken ct) =>
+        await runs.FindVisibleAsync(id, nameof(BacktestWorkflow), Caller.From(http.Request.Headers[Caller.Header]), ct) is { } found ? found : (null, null);
 
     private static async Task<BacktestRunView> ViewAsync(
         string id, WorkflowState state, string? owner, BacktestReports reports, BacktestProgress progress, CancellationToken ct)

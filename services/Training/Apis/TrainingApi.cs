@@ -63,40 +63,32 @@ public static class TrainingApi
     }
 
     internal static async Task<Results<Ok<TrainingRunView>, ProblemHttpResult>> GetAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
+        string id, HttpContext http, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        var (state, owner) = await FindAsync(id, http, runs, ct);
         if (state is null) return NotFound(id);
         return TypedResults.Ok(View(id, state, owner, progress));
     }
 
     internal static async Task<Results<Ok<TrainingRunView>, Accepted<TrainingRunView>, ProblemHttpResult>> CancelAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
+        string id, HttpContext http, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, workflows, runs, ct);
+        var (state, owner) = await FindAsync(id, http, runs, ct);
         if (state is null) return NotFound(id);
         if (state.RuntimeStatus.IsTerminal()) return TypedResults.Ok(View(id, state, owner, progress));
-        var by = Caller.From(http.Request.Headers[Caller.Header])?.Id ?? "the platform";
-        await workflows.TerminateWorkflowAsync(id, $"Cancelled by {by}.", ct);
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(CancelWait);
-        try
+        (state, var stopped) = await runs.CancelAsync(id, Caller.From(http.Request.Headers[Caller.Header]), CancelWait, ct);
+        if (stopped)
         {
-            state = await workflows.WaitForWorkflowCompletionAsync(id, cancellation: wait.Token);
             progress.Remove(id);
             return TypedResults.Ok(View(id, state, owner, progress));
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct);
-            return TypedResults.Accepted($"/v1/training-runs/{id}", View(id, state, owner, progress));
-        }
+        return TypedResults.Accepted($"/v1/training-runs/{id}", View(id, state, owner, progress));
     }
 
     internal static async Task<Results<Ok<TrialsView>, ProblemHttpResult>> TrialsAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, CancellationToken ct)
+        string id, HttpContext http, WorkflowRuns runs, CancellationToken ct)
     {
-        var (state, _) = await FindAsync(id, http, workflows, runs, ct);
+        var (state, _) = await FindAsync(id, http, runs, ct);
         if (state is null) return NotFound(id);
         if (state.RuntimeStatus != WorkflowRuntimeStatus.Completed || state.ReadOutputAs<TrainingOutcome>() is not { } outcome)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has not completed.",
@@ -105,16 +97,8 @@ public static class TrainingApi
     }
 
     /// <summary>The run and its owner, or null when there is none or the caller may not see it (the same answer: a 404 tells nothing).</summary>
-    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(
-        string id, HttpContext http, WorkflowClient workflows, WorkflowRuns runs, CancellationToken ct)
-    {
-        WorkflowState state;
-        try { state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: true, ct); }
-        catch (ArgumentException) { return (null, null); } // not a valid instance id: no such run
-        if (!state.Exists || state.Name != nameof(TrainingWorkflow)) return (null, null);
-        var owner = await runs.GetOwnerAsync(id, ct);
-        return Caller.MaySee(Caller.From(http.Request.Headers[Caller.Header]), owner) ? (state, owner) : (null, null);
-    }
+    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(string id, HttpContext http, WorkflowRuns runs, CancellationToken ct) =>
+        await runs.FindVisibleAsync(id, nameof(TrainingWorkflow), Caller.From(http.Request.Headers[Caller.Header]), ct) is { } found ? found : (null, null);
 
     private static TrainingRunView View(string id, WorkflowState state, string? owner, TrainingProgress progress)
     {
