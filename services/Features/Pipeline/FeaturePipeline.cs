@@ -282,66 +282,6 @@ public sealed class FeaturePipeline(
         }
     }
 
-    private async Task ProcessBarAsync(FeatureSet set, string symbol, BarInterval interval, Bar bar, CancellationToken ct)
-    {
-        var key = new StreamKey(set.Id, symbol, interval.Name);
-        var state = await LoadAsync(key, set, interval, ct);
-        if (state.LastTime is { } last && bar.Time <= last)
-        {
-            if (bar.Time == last || await history.ContainsAsync(set.Id, symbol, interval, bar.Time, ct))
-            {
-                metrics.OnDuplicate(set.Id);
-                logger.LogDebug("Duplicate bar {Symbol} {Interval} at {Time} for {Set}: already computed", symbol, interval, bar.Time, set.Id);
-            }
-            else
-            {
-                metrics.OnOutOfOrder(set.Id);
-                logger.LogWarning("Out-of-order bar {Symbol} {Interval} at {Time} arrived after {Last} for {Set}; ignored (re-import the range to recompute it)",
-                    symbol, interval, bar.Time, last, set.Id);
-            }
-            return;
-        }
-
-        try
-        {
-            // Stored bars that never came as events (missed while a replica was elsewhere, dead-lettered): compute them first.
-            var rows = new List<FeatureRow>();
-            long gap = 0;
-            await foreach (var stored in bars.StreamBarsAsync(new BarQuery(symbol, interval, state.LastTime?.AddTicks(1), bar.Time), ct))
-            {
-                rows.Add(new FeatureRow(stored.Time, state.Calculator.Update(stored)));
-                gap++;
-                if (rows.Count >= ChunkRows)
-                {
-                    await history.WriteAsync(set, symbol, interval, rows, ct);
-                    rows = [];
-                }
-            }
-            if (gap > 0)
-            {
-                metrics.OnGapFilled(set.Id, gap);
-                logger.LogInformation("Filled a gap of {Count} stored bars of {Symbol} {Interval} for {Set} before {Time}", gap, symbol, interval, set.Id, bar.Time);
-            }
-
-            var values = state.Calculator.Update(bar);
-            rows.Add(new FeatureRow(bar.Time, values));
-            state.LastTime = bar.Time;
-            state.Bars += gap + 1;
-
-            await history.WriteAsync(set, symbol, interval, rows, ct);
-            await online.SaveLatestAsync(set, symbol, interval, bar.Time, values, ct);
-            await publisher.PublishAsync(FeatureJson.ToOutgoing(new FeaturesComputed(symbol, interval.Name, bar.Time, set.Id, set.Features, values)), ct);
-            await Private.SaveAsync(FeatureCheckpoint.Key(set.Id, symbol, interval.Name), new FeatureCheckpoint(set.Hash, bar.Time, state.Bars), ct: ct);
-            metrics.OnProcessed(set.Id);
-        }
-        catch
-        {
-            // The calculator may have moved past what the checkpoint records: rebuild it on the retry.
-            _streams.Remove(key);
-            throw;
-        }
-    }
-
     /// <summary>Batch recompute after an import; returns the new checkpoint (committed by the caller) or null when no bars are stored.</summary>
     private async Task<FeatureCheckpoint?> RecomputeAsync(FeatureSet set, string symbol, BarInterval interval, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
