@@ -3,19 +3,13 @@ using static Platform.Workflows.Tests.WorkflowRunnerTests;
 
 namespace Platform.Workflows.Tests;
 
-public sealed class LeaseTests : IAsyncLifetime
+public sealed class LeaseTests : RuntimeTest
 {
-    private readonly TestRuntime _runtime = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
-
     [Fact]
     public async Task TwoRunners_OneStore_RunEachActivityOnceAndFinishEachInstanceOnce()
     {
-        var a = _runtime.StartRunner(o => o.MaxConcurrentInstances = 8);
-        var b = _runtime.StartRunner(o => o.MaxConcurrentInstances = 8);
+        var a = Runtime.StartRunner(o => o.MaxConcurrentInstances = 8);
+        var b = Runtime.StartRunner(o => o.MaxConcurrentInstances = 8);
         var ids = Enumerable.Range(0, 40).Select(i => $"pair-{i}").ToList();
 
         foreach (var (id, i) in ids.Select((id, i) => (id, i)))
@@ -25,49 +19,49 @@ public sealed class LeaseTests : IAsyncLifetime
 
         foreach (var id in ids)
         {
-            for (var step = 1; step <= 3; step++) Assert.Equal(1, _runtime.Effects.Count(id, $"step{step}:start"));
-            await Eventually(() => _runtime.CountEvents($"wf:{id}:completed") == 1);
+            for (var step = 1; step <= 3; step++) Assert.Equal(1, Runtime.Effects.Count(id, $"step{step}:start"));
+            await Eventually(() => Runtime.CountEvents($"wf:{id}:completed") == 1);
         }
     }
 
     [Fact]
     public async Task Runner_StoppedMidWorkflow_AnotherResumesWithoutRerunningCheckpointedActivities()
     {
-        var a = _runtime.StartRunner();
+        var a = Runtime.StartRunner();
         var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "handover", new ChainInput(4, GateAtStep: "g"));
-        _runtime.Effects.Gate($"{id}:g:1").SetResult();
-        _runtime.Effects.Gate($"{id}:g:2").SetResult();
+        Runtime.Effects.Gate($"{id}:g:1").SetResult();
+        Runtime.Effects.Gate($"{id}:g:2").SetResult();
         await a.Client.WaitForAsync(id, s => s.Progress.CompletedActivities == 2, Within());
-        await Eventually(() => _runtime.Effects.Count(id, "step3:start") == 1);
+        await Eventually(() => Runtime.Effects.Count(id, "step3:start") == 1);
 
         await a.StopAsync();
-        _runtime.Effects.Gate($"{id}:g:3").SetResult();
-        _runtime.Effects.Gate($"{id}:g:4").SetResult();
-        var b = _runtime.StartRunner();
+        Runtime.Effects.Gate($"{id}:g:3").SetResult();
+        Runtime.Effects.Gate($"{id}:g:4").SetResult();
+        var b = Runtime.StartRunner();
         var state = await b.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal(1234, state.ReadOutputAs<long>());
-        Assert.Equal(1, _runtime.Effects.Count(id, "step1:start"));
-        Assert.Equal(1, _runtime.Effects.Count(id, "step2:start"));
+        Assert.Equal(1, Runtime.Effects.Count(id, "step1:start"));
+        Assert.Equal(1, Runtime.Effects.Count(id, "step2:start"));
         // Step 3 was interrupted (stopped before its result was checkpointed), so it ran again.
-        Assert.Equal(2, _runtime.Effects.Count(id, "step3:start"));
-        Assert.Equal(1, _runtime.Effects.Count(id, "step4:start"));
+        Assert.Equal(2, Runtime.Effects.Count(id, "step3:start"));
+        Assert.Equal(1, Runtime.Effects.Count(id, "step4:start"));
     }
 
     [Fact]
     public async Task Lease_TakenOverAfterExpiry_OldRunnerCannotCheckpoint()
     {
-        var a = _runtime.StartRunner(o => o.RenewInterval = TimeSpan.FromMilliseconds(200));
+        var a = Runtime.StartRunner(o => o.RenewInterval = TimeSpan.FromMilliseconds(200));
         var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "stolen", new ChainInput(2, GateAtStep: "g"));
-        await Eventually(() => _runtime.Effects.Count(id, "step1:start") == 1);
+        await Eventually(() => Runtime.Effects.Count(id, "step1:start") == 1);
 
         // Another runner takes the lease as if A's had expired: it rewrites the record, so A's ETag no longer matches.
-        var (record, etag) = await _runtime.Store.GetWithETagAsync<System.Text.Json.Nodes.JsonObject>("workflow:" + id);
+        var (record, etag) = await Runtime.Store.GetWithETagAsync<System.Text.Json.Nodes.JsonObject>("workflow:" + id);
         record!["leaseOwner"] = "someone-else";
         record["leaseUntil"] = DateTimeOffset.UtcNow.AddMinutes(10);
-        Assert.Equal(StateOutcome.Ok, await _runtime.Store.SaveAsync("workflow:" + id, record, etag));
+        Assert.Equal(StateOutcome.Ok, await Runtime.Store.SaveAsync("workflow:" + id, record, etag));
 
-        _runtime.Effects.Gate($"{id}:g:1").SetResult();
+        Runtime.Effects.Gate($"{id}:g:1").SetResult();
         await Eventually(() => a.Runner.ActiveInstances == 0);
         var state = await a.Client.GetWorkflowStateAsync(id);
         Assert.Equal(0, state.Progress.CompletedActivities);
@@ -79,17 +73,17 @@ public sealed class LeaseTests : IAsyncLifetime
     {
         // A lease must outlast the longest pause of its holder: starting a second runner in this process can stall
         // timers for most of a second on two cores, so the lease here is seconds, not milliseconds.
-        var a = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromSeconds(3); o.RenewInterval = TimeSpan.FromMilliseconds(300); });
+        var a = Runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromSeconds(3); o.RenewInterval = TimeSpan.FromMilliseconds(300); });
         var id = await a.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "held", new ChainInput(1, GateAtStep: "g"));
-        await Eventually(() => _runtime.Effects.Count(id, "step1:start") == 1);
+        await Eventually(() => Runtime.Effects.Count(id, "step1:start") == 1);
 
-        var b = _runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromSeconds(3); o.RenewInterval = TimeSpan.FromMilliseconds(300); });
+        var b = Runtime.StartRunner(o => { o.LeaseDuration = TimeSpan.FromSeconds(3); o.RenewInterval = TimeSpan.FromMilliseconds(300); });
         await Task.Delay(4_000);
         Assert.Equal(0, b.Runner.ActiveInstances);
 
-        _runtime.Effects.Gate($"{id}:g:1").SetResult();
+        Runtime.Effects.Gate($"{id}:g:1").SetResult();
         var state = await a.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
         Assert.Equal(1, state.ReadOutputAs<long>());
-        Assert.Equal(1, _runtime.Effects.Count(id, "step1:start"));
+        Assert.Equal(1, Runtime.Effects.Count(id, "step1:start"));
     }
 }

@@ -3,14 +3,8 @@ using static Platform.Workflows.Tests.WorkflowRunnerTests;
 namespace Platform.Workflows.Tests;
 
 /// <summary>Start errors fail the instance after the configured attempts; activity retry state is checkpointed.</summary>
-public sealed class StartAndRetryTests : IAsyncLifetime
+public sealed class StartAndRetryTests : RuntimeTest
 {
-    private readonly TestRuntime _runtime = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
-
     private static void FastStartRetries(WorkflowRuntimeOptions o)
     {
         o.MaxStartAttempts = 3;
@@ -21,7 +15,7 @@ public sealed class StartAndRetryTests : IAsyncLifetime
     public async Task RunAsync_InputDoesNotDeserialize_FailsAfterMaxStartAttempts()
     {
         var checkpoints = new System.Collections.Concurrent.ConcurrentQueue<WorkflowCheckpoint>();
-        var r = _runtime.StartRunner(o =>
+        var r = Runtime.StartRunner(o =>
         {
             FastStartRetries(o);
             o.OnCheckpoint = checkpoints.Enqueue;
@@ -39,7 +33,7 @@ public sealed class StartAndRetryTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_WorkflowDependencyMissing_FailsAfterMaxStartAttempts()
     {
-        var r = _runtime.StartRunner(o =>
+        var r = Runtime.StartRunner(o =>
         {
             FastStartRetries(o);
             o.RegisterWorkflow<NeedsMissingService>();
@@ -55,7 +49,7 @@ public sealed class StartAndRetryTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_StartFailedOnceThenRunnerRestarted_AttemptCountIsKept()
     {
-        var first = _runtime.StartRunner(o =>
+        var first = Runtime.StartRunner(o =>
         {
             FastStartRetries(o);
             o.StartRetryDelay = TimeSpan.FromMilliseconds(300);
@@ -64,7 +58,7 @@ public sealed class StartAndRetryTests : IAsyncLifetime
         await first.Client.WaitForAsync("poison-2", s => s.RuntimeStatus == WorkflowRuntimeStatus.Running, Within());
         await first.StopAsync();
 
-        var second = _runtime.StartRunner(o => o.MaxStartAttempts = 2);
+        var second = Runtime.StartRunner(o => o.MaxStartAttempts = 2);
         var state = await second.Client.WaitForWorkflowCompletionAsync("poison-2", cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
@@ -74,18 +68,18 @@ public sealed class StartAndRetryTests : IAsyncLifetime
     [Fact]
     public async Task CallActivity_RunnerStoppedBetweenRetries_NextRunnerContinuesWithTheNextAttempt()
     {
-        var first = _runtime.StartRunner();
+        var first = Runtime.StartRunner();
         // Fails attempts 1 to 3; the wait after attempt 2 (2 s) leaves time to stop the runner.
         await first.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "retry-kill",
             new FlakyInput(FailTimes: 3, MaxAttempts: 5, FirstRetryMs: 50, Backoff: 40));
-        await Eventually(() => _runtime.Effects.Count("retry-kill", "attempt") == 2);
+        await Eventually(() => Runtime.Effects.Count("retry-kill", "attempt") == 2);
         await first.StopAsync();
 
-        var second = _runtime.StartRunner();
+        var second = Runtime.StartRunner();
         var state = await second.Client.WaitForWorkflowCompletionAsync("retry-kill", cancellation: Within(30));
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal("ok after 4", state.ReadOutputAs<string>());
-        Assert.Equal(4, _runtime.Effects.Count("retry-kill", "attempt"));
+        Assert.Equal(4, Runtime.Effects.Count("retry-kill", "attempt"));
     }
 }

@@ -167,3 +167,13 @@ public sealed class Effects
 
     public TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 }
+
+/// <summary>A test class with a fresh <see cref="TestRuntime"/> for each test, disposed after it.</summary>
+public abstract class RuntimeTest : IAsyncLifetime
+{
+    protected TestRuntime Runtime { get; } = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => Runtime.DisposeAsync().AsTask();
+}

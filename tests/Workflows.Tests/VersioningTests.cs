@@ -3,15 +3,9 @@ using static Platform.Workflows.Tests.WorkflowRunnerTests;
 namespace Platform.Workflows.Tests;
 
 /// <summary>Definitions are versioned: patches keep old instances on their path, a removed definition fails its instances.</summary>
-public sealed class VersioningTests : IAsyncLifetime
+public sealed class VersioningTests : RuntimeTest
 {
-    private readonly TestRuntime _runtime = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
-
-    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow => _runtime.StartRunner(o =>
+    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow => Runtime.StartRunner(o =>
     {
         o.RegisterWorkflow<T>(name, version);
         o.RegisterActivity<Echo>();
@@ -22,17 +16,17 @@ public sealed class VersioningTests : IAsyncLifetime
     {
         var v1 = Runner<PatchedV1>("1");
         await v1.Client.ScheduleNewWorkflowAsync("Patched", "old-1", true);
-        await Eventually(() => _runtime.Effects.Count("old-1", "echo:b:start") == 1);
+        await Eventually(() => Runtime.Effects.Count("old-1", "echo:b:start") == 1);
         await v1.StopAsync();
 
         var v2 = Runner<PatchedV2>("2");
-        _runtime.Effects.Gate("old-1:b").TrySetResult();
+        Runtime.Effects.Gate("old-1:b").TrySetResult();
         var old = await v2.Client.WaitForWorkflowCompletionAsync("old-1", cancellation: Within());
         await v2.Client.ScheduleNewWorkflowAsync("Patched", "new-1", false);
         var fresh = await v2.Client.WaitForWorkflowCompletionAsync("new-1", cancellation: Within());
 
         Assert.Equal("ab", old.ReadOutputAs<string>());
-        Assert.Equal(0, _runtime.Effects.Count("old-1", "echo:x"));
+        Assert.Equal(0, Runtime.Effects.Count("old-1", "echo:x"));
         Assert.Equal("1", old.Version);
         Assert.Equal("axb", fresh.ReadOutputAs<string>());
         Assert.Equal("2", fresh.Version);
@@ -43,15 +37,15 @@ public sealed class VersioningTests : IAsyncLifetime
     {
         var first = Runner<PatchedV2>("2");
         await first.Client.ScheduleNewWorkflowAsync("Patched", "p-1", true);
-        await Eventually(() => _runtime.Effects.Count("p-1", "echo:b:start") == 1);
+        await Eventually(() => Runtime.Effects.Count("p-1", "echo:b:start") == 1);
         await first.StopAsync();
 
         var second = Runner<PatchedV2>("2");
-        _runtime.Effects.Gate("p-1:b").TrySetResult();
+        Runtime.Effects.Gate("p-1:b").TrySetResult();
         var state = await second.Client.WaitForWorkflowCompletionAsync("p-1", cancellation: Within());
 
         Assert.Equal("axb", state.ReadOutputAs<string>());
-        Assert.Equal(1, _runtime.Effects.Count("p-1", "echo:x"));
+        Assert.Equal(1, Runtime.Effects.Count("p-1", "echo:x"));
     }
 
     [Fact]
@@ -59,10 +53,10 @@ public sealed class VersioningTests : IAsyncLifetime
     {
         var before = Runner<PatchedV1>("1", name: "Retired");
         await before.Client.ScheduleNewWorkflowAsync("Retired", "retired-1", true);
-        await Eventually(() => _runtime.Effects.Count("retired-1", "echo:b:start") == 1);
+        await Eventually(() => Runtime.Effects.Count("retired-1", "echo:b:start") == 1);
         await before.StopAsync();
 
-        var after = _runtime.StartRunner(o => o.UnregisteredGracePeriod = TimeSpan.FromMilliseconds(200));
+        var after = Runtime.StartRunner(o => o.UnregisteredGracePeriod = TimeSpan.FromMilliseconds(200));
         var state = await after.Client.WaitForWorkflowCompletionAsync("retired-1", cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
@@ -74,8 +68,8 @@ public sealed class VersioningTests : IAsyncLifetime
     public async Task RunAsync_ReplicaWithoutTheDefinitionWithinTheGracePeriod_LeavesTheInstanceToAReplicaThatHasIt()
     {
         // A rolling deployment: an old replica (no "Patched") keeps scanning while the new code's instance waits.
-        var old = _runtime.StartRunner(o => o.UnregisteredGracePeriod = TimeSpan.FromMinutes(5));
-        await _runtime.Client().ScheduleNewWorkflowAsync("Patched", "rolling-1", false);
+        var old = Runtime.StartRunner(o => o.UnregisteredGracePeriod = TimeSpan.FromMinutes(5));
+        await Runtime.Client().ScheduleNewWorkflowAsync("Patched", "rolling-1", false);
         // Many scans of the old replica (it polls every 50 ms) pass before the new replica starts.
         await Task.Delay(TimeSpan.FromSeconds(1));
         var pending = await old.Client.GetWorkflowStateAsync("rolling-1");
@@ -93,7 +87,7 @@ public sealed class VersioningTests : IAsyncLifetime
     {
         var v1 = Runner<TimerThenEchoV1>("1", name: "TimerThenEcho");
         await v1.Client.ScheduleNewWorkflowAsync("TimerThenEcho", "t-1", 10);
-        await Eventually(() => _runtime.Effects.Count("t-1", "echo:b:start") == 1);
+        await Eventually(() => Runtime.Effects.Count("t-1", "echo:b:start") == 1);
         await v1.StopAsync();
 
         var v2 = Runner<TimerThenEchoV2>("2", name: "TimerThenEcho");
@@ -101,6 +95,6 @@ public sealed class VersioningTests : IAsyncLifetime
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.True(state.FailureDetails!.IsCausedBy<NonDeterministicWorkflowException>());
-        Assert.Equal(0, _runtime.Effects.Count("t-1", "echo:t"));
+        Assert.Equal(0, Runtime.Effects.Count("t-1", "echo:t"));
     }
 }

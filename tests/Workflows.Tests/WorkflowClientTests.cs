@@ -2,18 +2,12 @@ using static Platform.Workflows.Tests.WorkflowRunnerTests;
 
 namespace Platform.Workflows.Tests;
 
-public sealed class WorkflowClientTests : IAsyncLifetime
+public sealed class WorkflowClientTests : RuntimeTest
 {
-    private readonly TestRuntime _runtime = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
-
     [Fact]
     public async Task ScheduleNewWorkflow_ExistingInstanceId_ReturnsItWithoutASecondRun()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "order-42", new ChainInput(3));
         await r.Client.WaitForWorkflowCompletionAsync("order-42", cancellation: Within());
 
@@ -23,28 +17,28 @@ public sealed class WorkflowClientTests : IAsyncLifetime
         Assert.Equal("order-42", again);
         Assert.Equal(123, state.ReadOutputAs<long>());
         Assert.Equal(3, state.ReadInputAs<ChainInput>()!.Steps);
-        Assert.Equal(1, _runtime.Effects.Count("order-42", "step1:start"));
+        Assert.Equal(1, Runtime.Effects.Count("order-42", "step1:start"));
     }
 
     [Fact]
     public async Task ScheduleNewWorkflow_ConcurrentStartsOfOneId_RunsItOnce()
     {
-        var r = _runtime.StartRunner();
-        var clients = new[] { r.Client, _runtime.Client(), _runtime.Client() };
+        var r = Runtime.StartRunner();
+        var clients = new[] { r.Client, Runtime.Client(), Runtime.Client() };
 
         var ids = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
             Task.Run(() => clients[i % clients.Length].ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "once", new ChainInput(2)))));
         await r.Client.WaitForWorkflowCompletionAsync("once", cancellation: Within());
 
         Assert.All(ids, id => Assert.Equal("once", id));
-        Assert.Equal(1, _runtime.Effects.Count("once", "step1:start"));
-        Assert.Equal(1, _runtime.Effects.Count("once", "step2:start"));
+        Assert.Equal(1, Runtime.Effects.Count("once", "step1:start"));
+        Assert.Equal(1, Runtime.Effects.Count("once", "step2:start"));
     }
 
     [Fact]
     public async Task ScheduleNewWorkflow_ExistingIdOfAnotherWorkflow_Throws()
     {
-        var client = _runtime.Client();
+        var client = Runtime.Client();
         await client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "taken", new ChainInput(1));
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => client.ScheduleNewWorkflowAsync(nameof(TimerWorkflow), "taken", 1));
@@ -56,17 +50,17 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [InlineData("model:v1")]
     public async Task ScheduleNewWorkflow_InvalidInstanceId_Throws(string id)
     {
-        await Assert.ThrowsAsync<ArgumentException>(() => _runtime.Client().ScheduleNewWorkflowAsync(nameof(ChainWorkflow), id, new ChainInput(1)));
+        await Assert.ThrowsAsync<ArgumentException>(() => Runtime.Client().ScheduleNewWorkflowAsync(nameof(ChainWorkflow), id, new ChainInput(1)));
     }
 
     [Fact]
     public async Task ScheduleNewWorkflow_NoRunner_StaysPendingUntilOneStarts()
     {
-        var client = _runtime.Client();
+        var client = Runtime.Client();
         await client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "later", new ChainInput(2));
         Assert.Equal(WorkflowRuntimeStatus.Pending, (await client.GetWorkflowStateAsync("later")).RuntimeStatus);
 
-        _runtime.StartRunner();
+        Runtime.StartRunner();
         var state = await client.WaitForWorkflowCompletionAsync("later", cancellation: Within());
 
         Assert.Equal(12, state.ReadOutputAs<long>());
@@ -75,7 +69,7 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task GetWorkflowState_UnknownId_DoesNotExist()
     {
-        var state = await _runtime.Client().GetWorkflowStateAsync("nobody");
+        var state = await Runtime.Client().GetWorkflowStateAsync("nobody");
 
         Assert.False(state.Exists);
         Assert.Equal(WorkflowRuntimeStatus.Unknown, state.RuntimeStatus);
@@ -84,7 +78,7 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task RaiseEvent_WhileWaiting_CompletesWithThePayload()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ApprovalWorkflow), "approve-1", new WaitInput("approval"));
         var waiting = await r.Client.WaitForAsync(id, s => s.ReadCustomStatusAs<string>() == "waiting", Within());
         Assert.Equal(WorkflowRuntimeStatus.Running, waiting.RuntimeStatus);
@@ -98,11 +92,11 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task RaiseEvent_FromAnotherProcessView_ArrivesWithinThePollInterval()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ApprovalWorkflow), "approve-2", new WaitInput("approval", TimeoutMs: 10_000));
         await r.Client.WaitForAsync(id, s => s.ReadCustomStatusAs<string>() == "waiting", Within());
 
-        await _runtime.Client().RaiseEventAsync(id, "approval", new Approval("bob", false));
+        await Runtime.Client().RaiseEventAsync(id, "approval", new Approval("bob", false));
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal("rejected by bob", state.ReadOutputAs<string>());
@@ -111,12 +105,12 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task RaiseEvent_BeforeTheWorkflowWaits_IsBufferedInOrder()
     {
-        var client = _runtime.Client();
+        var client = Runtime.Client();
         var id = await client.ScheduleNewWorkflowAsync(nameof(TwoEventsWorkflow), "buffered", "x");
         await client.RaiseEventAsync(id, "note", "first");
         await client.RaiseEventAsync(id, "NOTE", "second");
 
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal("first,second", state.ReadOutputAs<string>());
@@ -125,7 +119,7 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task WaitForExternalEvent_NoEventWithinTimeout_ThrowsIntoTheWorkflow()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var started = DateTimeOffset.UtcNow;
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ApprovalWorkflow), "approve-3", new WaitInput("approval", TimeoutMs: 300));
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
@@ -137,58 +131,58 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task RaiseEvent_UnknownInstance_Throws()
     {
-        await Assert.ThrowsAsync<WorkflowInstanceNotFoundException>(() => _runtime.Client().RaiseEventAsync("ghost", "approval"));
+        await Assert.ThrowsAsync<WorkflowInstanceNotFoundException>(() => Runtime.Client().RaiseEventAsync("ghost", "approval"));
     }
 
     [Fact]
     public async Task TerminateWorkflow_Running_EndsTerminatedWithOutputAndPublishes()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "stop-me", new ChainInput(3, GateAtStep: "hold"));
-        await WaitUntil(() => _runtime.Effects.Count(id, "step1:start") == 1);
+        await WaitUntil(() => Runtime.Effects.Count(id, "step1:start") == 1);
 
         await r.Client.TerminateWorkflowAsync(id, "cancelled by operator");
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Terminated, state.RuntimeStatus);
         Assert.Equal("cancelled by operator", state.ReadOutputAs<string>());
-        Assert.Equal(0, _runtime.Effects.Count(id, "step1:done"));
-        await Eventually(() => _runtime.CountEvents("wf:stop-me:terminated") == 1);
+        Assert.Equal(0, Runtime.Effects.Count(id, "step1:done"));
+        await Eventually(() => Runtime.CountEvents("wf:stop-me:terminated") == 1);
     }
 
     [Fact]
     public async Task TerminateWorkflow_Pending_NeverRuns()
     {
-        var client = _runtime.Client();
+        var client = Runtime.Client();
         await client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "never", new ChainInput(2));
         await client.TerminateWorkflowAsync("never");
 
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var state = await r.Client.WaitForWorkflowCompletionAsync("never", cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Terminated, state.RuntimeStatus);
-        Assert.Equal(0, _runtime.Effects.Count("never", "step1:start"));
+        Assert.Equal(0, Runtime.Effects.Count("never", "step1:start"));
     }
 
     [Fact]
     public async Task SuspendWorkflow_Running_StartsNothingNewUntilResumed()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "pause-1", new ChainInput(3, GateAtStep: "g"));
-        await WaitUntil(() => _runtime.Effects.Count(id, "step1:start") == 1);
+        await WaitUntil(() => Runtime.Effects.Count(id, "step1:start") == 1);
 
         await r.Client.SuspendWorkflowAsync(id, "maintenance");
         await r.Client.WaitForAsync(id, s => s.RuntimeStatus == WorkflowRuntimeStatus.Suspended, Within());
-        _runtime.Effects.Gate($"{id}:g:1").SetResult();
+        Runtime.Effects.Gate($"{id}:g:1").SetResult();
         // Step 1 finishes and is checkpointed, but step 2 must not start while suspended.
         await r.Client.WaitForAsync(id, s => s.Progress.CompletedActivities == 1, Within());
         await Task.Delay(300);
-        Assert.Equal(0, _runtime.Effects.Count(id, "step2:start"));
+        Assert.Equal(0, Runtime.Effects.Count(id, "step2:start"));
         Assert.Equal(WorkflowRuntimeStatus.Suspended, (await r.Client.GetWorkflowStateAsync(id)).RuntimeStatus);
 
         await r.Client.ResumeWorkflowAsync(id);
-        _runtime.Effects.Gate($"{id}:g:2").SetResult();
-        _runtime.Effects.Gate($"{id}:g:3").SetResult();
+        Runtime.Effects.Gate($"{id}:g:2").SetResult();
+        Runtime.Effects.Gate($"{id}:g:3").SetResult();
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
@@ -198,13 +192,13 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task PurgeInstance_Completed_DeletesItAndFreesTheId()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "purge-1", new ChainInput(1));
         await r.Client.WaitForWorkflowCompletionAsync("purge-1", cancellation: Within());
 
         Assert.True(await r.Client.PurgeInstanceAsync("purge-1"));
         Assert.False((await r.Client.GetWorkflowStateAsync("purge-1")).Exists);
-        Assert.Null(await _runtime.Store.GetAsync("workflow:purge-1:inbox"));
+        Assert.Null(await Runtime.Store.GetAsync("workflow:purge-1:inbox"));
 
         await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "purge-1", new ChainInput(2));
         var state = await r.Client.WaitForWorkflowCompletionAsync("purge-1", cancellation: Within());
@@ -214,7 +208,7 @@ public sealed class WorkflowClientTests : IAsyncLifetime
     [Fact]
     public async Task PurgeInstance_Running_ReturnsFalseAndKeepsIt()
     {
-        var client = _runtime.Client();
+        var client = Runtime.Client();
         await client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "purge-2", new ChainInput(1));
 
         Assert.False(await client.PurgeInstanceAsync("purge-2"));

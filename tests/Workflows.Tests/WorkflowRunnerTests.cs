@@ -1,19 +1,13 @@
 namespace Platform.Workflows.Tests;
 
-public sealed class WorkflowRunnerTests : IAsyncLifetime
+public sealed class WorkflowRunnerTests : RuntimeTest
 {
-    private readonly TestRuntime _runtime = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
-
     internal static CancellationToken Within(int seconds = 15) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
     [Fact]
     public async Task ScheduleNewWorkflow_FiveChainedActivities_CompletesWithEachResultFedToTheNext()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var before = DateTimeOffset.UtcNow;
 
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "chain-1", new ChainInput(5));
@@ -27,25 +21,25 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
         Assert.Equal(5, state.ReadCustomStatusAs<StepStatus>()!.Step);
         Assert.Null(state.FailureDetails);
         Assert.InRange(state.CreatedAt, before, state.CompletedAt!.Value);
-        for (var step = 1; step <= 5; step++) Assert.Equal(1, _runtime.Effects.Count(id, $"step{step}:done"));
+        for (var step = 1; step <= 5; step++) Assert.Equal(1, Runtime.Effects.Count(id, $"step{step}:done"));
     }
 
     [Fact]
     public async Task ScheduleNewWorkflow_Completes_PublishesOneCompletedEvent()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "published-1", new ChainInput(2));
         await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         // The event follows the terminal checkpoint; wait for the instance to leave the runner.
-        await Eventually(() => _runtime.CountEvents("wf:published-1:completed") == 1);
-        Assert.Equal(0, _runtime.CountEvents("wf:published-1:failed"));
+        await Eventually(() => Runtime.CountEvents("wf:published-1:completed") == 1);
+        Assert.Equal(0, Runtime.CountEvents("wf:published-1:failed"));
     }
 
     [Fact]
     public async Task RunAsync_ParallelActivities_AppliesResultsAsTheyComplete()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(FanOutWorkflow), "fan-1", 30);
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
@@ -57,7 +51,7 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
     [Fact]
     public async Task CreateTimer_Delay_ResumesAfterTheDelay()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var started = DateTimeOffset.UtcNow;
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(TimerWorkflow), "timer-1", 300);
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
@@ -69,16 +63,16 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
     [Fact]
     public async Task CallActivity_FailsTwiceThenSucceeds_RetriesWithBackoff()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "retry-1",
             new FlakyInput(FailTimes: 2, MaxAttempts: 3, FirstRetryMs: 100, Backoff: 2.0));
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal("ok after 3", state.ReadOutputAs<string>());
-        Assert.Equal(3, _runtime.Effects.Count(id, "attempt"));
+        Assert.Equal(3, Runtime.Effects.Count(id, "attempt"));
         // Waits of 100 ms then 200 ms between the attempts.
-        var times = _runtime.Effects.Times(id, "attempt");
+        var times = Runtime.Effects.Times(id, "attempt");
         Assert.True(times[1] - times[0] >= TimeSpan.FromMilliseconds(95), $"first wait {times[1] - times[0]}");
         Assert.True(times[2] - times[1] >= TimeSpan.FromMilliseconds(195), $"second wait {times[2] - times[1]}");
     }
@@ -86,7 +80,7 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
     [Fact]
     public async Task CallActivity_FailsEveryAttempt_WorkflowFailsWithTheActivityError()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "fail-1", new FlakyInput(FailTimes: 10, MaxAttempts: 3));
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
@@ -94,14 +88,14 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
         Assert.Equal(typeof(InvalidOperationException).FullName, state.FailureDetails!.ErrorType);
         Assert.Equal("boom 3", state.FailureDetails.ErrorMessage);
         Assert.True(state.FailureDetails.IsCausedBy<InvalidOperationException>());
-        Assert.Equal(3, _runtime.Effects.Count(id, "attempt"));
-        await Eventually(() => _runtime.CountEvents("wf:fail-1:failed") == 1);
+        Assert.Equal(3, Runtime.Effects.Count(id, "attempt"));
+        await Eventually(() => Runtime.CountEvents("wf:fail-1:failed") == 1);
     }
 
     [Fact]
     public async Task CallActivity_FinalFailureCaught_WorkflowCompletesWithItsOwnResult()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(CatchingWorkflow), "catch-1", new FlakyInput(FailTimes: 10, MaxAttempts: 2));
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
@@ -112,20 +106,20 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
     [Fact]
     public async Task CallActivity_RunsPastItsTimeout_FailsWithTimeoutAfterEveryAttempt()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "timeout-1",
             new FlakyInput(FailTimes: 0, MaxAttempts: 2, TimeoutMs: 100, RunMs: 5_000));
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Equal(typeof(TimeoutException).FullName, state.FailureDetails!.ErrorType);
-        Assert.Equal(2, _runtime.Effects.Count(id, "attempt"));
+        Assert.Equal(2, Runtime.Effects.Count(id, "attempt"));
     }
 
     [Fact]
     public async Task CallActivity_TimesOutOnceThenFast_Completes()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         // Attempt 1 fails fast (FailTimes 1); attempt 2 runs 20 ms within a 2 s timeout.
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "timeout-2",
             new FlakyInput(FailTimes: 1, MaxAttempts: 2, TimeoutMs: 2_000, RunMs: 20));
@@ -137,7 +131,7 @@ public sealed class WorkflowRunnerTests : IAsyncLifetime
     [Fact]
     public async Task RunAsync_UnregisteredActivity_FailsTheWorkflow()
     {
-        var r = _runtime.StartRunner(o => o.RegisterWorkflow<UnknownActivityWorkflow>());
+        var r = Runtime.StartRunner(o => o.RegisterWorkflow<UnknownActivityWorkflow>());
         var id = await r.Client.ScheduleNewWorkflowAsync(nameof(UnknownActivityWorkflow), "unknown-1");
         var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
 

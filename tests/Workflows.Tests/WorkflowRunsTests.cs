@@ -2,14 +2,8 @@ using static Platform.Workflows.Tests.WorkflowRunnerTests;
 
 namespace Platform.Workflows.Tests;
 
-public sealed class WorkflowRunsTests : IAsyncLifetime
+public sealed class WorkflowRunsTests : RuntimeTest
 {
-    private readonly TestRuntime _runtime = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _runtime.DisposeAsync().AsTask();
-
     private static RunLimits Limits(int total, int perCaller) => new(total, "Test:MaxConcurrent", perCaller, "Test:MaxConcurrentPerCaller");
 
     /// <summary>A run that holds at its first step until the test opens the gate.</summary>
@@ -18,7 +12,7 @@ public sealed class WorkflowRunsTests : IAsyncLifetime
     [Fact]
     public async Task StartAsync_ConcurrentStartsOnTwoReplicas_AdmitsExactlyUpToTheTotal()
     {
-        var replicas = new[] { _runtime.StartRunner(), _runtime.StartRunner() };
+        var replicas = new[] { Runtime.StartRunner(), Runtime.StartRunner() };
         var refusals = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
             replicas[i % 2].Runs.StartAsync(nameof(ChainWorkflow), $"run-{i}", Held, $"caller-{i}", Limits(3, 3), Within()))));
 
@@ -29,12 +23,12 @@ public sealed class WorkflowRunsTests : IAsyncLifetime
     [Fact]
     public async Task StartAsync_CallerAtItsLimit_RefusedWhileAnotherCallerIsAdmitted()
     {
-        var runs = _runtime.StartRunner().Runs;
+        var runs = Runtime.StartRunner().Runs;
         Assert.Null(await runs.StartAsync(nameof(ChainWorkflow), "alice-1", Held, "alice", Limits(5, 1), Within()));
         var refused = await runs.StartAsync(nameof(ChainWorkflow), "alice-2", Held, "alice", Limits(5, 1), Within());
         Assert.Equal(("Test:MaxConcurrentPerCaller", 1), (refused!.Limit, refused.Value));
         Assert.Null(await runs.StartAsync(nameof(ChainWorkflow), "bob-1", Held, "bob", Limits(5, 1), Within()));
-        Assert.False((await _runtime.Client().GetWorkflowStateAsync("alice-2")).Exists);
+        Assert.False((await Runtime.Client().GetWorkflowStateAsync("alice-2")).Exists);
     }
 
     [Theory]
@@ -42,11 +36,11 @@ public sealed class WorkflowRunsTests : IAsyncLifetime
     [InlineData("terminated")]
     public async Task StartAsync_PreviousRunFinished_FreesItsSlot(string how)
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         Assert.Null(await r.Runs.StartAsync(nameof(ChainWorkflow), "first", Held, "alice", Limits(1, 1), Within()));
         Assert.NotNull(await r.Runs.StartAsync(nameof(ChainWorkflow), "second", Held, "alice", Limits(1, 1), Within()));
 
-        if (how == "completed") _runtime.Effects.Gate("first:hold:1").SetResult();
+        if (how == "completed") Runtime.Effects.Gate("first:hold:1").SetResult();
         else await r.Client.TerminateWorkflowAsync("first");
         await r.Client.WaitForWorkflowCompletionAsync("first", cancellation: Within());
 
@@ -56,7 +50,7 @@ public sealed class WorkflowRunsTests : IAsyncLifetime
     [Fact]
     public async Task GetOwnerAsync_AdmittedOrScheduledDirectly_OwnerOrNull()
     {
-        var r = _runtime.StartRunner();
+        var r = Runtime.StartRunner();
         await r.Runs.StartAsync(nameof(ChainWorkflow), "owned", new ChainInput(1), "api-key:alice", Limits(2, 2), Within());
         await r.Client.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "direct", new ChainInput(1));
 

@@ -1,7 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Platform.BuildingBlocks.State;
 using Platform.BuildingBlocks.Tests.Dapr;
-using Platform.BuildingBlocks.Tests.Semantics;
 
 namespace Platform.BuildingBlocks.Tests.Containers;
 

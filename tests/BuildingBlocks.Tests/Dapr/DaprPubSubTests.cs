@@ -1,6 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Platform.BuildingBlocks.Tests.Semantics;
-using Platform.DaprSidecar.Testing;
 
 namespace Platform.BuildingBlocks.Tests.Dapr;
 

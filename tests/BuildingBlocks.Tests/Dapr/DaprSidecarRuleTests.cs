@@ -5,11 +5,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Platform.BuildingBlocks.Dapr;
-using Platform.BuildingBlocks.PubSub;
-using Platform.BuildingBlocks.State;
-using Platform.BuildingBlocks.Tests.Semantics;
-using Platform.Contracts;
-using Platform.DaprSidecar.Testing;
 
 namespace Platform.BuildingBlocks.Tests.Dapr;
 

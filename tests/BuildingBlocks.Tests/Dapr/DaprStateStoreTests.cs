@@ -1,8 +1,3 @@
-using Platform.BuildingBlocks.State;
-using Platform.BuildingBlocks.Tests.Semantics;
-using Platform.Contracts;
-using Platform.DaprSidecar.Testing;
-
 namespace Platform.BuildingBlocks.Tests.Dapr;
 
 /// <summary>

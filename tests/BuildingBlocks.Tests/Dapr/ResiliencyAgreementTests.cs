@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using Platform.BuildingBlocks.PubSub;
-using Platform.BuildingBlocks.State;
-using Platform.BuildingBlocks.Tests.Semantics;
-using Platform.Contracts;
-using Platform.DaprSidecar.Testing;
 
 namespace Platform.BuildingBlocks.Tests.Dapr;
 

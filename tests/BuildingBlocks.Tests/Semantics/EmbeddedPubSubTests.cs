@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Platform.BuildingBlocks.PubSub;
-using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 

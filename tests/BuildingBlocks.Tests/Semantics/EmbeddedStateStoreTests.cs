@@ -1,6 +1,4 @@
 using Platform.BuildingBlocks.Embedded;
-using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 

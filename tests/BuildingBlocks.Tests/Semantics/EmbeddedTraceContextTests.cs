@@ -3,9 +3,6 @@ using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.Embedded;
-using Platform.BuildingBlocks.PubSub;
-using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 

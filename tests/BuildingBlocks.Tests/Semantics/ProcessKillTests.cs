@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 

@@ -1,8 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.BuildingBlocks.PubSub;
-using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 

@@ -1,5 +1,3 @@
-using Platform.BuildingBlocks.State;
-
 namespace Platform.BuildingBlocks.Tests.Semantics;
 
 /// <summary>
