@@ -1,12 +1,13 @@
-using Platform.Contracts;
-using Platform.ServiceDefaults;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Platform.Contracts;
 using Platform.Gateway.Apis;
 using Platform.Gateway.Dashboard;
 using Platform.Gateway.Identity;
 using Platform.Gateway.Limits;
 using Platform.Gateway.OpenApi;
 using Platform.Gateway.Pipeline;
+using Platform.ServiceDefaults;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Transforms;
 
@@ -75,6 +76,8 @@ public static class GatewayService
         app.UseTierRateLimits();
         app.UseForwardPrincipal();
         app.MapKeysApi();
+        // The single-service API's health route, for clients and probes written against it: the gateway's readiness.
+        app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapDashboard();
         app.MapReverseProxy(proxy =>
         {

@@ -116,6 +116,15 @@ public sealed class GatewayAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Health_CompatibilityAlias_AnswersReadinessAnonymously()
+    {
+        var response = await SendAsync(HttpMethod.Get, "/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Health_ForgedPrincipalWithoutCredentials_AnswersAnonymously()
     {
         var response = await SendAsync(HttpMethod.Get, "/health/ready");
