@@ -4,3 +4,6 @@ global using Platform.BuildingBlocks.State;
 global using Platform.BuildingBlocks.Tests.Semantics;
 global using Platform.Contracts;
 global using Platform.DaprSidecar.Testing;
+global using System.Diagnostics;
+global using System.Net;
+global using Microsoft.Extensions.DependencyInjection;

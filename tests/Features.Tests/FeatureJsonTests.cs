@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 
 namespace Platform.Features.Tests;
 

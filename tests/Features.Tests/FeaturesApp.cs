@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 using Platform.Features.History;
 using Platform.Features.Pipeline;
 using Platform.OfflineStore;

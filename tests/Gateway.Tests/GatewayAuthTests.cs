@@ -1,9 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.State;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.Gateway.Identity;
 
 namespace Platform.Gateway.Tests;

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using Platform.Contracts;
 using Platform.Gateway.Identity;
 
 namespace Platform.Gateway.Tests;

@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 
 namespace Platform.Gateway.Tests;
 

@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Platform.OfflineStore.Sqlite;
 

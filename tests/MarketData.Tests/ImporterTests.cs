@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.MarketData.Import;
 using Platform.OfflineStore;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.TestSupport;
 
 namespace Platform.MarketData.Tests;

@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using Platform.MarketData.Apis;
 using Platform.MarketData.Files;
 using Platform.MarketData.Replay;

@@ -1,6 +1,4 @@
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 using Platform.Host;
 using Platform.Host.Loop;
 using Platform.OfflineStore.Monitoring;

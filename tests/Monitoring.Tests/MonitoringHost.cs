@@ -1,7 +1,5 @@
 using System.Net.Http.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Modeling.Registry;
 using Platform.OfflineStore;
 using Platform.OfflineStore.Monitoring;

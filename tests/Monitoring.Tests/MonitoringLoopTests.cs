@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Modeling.Targets;
 using Platform.Monitoring.Apis;
 using Platform.OfflineStore.Monitoring;

@@ -1,5 +1,4 @@
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Modeling.Drift;
 using Platform.Monitoring.Apis;
 using Platform.Quant.Features;

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using Platform.Modeling.Registry;
 using Platform.Serving.Apis;
 using Platform.Serving.Models;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Serving.Events;
 
 namespace Platform.Serving.Tests;

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Modeling.Datasets;
 using Platform.Modeling.Models;

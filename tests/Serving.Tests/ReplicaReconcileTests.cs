@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.Modeling.Registry;
 using Platform.Serving.Apis;
 using Platform.Serving.Models;

@@ -1,7 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 using Platform.Modeling.Datasets;
 using Platform.Modeling.Models;
 using Platform.Modeling.Registry;

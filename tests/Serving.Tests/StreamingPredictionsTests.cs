@@ -1,9 +1,5 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Serving.Streaming;
 using Platform.TestSupport;
 

@@ -1,8 +1,6 @@
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
-using Platform.Contracts;
 using Platform.Modeling.Registry;
 using Platform.Training.Retraining;
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.DependencyInjection;
-using Platform.Contracts;
 using Platform.Modeling.Registry;
 using Platform.TestSupport;
 

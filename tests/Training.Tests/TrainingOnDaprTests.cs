@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Platform.Contracts;
 using Platform.DaprSidecar.Testing;
 using Platform.TestSupport;
 

@@ -1,9 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Platform.Contracts;
 using Platform.Training.Runs;
 using Platform.Training.Workflows;
 using Platform.Workflows;

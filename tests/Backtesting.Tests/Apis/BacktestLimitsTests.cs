@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
-using Platform.Contracts;
 using Platform.TestSupport;
 
 namespace Platform.Backtesting.Tests.Apis;

@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using DotNet.Testcontainers.Builders;
 using DotNet.Testcontainers.Containers;
 using DotNet.Testcontainers.Networks;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.Tests.Dapr;
 using Testcontainers.Kafka;
 using Testcontainers.Redis;

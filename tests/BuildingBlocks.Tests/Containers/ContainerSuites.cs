@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.Tests.Dapr;
 
 namespace Platform.BuildingBlocks.Tests.Containers;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace Platform.BuildingBlocks.Tests.Dapr;
 
 /// <summary>

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.Embedded;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;

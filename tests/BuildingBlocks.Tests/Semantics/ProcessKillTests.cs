@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-
 namespace Platform.BuildingBlocks.Tests.Semantics;
 
 /// <summary>

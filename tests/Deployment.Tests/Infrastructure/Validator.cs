@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Platform.Deployment.Tests.Infrastructure;
 
 public sealed record ValidationError(string Source, string Message)

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Platform.Contracts;
 using Platform.Deployment.Tests.Infrastructure;
 
 namespace Platform.Deployment.Tests.Manifests;

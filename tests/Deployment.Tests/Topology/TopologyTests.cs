@@ -1,4 +1,3 @@
-using Platform.Contracts;
 using Platform.Deployment.Tests.Infrastructure;
 
 namespace Platform.Deployment.Tests.Topology;

@@ -1,8 +1,4 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Quant;
 using Platform.Quant.Features;
 

@@ -1,14 +1,8 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Platform.Host;
 using Platform.OfflineStore;
 using Platform.Quant;
 using Platform.Quant.Features;
-using Xunit.Abstractions;
 
 namespace Platform.Features.Tests.EndToEnd;
 

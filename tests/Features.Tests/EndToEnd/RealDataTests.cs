@@ -1,12 +1,8 @@
-using System.Diagnostics;
-using System.Globalization;
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Features.History;
 using Platform.OfflineStore;
 using Platform.Quant;
 using Platform.Quant.Features;
-using Xunit.Abstractions;
 
 namespace Platform.Features.Tests.EndToEnd;
 

@@ -1,5 +1,4 @@
 using Platform.BuildingBlocks.PubSub;
-using Platform.Contracts;
 using Platform.Features.History;
 using Platform.Features.Pipeline;
 using Platform.Quant;

@@ -1,0 +1,3 @@
+// Namespaces most files of this suite use.
+global using System.Text.Json;
+global using Platform.Contracts;

@@ -1,0 +1,4 @@
+// Namespaces most files of this suite use.
+global using System.Net;
+global using System.Net.Http.Json;
+global using System.Text.Json;
