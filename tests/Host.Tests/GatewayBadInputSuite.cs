@@ -42,6 +42,13 @@ public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifet
         }
         var seeded = await _http.PostAsJsonAsync("/v1/market/imports", new { symbol = Symbol, content = csv.ToString() });
         Assert.Equal(HttpStatusCode.Created, seeded.StatusCode);
+
+        // A registered model (return-h5, version 1), so that transitions reach the registry instead of stopping at 404.
+        var trained = await _http.PostAsJsonAsync("/v1/training-runs",
+            new { symbols = new[] { Symbol }, target = "return", horizon = 5, candidates = new[] { new { kind = "ridge" } } });
+        Assert.Equal(HttpStatusCode.Accepted, trained.StatusCode);
+        await SettleAsync(trained.Headers.Location!);
+        Assert.Equal(1, (await _http.GetFromJsonAsync<JsonElement>("/v1/models")).GetArrayLength());
     }
 
     public async Task DisposeAsync()
