@@ -167,7 +167,8 @@ public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifet
             cases.AddRange(Get($"/v1/models/return-h5/versions/1/files/{file}"));
         foreach (var body in new[]
                  {
-                     "{\"stage\":\"Gold\"}", "{\"stage\":7}", "{\"stage\":-1}", "{\"stage\":null}", "{\"stage\":\"\"}", "{\"stage\":\"Production\",\"policy\":{\"metric\":null}}",
+                     "{\"stage\":\"Gold\"}", "{\"stage\":7}", "{\"stage\":-1}", "{\"stage\":null}", "{\"stage\":\"\"}",
+                     "{\"stage\":\"Production\",\"policy\":{\"metric\":null}}", "{\"stage\":\"Production\",\"policy\":{\"metric\":\"nope\"}}",
                      "{\"stage\":\"Production\",\"policy\":{\"minImprovement\":1e999999}}", "{\"stage\":\"Production\",\"policy\":{\"minImprovement\":\"NaN\"}}",
                      "{\"stage\":\"Production\",\"policy\":{\"relative\":\"maybe\"}}", "{\"stage\":\"Production\",\"policy\":[]}", "{\"stage\":", "[]", "null", "",
                  })
@@ -329,6 +330,7 @@ public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifet
             }
         }
 
+        output.WriteLine($"{cases.Count} cases, {refused} refused");
         Assert.True(cases.Count >= 300, $"only {cases.Count} cases");
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} cases failed:\n" + string.Join("\n", failures));
         Assert.True(refused > cases.Count * 3 / 4, $"only {refused} of {cases.Count} refused");
