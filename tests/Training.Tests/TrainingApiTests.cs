@@ -216,6 +216,25 @@ public sealed class TrainingApiTests : IAsyncLifetime
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
     }
 
+    [Theory]
+    [InlineData("{\"stage\":\"Production\",\"policy\":{\"metric\":null}}", "policy.metric")]
+    [InlineData("{\"stage\":\"Production\",\"policy\":{\"metric\":\"no-such-metric\"}}", "policy.metric")]
+    public async Task ModelsApi_PromoteWithInvalidPolicy_Answers400ValidationProblemAndKeepsTheStage(string body, string field)
+    {
+        var registry = _host.Services.GetRequiredService<ModelRegistry>();
+        var lineage = new ModelLineage("fp", "alpha158@1", "h", "return", 5, ["A"], DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch,
+            "ridge", new(StringComparer.Ordinal), 1, [], new(10, 0.1, 0.1, 0.0, 0.01, 0.01, 0.5, null, "time-series"), null, null, "t");
+        await registry.RegisterAsync("p", [1, 2, 3], lineage, "run1");
+
+        var response = await _host.Http.PostAsync("/v1/models/p/versions/1/promote", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _));
+        Assert.Equal(JsonValueKind.Null, (await _host.Http.GetFromJsonAsync<JsonElement>("/v1/models/p", Json)).GetProperty("model").GetProperty("champion").ValueKind);
+    }
+
     [Fact]
     public async Task ModelsApi_PromoteCompareRollbackArchive_OverHttp()
     {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Modeling.Registry;
+using Platform.Training.Runs;
 
 namespace Platform.Training.Apis;
 
@@ -91,8 +92,19 @@ public static class ModelsApi
             ? throw new RegistryException("Give two versions to compare: ?a=1&b=2 (numbers or champion, challenger, latest).")
             : registry.CompareAsync(name, a, b, ct));
 
-    internal static Task<Results<Ok<TransitionResult>, ProblemHttpResult>> PromoteAsync(string name, int version, PromoteRequest? request, ModelRegistry registry, CancellationToken ct) =>
-        Guard(() => registry.PromoteAsync(name, version, request?.Stage ?? ModelStage.Production, request?.Policy, ct));
+    internal static Task<Results<Ok<TransitionResult>, ProblemHttpResult>> PromoteAsync(string name, int version, PromoteRequest? request, ModelRegistry registry, CancellationToken ct)
+    {
+        if (request?.Policy is { } policy)
+        {
+            // Checked as a training request's policy is: a null or unknown metric is the caller's error, not the registry's.
+            var errors = new Dictionary<string, string[]>();
+            TrainingRequest.ValidatePolicy(policy, errors);
+            if (errors.Count > 0)
+                return Task.FromResult<Results<Ok<TransitionResult>, ProblemHttpResult>>(TypedResults.Problem(
+                    new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest, Title = "The promotion policy is invalid." }));
+        }
+        return Guard(() => registry.PromoteAsync(name, version, request?.Stage ?? ModelStage.Production, request?.Policy, ct));
+    }
 
     internal static Task<Results<Ok<TransitionResult>, ProblemHttpResult>> RollbackAsync(string name, ModelRegistry registry, CancellationToken ct) =>
         Guard(() => registry.RollbackAsync(name, ct));

@@ -121,22 +121,25 @@ public sealed record TrainingRequest(
         if (DataSource is not (DataSources.Store or DataSources.Synthetic))
             errors["dataSource"] = [$"Unknown data source '{DataSource}'. Known: {DataSources.Store}, {DataSources.Synthetic}."];
         if (Candidates is not null && CandidateProblems(Candidates, "candidates").ToArray() is { Length: > 0 } problems) errors["candidates"] = problems;
-        if (Policy is not null)
-        {
-            if (Policy.Metric is null) errors["policy.metric"] = ["The policy needs a metric (rank_ic, ic, hit_rate, qlike, ...)."];
-            else
-            {
-                try { MetricSet.HigherIsBetter(Policy.Metric); _ = new MetricSet(0, null, null, null, null, null, null, null, "").Get(Policy.Metric); }
-                catch (ArgumentException ex) { errors["policy.metric"] = [ex.Message]; }
-            }
-            if (!double.IsFinite(Policy.MinImprovement)) errors["policy.minImprovement"] = ["minImprovement must be a finite number."];
-        }
+        if (Policy is not null) ValidatePolicy(Policy, errors);
         if (targetValid || Model is not null)
         {
             try { ModelRegistry.ValidateName(Model ?? ModelName); }
             catch (RegistryException ex) { errors["model"] = [ex.Message]; }
         }
         return errors;
+    }
+
+    /// <summary>The checks of a promotion policy, shared by training requests and the promote endpoint.</summary>
+    public static void ValidatePolicy(PromotionPolicy policy, Dictionary<string, string[]> errors)
+    {
+        if (policy.Metric is null) errors["policy.metric"] = ["The policy needs a metric (rank_ic, ic, hit_rate, qlike, ...)."];
+        else
+        {
+            try { MetricSet.HigherIsBetter(policy.Metric); _ = new MetricSet(0, null, null, null, null, null, null, null, "").Get(policy.Metric); }
+            catch (ArgumentException ex) { errors["policy.metric"] = [ex.Message]; }
+        }
+        if (!double.IsFinite(policy.MinImprovement)) errors["policy.minImprovement"] = ["minImprovement must be a finite number."];
     }
 }
 
