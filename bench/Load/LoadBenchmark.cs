@@ -16,9 +16,10 @@ namespace Platform.Bench.Load;
 /// <summary>
 /// The embedded platform (every service in one process, as <c>./platform run</c> starts it) under a closed-loop mixed load
 /// through the gateway over HTTP: predictions of the demo model, bar pages and latest feature vectors, in equal shares.
-/// The demo model is trained and promoted first; then the platform is started afresh on the same data directory and
-/// measured on the demo data; then, with the platform stopped, 2,000,000 daily bars (200 symbols x 10,000) are written
-/// straight to the bar store and it is started and measured again; the bar reads then ask for the large symbols.
+/// The demo model is trained and promoted first; the directory is copied and 2,000,000 daily bars (200 symbols x 10,000)
+/// are written straight to the copy's bar store. The platform is then started afresh for each measurement: the demo
+/// directory (a warm-up, then measured), the copy with the bars (the bar reads ask for the large symbols), the demo
+/// directory again.
 /// </summary>
 public sealed class LoadBenchmark : IBenchmark
 {
@@ -72,34 +73,55 @@ public sealed class LoadBenchmark : IBenchmark
             context.Line($"demo model trained in {training.Elapsed.TotalSeconds:F0} s");
         }
 
-        // Both measured phases start the platform afresh on the same directory in this (by then warm) process.
-        PhaseResult demo;
-        await using (var platform = await StartAsync(dataDir, settings, ct))
-        {
-            var demoSymbols = DemoSymbols(platform);
-            demo = await MeasureAsync(context, "demo data", platform, demoSymbols, demoSymbols, workers, duration, ct);
-        }
-
+        // The bulk phase runs on a copy of the demo directory, so the demo data can be measured before and after it: the
+        // first measurement only warms the process up (JIT tiers), the mean of the other two brackets the bulk phase
+        // against the drift of a shared machine. Every phase starts the platform afresh.
+        var bulkDir = Path.Combine(context.WorkDir, "bulk");
         SqliteConnection.ClearAllPools();
+        CopyDirectory(dataDir, bulkDir);
+        await MeasureOnAsync(context, "warm-up on demo data (not compared)", dataDir, settings, null, workers, duration, ct);
+        var demoBefore = await MeasureOnAsync(context, "demo data", dataDir, settings, null, workers, duration, ct);
+
         var fill = Stopwatch.StartNew();
-        await WriteBulkAsync(dataDir, bulkSymbols, ct);
+        await WriteBulkAsync(bulkDir, bulkSymbols, ct);
         context.Line($"stored {bulkSymbols * BarsPerSymbol:N0} bars ({bulkSymbols} symbols x {BarsPerSymbol:N0} daily) straight to the bar store " +
-            $"in {fill.Elapsed.TotalSeconds:F1} s, platform stopped");
+            $"of a copy of the demo directory in {fill.Elapsed.TotalSeconds:F1} s, platform stopped");
+        var barSymbols = Enumerable.Range(0, bulkSymbols).Select(BulkSymbol).ToList();
+        var bulk = await MeasureOnAsync(context, $"{bulkSymbols * BarsPerSymbol:N0} bars added", bulkDir, settings, barSymbols, workers, duration, ct);
+        var demoAfter = await MeasureOnAsync(context, "demo data again", dataDir, settings, null, workers, duration, ct);
 
-        PhaseResult bulk;
+        var demo = (demoBefore + demoAfter) / 2;
+        var ratio = bulk / demo;
+        var met = ratio >= 0.8 ? "met" : "not met";
+        context.Line($"ratio: {ratio:F2} ({bulk:N0} req/s with the bulk bars / {demo:N0} req/s, the mean of the demo phases before and after " +
+            $"({demoBefore:N0} and {demoAfter:N0}); target >= 0.8: {met})");
+        return $"{Name}: {bulk:F0} req/s with {bulkSymbols * BarsPerSymbol:N0} bars added " +
+            $"({ratio:F2} vs {demo:F0} req/s on demo data; target >= 0.8 {met})";
+    }
+
+    /// <summary>Starts the platform on <paramref name="dataDir"/>, measures it (bar reads of <paramref name="barSymbols"/>, or of the demo symbols), stops it.</summary>
+    private static async Task<double> MeasureOnAsync(BenchContext context, string label, string dataDir, IReadOnlyDictionary<string, string?> settings,
+        IReadOnlyList<string>? barSymbols, int workers, TimeSpan duration, CancellationToken ct)
+    {
+        double rate;
         await using (var platform = await StartAsync(dataDir, settings, ct))
         {
             var demoSymbols = DemoSymbols(platform);
-            var barSymbols = Enumerable.Range(0, bulkSymbols).Select(BulkSymbol).ToList();
-            bulk = await MeasureAsync(context, $"{bulkSymbols * BarsPerSymbol:N0} bars added", platform, demoSymbols, barSymbols, workers, duration, ct);
+            rate = await MeasureAsync(context, label, platform, demoSymbols, barSymbols ?? demoSymbols, workers, duration, ct);
         }
         SqliteConnection.ClearAllPools();
+        return rate;
+    }
 
-        var ratio = bulk.RequestsPerSecond / demo.RequestsPerSecond;
-        var met = ratio >= 0.8 ? "met" : "not met";
-        context.Line($"ratio: {ratio:F2} ({bulk.RequestsPerSecond:N0} / {demo.RequestsPerSecond:N0} req/s; target >= 0.8: {met})");
-        return $"{Name}: {bulk.RequestsPerSecond:F0} req/s with {bulkSymbols * BarsPerSymbol:N0} bars added " +
-            $"({ratio:F2} vs {demo.RequestsPerSecond:F0} req/s on demo data; target >= 0.8 {met})";
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
 
     private static Task<EmbeddedPlatform> StartAsync(string dataDir, IReadOnlyDictionary<string, string?> settings, CancellationToken ct) =>
@@ -134,9 +156,7 @@ public sealed class LoadBenchmark : IBenchmark
         SqliteConnection.ClearAllPools();
     }
 
-    private sealed record PhaseResult(double RequestsPerSecond);
-
-    private static async Task<PhaseResult> MeasureAsync(BenchContext context, string label, EmbeddedPlatform platform,
+    private static async Task<double> MeasureAsync(BenchContext context, string label, EmbeddedPlatform platform,
         IReadOnlyList<string> demoSymbols, IReadOnlyList<string> barSymbols, int workers, TimeSpan duration, CancellationToken ct)
     {
         var keys = platform.Services("gateway").GetRequiredService<ApiKeyService>();
@@ -214,7 +234,7 @@ public sealed class LoadBenchmark : IBenchmark
         var rate = all.Count / elapsed;
         context.Line($"   {"overall",-10}: {rate,8:N1} req/s  {all.Summary("ms")}  failures {failures.Sum()}");
         context.Line($"   process RSS before {rssBefore / (1024.0 * 1024):N0} MiB, after {rssAfter / (1024.0 * 1024):N0} MiB");
-        return new PhaseResult(rate);
+        return rate;
     }
 
     private static HttpRequestMessage Request(Kind kind, string symbol) => kind switch
