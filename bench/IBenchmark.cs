@@ -12,8 +12,25 @@ public interface IBenchmark
     Task<string> RunAsync(BenchContext context, CancellationToken ct);
 }
 
-/// <summary>What a benchmark may use: a scratch directory, an output writer, and the repository's neighbours.</summary>
-public sealed record BenchContext(string WorkDir, TextWriter Out, string? SharedDataDir, bool Quick)
+/// <summary>
+/// What a benchmark may use: a scratch directory, an output writer, the repository's neighbours, and the command line
+/// after the benchmark's name (for options of its own, such as <c>--seconds 30</c>).
+/// </summary>
+public sealed record BenchContext(string WorkDir, TextWriter Out, string? SharedDataDir, bool Quick, IReadOnlyList<string>? Args = null)
 {
     public void Line(string text) => Out.WriteLine(text);
+
+    /// <summary>The positive integer after <paramref name="name"/> on the command line, or <paramref name="fallback"/> when it is absent.</summary>
+    public int IntOption(string name, int fallback)
+    {
+        var args = Args ?? [];
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] != name) continue;
+            if (i + 1 < args.Count && int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0)
+                return value;
+            throw new ArgumentException($"{name} needs a positive integer.");
+        }
+        return fallback;
+    }
 }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using Platform.Bench;
 
-// Usage: Platform.Bench --list | NAME [--quick] [--shared DIR]
+// Usage: Platform.Bench --list | NAME [--quick] [--shared DIR] [options of the benchmark]
 var benchmarks = typeof(IBenchmark).Assembly.GetTypes()
     .Where(t => typeof(IBenchmark).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
     .Select(t => (IBenchmark)Activator.CreateInstance(t)!)
@@ -32,7 +32,7 @@ try
 {
     Console.WriteLine($"# {bench.Name}: {bench.Description}");
     Console.WriteLine($"# machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
-    var summary = await bench.RunAsync(new BenchContext(work, Console.Out, shared, quick), CancellationToken.None);
+    var summary = await bench.RunAsync(new BenchContext(work, Console.Out, shared, quick, args[1..]), CancellationToken.None);
     Console.WriteLine(summary);
     return 0;
 }

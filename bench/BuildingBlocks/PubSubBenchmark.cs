@@ -97,7 +97,7 @@ public sealed class PubSubBenchmark : IBenchmark
 
     private static IHost Build(string dataDir, EventHandlerDelegate handler)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration["Runtime:Mode"] = "embedded";
         builder.Configuration["DataDir"] = dataDir;

@@ -54,7 +54,7 @@ public sealed class ReplayBenchmark : IBenchmark
 
         var delivered = 0;
         var lastDelivery = 0L;
-        var consumerBuilder = Host.CreateApplicationBuilder();
+        var consumerBuilder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         consumerBuilder.Logging.ClearProviders();
         consumerBuilder.Configuration["Runtime:Mode"] = "embedded";
         consumerBuilder.Configuration["DataDir"] = dataDir;
