@@ -65,6 +65,17 @@ public sealed class MonitoringLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReferenceAsync_UnreadableReferenceFile_IsTreatedAsMissing()
+    {
+        await _host.Registry.SaveFilesAsync("ret", 1,
+            [new Platform.Modeling.Reports.ReportFile(Platform.Modeling.Drift.ModelReference.FileName, "application/json", Encoding.UTF8.GetBytes("{not json"))]);
+
+        var reference = await _host.Services.GetRequiredService<Platform.Monitoring.Predictions.ModelCatalog>().ReferenceAsync("ret", 1, CancellationToken.None);
+
+        Assert.Null(reference);
+    }
+
+    [Fact]
     public async Task RedeliveredPredictionAndBar_ChangeNothing()
     {
         await _host.Publisher.PublishAsync(Prediction(60, "p60", value: 0.02));

@@ -69,6 +69,14 @@ public sealed class ModelCatalog(ModelRegistry registry, TimeProvider clock, ILo
         catch (ModelNotFoundException)
         {
         }
+        catch (System.Text.Json.JsonException ex)
+        {
+            // Unreadable: watched as if it had none (target and quality), and said once per retry period.
+            if (!_missingReferences.ContainsKey(key))
+                logger.LogError("{Model} v{Version} has an unreadable {File}: {Error}", model, version, ModelReference.FileName, ex.Message);
+            _missingReferences[key] = now;
+            return null;
+        }
         if (_missingReferences.TryAdd(key, now))
             logger.LogWarning("{Model} v{Version} has no stored reference: its features and predictions are not checked for drift", model, version);
         else _missingReferences[key] = now;
