@@ -50,7 +50,16 @@ public sealed class LoopCommand : IPlatformCommand
             var options = new RegimeChangeLoopOptions { BarsPerSecond = parse.GetValue(speed), Seed = parse.GetValue(seed) };
             var loop = new RegimeChangeLoop(platform, options,
                 p => AnsiConsole.MarkupLine($"[bold]{Markup.Escape(p.Step),-10}[/] {Markup.Escape(p.Detail)}"));
-            var result = await loop.RunAsync(ct);
+            LoopResult result;
+            try
+            {
+                result = await loop.RunAsync(ct);
+            }
+            catch (InvalidOperationException ex)
+            {
+                Console.Error.WriteLine($"loop: {ex.Message}");
+                return 1;
+            }
             AnsiConsole.MarkupLine($"{result.Predictions} predictions made as bars closed, {result.Outcomes} joined with their outcome; " +
                 $"first drift at bar {result.FirstDriftBar?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}; serving {options.Model} v{result.ServedVersion}.");
             AnsiConsole.MarkupLine(result.ClosedTheLoop

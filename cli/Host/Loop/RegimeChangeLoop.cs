@@ -155,6 +155,8 @@ public sealed class RegimeChangeLoop(EmbeddedPlatform platform, RegimeChangeLoop
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (ServedVersion() != outcome.Version && DateTime.UtcNow < deadline) await Task.Delay(100, ct);
+        if (ServedVersion() != outcome.Version)
+            throw new InvalidOperationException($"Serving did not load {options.Model} v{outcome.Version} within a minute of its promotion.");
         return outcome.Version;
     }
 
