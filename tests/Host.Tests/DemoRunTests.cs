@@ -53,12 +53,27 @@ public sealed class DemoRunTests
             Assert.Equal(DemoBootstrap.ModelName, json.RootElement.GetProperty("model").GetString());
             Assert.Equal(outcome.Version, json.RootElement.GetProperty("version").GetInt32());
             Assert.True(double.IsFinite(json.RootElement.GetProperty("prediction").GetDouble()));
+
+            // The run and the demo's imports are counted where Prometheus scrapes them.
+            var training = await MetricsAsync(platform, "training");
+            Assert.Matches(@"workflows_runs_ended_total\{[^}]*status=""completed""[^}]*workflow=""TrainingWorkflow""[^}]*\} [1-9]", training);
+            Assert.Matches(@"marketdata_imports_total\{[^}]*outcome=""imported""[^}]*\} [1-9]", await MetricsAsync(platform, "marketdata"));
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(dataDir, true); } catch (IOException) { }
         }
+    }
+
+    private static async Task<string> MetricsAsync(EmbeddedPlatform platform, string app)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, platform.ServiceUrls[app] + "/metrics");
+        request.Headers.Add(EmbeddedPlatform.AppTokenHeader, platform.AppToken);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -13,6 +14,10 @@ namespace Platform.Workflows;
 /// </summary>
 internal sealed class InstanceExecutor
 {
+    private static readonly Meter Meter = new("Platform.Workflows");
+    private static readonly Counter<long> Ended = Meter.CreateCounter<long>("workflows.runs.ended", "{run}",
+        "Workflow instances that reached a terminal status, by workflow and status (completed, failed, terminated).");
+
     private readonly WorkflowRunner _runner;
     private readonly LeasedRecord _leased;
     private readonly CancellationTokenSource _cts;
@@ -392,6 +397,8 @@ internal sealed class InstanceExecutor
         Record.CompletedAt = Store.Now;
         _cts.Cancel();
         await CheckpointAsync(WorkflowCheckpointKind.Finished);
+        Ended.Add(1, new KeyValuePair<string, object?>("workflow", Record.Name),
+            new KeyValuePair<string, object?>("status", status.ToString().ToLowerInvariant()));
         await PublishAndFinishAsync();
     }
 

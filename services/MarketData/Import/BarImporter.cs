@@ -42,6 +42,10 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
 {
     private static readonly Meter Meter = new("Platform.MarketData");
     private static readonly Counter<long> ImportedBars = Meter.CreateCounter<long>("marketdata.import.bars", "{bar}", "Bars inserted or updated by imports.");
+    private static readonly Counter<long> Imports = Meter.CreateCounter<long>("marketdata.imports", "{import}",
+        "Imports by outcome: imported (committed, possibly with rows skipped) or refused (nothing written).");
+    private static readonly Counter<long> RejectedRows = Meter.CreateCounter<long>("marketdata.import.rejected_rows", "{row}",
+        "Rows left out of imports (invalid, conflicting), whether the import was refused or skipped them.");
 
     private const int SampleLines = 50;
 
@@ -117,6 +121,15 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
             bars.Select((b, i) => (i + 1, b)).ToList(), [], bars.Any(b => b.Time.TimeOfDay != TimeSpan.Zero), ct);
 
     private async Task<ImportReport> StoreAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
+        List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, CancellationToken ct)
+    {
+        var report = await StoreOrRefuseAsync(importId, source, options, layout, notes, parsed, rejected, intraday, ct);
+        Imports.Add(1, new KeyValuePair<string, object?>("outcome", report.Committed ? "imported" : "refused"));
+        if (report.Rejected.Count > 0) RejectedRows.Add(report.Rejected.Count);
+        return report;
+    }
+
+    private async Task<ImportReport> StoreOrRefuseAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
         List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
