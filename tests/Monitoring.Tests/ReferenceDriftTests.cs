@@ -49,7 +49,7 @@ public sealed class ReferenceDriftTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PredictionsLeaveTheReference_DetectedAfterTheChangeOnlyWithFeatureAndTargetEvidence()
+    public async Task PredictionsLeaveTheReference_DetectedAfterTheChangeWithTargetAndFeatureEvidenceAlongside()
     {
         var random = new Random(2);
         for (var t = TrainEnd + 1; t < _bars.Count; t++)

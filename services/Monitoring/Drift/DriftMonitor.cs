@@ -39,7 +39,6 @@ public interface IDriftEvaluator
 public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelCatalog catalog, IEventPublisher publisher,
     MonitoringOptions options, MonitoringMetrics metrics, TimeProvider clock, ILogger<DriftMonitor> logger) : IDriftEvaluator
 {
-    private static readonly TimeSpan MissingReferenceRetry = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(string, int, string), ReferenceProfile> _targets = new();
     private readonly ConcurrentDictionary<(string, int, string), DateTimeOffset> _missingTargets = new();
     private readonly ConcurrentDictionary<(string, int, string), DateTimeOffset> _evaluated = new();
@@ -224,7 +223,7 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
         var key = (facts.Model, facts.Version, interval.Name);
         if (_targets.TryGetValue(key, out var cached)) return cached;
         var now = clock.GetUtcNow();
-        if (_missingTargets.TryGetValue(key, out var askedAt) && now - askedAt < MissingReferenceRetry) return null;
+        if (_missingTargets.TryGetValue(key, out var askedAt) && now - askedAt < ModelCatalog.MissingReferenceRetry) return null;
         var spec = new TargetSpec(facts.Kind, facts.Horizon);
         var values = new List<double>();
         foreach (var symbol in facts.Symbols)

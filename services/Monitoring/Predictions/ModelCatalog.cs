@@ -24,7 +24,8 @@ public sealed record ModelFacts(string Model, int Version, string Target, int Ho
 /// </summary>
 public sealed class ModelCatalog(ModelRegistry registry, TimeProvider clock, ILogger<ModelCatalog> logger)
 {
-    private static readonly TimeSpan MissingReferenceRetry = TimeSpan.FromMinutes(1);
+    /// <summary>How long a reference found missing is not asked for again (the drift monitor applies it to target references too).</summary>
+    public static readonly TimeSpan MissingReferenceRetry = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<(string, int), ModelFacts> _cache = new();
     private readonly ConcurrentDictionary<(string, int), ModelReference> _references = new();
     private readonly ConcurrentDictionary<(string, int), DateTimeOffset> _missingReferences = new();
