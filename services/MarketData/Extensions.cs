@@ -23,9 +23,6 @@ public static class MarketDataService
     public static WebApplicationBuilder AddMarketData(this WebApplicationBuilder builder)
     {
         builder.Services.AddMarketDataCore(builder.Configuration);
-        // A body or parameter the framework cannot bind throws, so BadRequestProblems can say what was wrong.
-        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddExceptionHandler<BadRequestProblems>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         builder.Services.AddHostedService<ReplayResumer>();
         builder.Services.AddHostedService<DemoSeeder>();

@@ -5,5 +5,4 @@ global using Platform.BuildingBlocks.Tests.Semantics;
 global using Platform.Contracts;
 global using Platform.DaprSidecar.Testing;
 global using System.Diagnostics;
-global using System.Net;
 global using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Platform.Gateway.Identity;
@@ -179,7 +177,8 @@ public sealed class DashboardPlatform : IAsyncLifetime
         });
 
     /// <summary>A signed-in browser context (1280x800 unless told).</summary>
-    public async Task<(IBrowserContext Context, IPage Page)> SignInAsync(string credential, int width = 1280, int height = 800)
+    /// <summary>A new browser context signed in with <paramref name="credential"/>, on <paramref name="path"/> when one is given.</summary>
+    public async Task<(IBrowserContext Context, IPage Page)> SignInAsync(string credential, string? path = null, int width = 1280, int height = 800)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = BaseUrl, ViewportSize = new ViewportSize { Width = width, Height = height } });
         var page = await context.NewPageAsync();
@@ -187,6 +186,7 @@ public sealed class DashboardPlatform : IAsyncLifetime
         await page.GetByLabel("API key or token").FillAsync(credential);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await page.WaitForURLAsync($"{BaseUrl}/dashboard");
+        if (path is not null) await page.GotoAsync(path);
         return (context, page);
     }
 

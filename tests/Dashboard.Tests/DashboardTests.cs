@@ -52,9 +52,8 @@ public sealed class DashboardTests(DashboardPlatform platform, ITestOutputHelper
     [Fact]
     public async Task Market_CsvImportedFromTheForm_ShowsTheRowReport()
     {
-        var (context, page) = await platform.SignInAsync(platform.AdminKey);
+        var (context, page) = await platform.SignInAsync(platform.AdminKey, "/dashboard/market");
         await using var _ = context;
-        await page.GotoAsync("/dashboard/market");
         var csv = "Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11.5,1500\n2024-01-04,11.5,11.8,10.9,11,1200\n";
         await page.GetByLabel("File (date, open, high, low, close, volume)").SetInputFilesAsync(new FilePayload
         {
@@ -84,9 +83,9 @@ public sealed class DashboardTests(DashboardPlatform platform, ITestOutputHelper
     [Fact]
     public async Task Market_DemoSymbolWithPredictions_DrawsCandlesAndShowsPredictions()
     {
-        var (context, page) = await platform.SignInAsync(platform.AdminKey);
+        var (context, page) = await platform.SignInAsync(platform.AdminKey,
+            $"/dashboard/market?symbol={DashboardPlatform.DemoSymbol}&model={DashboardPlatform.Model}&sma=20&sma=50");
         await using var _ = context;
-        await page.GotoAsync($"/dashboard/market?symbol={DashboardPlatform.DemoSymbol}&model={DashboardPlatform.Model}&sma=20&sma=50");
         await DashboardPlatform.WaitForDrawnAsync(page, "#market-chart", UpCandle, 200);
 
         Assert.True(await DashboardPlatform.CountPixelsAsync(page, "#market-chart", UpCandle) >= 200, "no candles drawn");
@@ -176,9 +175,8 @@ public sealed class DashboardTests(DashboardPlatform platform, ITestOutputHelper
     [Fact]
     public async Task Models_KeyWithoutModelsWrite_OffersNoPromoteOrRollback()
     {
-        var (context, page) = await platform.SignInAsync(platform.ViewerKey);
+        var (context, page) = await platform.SignInAsync(platform.ViewerKey, $"/dashboard/models?model={DashboardPlatform.Model}");
         await using var _ = context;
-        await page.GotoAsync($"/dashboard/models?model={DashboardPlatform.Model}");
 
         Assert.True(await page.Locator("#versions tbody tr").CountAsync() >= 2);
         Assert.Equal(0, await page.GetByText("Promote", new() { Exact = false }).CountAsync());
@@ -231,9 +229,8 @@ public sealed class DashboardTests(DashboardPlatform platform, ITestOutputHelper
     [Fact]
     public async Task Backtests_FormSubmitted_RunCompletesAndEquityCurveIsDrawn()
     {
-        var (context, page) = await platform.SignInAsync(platform.ViewerKey);
+        var (context, page) = await platform.SignInAsync(platform.ViewerKey, "/dashboard/backtests");
         await using var _ = context;
-        await page.GotoAsync("/dashboard/backtests");
         await page.GetByLabel("Symbols (comma-separated)").FillAsync("ALPHA, BRAVO");
         await page.GetByLabel("Strategy", new() { Exact = true }).SelectOptionAsync("sma-cross");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = DashboardPlatform.Screenshot("dashboard-backtest-form.png") });
@@ -254,9 +251,8 @@ public sealed class DashboardTests(DashboardPlatform platform, ITestOutputHelper
     [Fact]
     public async Task Monitoring_JoinedPredictions_ShowsQualityTableAndDrawsQualityOverTime()
     {
-        var (context, page) = await platform.SignInAsync(platform.ViewerKey);
+        var (context, page) = await platform.SignInAsync(platform.ViewerKey, $"/dashboard/monitoring?model={DashboardPlatform.Model}");
         await using var _ = context;
-        await page.GotoAsync($"/dashboard/monitoring?model={DashboardPlatform.Model}");
         await DashboardPlatform.WaitForDrawnAsync(page, "#quality-chart", UpCandle, 50);
 
         Assert.True(await page.Locator("#quality tbody tr").CountAsync() >= 1);

@@ -1,3 +1,2 @@
 // Namespaces most files of this suite use.
-global using System.Text.Json;
 global using Platform.Contracts;

@@ -1,8 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -63,7 +61,7 @@ public sealed class GatewayHost : IAsyncDisposable
                 context.Request.Protocol));
         });
         await _backend.StartAsync();
-        var addresses = _backend.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        var addresses = _backend.Addresses();
         BackendUrl = addresses[0];
         BackendH2cUrl = addresses[1];
     }
@@ -83,9 +81,6 @@ public sealed class GatewayHost : IAsyncDisposable
         foreach (var (k, v) in settings) config[k] = v;
         _gateway = await ServiceTestHost.StartAsync(GatewayService.Module, new ServiceTestOptions { Settings = config, Configure = configure });
     }
-
-    private static string Address(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
     public async Task<string> CreateKeyAsync(string tier = "standard", params string[] scopes) =>
         (await Keys.CreateAsync("test", tier, scopes)).Token;

@@ -1,7 +1,3 @@
 // Namespaces most files of this suite use.
-global using System.Net;
-global using System.Net.Http.Json;
-global using System.Text;
-global using System.Text.Json;
 global using Microsoft.Extensions.DependencyInjection;
 global using Platform.Contracts;

@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Platform.BuildingBlocks.Secrets;
 using Platform.MarketData.Providers;
 using Platform.Quant;
+using Platform.TestSupport;
 
 namespace Platform.MarketData.Tests;
 
@@ -68,7 +67,7 @@ public sealed class ProviderTests : IAsyncLifetime
             });
         });
         await _fake.StartAsync();
-        _url = _fake.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _url = _fake.Address();
     }
 
     public async Task DisposeAsync() => await _fake.DisposeAsync();

@@ -7,14 +7,10 @@ namespace Platform.Modeling.Tests;
 
 public sealed class HoldoutTests
 {
-    private static Dataset Data(int horizon) =>
-        DatasetBuilder.Build(Synthetic.Spec(["A", "B"], TargetKind.Return, horizon, days: 500),
-            [Synthetic.Input("A", Synthetic.Bars(520, 1)), Synthetic.Input("B", Synthetic.Bars(520, 2))]);
-
     [Fact]
     public void Create_FinalPeriod_InnerLabelsEndBeforeItAndInnerFoldsNeverTouchIt()
     {
-        var ds = Data(5);
+        var ds = Synthetic.TwoSymbolReturns(5);
         var split = HoldoutSplit.Create(ds, 0.2);
         var distinct = ds.DistinctTimes();
         Assert.Equal(distinct[^(int)(distinct.Length * 0.2)], split.FinalStart);
@@ -33,7 +29,7 @@ public sealed class HoldoutTests
     [Fact]
     public void RefitSpec_XGBoostWithEarlyStopping_FitsOnEveryRowWithTheMedianRounds()
     {
-        var ds = Data(1);
+        var ds = Synthetic.TwoSymbolReturns(1);
         var spec = new ModelSpec(ModelKinds.XGBoost).With("num_boost_round", "300");
         FoldResult Fold(int? best) => new(0, default, default, default, default, 1, 1, best, new MetricSet(1, null, null, null, null, null, null, null, "x"));
         var refit = FinalPeriod.RefitSpec(spec, [Fold(40), Fold(90), Fold(60)]);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Platform.BuildingBlocks.Embedded;
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;

@@ -49,6 +49,11 @@ internal static class Synthetic
     public static DatasetSpec Spec(IReadOnlyList<string> symbols, TargetKind kind, int horizon, int days = 400) =>
         new(symbols, Start, Start.AddDays(days), "1d", Features, new TargetSpec(kind, horizon));
 
+    /// <summary>Return targets at <paramref name="horizon"/> for symbols A and B over 500 days of seeded bars.</summary>
+    public static Dataset TwoSymbolReturns(int horizon) =>
+        DatasetBuilder.Build(Spec(["A", "B"], TargetKind.Return, horizon, days: 500),
+            [Input("A", Bars(520, 1)), Input("B", Bars(520, 2))]);
+
     /// <summary>y = 2 x0 - x1 + noise (x2 irrelevant), as float features.</summary>
     public static (FeatureFrame X, double[] Y) Regression(int rows, int seed, double noise = 0.1)
     {

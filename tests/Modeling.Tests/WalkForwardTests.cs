@@ -6,17 +6,13 @@ namespace Platform.Modeling.Tests;
 
 public sealed class WalkForwardTests
 {
-    private static Dataset Data(int horizon) =>
-        DatasetBuilder.Build(Synthetic.Spec(["A", "B"], TargetKind.Return, horizon, days: 500),
-            [Synthetic.Input("A", Synthetic.Bars(520, 1)), Synthetic.Input("B", Synthetic.Bars(520, 2))]);
-
     [Theory]
     [InlineData(WindowMode.Expanding, 1)]
     [InlineData(WindowMode.Expanding, 5)]
     [InlineData(WindowMode.Rolling, 10)]
     public void Split_EveryFold_TrainLabelsEndBeforeTestAndPurgeGapHolds(WindowMode mode, int horizon)
     {
-        var ds = Data(horizon);
+        var ds = Synthetic.TwoSymbolReturns(horizon);
         var distinct = ds.DistinctTimes();
         var folds = WalkForward.Split(ds, new WalkForwardOptions { Folds = 4, Mode = mode });
         Assert.Equal(4, folds.Count);
@@ -35,7 +31,7 @@ public sealed class WalkForwardTests
     [Fact]
     public void Split_Embargo_ExcludesTimesRightAfterEarlierTestBlocks()
     {
-        var ds = Data(3);
+        var ds = Synthetic.TwoSymbolReturns(3);
         var distinct = ds.DistinctTimes();
         var folds = WalkForward.Split(ds, new WalkForwardOptions { Folds = 3, EmbargoPeriods = 7 });
         var firstTestEnd = Array.IndexOf(distinct, folds[0].TestEnd);
@@ -48,7 +44,7 @@ public sealed class WalkForwardTests
     [Fact]
     public void Split_Rolling_KeepsWindowLength()
     {
-        var ds = Data(1);
+        var ds = Synthetic.TwoSymbolReturns(1);
         var folds = WalkForward.Split(ds, new WalkForwardOptions { Folds = 3, Mode = WindowMode.Rolling, TrainPeriods = 100 });
         Assert.All(folds, f => Assert.True(f.TrainRows.Select(r => ds.Times[r]).Distinct().Count() <= 100));
         Assert.True(folds[2].TrainStart > folds[0].TrainStart);
@@ -59,14 +55,14 @@ public sealed class WalkForwardTests
     [InlineData(null, 2)]
     public void Split_PurgeOrEmbargoShorterThanHorizon_Throws(int? purge, int? embargo)
     {
-        var ex = Assert.Throws<ArgumentException>(() => WalkForward.Split(Data(5), new WalkForwardOptions { PurgePeriods = purge, EmbargoPeriods = embargo }));
+        var ex = Assert.Throws<ArgumentException>(() => WalkForward.Split(Synthetic.TwoSymbolReturns(5), new WalkForwardOptions { PurgePeriods = purge, EmbargoPeriods = embargo }));
         Assert.Contains("at least the horizon", ex.Message);
     }
 
     [Fact]
     public void EarlyStoppingSplit_ValidationIsLaterWithGap()
     {
-        var ds = Data(5);
+        var ds = Synthetic.TwoSymbolReturns(5);
         var rows = Enumerable.Range(0, ds.Rows).ToArray();
         var (fit, valid) = WalkForward.EarlyStoppingSplit(ds.Times, rows, 0.2, 5);
         Assert.True(fit.Max(r => ds.LabelEnd[r]) < valid.Min(r => ds.Times[r]));

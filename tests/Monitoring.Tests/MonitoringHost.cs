@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Modeling.Registry;
 using Platform.OfflineStore;
@@ -101,4 +100,30 @@ public static class RegimeSeries
         }
         return bars;
     }
+}
+
+/// <summary>
+/// A monitoring host with the volatility model "vol" registered on the first 300 bars of "AAA", a series whose volatility
+/// is 2.5 times larger from bar 400 on (<see cref="RegimeSeries"/>).
+/// </summary>
+public abstract class RegimeChangeTest(int seed, IReadOnlyDictionary<string, string?> settings) : IAsyncLifetime
+{
+    protected const int TrainEnd = 299;
+    protected const int ChangeAt = 400;
+
+    protected MonitoringHost Host { get; private set; } = null!;
+    protected List<Platform.Quant.Bar> Bars { get; } = RegimeSeries.Generate(500, seed, changeAt: ChangeAt);
+
+    public async Task InitializeAsync()
+    {
+        Host = await MonitoringHost.StartAsync(settings);
+        await Host.WriteBarsAsync("AAA", Bars);
+        var version = await Host.RegisterAsync("vol", MonitoringHost.Lineage("volatility", 5, ["AAA"], Bars[0].Time, Bars[TrainEnd].Time));
+        await AfterRegisterAsync(version);
+    }
+
+    /// <summary>What a suite stores with the registered version before its tests run.</summary>
+    protected virtual Task AfterRegisterAsync(int version) => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
 }

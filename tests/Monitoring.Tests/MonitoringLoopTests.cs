@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Modeling.Targets;
 using Platform.Monitoring.Apis;
@@ -141,38 +139,24 @@ public sealed class MonitoringLoopTests : IAsyncLifetime
 }
 
 /// <summary>Drift of a volatility model's realised targets across a known regime change (volatility x2.5 at bar 400).</summary>
-public sealed class DriftLoopTests : IAsyncLifetime
+public sealed class DriftLoopTests() : RegimeChangeTest(seed: 21, new Dictionary<string, string?> { ["Monitoring:Drift:WindowSize"] = "60" })
 {
-    private const int TrainEnd = 299;
-    private const int ChangeAt = 400;
-    private MonitoringHost _host = null!;
-    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(500, seed: 21, changeAt: ChangeAt);
-
-    public async Task InitializeAsync()
-    {
-        _host = await MonitoringHost.StartAsync(new Dictionary<string, string?> { ["Monitoring:Drift:WindowSize"] = "60" });
-        await _host.WriteBarsAsync("AAA", _bars);
-        await _host.RegisterAsync("vol", MonitoringHost.Lineage("volatility", 5, ["AAA"], _bars[0].Time, _bars[TrainEnd].Time));
-    }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
-
     [Fact]
     public async Task RegimeChange_DriftDetectedAfterTheChangeAndNotBefore()
     {
-        for (var t = TrainEnd + 1; t < _bars.Count; t++)
-            await _host.Publisher.PublishAsync(new PredictionMade($"v{t}", "vol", 1, "AAA", _bars[t].Time, 5, 0.02, "1d", "volatility"));
-        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Predictions == _bars.Count - TrainEnd - 1, "stored");
-        for (var t = TrainEnd + 1; t < _bars.Count; t++) await _host.PublishBarAsync("AAA", _bars[t]);
-        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Outcomes == _bars.Count - TrainEnd - 1 - 5, "joined");
+        for (var t = TrainEnd + 1; t < Bars.Count; t++)
+            await Host.Publisher.PublishAsync(new PredictionMade($"v{t}", "vol", 1, "AAA", Bars[t].Time, 5, 0.02, "1d", "volatility"));
+        await MonitoringHost.EventuallyAsync(async () => (await Host.Store.CountAsync("vol")).Predictions == Bars.Count - TrainEnd - 1, "stored");
+        for (var t = TrainEnd + 1; t < Bars.Count; t++) await Host.PublishBarAsync("AAA", Bars[t]);
+        await MonitoringHost.EventuallyAsync(async () => (await Host.Store.CountAsync("vol")).Outcomes == Bars.Count - TrainEnd - 1 - 5, "joined");
 
-        var drift = await _host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
+        var drift = await Host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
         var first = drift.Detections.MinBy(d => d.WindowEnd)!;
-        Assert.True(first.WindowEnd > _bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {_bars[ChangeAt].Time:o}");
-        Assert.True(first.WindowEnd <= _bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
+        Assert.True(first.WindowEnd > Bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {Bars[ChangeAt].Time:o}");
+        Assert.True(first.WindowEnd <= Bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
         Assert.Equal($"drift:vol:{first.WindowEnd.UtcDateTime:o}", first.EventId);
         Assert.Contains(first.Evidence, e => e is { Subject: "target", Statistic: "psi" } && e.Value > e.Threshold);
-        var quality = await _host.GetAsync<QualityResponse>("/v1/monitoring/models/vol/quality?windows=20,60");
+        var quality = await Host.GetAsync<QualityResponse>("/v1/monitoring/models/vol/quality?windows=20,60");
         Assert.Equal([20, 60], quality.Windows.Select(w => w.Count));
         Assert.Equal("qlike", quality.Windows[0].Metric);
     }

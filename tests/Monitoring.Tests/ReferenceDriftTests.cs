@@ -9,27 +9,15 @@ namespace Platform.Monitoring.Tests;
 /// Drift measured against the reference stored with the version (features over its training bars, its predictions), with
 /// predictions as the only trigger: the served predictions leave the reference distribution at a known bar.
 /// </summary>
-public sealed class ReferenceDriftTests : IAsyncLifetime
+public sealed class ReferenceDriftTests() : RegimeChangeTest(seed: 33, new Dictionary<string, string?>
 {
-    private const int TrainEnd = 299;
-    private const int ChangeAt = 400;
-    private MonitoringHost _host = null!;
-    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(500, seed: 33, changeAt: ChangeAt);
-
-    public async Task InitializeAsync()
-    {
-        _host = await MonitoringHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["Monitoring:Drift:WindowSize"] = "60",
-            ["Monitoring:Drift:Triggers:Target"] = "false",
-            ["Monitoring:Drift:Triggers:Predictions"] = "true",
-        });
-        await _host.WriteBarsAsync("AAA", _bars);
-        var version = await _host.RegisterAsync("vol", MonitoringHost.Lineage("volatility", 5, ["AAA"], _bars[0].Time, _bars[TrainEnd].Time));
-        await _host.Registry.SaveFilesAsync("vol", version, [Reference().ToFile()]);
-    }
-
-    public async Task DisposeAsync() => await _host.DisposeAsync();
+    ["Monitoring:Drift:WindowSize"] = "60",
+    ["Monitoring:Drift:Triggers:Target"] = "false",
+    ["Monitoring:Drift:Triggers:Predictions"] = "true",
+})
+{
+    protected override async Task AfterRegisterAsync(int version) =>
+        await Host.Registry.SaveFilesAsync("vol", version, [Reference().ToFile()]);
 
     /// <summary>Predictions around 2 % (the reference draws 1,000 of them); after the change they are 2.5 times larger.</summary>
     private static double Prediction(Random random, bool changed) => (changed ? 2.5 : 1.0) * (0.02 + 0.004 * (random.NextDouble() - 0.5));
@@ -37,7 +25,7 @@ public sealed class ReferenceDriftTests : IAsyncLifetime
     private ModelReference Reference()
     {
         var random = new Random(1);
-        var training = _bars.Take(TrainEnd + 1).ToList();
+        var training = Bars.Take(TrainEnd + 1).ToList();
         var rows = FeatureBatch.Replay(() => FeatureSets.CreateCalculator("alpha158@1"), training);
         var names = FeatureSets.Alpha158V1.Features;
         var features = Enumerable.Range(0, names.Length)
@@ -52,16 +40,16 @@ public sealed class ReferenceDriftTests : IAsyncLifetime
     public async Task PredictionsLeaveTheReference_DetectedAfterTheChangeWithTargetAndFeatureEvidenceAlongside()
     {
         var random = new Random(2);
-        for (var t = TrainEnd + 1; t < _bars.Count; t++)
-            await _host.Publisher.PublishAsync(new PredictionMade($"p{t}", "vol", 1, "AAA", _bars[t].Time, 5, Prediction(random, t >= ChangeAt), "1d", "volatility"));
-        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Predictions == _bars.Count - TrainEnd - 1, "stored");
-        for (var t = TrainEnd + 1; t < _bars.Count; t++) await _host.PublishBarAsync("AAA", _bars[t]);
-        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Outcomes == _bars.Count - TrainEnd - 1 - 5, "joined");
+        for (var t = TrainEnd + 1; t < Bars.Count; t++)
+            await Host.Publisher.PublishAsync(new PredictionMade($"p{t}", "vol", 1, "AAA", Bars[t].Time, 5, Prediction(random, t >= ChangeAt), "1d", "volatility"));
+        await MonitoringHost.EventuallyAsync(async () => (await Host.Store.CountAsync("vol")).Predictions == Bars.Count - TrainEnd - 1, "stored");
+        for (var t = TrainEnd + 1; t < Bars.Count; t++) await Host.PublishBarAsync("AAA", Bars[t]);
+        await MonitoringHost.EventuallyAsync(async () => (await Host.Store.CountAsync("vol")).Outcomes == Bars.Count - TrainEnd - 1 - 5, "joined");
 
-        var drift = await _host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
+        var drift = await Host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
         var first = drift.Detections.MinBy(d => d.WindowEnd)!;
-        Assert.True(first.WindowEnd >= _bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {_bars[ChangeAt].Time:o}");
-        Assert.True(first.WindowEnd <= _bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
+        Assert.True(first.WindowEnd >= Bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {Bars[ChangeAt].Time:o}");
+        Assert.True(first.WindowEnd <= Bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
         Assert.Contains(first.Evidence, e => e is { Subject: "prediction", Statistic: "psi" } && e.Value > e.Threshold);
         Assert.Contains(first.Evidence, e => e is { Subject: "prediction", Statistic: "ks" } && e.Value > e.Threshold);
         // Measured alongside: the realised target, the features with the largest PSI, and the share of drifting features.

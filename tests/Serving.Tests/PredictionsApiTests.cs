@@ -113,6 +113,17 @@ public sealed class PredictionsApiTests : IAsyncLifetime
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    [Theory]
+    [InlineData("/v1/predictions")]
+    [InlineData("/v1/predictions/batch")]
+    public async Task Predict_BodyThatIsNotJson_Returns415ProblemWithTheReason(string path)
+    {
+        var response = await _host.Http.PostAsync(_host.Url + path, new StringContent("""{"model":"trees","symbol":"AAA"}""", Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("'text/plain", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task Predict_UnknownModel_Returns404ProblemDetails()
     {

@@ -1,6 +1,6 @@
-using System.Text;
 using Platform.Training.Runs;
 using Platform.Training.Workflows;
+using Platform.TestSupport;
 using Platform.Workflows;
 
 namespace Platform.Training.Tests;
@@ -41,18 +41,15 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
          "candidates":[{"kind":"xgboost","parameters":{"num_boost_round":"800","max_depth":"5","eta":"0.01"}}]}
         """;
 
-    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string? json = null, string? principal = null)
-    {
-        var request = new HttpRequestMessage(method, path);
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        if (principal is not null) request.Headers.Add(Caller.Header, principal);
-        return http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? json = null, string? principal = null) =>
+        _host.Http.SendJsonAsync(method, path, json, principal);
 
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response)
+    /// <summary>Posts a training run that must be refused with 400; the messages of its errors for <paramref name="field"/>.</summary>
+    private async Task<string> RefusedAsync(string json, string field)
     {
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return await response.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json);
+        var response = await SendAsync(HttpMethod.Post, "/v1/training-runs", json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return Errors(await response.ReadProblemAsync(), field);
     }
 
     private static string Errors(JsonElement problem, string field) =>
@@ -62,10 +59,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     public async Task PostTrainingRun_FiveThousandSymbols_BadRequestNamingTheLimitAndItsValue()
     {
         var symbols = string.Join(",", Enumerable.Range(0, 5000).Select(i => $"\"U{i}\""));
-        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs",
-            $$"""{"symbols":[{{symbols}}],"target":"return","horizon":5,"dataSource":"synthetic"}""");
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var message = Errors(await ProblemAsync(response), "symbols");
+        var message = await RefusedAsync($$"""{"symbols":[{{symbols}}],"target":"return","horizon":5,"dataSource":"synthetic"}""", "symbols");
         Assert.Contains("5000 symbols", message);
         Assert.Contains("at most 100 (Training:Limits:MaxSymbols)", message);
     }
@@ -74,10 +68,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     public async Task PostTrainingRun_DatasetOverRowLimit_BadRequestNamingRowsLimit()
     {
         // Three synthetic symbols of 500 bars: 1,500 rows against a limit of 1,200.
-        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs",
-            """{"symbols":["ALPHA","BRAVO","CHARLIE"],"target":"return","horizon":5,"dataSource":"synthetic"}""");
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var message = Errors(await ProblemAsync(response), "symbols");
+        var message = await RefusedAsync("""{"symbols":["ALPHA","BRAVO","CHARLIE"],"target":"return","horizon":5,"dataSource":"synthetic"}""", "symbols");
         Assert.Contains("1,500 rows", message);
         Assert.Contains("1,200 (Training:Limits:MaxDatasetRows)", message);
     }
@@ -90,9 +81,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [InlineData("""{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"fasttree","parameters":{"trees":"many"}}]}""", "candidates.parameters", "not a whole number")]
     public async Task PostTrainingRun_OverRequestLimit_BadRequestNamingIt(string json, string field, string key)
     {
-        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", json);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(key, Errors(await ProblemAsync(response), field));
+        Assert.Contains(key, await RefusedAsync(json, field));
     }
 
     [Theory]
@@ -108,18 +97,15 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [InlineData("""{"symbols":[null],"target":"return","horizon":5}""", "symbols")]
     public async Task PostTrainingRun_ValueOutOfRangeOrNull_ValidationProblemNamingField(string json, string field)
     {
-        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", json);
+        var response = await SendAsync(HttpMethod.Post, "/v1/training-runs", json);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.True((await ProblemAsync(response)).GetProperty("errors").TryGetProperty(field, out _), field);
+        Assert.True((await response.ReadProblemAsync()).GetProperty("errors").TryGetProperty(field, out _), field);
     }
 
     [Fact]
     public async Task PostTrainingRun_SeveralUnknownCandidates_ReportsEveryOne()
     {
-        var response = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs",
-            """{"symbols":["ALPHA"],"target":"return","horizon":5,"candidates":[{"kind":"nope"},{"kind":"ridge"},{"kind":"other"}]}""");
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var message = Errors(await ProblemAsync(response), "candidates");
+        var message = await RefusedAsync("""{"symbols":["ALPHA"],"target":"return","horizon":5,"candidates":[{"kind":"nope"},{"kind":"ridge"},{"kind":"other"}]}""", "candidates");
         Assert.Contains("candidates[0]: unknown candidate 'nope'", message);
         Assert.Contains("candidates[2]: unknown candidate 'other'", message);
         Assert.DoesNotContain("candidates[1]", message);
@@ -128,40 +114,36 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Fact]
     public async Task PostTrainingRun_ConcurrentRunLimits_TooManyRequestsPerCallerAndInTotalUntilOneIsCancelled()
     {
-        var first = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a"), Alice);
+        var first = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a"), Alice);
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
-        var second = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a2"), Alice);
+        var second = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a2"), Alice);
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
-        var perCaller = await ProblemAsync(second);
-        Assert.Equal("Training:Limits:MaxConcurrentRunsPerCaller", perCaller.GetProperty("limit").GetString());
-        Assert.Equal(1, perCaller.GetProperty("value").GetInt32());
+        Assert.Equal(("Training:Limits:MaxConcurrentRunsPerCaller", 1), await second.ReadLimitAsync());
 
-        var bobs = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-b"), Bob);
+        var bobs = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("limit-b"), Bob);
         Assert.Equal(HttpStatusCode.Accepted, bobs.StatusCode);
-        var carols = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-c"), Carol);
+        var carols = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("limit-c"), Carol);
         Assert.Equal(HttpStatusCode.TooManyRequests, carols.StatusCode);
-        var total = await ProblemAsync(carols);
-        Assert.Equal("Training:Limits:MaxConcurrentRuns", total.GetProperty("limit").GetString());
-        Assert.Equal(2, total.GetProperty("value").GetInt32());
+        Assert.Equal(("Training:Limits:MaxConcurrentRuns", 2), await carols.ReadLimitAsync());
 
         // A cancelled run frees its slot.
-        var cancelled = await SendAsync(_host.Http, HttpMethod.Delete, first.Headers.Location!.ToString(), principal: Alice);
+        var cancelled = await SendAsync(HttpMethod.Delete, first.Headers.Location!.ToString(), principal: Alice);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
-        var again = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a3"), Alice);
+        var again = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("limit-a3"), Alice);
         Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
 
         foreach (var (location, who) in new[] { (bobs.Headers.Location!, Bob), (again.Headers.Location!, Alice) })
-            Assert.Equal(HttpStatusCode.OK, (await SendAsync(_host.Http, HttpMethod.Delete, location.ToString(), principal: who)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Delete, location.ToString(), principal: who)).StatusCode);
     }
 
     [Fact]
     public async Task DeleteTrainingRun_Running_EndsTerminatedRegistersNothingAndStaysTerminatedAfterRestart()
     {
-        var started = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("cancelled"), Alice);
+        var started = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("cancelled"), Alice);
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var location = started.Headers.Location!.ToString();
 
-        var cancelled = await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Alice);
+        var cancelled = await SendAsync(HttpMethod.Delete, location, principal: Alice);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         var view = await cancelled.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json);
         Assert.Equal("terminated", view.GetProperty("status").GetString());
@@ -172,7 +154,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
         Assert.Equal("terminated", run.GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/cancelled")).StatusCode);
         // Cancelling again changes nothing.
-        var again = await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Alice);
+        var again = await SendAsync(HttpMethod.Delete, location, principal: Alice);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal("terminated", (await again.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString());
     }
@@ -180,9 +162,9 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Fact]
     public async Task DeleteTrainingRun_Unknown_NotFoundProblem()
     {
-        var response = await SendAsync(_host.Http, HttpMethod.Delete, "/v1/training-runs/train-nope", principal: Admin);
+        var response = await SendAsync(HttpMethod.Delete, "/v1/training-runs/train-nope", principal: Admin);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        await ProblemAsync(response);
+        await response.ReadProblemAsync();
     }
 
     [Fact]
@@ -201,7 +183,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
         var after = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/training-runs/train-over-budget", TrainingApiTests.Json);
         Assert.Equal("failed", after.GetProperty("status").GetString());
         // Cancelling a finished run changes nothing: it answers the run as it is.
-        var deleted = await SendAsync(_host.Http, HttpMethod.Delete, "/v1/training-runs/train-over-budget");
+        var deleted = await SendAsync(HttpMethod.Delete, "/v1/training-runs/train-over-budget");
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         Assert.Equal("failed", (await deleted.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString());
     }
@@ -209,39 +191,37 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Fact]
     public async Task TrainingRun_WithOwner_VisibleToOwnerAndAdminOnly()
     {
-        var started = await SendAsync(_host.Http, HttpMethod.Post, "/v1/training-runs", SlowRun("owned"), Alice);
+        var started = await SendAsync(HttpMethod.Post, "/v1/training-runs", SlowRun("owned"), Alice);
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         Assert.Equal("api-key:alice", (await started.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("owner").GetString());
         var location = started.Headers.Location!.ToString();
 
-        var own = await SendAsync(_host.Http, HttpMethod.Get, location, principal: Alice);
+        var own = await SendAsync(HttpMethod.Get, location, principal: Alice);
         Assert.Equal(HttpStatusCode.OK, own.StatusCode);
         Assert.Equal("api-key:alice", (await own.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("owner").GetString());
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(_host.Http, HttpMethod.Get, location, principal: Admin)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(_host.Http, HttpMethod.Get, location, principal: Bob)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(_host.Http, HttpMethod.Get, location + "/trials", principal: Bob)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Bob)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, location, principal: Admin)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, location, principal: Bob)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, location + "/trials", principal: Bob)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Delete, location, principal: Bob)).StatusCode);
         Assert.NotEqual("terminated", await StatusAsync(location, Alice));
 
-        var byAdmin = await SendAsync(_host.Http, HttpMethod.Delete, location, principal: Admin);
+        var byAdmin = await SendAsync(HttpMethod.Delete, location, principal: Admin);
         Assert.Equal(HttpStatusCode.OK, byAdmin.StatusCode);
         Assert.Equal("Cancelled by api-key:root.", (await byAdmin.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("error").GetString());
     }
 
     private async Task<string?> StatusAsync(string location, string principal)
     {
-        var response = await SendAsync(_host.Http, HttpMethod.Get, location, principal: principal);
+        var response = await SendAsync(HttpMethod.Get, location, principal: principal);
         return (await response.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString();
     }
 
     [Fact]
     public async Task OpenApi_TrainingRuns_DescribesCancelAndTheConcurrencyLimit()
     {
-        var document = await _host.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
-        var path = document.GetProperty("paths").GetProperty("/v1/training-runs/{id}");
-        Assert.Equal("CancelTrainingRun", path.GetProperty("delete").GetProperty("operationId").GetString());
-        var post = document.GetProperty("paths").GetProperty("/v1/training-runs").GetProperty("post");
-        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+        var (cancel, documents429) = await _host.Http.DescribeRunApiAsync("/v1/training-runs");
+        Assert.Equal("CancelTrainingRun", cancel);
+        Assert.True(documents429);
     }
 
     [Fact]
@@ -253,8 +233,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
             ["Training:Limits:MemoryBudgetMiB"] = "1",
             ["Training:Limits:MaxConcurrentRuns"] = "1",
         });
-        var host = _host;
-        var response = await host.Http.GetAsync("/health/ready");
+        var response = await _host.Http.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Degraded", await response.Content.ReadAsStringAsync());
     }
@@ -264,11 +243,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     {
         await _host.DisposeAsync();
         _host = await TrainingHost.StartAsync(_dir, settings: new Dictionary<string, string?> { ["Training:Limits:MemoryBudgetMiB"] = "1" });
-        var host = _host;
-        var response = await SendAsync(host.Http, HttpMethod.Post, "/v1/training-runs",
-            """{"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"dataSource":"synthetic"}""");
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var message = Errors(await ProblemAsync(response), "memory");
+        var message = await RefusedAsync("""{"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"dataSource":"synthetic"}""", "memory");
         Assert.Contains("1 MiB (Training:Limits:MemoryBudgetMiB)", message);
     }
 }

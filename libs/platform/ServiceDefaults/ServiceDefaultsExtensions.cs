@@ -3,6 +3,7 @@ using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -43,10 +44,17 @@ public static class ServiceDefaultsExtensions
         {
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            // The framework answers a body of the wrong media type with a bare 415: say which type was refused.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+                context.ProblemDetails.Detail ??=
+                    $"Content-Type '{context.HttpContext.Request.ContentType ?? "(none)"}' is not accepted here; send JSON bodies as application/json.";
         });
         // A body that breaks off or overruns its limit while the app reads it is the client's error, not a 500.
         builder.Services.Configure<ExceptionHandlerOptions>(o =>
             o.StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError);
+        // A body or parameter the framework cannot bind throws, so BadRequestProblems can say what was wrong.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestProblems>();
         builder.AddKestrelDefaults();
         builder.Services.AddOpenApi();
         builder.Services.AddHealthChecks()

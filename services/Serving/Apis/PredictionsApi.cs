@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Contracts;
@@ -37,8 +36,6 @@ public static partial class PredictionsApi
     public const string DefaultInterval = "1d";
     public const int MaxBatch = 1000;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     [GeneratedRegex("^[0-9]{1,4}[smhdwM]?[a-z]{0,2}$")]
     private static partial Regex IntervalPattern();
 
@@ -61,10 +58,9 @@ public static partial class PredictionsApi
                 m.FeatureNames.Count, m.Target, m.Horizon, m.LoadedAt, m.InFlight)).ToList(),
             host.Errors.ToList(), events.Published, events.Failed, replica.ReplicaId));
 
-    private static async Task<IResult> PredictAsync(HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
+    private static async Task<IResult> PredictAsync(
+        PredictionRequest request, HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
     {
-        var (request, error) = await ReadAsync<PredictionRequest>(context);
-        if (request is null) return error!;
         var errors = new Dictionary<string, string[]>();
         var symbol = request.Symbol?.Trim() ?? "";
         if (!Symbols.IsValid(symbol)) errors["symbol"] = [$"A symbol of {Symbols.Rule} is required."];
@@ -86,10 +82,9 @@ public static partial class PredictionsApi
         }
     }
 
-    private static async Task<IResult> PredictBatchAsync(HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
+    private static async Task<IResult> PredictBatchAsync(
+        BatchPredictionRequest request, HttpContext context, ModelHost host, OnlineFeatures online, PredictionEvents events, TimeProvider clock)
     {
-        var (request, error) = await ReadAsync<BatchPredictionRequest>(context);
-        if (request is null) return error!;
         var errors = new Dictionary<string, string[]>();
         var missing = (request.Items ?? []).Select((item, i) => item is null ? i : -1).Where(i => i >= 0).ToList();
         if (missing.Count > 0)
@@ -151,23 +146,6 @@ public static partial class PredictionsApi
     }
 
     private readonly record struct Outcome(PredictionResponse? Value, IResult? Error, int? Status, string? Detail);
-
-    private static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context) where T : class
-    {
-        if (!context.Request.HasJsonContentType())
-            return (null, TypedResults.Problem("Send a JSON body (Content-Type: application/json).", statusCode: 415, title: "Unsupported Media Type"));
-        try
-        {
-            var value = await JsonSerializer.DeserializeAsync<T>(context.Request.Body, Json, context.RequestAborted);
-            return value is null
-                ? (null, TypedResults.Problem("The body is null.", statusCode: 400, title: "Bad Request"))
-                : (value, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, TypedResults.Problem($"Malformed JSON: {ex.Message}", statusCode: 400, title: "Bad Request"));
-        }
-    }
 
     private static IResult? ResolveModel(ModelHost host, string? requested, out string name)
     {

@@ -1,4 +1,3 @@
-using System.Text;
 using Platform.TestSupport;
 
 namespace Platform.Backtesting.Tests.Apis;
@@ -43,26 +42,21 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
         parameters = new Dictionary<string, double> { ["lags"] = 50, ["train"] = 2000, ["test"] = 1 },
     };
 
-    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? principal = null)
-    {
-        var request = new HttpRequestMessage(method, path);
-        if (body is not null) request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
-        if (principal is not null) request.Headers.Add(Caller.Header, principal);
-        return Client.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body = null, string? principal = null) =>
+        Client.SendJsonAsync(method, path, body is null ? null : JsonSerializer.Serialize(body), principal);
 
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response)
+    /// <summary>The first error on <c>symbols</c> of a response that must be a 400 problem.</summary>
+    private static async Task<string?> SymbolsRefusalAsync(HttpResponseMessage response)
     {
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return (await response.ReadProblemAsync()).GetProperty("errors").GetProperty("symbols")[0].GetString();
     }
 
     [Fact]
     public async Task Post_MoreSymbolsThanTheLimit_BadRequestNamingTheLimitAndItsValue()
     {
         var response = await SendAsync(HttpMethod.Post, "/v1/backtests", new { symbols = Eight.Append("INDIA").ToArray(), strategy = "sma-cross" });
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var message = (await ProblemAsync(response)).GetProperty("errors").GetProperty("symbols")[0].GetString();
+        var message = await SymbolsRefusalAsync(response);
         Assert.Contains("9 symbols", message);
         Assert.Contains("at most 8 (Backtesting:Limits:MaxSymbols)", message);
     }
@@ -80,8 +74,7 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
             },
         });
         var refused = await small.Http.PostAsJsonAsync("/v1/backtests", new { symbols = new[] { "ALPHA", "BRAVO" }, strategy = "sma-cross" });
-        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        var message = (await ProblemAsync(refused)).GetProperty("errors").GetProperty("symbols")[0].GetString();
+        var message = await SymbolsRefusalAsync(refused);
         Assert.Contains("5,040 bars", message);
         Assert.Contains("5,000 (Backtesting:Limits:MaxBars)", message);
     }
@@ -93,17 +86,13 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         var second = await SendAsync(HttpMethod.Post, "/v1/backtests", SlowBacktest, Alice);
         Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
-        var perCaller = await ProblemAsync(second);
-        Assert.Equal("Backtesting:Limits:MaxConcurrentRunsPerCaller", perCaller.GetProperty("limit").GetString());
-        Assert.Equal(1, perCaller.GetProperty("value").GetInt32());
+        Assert.Equal(("Backtesting:Limits:MaxConcurrentRunsPerCaller", 1), await second.ReadLimitAsync());
 
         var bobs = await SendAsync(HttpMethod.Post, "/v1/backtests", SlowBacktest, Bob);
         Assert.Equal(HttpStatusCode.Accepted, bobs.StatusCode);
         var carols = await SendAsync(HttpMethod.Post, "/v1/backtests", SlowBacktest, Carol);
         Assert.Equal(HttpStatusCode.TooManyRequests, carols.StatusCode);
-        var total = await ProblemAsync(carols);
-        Assert.Equal("Backtesting:Limits:MaxConcurrentRuns", total.GetProperty("limit").GetString());
-        Assert.Equal(2, total.GetProperty("value").GetInt32());
+        Assert.Equal(("Backtesting:Limits:MaxConcurrentRuns", 2), await carols.ReadLimitAsync());
 
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Delete, first.Headers.Location!.ToString(), principal: Alice)).StatusCode);
         var again = await SendAsync(HttpMethod.Post, "/v1/backtests", SlowBacktest, Alice);
@@ -154,7 +143,7 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
     {
         var response = await SendAsync(HttpMethod.Delete, "/v1/backtests/bt-doesnotexist", principal: Admin);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        await ProblemAsync(response);
+        await response.ReadProblemAsync();
     }
 
     [Theory]
@@ -171,17 +160,15 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
     {
         var response = await Client.PostAsync("/v1/backtests", new StringContent(json, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        await ProblemAsync(response);
+        await response.ReadProblemAsync();
     }
 
     [Fact]
     public async Task OpenApi_Backtests_DescribesCancelAndTheConcurrencyLimit()
     {
-        var document = await Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
-        var path = document.GetProperty("paths").GetProperty("/v1/backtests/{id}");
-        Assert.Equal("CancelBacktest", path.GetProperty("delete").GetProperty("operationId").GetString());
-        var post = document.GetProperty("paths").GetProperty("/v1/backtests").GetProperty("post");
-        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+        var (cancel, documents429) = await Client.DescribeRunApiAsync("/v1/backtests");
+        Assert.Equal("CancelBacktest", cancel);
+        Assert.True(documents429);
     }
 
     [Fact]
@@ -198,7 +185,7 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, location, principal: Admin)).StatusCode);
         var other = await SendAsync(HttpMethod.Get, location, principal: Bob);
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
-        Assert.Equal("Backtest not found.", (await ProblemAsync(other)).GetProperty("title").GetString());
+        Assert.Equal("Backtest not found.", (await other.ReadProblemAsync()).GetProperty("title").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Delete, location, principal: Bob)).StatusCode);
     }
 }

@@ -8,16 +8,18 @@ public class EngineScenarioTests
     private static readonly MarketSeries ThreeBars = TestMarket.One(
         (10.0, 11.0, 9.0, 10.0, 1000), (10.5, 12.0, 10.0, 11.0, 1000), (11.0, 11.5, 10.5, 11.2, 1000));
 
+    /// <summary>$10,000; 1 cent a share with a $1 minimum; 10 bps slippage.</summary>
+    private static readonly BacktestSettings PerShareAndTenBps = new()
+    {
+        InitialCash = 10_000,
+        Commission = new PerShareCommission(0.01, 1.0),
+        Slippage = new FixedBpsSlippage(10),
+    };
+
     [Fact]
     public void Run_MarketBuyAtClose_FillsAtNextOpenWithItemizedCosts()
     {
-        var settings = new BacktestSettings
-        {
-            InitialCash = 10_000,
-            Commission = new PerShareCommission(0.01, 1.0),
-            Slippage = new FixedBpsSlippage(10),
-        };
-        var run = new BacktestEngine(settings).Run(ThreeBars, new ScriptedStrategy((0, OrderRequest.Market(0, 100))));
+        var run = new BacktestEngine(PerShareAndTenBps).Run(ThreeBars, new ScriptedStrategy((0, OrderRequest.Market(0, 100))));
 
         var fill = Assert.Single(run.Fills);
         Assert.Equal(1, fill.TimeIndex);
@@ -35,13 +37,7 @@ public class EngineScenarioTests
     [Fact]
     public void Run_RoundTrip_TradeCarriesGrossSlippageCommissionAndNet()
     {
-        var settings = new BacktestSettings
-        {
-            InitialCash = 10_000,
-            Commission = new PerShareCommission(0.01, 1.0),
-            Slippage = new FixedBpsSlippage(10),
-        };
-        var run = new BacktestEngine(settings).Run(ThreeBars,
+        var run = new BacktestEngine(PerShareAndTenBps).Run(ThreeBars,
             new ScriptedStrategy((0, OrderRequest.Market(0, 100)), (1, OrderRequest.Market(0, -100))));
 
         Assert.Equal(2, run.Fills.Count);

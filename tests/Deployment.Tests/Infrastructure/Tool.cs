@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Platform.Deployment.Tests.Infrastructure;
 

@@ -19,6 +19,22 @@ public static class Validator
 
     public static ValidationReport Terraform(string directory) => Run(["terraform", directory]);
 
+    /// <summary>Validates a copy of the repository's <paramref name="file"/> with the first <paramref name="from"/> replaced.</summary>
+    public static ValidationReport EditedManifest(string file, string from, string to)
+    {
+        using var copy = TempCopy.Of([file]);
+        copy.Replace(file, from, to);
+        return Manifests([copy.PathOf(file)]);
+    }
+
+    /// <summary>Validates a copy of the repository's terraform/ tree with the first <paramref name="from"/> in <paramref name="file"/> replaced.</summary>
+    public static ValidationReport EditedTerraform(string file, string from, string to)
+    {
+        using var copy = TempCopy.Of(["terraform"]);
+        copy.Replace($"terraform/{file}", from, to);
+        return Terraform(copy.PathOf("terraform"));
+    }
+
     private static ValidationReport Run(string[] arguments)
     {
         var modules = Path.Combine(Repository.TestProject, "validate", "node_modules");

@@ -23,10 +23,7 @@ public sealed class SchemaValidationTests(RenderedManifests rendered) : IClassFi
     [Fact]
     public void Validate_DeploymentWithTextPort_ReportsSchemaError()
     {
-        using var copy = TempCopy.Of(["gitops/base/marketdata/deployment.yaml"]);
-        copy.Replace("gitops/base/marketdata/deployment.yaml", "containerPort: 5101", "containerPort: http");
-
-        var report = Validator.Manifests([copy.PathOf("gitops/base/marketdata/deployment.yaml")]);
+        var report = Validator.EditedManifest("gitops/base/marketdata/deployment.yaml", "containerPort: 5101", "containerPort: http");
 
         Assert.False(report.Passed);
         var error = Assert.Single(report.Errors);
@@ -36,10 +33,7 @@ public sealed class SchemaValidationTests(RenderedManifests rendered) : IClassFi
     [Fact]
     public void Validate_ArgoApplicationWithTextPrune_ReportsSchemaError()
     {
-        using var copy = TempCopy.Of(["gitops/argocd/envs/dev/platform.yaml"]);
-        copy.Replace("gitops/argocd/envs/dev/platform.yaml", "prune: true", "prune: always");
-
-        var report = Validator.Manifests([copy.PathOf("gitops/argocd/envs/dev/platform.yaml")]);
+        var report = Validator.EditedManifest("gitops/argocd/envs/dev/platform.yaml", "prune: true", "prune: always");
 
         var error = Assert.Single(report.Errors);
         Assert.Contains("prune must be boolean", error.Message);
@@ -48,10 +42,7 @@ public sealed class SchemaValidationTests(RenderedManifests rendered) : IClassFi
     [Fact]
     public void Validate_ComponentWithUndocumentedMetadataKey_NamesTheKey()
     {
-        using var copy = TempCopy.Of(["components/kafka/pubsub.yaml"]);
-        copy.Replace("components/kafka/pubsub.yaml", "name: brokers", "name: brokerList");
-
-        var report = Validator.Manifests([copy.PathOf("components/kafka/pubsub.yaml")]);
+        var report = Validator.EditedManifest("components/kafka/pubsub.yaml", "name: brokers", "name: brokerList");
 
         Assert.Contains(report.Errors, e => e.Message == "metadata key \"brokerList\" is not documented for pubsub.kafka");
     }
@@ -64,10 +55,7 @@ public sealed class SchemaValidationTests(RenderedManifests rendered) : IClassFi
     [InlineData("components/appconfig.yaml", "protocol: grpc", "protocol: tcp", "must be equal to one of the allowed values")]
     public void Validate_DaprResourceWithDefect_ReportsError(string file, string from, string to, string expected)
     {
-        using var copy = TempCopy.Of([file]);
-        copy.Replace(file, from, to);
-
-        var report = Validator.Manifests([copy.PathOf(file)]);
+        var report = Validator.EditedManifest(file, from, to);
 
         Assert.False(report.Passed);
         Assert.Contains(report.Errors, e => e.Message.Contains(expected));

@@ -37,10 +37,7 @@ public sealed class TerraformTests
     [InlineData("modules/kafka/main.tf", "resource \"aws_msk_cluster\" \"this\" {", "resource \"aws_msk_cluster\" \"this\" {{", "does not parse")]
     public void Validate_TerraformWithDefect_ReportsIt(string file, string from, string to, string expected)
     {
-        using var copy = TempCopy.Of(["terraform"]);
-        copy.Replace($"terraform/{file}", from, to);
-
-        var report = Validator.Terraform(copy.PathOf("terraform"));
+        var report = Validator.EditedTerraform(file, from, to);
 
         Assert.False(report.Passed);
         Assert.Contains(report.Errors, e => e.Message.Contains(expected));

@@ -101,23 +101,24 @@ public static class Alpha158Reference
                 Set("CNTP", cntp);
                 Set("CNTN", cntn);
                 Set("CNTD", cntp - cntn);
-                var sumGain = Sum(new ArraySegment<double>(gain, from, len));
-                var sumLoss = Sum(new ArraySegment<double>(loss, from, len));
-                var sumMove = Sum(new ArraySegment<double>(move, from, len));
-                Set("SUMP", sumGain / (sumMove + Eps));
-                Set("SUMN", sumLoss / (sumMove + Eps));
-                Set("SUMD", (sumGain - sumLoss) / (sumMove + Eps));
+                SetShares("SUM", gain, loss, move);
                 var vw = new ArraySegment<double>(volume, from, len);
                 Set("VMA", Mean(vw) / (v + Eps));
                 Set("VSTD", Std(vw) / (v + Eps));
                 var wm = new ArraySegment<double>(weightedMove, from, len);
                 Set("WVMA", Std(wm) / (Mean(wm) + Eps));
-                var sumVolumeGain = Sum(new ArraySegment<double>(volumeGain, from, len));
-                var sumVolumeLoss = Sum(new ArraySegment<double>(volumeLoss, from, len));
-                var sumVolumeMove = Sum(new ArraySegment<double>(volumeMove, from, len));
-                Set("VSUMP", sumVolumeGain / (sumVolumeMove + Eps));
-                Set("VSUMN", sumVolumeLoss / (sumVolumeMove + Eps));
-                Set("VSUMD", (sumVolumeGain - sumVolumeLoss) / (sumVolumeMove + Eps));
+                SetShares("VSUM", volumeGain, volumeLoss, volumeMove);
+
+                // {prefix}P, N, D: the window's gains, losses and their difference as shares of the total move.
+                void SetShares(string prefix, double[] gains, double[] losses, double[] moves)
+                {
+                    var gained = Sum(new ArraySegment<double>(gains, from, len));
+                    var lost = Sum(new ArraySegment<double>(losses, from, len));
+                    var total = Sum(new ArraySegment<double>(moves, from, len));
+                    Set(prefix + "P", gained / (total + Eps));
+                    Set(prefix + "N", lost / (total + Eps));
+                    Set(prefix + "D", (gained - lost) / (total + Eps));
+                }
             }
         }
         return result;

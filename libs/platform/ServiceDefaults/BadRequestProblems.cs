@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
-namespace Platform.MarketData.Apis;
+namespace Platform.ServiceDefaults;
 
 /// <summary>
 /// Turns what the framework refused to bind (a body that is not JSON, a wrong type, a form without a boundary, a

@@ -1,2 +1,0 @@
-// Namespaces most files of this suite use.
-global using System.Text.Json;
