@@ -10,6 +10,7 @@ using Platform.Training.Apis;
 using Platform.Training.Data;
 using Platform.Training.Retraining;
 using Platform.Training.Runs;
+using Platform.Training.Testing;
 using Platform.Training.Workflows;
 using Platform.Workflows;
 
@@ -36,6 +37,8 @@ public static class TrainingService
         services.AddSingleton<ICandidateRuntime, NativeCandidateRuntime>();
         services.AddSingleton<TrainingDatasets>();
         services.AddSingleton<TrainingProgress>();
+        // Test-only: inert unless Training:Testing:HaltAt is set (the process-kill suite).
+        services.AddSingleton(KillPoints.From(configuration));
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
             sp.GetRequiredService<IEventPublisher>(), sp.GetService<TimeProvider>()));
         services.AddHostedService<RegistryOutboxFlush>();
