@@ -52,6 +52,8 @@ public static class BacktestingService
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            // A member the request types do not have is refused (400), not skipped unread: a misspelt option is not silently dropped.
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         return builder;
     }
