@@ -6,6 +6,7 @@ using Platform.Backtesting.Data;
 using Platform.Backtesting.Engine.Data;
 using Platform.Backtesting.Engine.Modeling;
 using Platform.Backtesting.Runs;
+using Platform.Backtesting.Testing;
 using Platform.Backtesting.Engine.Runs;
 using Platform.Backtesting.Workflows;
 using Platform.BuildingBlocks;
@@ -39,6 +40,8 @@ public static class BacktestingService
             sp.GetRequiredService<IRegisteredModelSource>()));
         services.AddSingleton<BacktestReports>();
         services.AddSingleton<BacktestProgress>();
+        // Test-only: inert unless Backtesting:Testing:HaltAt is set (the process-kill suite).
+        services.AddSingleton(KillPoints.From(configuration));
         services.AddWorkflows(options =>
         {
             configuration.GetSection("Workflows").Bind(options);
@@ -49,6 +52,8 @@ public static class BacktestingService
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            // A member the request types do not have is refused (400), not skipped unread: a misspelt option is not silently dropped.
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         return builder;
     }

@@ -10,6 +10,7 @@ using Platform.MarketData.Import;
 using Platform.MarketData.Outbox;
 using Platform.MarketData.Providers;
 using Platform.MarketData.Replay;
+using Platform.MarketData.Testing;
 using Platform.OfflineStore;
 
 namespace Platform.MarketData;
@@ -23,6 +24,8 @@ public static class MarketDataService
     public static WebApplicationBuilder AddMarketData(this WebApplicationBuilder builder)
     {
         builder.Services.AddMarketDataCore(builder.Configuration);
+        // Test-only: inert unless MarketData:Testing:HaltAt is set (the process-kill suite).
+        builder.Services.AddKillPoints(builder.Configuration);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         builder.Services.AddHostedService<ReplayResumer>();
         builder.Services.AddHostedService<DemoSeeder>();

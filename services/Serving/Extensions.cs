@@ -31,6 +31,8 @@ public static class ServingService
         services.AddSingleton<OnlineFeatures>();
         services.AddSingleton<PredictionEvents>();
         services.AddHostedService<ModelLoader>();
+        // A member the request types do not have is refused (400), not skipped unread: a misspelt field is not silently dropped.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
         var replica = new ServingReplicaOptions();
         builder.Configuration.GetSection("Serving").Bind(replica);
         services.AddSingleton(replica);

@@ -10,6 +10,7 @@ using Platform.Training.Apis;
 using Platform.Training.Data;
 using Platform.Training.Retraining;
 using Platform.Training.Runs;
+using Platform.Training.Testing;
 using Platform.Training.Workflows;
 using Platform.Workflows;
 
@@ -36,6 +37,8 @@ public static class TrainingService
         services.AddSingleton<ICandidateRuntime, NativeCandidateRuntime>();
         services.AddSingleton<TrainingDatasets>();
         services.AddSingleton<TrainingProgress>();
+        // Test-only: inert unless Training:Testing:HaltAt is set (the process-kill suite).
+        services.AddSingleton(KillPoints.From(configuration));
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
             sp.GetRequiredService<IEventPublisher>(), sp.GetService<TimeProvider>()));
         services.AddHostedService<RegistryOutboxFlush>();
@@ -55,6 +58,8 @@ public static class TrainingService
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            // A member the request types do not have is refused (400), not skipped unread: a misspelt option is not silently dropped.
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         return builder;
     }

@@ -13,8 +13,9 @@ namespace Platform.Host.Tests;
 
 /// <summary>
 /// Generated malformed requests against every service's routes, sent through the gateway of one embedded platform with a
-/// key holding every scope, over real HTTP: no answer may be a 5xx, every 4xx must be a problem-details body, and a
-/// refused request must leave the training runs, backtests, keys, registered models and stored bars as they were.
+/// key holding every scope, over real HTTP: no answer may be a 5xx, every 4xx must be a problem-details body, a refused
+/// request must leave the training runs, backtests, keys, registered models and stored bars as they were, and only the
+/// requests <see cref="MayBeAccepted"/> lists as valid may be accepted: anything else a strict API refuses.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifetime
@@ -271,6 +272,33 @@ public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifet
         return cases;
     }
 
+    /// <summary>
+    /// The generated requests that are valid after all, so accepting them is right: a field given as null (its default), values
+    /// in range (a seed of -1, an empty policy or parameter set, shorting allowed), the walk-forward model strategy without a
+    /// registered model, request ids that follow their rule however they read, a batch whose bad item is answered as a per-item
+    /// error, the champion alias, unknown query parameters (ignored), and a valid model name nothing was predicted for.
+    /// Every other case must be refused.
+    /// </summary>
+    private static bool MayBeAccepted(Case c)
+    {
+        if (c.Method == HttpMethod.Get) return AcceptedGets.Any(prefix => c.Url.StartsWith(prefix, StringComparison.Ordinal));
+        if (c.Raw is not null || c.ContentType != "application/json" || c.Body is not { } body) return false;
+        return body.EndsWith(":null}", StringComparison.Ordinal) || AcceptedBodyEndings.Any(e => body.EndsWith(e, StringComparison.Ordinal));
+    }
+
+    private static readonly string[] AcceptedGets =
+    [
+        "/v1/models/return-h5/versions/champion/files", "/v1/serving/models?x=", "/model-info?verbose=", "/models?limit=",
+        "/v1/monitoring/models/no-such-model/predictions", "/v1/monitoring/models/no-such-model/drift", "/v1/monitoring/status?limit=",
+    ];
+
+    private static readonly string[] AcceptedBodyEndings =
+    [
+        "\"seed\":-1}", "\"promote\":true}", "\"policy\":{}}", "\"parameters\":{}}", "\"allowShort\":true}", "{\"symbols\":[\"SEED\"],\"strategy\":\"model\"}",
+        "\"requestId\":\"NaN\"}", "\"requestId\":\"Infinity\"}", "\"requestId\":\"Gold\"}",
+        "\"items\":[{\"symbol\":\"SEED\",\"features\":[null,1e308,\"NaN\"]}]}", "\"items\":[{\"symbol\":\"SEED\",\"features\":[1e999999]}]}",
+    ];
+
     private sealed record Counts(long TrainingRuns, long Backtests, int Keys, int Models, long Bars);
 
     private async Task<Counts> CountAsync()
@@ -323,6 +351,7 @@ public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifet
             else
             {
                 output.WriteLine($"accepted: {c.Shown} -> {status}");
+                if (!MayBeAccepted(c)) failures.Add($"{c.Shown} -> {status}: accepted, but it is not a valid request");
                 // An accepted run writes when it finishes (a trained model is registered): let it, so that what it writes is
                 // not charged to a later refused request.
                 if (status == 202 && response.Headers.Location is { } location) await SettleAsync(location);
@@ -333,7 +362,7 @@ public sealed class GatewayBadInputSuite(ITestOutputHelper output) : IAsyncLifet
         output.WriteLine($"{cases.Count} cases, {refused} refused");
         Assert.True(cases.Count >= 300, $"only {cases.Count} cases");
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} cases failed:\n" + string.Join("\n", failures));
-        Assert.True(refused > cases.Count * 3 / 4, $"only {refused} of {cases.Count} refused");
+        Assert.True(refused >= cases.Count * 95 / 100, $"only {refused} of {cases.Count} refused");
     }
 
     /// <summary>Waits until the run at <paramref name="location"/> is no longer pending or running.</summary>

@@ -47,7 +47,7 @@ public static class ServiceDefaultsExtensions
             // The framework answers a body of the wrong media type with a bare 415: say which type was refused.
             if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
                 context.ProblemDetails.Detail ??=
-                    $"Content-Type '{context.HttpContext.Request.ContentType ?? "(none)"}' is not accepted here; send JSON bodies as application/json.";
+                    $"Content-Type '{context.HttpContext.Request.ContentType ?? "(none)"}' is not accepted here; send JSON bodies as application/json in UTF-8.";
         });
         // A body that breaks off or overruns its limit while the app reads it is the client's error, not a 500.
         builder.Services.Configure<ExceptionHandlerOptions>(o =>
@@ -107,6 +107,7 @@ public static class ServiceDefaultsExtensions
         app.UseAppToken();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseUtf8JsonBodies();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

@@ -27,6 +27,11 @@ public static class KeysApi
         var unknown = (request.Scopes ?? []).Where(s => !Scopes.IsKnown(s)).ToArray();
         if (unknown.Length > 0)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["scopes"] = [$"Unknown scope(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", Scopes.All)}."] });
+        if (request.Tier is not null && string.IsNullOrWhiteSpace(request.Tier))
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["tier"] = [$"The tier must not be blank; leave 'tier' out for the default tier. Known: {keys.KnownTiers}."],
+            });
         if (!keys.IsKnownTier(request.Tier))
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["tier"] = [$"Unknown tier '{request.Tier}'. Known: {keys.KnownTiers}."] });
         var created = await keys.CreateAsync(request.Name, request.Tier, request.Scopes, request.Owner, ct);

@@ -25,6 +25,26 @@ public static class MonitoringApi
 {
     public const int MaxPage = 1000;
 
+    /// <summary>Most trailing windows one quality request may ask for (each is computed over the joined predictions).</summary>
+    public const int MaxWindows = 20;
+
+    /// <summary>Why <paramref name="model"/> cannot be a registered model's name, or null when it can.</summary>
+    private static string? NameProblem(string model)
+    {
+        try
+        {
+            ModelRegistry.ValidateName(model);
+            return null;
+        }
+        catch (RegistryException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    private static ValidationProblem Invalid(string key, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [key] = [message] });
+
     public static IEndpointRouteBuilder MapMonitoringApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/monitoring").WithTags("monitoring");
@@ -33,7 +53,8 @@ public static class MonitoringApi
             .ProducesValidationProblem().ProducesProblem(404);
         group.MapGet("/models/{model}/predictions", PredictionsAsync).WithName("ListMonitoredPredictions")
             .WithSummary("Stored predictions with their outcomes, newest first, paged with 'cursor'.").ProducesValidationProblem();
-        group.MapGet("/models/{model}/drift", DriftAsync).WithName("ListDrift").WithSummary("Drift detections of a model, newest window first.");
+        group.MapGet("/models/{model}/drift", DriftAsync).WithName("ListDrift").WithSummary("Drift detections of a model, newest window first.")
+            .ProducesValidationProblem();
         group.MapGet("/status", StatusAsync).WithName("GetMonitoringStatus").WithSummary("Counts and the latest refused prediction events.");
         return app;
     }
@@ -42,6 +63,7 @@ public static class MonitoringApi
         string model, int? version, string? windows, IPredictionStore store, ModelRegistry registry, MonitoringOptions options,
         MonitoringMetrics metrics, CancellationToken ct)
     {
+        if (NameProblem(model) is { } invalid) return Invalid("model", invalid);
         var sizes = options.Quality.Windows.ToList();
         if (!string.IsNullOrWhiteSpace(windows))
         {
@@ -55,6 +77,8 @@ public static class MonitoringApi
                     });
                 sizes.Add(n);
             }
+            if (sizes.Count > MaxWindows) return Invalid("windows", $"At most {MaxWindows} windows per request, got {sizes.Count}.");
+            if (sizes.Distinct().Count() != sizes.Count) return Invalid("windows", "Each window is given once.");
         }
         ModelVersion v;
         try
@@ -78,6 +102,7 @@ public static class MonitoringApi
         IPredictionStore store, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
+        if (NameProblem(model) is { } invalid) errors["model"] = [invalid];
         var size = limit ?? 100;
         if (size is < 1 or > MaxPage) errors["limit"] = [$"limit must be between 1 and {MaxPage}."];
         if (from is { } f && to is { } t && t <= f) errors["to"] = ["'to' must be after 'from'."];
@@ -96,8 +121,14 @@ public static class MonitoringApi
         return TypedResults.Ok(new PredictionPage(items, next));
     }
 
-    internal static async Task<Ok<DriftResponse>> DriftAsync(string model, int? limit, IPredictionStore store, CancellationToken ct) =>
-        TypedResults.Ok(new DriftResponse(model, await store.GetDriftAsync(model, Math.Clamp(limit ?? 50, 1, MaxPage), ct)));
+    internal static async Task<Results<Ok<DriftResponse>, ValidationProblem>> DriftAsync(string model, int? limit, IPredictionStore store, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (NameProblem(model) is { } invalid) errors["model"] = [invalid];
+        if (limit is < 1 or > MaxPage) errors["limit"] = [$"limit must be between 1 and {MaxPage}."];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        return TypedResults.Ok(new DriftResponse(model, await store.GetDriftAsync(model, limit ?? 50, ct)));
+    }
 
     internal static async Task<Ok<MonitoringStatus>> StatusAsync(IPredictionStore store, CancellationToken ct)
     {

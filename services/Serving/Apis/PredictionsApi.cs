@@ -36,6 +36,12 @@ public static partial class PredictionsApi
     public const string DefaultInterval = "1d";
     public const int MaxBatch = 1000;
 
+    /// <summary>How far ahead of this replica's clock a supplied feature time may be (clock skew between a client and the platform).</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>The rule a client's <c>requestId</c> must follow; without one the replica draws an id.</summary>
+    public const string RequestIdRule = "1 to 128 ASCII letters, digits, '-', '_', '.' or ':'";
+
     [GeneratedRegex("^[0-9]{1,4}[smhdwM]?[a-z]{0,2}$")]
     private static partial Regex IntervalPattern();
 
@@ -66,13 +72,21 @@ public static partial class PredictionsApi
         if (!Symbols.IsValid(symbol)) errors["symbol"] = [$"A symbol of {Symbols.Rule} is required."];
         var interval = request.Interval ?? DefaultInterval;
         if (!IntervalPattern().IsMatch(interval)) errors["interval"] = [$"'{interval}' is not an interval (1m, 5m, 1h, 1d, ...)."];
+        CheckModel(request.Model, errors);
+        CheckRequestId(request.RequestId, errors);
+        if (request.Time is { } time)
+        {
+            if (request.Features is null)
+                errors["time"] = [TimeWithoutFeatures];
+            else CheckTime("time", time, clock, errors);
+        }
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
         if (ResolveModel(host, request.Model, out var name) is { } notFound) return notFound;
         if (!host.TryLease(name, out var lease)) return ModelNotFound(host, name);
         using (lease)
         {
             var model = lease.Model;
-            var requestId = RequestId(request.RequestId, context);
+            var requestId = RequestId(request.RequestId);
             var input = await FeaturesAsync(model, symbol, interval, request.Features, request.Time, online, clock, context.RequestAborted);
             if (input.Error is { } failed) return failed;
             var response = Predict(model, requestId, symbol, interval, input, clock);
@@ -101,13 +115,21 @@ public static partial class PredictionsApi
         if (bad.Count > 0) errors["symbols"] = [$"Invalid symbol(s): {string.Join(", ", bad.Take(10).Select(s => $"'{s}'"))}."];
         var duplicates = items.GroupBy(i => i.Symbol?.Trim() ?? "", StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicates.Count > 0) errors["symbols"] = [$"Symbol(s) listed twice: {string.Join(", ", duplicates.Take(10))}."];
+        CheckModel(request.Model, errors);
+        CheckRequestId(request.RequestId, errors);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Time is not { } time) continue;
+            if (items[i].Features is null) errors[$"items[{i}].time"] = [TimeWithoutFeatures];
+            else CheckTime($"items[{i}].time", time, clock, errors);
+        }
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
         if (ResolveModel(host, request.Model, out var name) is { } notFound) return notFound;
         if (!host.TryLease(name, out var lease)) return ModelNotFound(host, name);
         using (lease)
         {
             var model = lease.Model;
-            var requestId = RequestId(request.RequestId, context);
+            var requestId = RequestId(request.RequestId);
             var fromStore = items.Where(i => i.Features is null).Select(i => i.Symbol!.Trim()).ToList();
             var stored = fromStore.Count == 0
                 ? new Dictionary<string, StoredFeatureVector>()
@@ -237,9 +259,33 @@ public static partial class PredictionsApi
         }
     }
 
-    private static string RequestId(string? requested, HttpContext context)
+    /// <summary>The client's request id (checked by <see cref="CheckRequestId"/>), or a new one when it gave none.</summary>
+    private static string RequestId(string? requested) => requested ?? Guid.CreateVersion7().ToString("N");
+
+    private static bool IsValidRequestId(string id) =>
+        id.Length is > 0 and <= 128 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+
+    /// <summary>A request id the client gives is used as given (it names the prediction downstream), so one that breaks the rule is refused.</summary>
+    private static void CheckRequestId(string? requestId, Dictionary<string, string[]> errors)
     {
-        if (requested is { Length: > 0 and <= 128 } r && r.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':')) return r;
-        return Guid.CreateVersion7().ToString("N");
+        if (requestId is not null && !IsValidRequestId(requestId))
+            errors["requestId"] = [$"A requestId is {RequestIdRule}; leave it out and one is drawn."];
+    }
+
+    /// <summary>Null asks for the only model served; a name given blank is an error, not the same thing.</summary>
+    private static void CheckModel(string? model, Dictionary<string, string[]> errors)
+    {
+        if (model is not null && string.IsNullOrWhiteSpace(model))
+            errors["model"] = ["The model name must not be blank; leave 'model' out when one model is served."];
+    }
+
+    private const string TimeWithoutFeatures = "'time' is the time of supplied 'features'; features from the online store carry their own.";
+
+    /// <summary>A supplied feature time becomes the prediction's time, which outcomes are joined at: it may not lie in the future.</summary>
+    private static void CheckTime(string key, DateTimeOffset time, TimeProvider clock, Dictionary<string, string[]> errors)
+    {
+        var latest = clock.GetUtcNow() + MaxClockSkew;
+        if (time > latest)
+            errors[key] = [$"'{time:O}' is in the future: a feature time is at most {MaxClockSkew.TotalMinutes:0} min past this server's clock ({latest:O})."];
     }
 }

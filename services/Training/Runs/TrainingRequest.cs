@@ -97,7 +97,33 @@ public sealed record TrainingRequest(
                 case var spec when !CandidateKinds.Contains(spec.Kind):
                     yield return $"{at}: unknown candidate '{spec.Kind}'. Known: ridge, xgboost, fasttree, lightgbm, ensemble (of those).";
                     break;
+                case var spec:
+                    foreach (var problem in ParameterProblems(spec, at)) yield return problem;
+                    break;
             }
+        }
+    }
+
+    /// <summary>Longest parameter name or value a candidate may carry.</summary>
+    public const int MaxParameterLength = 64;
+
+    /// <summary>
+    /// Each parameter needs a name and a value: a number is written as a finite number (<c>"10"</c>, <c>"0.05"</c>), never null,
+    /// blank, NaN or an overflow such as <c>"-1e999"</c>, which would otherwise only fail, or mislead, once the run trains.
+    /// </summary>
+    private static IEnumerable<string> ParameterProblems(ModelSpec spec, string at)
+    {
+        foreach (var (name, value) in spec.Parameters)
+        {
+            if (string.IsNullOrWhiteSpace(name) || name.Length > MaxParameterLength)
+                yield return $"{at}.parameters: a parameter name must be 1 to {MaxParameterLength} characters.";
+            else if (value is null)
+                yield return $"{at}.parameters.{name} is null; give a value (\"{name}\": \"10\") or leave the parameter out for its default.";
+            else if (string.IsNullOrWhiteSpace(value) || value.Length > MaxParameterLength)
+                yield return $"{at}.parameters.{name} must be 1 to {MaxParameterLength} characters.";
+            else if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                     && !double.IsFinite(number))
+                yield return $"{at}.parameters.{name} is '{value}', not a finite number.";
         }
     }
 

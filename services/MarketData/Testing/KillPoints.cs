@@ -1,0 +1,89 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.BuildingBlocks.PubSub;
+using Platform.Contracts;
+using Platform.OfflineStore;
+using Platform.Quant;
+
+namespace Platform.MarketData.Testing;
+
+/// <summary>
+/// Test-only fault injection for the process-kill suite (<c>tests/MarketData.Tests/ImportKillTests.cs</c>). With
+/// <c>MarketData:Testing:HaltAt</c> set, the offline store is wrapped so that the first bulk import (a write with a
+/// <see cref="BarsImported"/> event) stops the thread at that point for good, after printing <c>HALTED {point}</c> on
+/// standard output; the test then kills the process with SIGKILL. Points:
+/// <list type="bullet">
+/// <item><c>before-commit</c>: inside the import's transaction, every row written, the outbox row not yet, nothing committed.</item>
+/// <item><c>after-commit</c>: the transaction committed, the API not yet answered (the relay may be publishing).</item>
+/// <item><c>before-publish</c>: the relay holds the committed <see cref="BarsImported"/> and has not handed it to pub/sub.</item>
+/// <item><c>after-publish</c>: the relay published it and has not marked it sent (a restart publishes it again).</item>
+/// </list>
+/// Unset (always, outside that suite) nothing is registered and the store is used as it is.
+/// </summary>
+public static class KillPoints
+{
+    public const string ConfigurationKey = "MarketData:Testing:HaltAt";
+    public const string BeforeCommit = "before-commit";
+    public const string AfterCommit = "after-commit";
+    public const string BeforePublish = "before-publish";
+    public const string AfterPublish = "after-publish";
+
+    public static readonly IReadOnlyList<string> All = [BeforeCommit, AfterCommit, BeforePublish, AfterPublish];
+
+    /// <summary>Wraps the registered <see cref="IBarStore"/> when <see cref="ConfigurationKey"/> is set; does nothing otherwise.</summary>
+    public static IServiceCollection AddKillPoints(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (configuration[ConfigurationKey] is not { Length: > 0 } point) return services;
+        if (!All.Contains(point))
+            throw new InvalidOperationException($"{ConfigurationKey} must be one of {string.Join(", ", All)}, not '{point}'.");
+        var inner = services.LastOrDefault(d => d.ServiceType == typeof(IBarStore))
+            ?? throw new InvalidOperationException($"{ConfigurationKey} is set but no IBarStore is registered.");
+        services.RemoveAll<IBarStore>();
+        services.AddSingleton<IBarStore>(sp => new HaltingBarStore(Resolve(sp, inner), point));
+        return services;
+    }
+
+    private static IBarStore Resolve(IServiceProvider sp, ServiceDescriptor d) =>
+        (IBarStore)(d.ImplementationInstance ?? d.ImplementationFactory?.Invoke(sp) ?? ActivatorUtilities.CreateInstance(sp, d.ImplementationType!));
+
+    /// <summary>Says where it stopped and blocks this thread until the process is killed.</summary>
+    private static void Halt(string point)
+    {
+        Console.Out.WriteLine($"HALTED {point}");
+        Console.Out.Flush();
+        Thread.Sleep(Timeout.Infinite);
+    }
+
+    private static bool IsImport(OutgoingEvent e) => e.Topic == Topics.MarketBars && e.Type == nameof(BarsImported);
+
+    private sealed class HaltingBarStore(IBarStore inner, string point) : IBarStore
+    {
+        public async Task<BarWriteResult> WriteAsync(BarWrite write, CancellationToken ct = default)
+        {
+            if (point == BeforeCommit && write.PerSeries is { } perSeries)
+            {
+                // The store asks for the events after writing every row, inside the transaction, before it commits.
+                write = write with { PerSeries = change => { var e = perSeries(change); Halt(point); return e; } };
+            }
+            var result = await inner.WriteAsync(write, ct);
+            if (point == AfterCommit && write.PerSeries is not null && result.EventsQueued > 0) Halt(point);
+            return result;
+        }
+
+        public Task<int> RelayOutboxAsync(Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, int max = 512, CancellationToken ct = default) =>
+            inner.RelayOutboxAsync(async (messages, token) =>
+            {
+                var imports = messages.Any(m => IsImport(m.Event));
+                if (point == BeforePublish && imports) Halt(point);
+                await publish(messages, token);
+                if (point == AfterPublish && imports) Halt(point);
+            }, max, ct);
+
+        public Task InitializeAsync(CancellationToken ct = default) => inner.InitializeAsync(ct);
+        public Task<long> PendingOutboxCountAsync(CancellationToken ct = default) => inner.PendingOutboxCountAsync(ct);
+        public Task<int> PurgeSentOutboxAsync(TimeSpan age, CancellationToken ct = default) => inner.PurgeSentOutboxAsync(age, ct);
+        public Task WaitForOutboxAsync(TimeSpan poll, CancellationToken ct) => inner.WaitForOutboxAsync(poll, ct);
+        public Task<IReadOnlyList<Bar>> GetBarsAsync(BarQuery query, CancellationToken ct = default) => inner.GetBarsAsync(query, ct);
+        public IAsyncEnumerable<Bar> StreamBarsAsync(BarQuery query, CancellationToken ct = default) => inner.StreamBarsAsync(query, ct);
+        public Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default) => inner.GetCoverageAsync(symbol, ct);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text;
+
+namespace Platform.Training.Tests;
+
+/// <summary>
+/// Training requests a strict API refuses before a run exists: candidate parameters that are null, blank or not finite,
+/// and members the request does not have (including ones whose value is not even UTF-8). Each gets 400 problem details.
+/// </summary>
+public sealed class StrictTrainingRequestTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("training-strict-").FullName;
+    private TrainingHost _host = null!;
+
+    public async Task InitializeAsync() => _host = await TrainingHost.StartAsync(_dir);
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private const string Valid =
+        """{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"ridge","parameters":PARAMS}]}""";
+
+    [Theory]
+    [InlineData("""{"alpha":null}""", "candidates")]
+    [InlineData("""{"alpha":"-1e999"}""", "candidates")]
+    [InlineData("""{"alpha":"NaN"}""", "candidates")]
+    [InlineData("""{"alpha":" "}""", "candidates")]
+    [InlineData("""{"":"1"}""", "candidates")]
+    public async Task Post_CandidateParameterNullBlankOrNotFinite_Returns400NamingIt(string parameters, string key)
+    {
+        using var response = await PostAsync(Valid.Replace("PARAMS", parameters, StringComparison.Ordinal));
+
+        var problem = await AssertProblemAsync(response);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(key, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Post_UnknownMember_Returns400()
+    {
+        using var response = await PostAsync(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal)[..^1] + ""","horizn":5}""");
+
+        await AssertProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task Post_UnknownMemberWithInvalidUtf8_Returns400()
+    {
+        var body = Encoding.UTF8.GetBytes(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal)[..^1] + ",\"x\":\"")
+            .Concat(new byte[] { 0xC0, 0xAF }).Concat(Encoding.UTF8.GetBytes("\"}")).ToArray();
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _host.Http.PostAsync("/v1/training-runs", content);
+
+        await AssertProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task Post_FiniteParameters_StillAccepted()
+    {
+        using var response = await PostAsync(Valid.Replace("PARAMS", """{"alpha":"1000"}""", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
+    private Task<HttpResponseMessage> PostAsync(string json) =>
+        _host.Http.PostAsync("/v1/training-runs", new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+}
