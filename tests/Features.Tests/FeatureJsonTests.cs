@@ -36,7 +36,10 @@ public sealed class FeatureJsonTests
     public void Read_SchemaOneEvent_NamesAndNumberArrayWithNaNStrings()
     {
         // What the service published before schema 2: names in every event, values a JSON array with "NaN" strings.
-        const string v1 = """{"symbol":"AAA","interval":"1d","time":"2024-01-02T00:00:00+00:00","featureSet":"indicators@1","names":["a","b","c","d"],"values":[1.5,"NaN","Infinity",-2e-300],"eventId":"x","topic":"market-features","partitionKey":"AAA"}""";
+        const string v1 = """
+            {"symbol":"AAA","interval":"1d","time":"2024-01-02T00:00:00+00:00","featureSet":"indicators@1","names":["a","b","c","d"],
+             "values":[1.5,"NaN","Infinity",-2e-300],"eventId":"x","topic":"market-features","partitionKey":"AAA"}
+            """;
         foreach (var options in new[] { FeatureJson.Options, StateStoreExtensions.Json, new JsonSerializerOptions(JsonSerializerDefaults.Web) })
         {
             var read = JsonSerializer.Deserialize<FeaturesComputed>(v1, options)!;
