@@ -17,10 +17,10 @@ using Platform.ServiceDefaults;
 namespace Platform.Bench.MarketData;
 
 /// <summary>
-/// Replay as fast as possible on the embedded runtime: stored bars go out as <c>BarClosed</c> through the
-/// marketdata service's outbox and relay, and a separate consumer group receives them in batches (a batch handler, as
-/// the features service consumes them). Reports the rate at which the replay stored and published its bars, and the rate
-/// at which they were delivered.
+/// Replay as fast as possible on the embedded runtime: a stored range goes out as <c>BarClosed</c> (the marketdata
+/// service publishes a stored range's events straight to the bus, a step at a time), and a separate consumer group receives
+/// them in batches (a batch handler, as the features service consumes them). Reports the rate at which the replay
+/// published its bars, the rate at which they were delivered, and the process's CPU time until then.
 /// </summary>
 public sealed class ReplayBenchmark : IBenchmark
 {
@@ -89,10 +89,10 @@ public sealed class ReplayBenchmark : IBenchmark
         var storedRate = (final?.Published ?? 0) / published.TotalSeconds;
         var deliveredRate = delivered / deliveredAt.TotalSeconds;
         context.Line($"replayed {final?.Published:N0} of {total:N0} bars (10 symbols x {years} years daily), status {final?.Status}: " +
-                     $"stored with their outbox entries in {published.TotalSeconds:F2} s ({storedRate:N0} bars/s)");
+                     $"published in {published.TotalSeconds:F2} s ({storedRate:N0} bars/s)");
         context.Line($"delivered to a separate consumer group: {delivered:N0} BarClosed in {deliveredAt.TotalSeconds:F2} s ({deliveredRate:N0} events/s); " +
                      $"{cpu:F2} s CPU in the process until then ({delivered / cpu:N0} delivered per CPU-second); " +
                      $"load average {Platform.Bench.Features.FeaturesStreamingBenchmark.LoadAverage()}");
-        return $"replay: {storedRate:F0} bars/s stored, {deliveredRate:F0} events/s delivered ({deliveredRate / Math.Max(storedRate, 1):F2} delivered vs stored)";
+        return $"replay: {storedRate:F0} bars/s published, {deliveredRate:F0} events/s delivered ({deliveredRate / 50_000:F2} vs 50000 events/s target)";
     }
 }
