@@ -14,7 +14,7 @@ namespace Platform.Bench.BuildingBlocks;
 /// </summary>
 public sealed class PubSubBenchmark : IBenchmark
 {
-    private const double TargetEventsPerSecond = 20_000;
+    private const double TargetEventsPerSecond = 30_000;
     private const string Topic = Topics.MarketBars;
 
     public string Name => "pubsub";
@@ -36,6 +36,7 @@ public sealed class PubSubBenchmark : IBenchmark
         {
             await host.StartAsync(ct);
             var publisher = host.Services.GetRequiredService<IEventPublisher>();
+            var cpu0 = CpuSeconds();
             var sw = Stopwatch.StartNew();
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
@@ -47,8 +48,10 @@ public sealed class PubSubBenchmark : IBenchmark
             var published = sw.Elapsed;
             await done.Task.WaitAsync(TimeSpan.FromMinutes(5), ct);
             var total = sw.Elapsed;
+            var cpu = CpuSeconds() - cpu0;
             context.Line($"throughput: {count:N0} events of ~1 KB: published in {published.TotalSeconds:F2} s ({count / published.TotalSeconds:N0}/s), " +
-                         $"all delivered after {total.TotalSeconds:F2} s ({count / total.TotalSeconds:N0} events/s end to end)");
+                         $"all delivered after {total.TotalSeconds:F2} s ({count / total.TotalSeconds:N0} events/s end to end; {cpu:F2} s CPU, " +
+                         $"{count / cpu:N0} events per CPU-second); load average {LoadAverage()}");
             var throughput = count / total.TotalSeconds;
             await host.StopAsync(ct);
 
@@ -88,8 +91,20 @@ public sealed class PubSubBenchmark : IBenchmark
         }
         while (Volatile.Read(ref received) < total) await Task.Delay(10, ct);
         await host.StopAsync(ct);
-        context.Line($"latency: {total:N0} events at {rate}/s, publish to handler: {recorder.Summary("ms")}");
+        context.Line($"latency: {total:N0} events at {rate}/s, publish to handler: {recorder.Summary("ms")}; load average {LoadAverage()}");
         return recorder;
+    }
+
+    private static double CpuSeconds()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime.TotalSeconds;
+    }
+
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "n/a"; }
     }
 
     private static OutgoingEvent Event(int i, string padding, long sentAt) =>

@@ -89,6 +89,8 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
             .SelectMany(i => names.Select((name, s) => EventPublisherExtensions.ToOutgoing(Event(name, histories[s][i]))))
             .ToList();
         var cpu0 = FeaturesStreamingBenchmark.CpuSeconds();
+        var gcPause0 = GC.GetTotalPauseDuration();
+        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var sw = Stopwatch.StartNew();
         foreach (var chunk in events.Chunk(1000)) await publisher.PublishManyAsync(chunk, ct);
         var publishedIn = sw.Elapsed;
@@ -96,13 +98,15 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         await WaitAsync(() => Interlocked.Read(ref stored) >= expected, TimeSpan.FromMinutes(30), ct);
         var elapsed = sw.Elapsed;
         var cpu = FeaturesStreamingBenchmark.CpuSeconds() - cpu0;
+        var gcPause = GC.GetTotalPauseDuration() - gcPause0;
+        var collections = $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
         var rate = events.Count / elapsed.TotalSeconds;
         var coverage = await app.Services.GetRequiredService<IFeatureHistory>().GetCoverageAsync(ct: ct);
         var rows = coverage.Sum(c => c.Count);
         context.Line($"load average {FeaturesStreamingBenchmark.LoadAverage()}; sets {string.Join(", ", sets.Select(s => s.Id))}");
         context.Line($"throughput: {events.Count:N0} bars ({Symbols} symbols x {throughputBars}) published in {publishedIn.TotalSeconds:F2} s, " +
                      $"all stored after {elapsed.TotalSeconds:F2} s: {rate:N0} bars/s end to end ({cpu:F1} s CPU, {events.Count / cpu:N0} bars per CPU-second); " +
-                     $"{rows:N0} history rows (expected {expected:N0})");
+                     $"{rows:N0} history rows (expected {expected:N0}); GC paused {gcPause.TotalMilliseconds:F0} ms ({collections} gen0/1/2 collections)");
 
         // The reference: the same bars through the calculators alone, one thread.
         var calcWatch = Stopwatch.StartNew();

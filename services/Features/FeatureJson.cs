@@ -10,9 +10,9 @@ namespace Platform.Features;
 
 /// <summary>
 /// JSON for feature vectors. A vector may hold NaN (a feature undefined at that bar, e.g. during warm-up), which plain
-/// JSON cannot carry and the shared state JSON options refuse to write: <see cref="FeaturesComputed"/> events (whose
-/// contract says <c>double</c>) write it as the string <c>"NaN"</c>, which the shared options (numbers readable from
-/// strings) and <see cref="Options"/> both read back. The featurestore value and the HTTP API write <c>null</c> instead.
+/// JSON numbers cannot carry: <see cref="FeaturesComputed"/> events pack their values into a base64 string of doubles
+/// (<see cref="PackedDoublesJsonConverter"/>, NaN exact, any options read and write it). The featurestore value and the
+/// HTTP API write <c>null</c> instead.
 /// </summary>
 public static class FeatureJson
 {
@@ -21,18 +21,19 @@ public static class FeatureJson
         NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>The event as published on <c>market-features</c>.</summary>
+    /// <summary>The event as published on <c>market-features</c> (names included when the event has them).</summary>
     public static OutgoingEvent ToOutgoing(FeaturesComputed e) =>
         new(e.Topic, e.EventId, nameof(FeaturesComputed), JsonSerializer.SerializeToUtf8Bytes(e, Options), e.PartitionKey);
 
     /// <summary>
-    /// The same event as <see cref="ToOutgoing(FeaturesComputed)"/>, byte for byte, written directly: the set's feature names
-    /// are encoded once per set and copied, which is most of the payload. The streaming pipeline publishes one per bar and set.
+    /// The compact event of a vector of <paramref name="set"/> (schema 2: no names, the set's hash, values packed), byte for
+    /// byte what <see cref="ToOutgoing(FeaturesComputed)"/> writes for it, written directly. The streaming pipeline publishes
+    /// one per bar and set. Consumers take the names from the set (<see cref="ResolveNames"/>).
     /// </summary>
     public static OutgoingEvent ToOutgoing(FeatureSet set, string symbol, string interval, DateTimeOffset time, double[] values)
     {
-        var e = new FeaturesComputed(symbol, interval, time, set.Id, set.Features, values);
-        var buffer = new ArrayBufferWriter<byte>(EncodedNames(set).Length + values.Length * 24 + 256);
+        var e = new FeaturesComputed(symbol, interval, time, set.Id, null, values, set.Hash);
+        var buffer = new ArrayBufferWriter<byte>((values.Length * sizeof(double) + 2) / 3 * 4 + 320);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
@@ -40,15 +41,9 @@ public static class FeatureJson
             writer.WriteString("interval", interval);
             writer.WriteString("time", time);
             writer.WriteString("featureSet", set.Id);
-            writer.WritePropertyName("names");
-            writer.WriteRawValue(EncodedNames(set), skipInputValidation: true);
-            writer.WriteStartArray("values");
-            foreach (var v in values)
-            {
-                if (double.IsFinite(v)) writer.WriteNumberValue(v);
-                else writer.WriteStringValue(double.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-            }
-            writer.WriteEndArray();
+            writer.WritePropertyName("values");
+            PackedDoublesJsonConverter.Write(writer, values);
+            writer.WriteString("setHash", set.Hash);
             writer.WriteString("eventId", e.EventId);
             writer.WriteString("topic", e.Topic);
             writer.WriteString("partitionKey", e.PartitionKey);
@@ -56,6 +51,13 @@ public static class FeatureJson
         }
         return new OutgoingEvent(e.Topic, e.EventId, nameof(FeaturesComputed), buffer.WrittenSpan.ToArray(), e.PartitionKey);
     }
+
+    /// <summary>
+    /// The names of a delivered vector's values: its own, or (compact events) those of the built-in set it names when the
+    /// set's hash matches; null when neither is known (a set or definition this build does not have).
+    /// </summary>
+    public static IReadOnlyList<string>? ResolveNames(FeaturesComputed e) =>
+        e.Names ?? (FeatureSets.TryGet(e.FeatureSet, out var set) && (e.SetHash is null || e.SetHash == set.Hash) ? set.Features : null);
 
     /// <summary>
     /// The featurestore value of a vector, byte for byte what the state JSON writes for an <c>OnlineFeatureVector</c> (NaN as

@@ -1,5 +1,6 @@
 using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
+using System.Text;
 
 namespace Platform.Features.Tests;
 
@@ -20,13 +21,50 @@ public sealed class FeatureJsonTests
     }
 
     [Fact]
-    public void SharedStateJson_VectorWithNaN_ReadsButCannotWriteIt()
+    public void SharedStateJson_VectorWithNaN_WritesAndReadsItPacked()
     {
-        // Consumers using AddEventHandler<FeaturesComputed> (shared options, numbers readable from strings) get NaN back;
-        // writing needs FeatureJson, because the shared options refuse to write NaN.
-        var read = JsonSerializer.Deserialize<FeaturesComputed>(FeatureJson.ToOutgoing(Event).Data.Span, StateStoreExtensions.Json)!;
+        // The values are packed doubles whatever the options, so the shared options (AddEventHandler<FeaturesComputed>) read
+        // and write NaN and infinities exactly.
+        var json = StateStoreExtensions.Serialize(Event);
+        var read = JsonSerializer.Deserialize<FeaturesComputed>(json, StateStoreExtensions.Json)!;
         TestBars.Identical(Event.Values, read.Values, "shared options");
-        Assert.Throws<ArgumentException>(() => StateStoreExtensions.Serialize(Event));
+        Assert.Equal(Event.Names, read.Names);
+        Assert.Contains("\"values\":\"", Encoding.UTF8.GetString(json));
+    }
+
+    [Fact]
+    public void Read_SchemaOneEvent_NamesAndNumberArrayWithNaNStrings()
+    {
+        // What the service published before schema 2: names in every event, values a JSON array with "NaN" strings.
+        const string v1 = """
+            {"symbol":"AAA","interval":"1d","time":"2024-01-02T00:00:00+00:00","featureSet":"indicators@1","names":["a","b","c","d"],
+             "values":[1.5,"NaN","Infinity",-2e-300],"eventId":"x","topic":"market-features","partitionKey":"AAA"}
+            """;
+        foreach (var options in new[] { FeatureJson.Options, StateStoreExtensions.Json, new JsonSerializerOptions(JsonSerializerDefaults.Web) })
+        {
+            var read = JsonSerializer.Deserialize<FeaturesComputed>(v1, options)!;
+            Assert.Equal(["a", "b", "c", "d"], read.Names);
+            Assert.Null(read.SetHash);
+            TestBars.Identical([1.5, double.NaN, double.PositiveInfinity, -2e-300], read.Values.ToArray(), "schema 1");
+            Assert.Equal(["a", "b", "c", "d"], FeatureJson.ResolveNames(read));
+        }
+    }
+
+    [Fact]
+    public void ResolveNames_CompactEvent_FromTheBuiltInSetOnlyWhenItsHashMatches()
+    {
+        var set = Platform.Quant.Features.FeatureSets.IndicatorsV1;
+        var compact = new FeaturesComputed("AAA", "1d", DateTimeOffset.UnixEpoch, set.Id, null, new double[set.Count], set.Hash);
+        Assert.Equal(set.Features, FeatureJson.ResolveNames(compact));
+        Assert.Null(FeatureJson.ResolveNames(compact with { SetHash = "another-definition" }));
+        Assert.Null(FeatureJson.ResolveNames(compact with { FeatureSet = "custom@1" }));
+    }
+
+    [Fact]
+    public void Read_PackedValuesNotWholeDoubles_Refused()
+    {
+        const string bad = """{"symbol":"AAA","interval":"1d","time":"2024-01-02T00:00:00+00:00","featureSet":"indicators@1","values":"AAEC"}""";
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<FeaturesComputed>(bad, FeatureJson.Options));
     }
 
     [Fact]
@@ -57,10 +95,14 @@ public sealed class FeatureJsonWriterTests
     {
         var time = new DateTimeOffset(2024, 3, 4, 0, 0, 0, TimeSpan.Zero);
         var values = Values();
-        var expected = FeatureJson.ToOutgoing(new FeaturesComputed("A\"B", "1d", time, Set.Id, Set.Features, values));
+        var expected = FeatureJson.ToOutgoing(new FeaturesComputed("A\"B", "1d", time, Set.Id, null, values, Set.Hash));
         var actual = FeatureJson.ToOutgoing(Set, "A\"B", "1d", time, values);
         Assert.Equal(expected with { Data = default }, actual with { Data = default });
         Assert.Equal(System.Text.Encoding.UTF8.GetString(expected.Data.Span), System.Text.Encoding.UTF8.GetString(actual.Data.Span));
+        var read = JsonSerializer.Deserialize<FeaturesComputed>(actual.Data.Span, FeatureJson.Options)!;
+        TestBars.Identical(values, read.Values.ToArray(), "compact round trip");
+        // Packed: about 11 bytes a value, where the names and formatted numbers took several times that.
+        Assert.True(actual.Data.Length < Set.Count * 11 + 400, $"{actual.Data.Length} bytes for {Set.Count} values");
     }
 
     [Fact]

@@ -147,6 +147,9 @@ public sealed class ApiTests : IAsyncLifetime
         var closed = _app.Delivered.Where(e => e.Type == nameof(BarClosed)).Select(e => e.DataAs<BarClosed>()).ToList();
         Assert.All(closed, b => Assert.Equal(state.Id, b.ReplayId));
         Assert.True(closed.Zip(closed.Skip(1)).All(p => p.First.Time <= p.Second.Time), "time order across symbols");
+        Assert.Equal(80, closed.Select(b => (b.Symbol, b.Time)).Distinct().Count());
+        // The bars were stored already: their events went straight to the bus, none through the outbox.
+        Assert.Equal(0, await _app.Services.GetRequiredService<Platform.OfflineStore.IBarStore>().PendingOutboxCountAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await _app.Http.GetAsync("/v1/market/replays/none")).StatusCode);
     }
 

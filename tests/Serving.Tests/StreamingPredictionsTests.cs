@@ -22,7 +22,10 @@ public sealed class StreamingPredictionsTests : IAsyncLifetime
 
     private IEventPublisher Publisher => _host.Services.GetRequiredService<IEventPublisher>();
 
-    /// <summary>A vector as the features service publishes it: NaN (an undefined feature) written as a named literal.</summary>
+    /// <summary>
+    /// A vector of a set that is not built in, so it carries its names; values in the schema-1 form (a JSON array, NaN as a
+    /// named literal), which readers still accept.
+    /// </summary>
     private static OutgoingEvent Vector(string symbol, string interval = "1d", string set = ServingHost.FeatureSet)
     {
         var vector = new FeaturesComputed(symbol, interval, Time, set, ServingHost.FeatureNames, [0.1, double.NaN, 0.3]);
@@ -60,6 +63,29 @@ public sealed class StreamingPredictionsTests : IAsyncLifetime
         // Delivered in order on one consumer group: the first two were handled before the third.
         Assert.Equal([$"pred:stream:ret:1:CCC:1d:{EventIds.Time(Time)}"], Predictions());
         Assert.Equal(1, scorer.Scored);
+    }
+
+    [Fact]
+    public async Task HandleAsync_CompactVectorOfASetThisBuildDoesNotHave_IsDeadLetteredAndTheNextOneScored()
+    {
+        // Schema 2 without names: only a built-in set (with its hash) says what the values are.
+        var compact = new FeaturesComputed("EEE", "1d", Time, ServingHost.FeatureSet, null, [0.1, 0.2, 0.3], "hash-test");
+        await Publisher.PublishAsync(new OutgoingEvent(compact.Topic, compact.EventId, nameof(FeaturesComputed),
+            JsonSerializer.SerializeToUtf8Bytes(compact, new JsonSerializerOptions(JsonSerializerDefaults.Web)), compact.PartitionKey));
+        await Publisher.PublishAsync(Vector("FFF"));
+        await Eventually.UntilAsync(() => Task.FromResult(Predictions().Count == 1), "the vector with names scored", TimeSpan.FromSeconds(30));
+
+        Assert.Equal([compact.EventId], EmbeddedEventLog.Ids(_host.DataDir, Topics.DeadLetter(Topics.MarketFeatures)));
+    }
+
+    [Fact]
+    public void NamesOf_CompactVectorOfABuiltInSet_TheSetsNamesWhenTheHashMatches()
+    {
+        var set = Platform.Quant.Features.FeatureSets.Alpha158V1;
+        var compact = new FeaturesComputed("AAA", "1d", Time, set.Id, null, new double[set.Count], set.Hash);
+        Assert.Equal(set.Features, StreamingPredictions.NamesOf(compact));
+        Assert.Null(StreamingPredictions.NamesOf(compact with { SetHash = "other" }));
+        Assert.Equal(ServingHost.FeatureNames, StreamingPredictions.NamesOf(compact with { Names = ServingHost.FeatureNames }));
     }
 
     [Fact]

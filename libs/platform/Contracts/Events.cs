@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Platform.Contracts;
 
@@ -44,13 +45,22 @@ public sealed record BarsImported(
     public string? PartitionKey => Symbol;
 }
 
-/// <summary>A feature vector computed for one bar. <see cref="FeatureSet"/> is <c>{name}@{version}</c>.</summary>
+/// <summary>
+/// A feature vector computed for one bar. <see cref="FeatureSet"/> is <c>{name}@{version}</c>.
+/// <para>Schema 2 (compact): <see cref="Values"/> travel as one base64 string of little-endian IEEE-754 doubles (NaN and
+/// infinities as they are), and <see cref="Names"/> is left out (null) when the vector is in the order of a built-in
+/// feature set (<c>Platform.Quant.Features.FeatureSets</c>), whose definition <see cref="SetHash"/> names: a consumer
+/// takes the names from that set after checking the hash. A vector of any other set carries its names. Readers also
+/// accept schema 1 (names always present, values a JSON array of numbers with <c>"NaN"</c> strings).</para>
+/// </summary>
 public sealed record FeaturesComputed(
     string Symbol, string Interval, DateTimeOffset Time, string FeatureSet,
-    IReadOnlyList<string> Names, IReadOnlyList<double> Values) : IIntegrationEvent
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Names,
+    [property: JsonConverter(typeof(PackedDoublesJsonConverter))] IReadOnlyList<double> Values,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SetHash = null) : IIntegrationEvent
 {
     public const string TopicName = Topics.MarketFeatures;
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
     public string EventId => $"feat:{FeatureSet}:{Symbol}:{Interval}:{EventIds.Time(Time)}";
     public string Topic => TopicName;
     public string? PartitionKey => Symbol;

@@ -320,7 +320,7 @@ public sealed class FeaturePipeline(
 
         _streams[key] = new StreamState(calculator, latest.Time, count);
         await online.SaveLatestAsync(set, symbol, interval, latest.Time, latest.Values, ct);
-        await publisher.PublishAsync(FeatureJson.ToOutgoing(new FeaturesComputed(symbol, interval.Name, latest.Time, set.Id, set.Features, latest.Values)), ct);
+        await publisher.PublishAsync(FeatureJson.ToOutgoing(set, symbol, interval.Name, latest.Time, latest.Values), ct);
         metrics.OnRecomputed(set.Id, written);
         logger.LogInformation("Recomputed {Set} for {Symbol} {Interval}: {Written} rows written, {Count} bars, latest {Latest:o}",
             set.Id, symbol, interval, written, count, latest.Time);

@@ -13,12 +13,31 @@ namespace Platform.MarketData.Outbox;
 /// </summary>
 public sealed class OutboxRelay(IBarStore store, IEventPublisher publisher, MarketDataOptions options, ILogger<OutboxRelay> logger) : BackgroundService
 {
+    /// <summary>Largest batch the relay takes when a backlog builds up (a replay at full speed, an import's events).</summary>
+    public const int MaxBacklogBatch = 8192;
+
+    private int _batch;
+
+    /// <summary>
+    /// How many events the next round takes: the configured batch size, doubled after every full round up to
+    /// <see cref="MaxBacklogBatch"/> (fewer reads, publishes and marking transactions while a backlog lasts), back to the
+    /// configured size after a round that emptied the outbox.
+    /// </summary>
+    private async Task<int> RelayRoundAsync(CancellationToken ct)
+    {
+        var configured = Math.Max(1, options.Relay.BatchSize);
+        var asked = Math.Max(configured, Volatile.Read(ref _batch));
+        var sent = await store.RelayOutboxAsync(PublishAsync, asked, ct);
+        Volatile.Write(ref _batch, sent >= asked ? Math.Min(Math.Max(configured, MaxBacklogBatch), asked * 2) : configured);
+        return sent;
+    }
+
     /// <summary>Publishes everything pending now; returns how many events went out.</summary>
     public async Task<int> DrainAsync(CancellationToken ct = default)
     {
         var total = 0;
         int sent;
-        while ((sent = await store.RelayOutboxAsync(PublishAsync, options.Relay.BatchSize, ct)) > 0) total += sent;
+        while ((sent = await RelayRoundAsync(ct)) > 0) total += sent;
         return total;
     }
 
@@ -30,7 +49,7 @@ public sealed class OutboxRelay(IBarStore store, IEventPublisher publisher, Mark
         {
             try
             {
-                var sent = await store.RelayOutboxAsync(PublishAsync, options.Relay.BatchSize, stoppingToken);
+                var sent = await RelayRoundAsync(stoppingToken);
                 failures = 0;
                 if (DateTimeOffset.UtcNow - lastPurge > TimeSpan.FromHours(1))
                 {
@@ -90,5 +109,24 @@ public sealed class OutboxRelay(IBarStore store, IEventPublisher publisher, Mark
             // Refused before anything was written, and it would be refused again: keep the relay moving.
             logger.LogError("Outbox event {Id} on {Topic} was refused and is dropped: {Reason}", m.Event.Id, m.Event.Topic, ex.Message);
         }
+    }
+}
+
+/// <summary>Publishing a sequence of events so that each partition key's events arrive in sequence order.</summary>
+public static class OrderedPublish
+{
+    /// <summary>
+    /// On the embedded log, the whole list in one append (one commit, the list's order kept across keys); on a broker,
+    /// which orders per partition key only, each key's events one after another, keys side by side. A refused event fails
+    /// the call (nothing after it on its key is published).
+    /// </summary>
+    public static Task PublishAsync(IEventPublisher publisher, IReadOnlyList<OutgoingEvent> events, CancellationToken ct)
+    {
+        if (events.Count == 0) return Task.CompletedTask;
+        if (publisher is EmbeddedEventPublisher) return publisher.PublishManyAsync(events, ct);
+        return Task.WhenAll(events.GroupBy(e => e.PartitionKey ?? "").Select(async group =>
+        {
+            foreach (var e in group) await publisher.PublishAsync(e, ct);
+        }));
     }
 }

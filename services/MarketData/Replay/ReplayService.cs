@@ -7,6 +7,7 @@ using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
 using Platform.Contracts;
 using Platform.MarketData.Import;
+using Platform.MarketData.Outbox;
 using Platform.OfflineStore;
 using Platform.Quant;
 
@@ -42,14 +43,21 @@ public sealed record ReplayState(
 public sealed class ReplayRequestException(string message) : Exception(message);
 
 /// <summary>
-/// Feeds bars through the platform as if live: stored and published as <see cref="BarClosed"/> (partition key =
-/// symbol, <c>ReplayId</c> set) through the store's outbox, in time order across symbols, at the chosen speed. A
-/// checkpoint after every step lets a replay resume where it stopped.
+/// Feeds bars through the platform as if live: published as <see cref="BarClosed"/> (partition key = symbol,
+/// <c>ReplayId</c> set) in time order across symbols, at the chosen speed. A file's bars are stored with their events
+/// through the store's outbox (they may be new); a stored range's bars are already stored, so their events are published
+/// straight to the bus, in order, in batches of up to <see cref="StoredBatchBars"/> at full speed. A checkpoint after every
+/// step (written after the step's events are stored or published) lets a replay resume where it stopped; a step
+/// interrupted before its checkpoint goes out again with the same event ids (at least once).
 /// </summary>
-public sealed class ReplayService(IBarStore store, IStateStoreProvider states, TimeProvider clock, MarketDataOptions options, ILogger<ReplayService> logger)
+public sealed class ReplayService(
+    IBarStore store, IEventPublisher publisher, IStateStoreProvider states, TimeProvider clock, MarketDataOptions options, ILogger<ReplayService> logger)
 {
     private const string IndexKey = "replays/index";
     private const int FastBatchBars = 2000;
+
+    /// <summary>Bars per publish (and checkpoint) of a stored range replayed at full speed: one commit of the log each.</summary>
+    public const int StoredBatchBars = 8192;
     private readonly ConcurrentDictionary<string, (Task Task, CancellationTokenSource Cts)> _running = new(StringComparer.Ordinal);
     private IStateStore State => states.PrivateStore();
 
@@ -188,9 +196,10 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
                     await Task.Delay(TimeSpan.FromTicks((long)((time - p).Ticks / state.Speed)), clock, ct);
                 while (i < remaining.Count && remaining[i].Bar.Time == time) batch.Add(remaining[i++]);
                 previous = time;
-                if (state.Speed > 0 || batch.Count >= FastBatchBars || i == remaining.Count)
+                if (state.Speed > 0 || batch.Count >= (state.Path is null ? StoredBatchBars : FastBatchBars) || i == remaining.Count)
                 {
-                    await WriteAsync(state.Id, batch, ct);
+                    if (state.Path is null) await PublishAsync(state.Id, batch, ct);
+                    else await WriteAsync(state.Id, batch, ct);
                     state = state with { Published = state.Published + batch.Count, Position = time, UpdatedAt = clock.GetUtcNow() };
                     await State.SaveAsync(Key(state.Id), state, ct: ct);
                     batch.Clear();
@@ -215,13 +224,25 @@ public sealed class ReplayService(IBarStore store, IStateStoreProvider states, T
         }
     }
 
+    private static OutgoingEvent Event(string replayId, SymbolBar b) =>
+        EventPublisherExtensions.ToOutgoing(new BarClosed(b.Symbol, b.Interval.Name, b.Bar.Time,
+            b.Bar.Open, b.Bar.High, b.Bar.Low, b.Bar.Close, b.Bar.Volume, b.Bar.Vwap, replayId));
+
+    /// <summary>A stored range's step: its bars are in the store already, so only the events go out, in order.</summary>
+    private Task PublishAsync(string replayId, List<SymbolBar> batch, CancellationToken ct)
+    {
+        var events = new OutgoingEvent[batch.Count];
+        for (var i = 0; i < events.Length; i++) events[i] = Event(replayId, batch[i]);
+        return OrderedPublish.PublishAsync(publisher, events, ct);
+    }
+
+    /// <summary>A file's step: its bars are stored (identical ones unchanged, different ones refused) with their events.</summary>
     private async Task WriteAsync(string replayId, List<SymbolBar> batch, CancellationToken ct)
     {
         var result = await store.WriteAsync(new BarWrite(batch.ToList())
         {
             OnConflict = ConflictPolicy.Reject,
-            PerBar = b => EventPublisherExtensions.ToOutgoing(new BarClosed(b.Symbol, b.Interval.Name, b.Bar.Time,
-                b.Bar.Open, b.Bar.High, b.Bar.Low, b.Bar.Close, b.Bar.Volume, b.Bar.Vwap, replayId)),
+            PerBar = b => Event(replayId, b),
             PerBarScope = EventScope.All,
         }, ct);
         if (!result.Committed)

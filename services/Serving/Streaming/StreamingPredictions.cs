@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
+using Platform.Quant.Features;
 using Platform.Serving.Events;
 using Platform.Serving.Models;
 
@@ -41,6 +42,13 @@ public sealed class StreamingPredictions(ModelHost host, PredictionEvents events
     public static string RequestId(ServedModel model, FeaturesComputed vector) =>
         $"stream:{model.Name}:{model.Version}:{vector.Symbol}:{vector.Interval}:{EventIds.Time(vector.Time)}";
 
+    /// <summary>
+    /// The names of a vector's values: the event's own, or for a compact event (schema 2, no names) those of the built-in
+    /// feature set it names, when the set's hash is the one the event was computed with; null when neither is known.
+    /// </summary>
+    public static IReadOnlyList<string>? NamesOf(FeaturesComputed vector) =>
+        vector.Names ?? (FeatureSets.TryGet(vector.FeatureSet, out var set) && (vector.SetHash is null || vector.SetHash == set.Hash) ? set.Features : null);
+
     public async Task<DeliveryResult> HandleAsync(CloudEvent e, CancellationToken ct)
     {
         FeaturesComputed? vector;
@@ -53,9 +61,17 @@ public sealed class StreamingPredictions(ModelHost host, PredictionEvents events
             logger.LogWarning("Dead-lettering feature vector {Id}: {Error}", e.Id, ex.Message);
             return DeliveryResult.Drop;
         }
-        if (vector?.Names is null || vector.Values is null || vector.Names.Count != vector.Values.Count || string.IsNullOrEmpty(vector.Symbol))
+        if (vector?.Values is null || string.IsNullOrEmpty(vector.Symbol) || string.IsNullOrEmpty(vector.FeatureSet))
         {
-            logger.LogWarning("Dead-lettering feature vector {Id}: names and values are missing or of different lengths", e.Id);
+            logger.LogWarning("Dead-lettering feature vector {Id}: symbol, feature set or values missing", e.Id);
+            return DeliveryResult.Drop;
+        }
+        var names = NamesOf(vector);
+        if (names is null || names.Count != vector.Values.Count)
+        {
+            logger.LogWarning("Dead-lettering feature vector {Id}: {Problem}", e.Id, names is null
+                ? $"no names in the event, and '{vector.FeatureSet}' (hash {vector.SetHash}) is not a built-in feature set of this build"
+                : $"{names.Count} names for {vector.Values.Count} values");
             return DeliveryResult.Drop;
         }
         if (!string.Equals(vector.Interval, options.Interval, StringComparison.Ordinal)) return DeliveryResult.Success;
@@ -68,7 +84,7 @@ public sealed class StreamingPredictions(ModelHost host, PredictionEvents events
             {
                 var model = lease.Model;
                 if (model.FeatureSet != vector.FeatureSet) continue;
-                var row = model.MapRow(vector.Names, vector.Values.Count, i => vector.Values[i], out var missing);
+                var row = model.MapRow(names, vector.Values.Count, i => vector.Values[i], out var missing);
                 var value = row is null ? double.NaN : model.Predict(row);
                 if (!double.IsFinite(value))
                 {

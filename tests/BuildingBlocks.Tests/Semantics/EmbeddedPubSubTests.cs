@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Microsoft.Extensions.Hosting;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
@@ -20,6 +21,41 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
         public IServiceProvider Services => host.Services;
 
         public async ValueTask DisposeAsync()
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task PublishManyAsync_TwoBatchesLongerThanOneInsertStatement_EachDeliveredInOrderWithItsFields()
+    {
+        var received = new ConcurrentQueue<CloudEvent>();
+        var host = TestRuntime.Build(_dir.Path, "many", s => s.AddRawEventHandler(Topics.MarketBars, (_, e, _) =>
+        {
+            received.Enqueue(e);
+            return Task.FromResult(DeliveryResult.Success);
+        }));
+        await host.StartAsync();
+        try
+        {
+            // The log inserts 32 rows per statement: 75 and 40 events leave remainders that go in one row at a time.
+            static List<OutgoingEvent> Batch(string prefix, int count) => Enumerable.Range(0, count).Select(i => new OutgoingEvent(
+                Topics.MarketBars, $"{prefix}{i}", i % 2 == 0 ? "Even" : "Odd", StateStoreExtensions.Serialize(new { prefix, i }),
+                i % 3 == 0 ? null : $"k{i % 5}")).ToList();
+            var first = Batch("a", 75);
+            var second = Batch("b", 40);
+            var publisher = host.Services.GetRequiredService<IEventPublisher>();
+            await Task.WhenAll(publisher.PublishManyAsync(first), publisher.PublishManyAsync(second));
+            await TestRuntime.WaitUntilAsync(() => received.Count >= first.Count + second.Count, "every event");
+
+            var got = received.ToArray();
+            Assert.Equal(first.Select(e => e.Id), got.Where(e => e.Id.StartsWith('a')).Select(e => e.Id));
+            Assert.Equal(second.Select(e => e.Id), got.Where(e => e.Id.StartsWith('b')).Select(e => e.Id));
+            var sent = first.Concat(second).ToDictionary(e => e.Id);
+            Assert.All(got, e => Assert.Equal((sent[e.Id].Type, Encoding.UTF8.GetString(sent[e.Id].Data.Span)), (e.Type, Encoding.UTF8.GetString(e.Data.Span))));
+        }
+        finally
         {
             await host.StopAsync();
             host.Dispose();

@@ -121,6 +121,34 @@ public abstract class StateStoreSemantics
     }
 
     [SemanticsFact]
+    public async Task TransactAsync_SeveralOperationsOfEachKind_AppliesEachWithItsOwnKeyValueAndETag()
+    {
+        for (var i = 0; i < 4; i++) await Store.SaveAsync($"guarded{i}", i);
+        await Store.SaveAsync("gone0", "x");
+        await Store.SaveAsync("gone1", "y");
+        var etags = new List<string>();
+        for (var i = 0; i < 4; i++) etags.Add((await Store.GetWithETagAsync<int>($"guarded{i}")).ETag!);
+        var (_, goneETag) = await Store.GetWithETagAsync<string>("gone1");
+
+        var outcome = await Store.TransactAsync([
+            .. Enumerable.Range(0, 5).Select(i => StateStoreExtensions.Upsert($"plain{i}", i * 10)),
+            .. Enumerable.Range(0, 4).Select(i => StateStoreExtensions.Upsert($"guarded{i}", 100 + i, etags[i])),
+            new StateOperation.Delete("gone0"),
+            new StateOperation.Delete("gone1", goneETag),
+        ]);
+
+        Assert.Equal(StateOutcome.Ok, outcome);
+        for (var i = 0; i < 5; i++) Assert.Equal(i * 10, await Store.GetAsync<int>($"plain{i}"));
+        for (var i = 0; i < 4; i++) Assert.Equal(100 + i, await Store.GetAsync<int>($"guarded{i}"));
+        Assert.Null(await Store.GetAsync("gone0"));
+        Assert.Null(await Store.GetAsync("gone1"));
+        var newETags = new List<string>();
+        for (var i = 0; i < 4; i++) newETags.Add((await Store.GetWithETagAsync<int>($"guarded{i}")).ETag!);
+        Assert.Equal(4, newETags.Distinct().Count());
+        Assert.Empty(newETags.Intersect(etags));
+    }
+
+    [SemanticsFact]
     public async Task GetBulkAsync_MixedKeys_ReturnsFoundItemsWithETags()
     {
         await Store.SaveAsync("x", 1);

@@ -39,7 +39,10 @@ public sealed class PipelineTests : IAsyncLifetime
             var set = FeatureSets.Get(setId);
             var published = _app.Events.FeaturesComputed(setId).Where(e => e.Symbol == "AAA").ToList();
             Assert.Equal(bars.Select(b => b.Time), published.Select(e => e.Time));
-            Assert.All(published, e => Assert.Equal(set.Features, e.Names));
+            // Compact events: no names, the set's hash, and the names resolve from the set.
+            Assert.All(published, e => Assert.Null(e.Names));
+            Assert.All(published, e => Assert.Equal(set.Hash, e.SetHash));
+            Assert.Equal(set.Features, FeatureJson.ResolveNames(published[0]));
             var expected = ExpectedFeatures.Compute("AAA", BarInterval.OneDay, set, bars);
             TestBars.Identical(expected.Values[^1], published[^1].Values, "published latest");
 

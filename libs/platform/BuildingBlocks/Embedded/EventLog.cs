@@ -107,6 +107,9 @@ public sealed class EventLog
     private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(512);
+        // One connection and its prepared inserts for the loop's life, opened again after a failure.
+        SqliteConnection? connection = null;
+        EventInsert? insert = null;
         while (await _queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -118,74 +121,139 @@ public sealed class EventLog
             }
             try
             {
-                using var connection = File.OpenConnection();
-                using var tx = connection.BeginTransaction(deferred: false);
-                using var insert = new EventInsert(connection, tx);
-                foreach (var p in batch)
+                connection ??= File.OpenConnection();
+                insert ??= new EventInsert(connection);
+                using (var tx = connection.BeginTransaction(deferred: false))
                 {
-                    var time = p.Time.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
-                    foreach (var e in p.Events) insert.Execute(e, p.Source, time, p.TraceParent);
+                    insert.Begin(tx);
+                    foreach (var p in batch)
+                    {
+                        var time = p.Time.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+                        foreach (var e in p.Events) insert.Add(e, p.Source, time, p.TraceParent);
+                    }
+                    insert.Flush();
+                    tx.Commit();
                 }
-                tx.Commit();
                 foreach (var p in batch) p.Done.TrySetResult();
                 NotifyAppended();
             }
             catch (Exception ex)
             {
+                insert?.Dispose();
+                connection?.Dispose();
+                (insert, connection) = (null, null);
                 foreach (var p in batch) p.Done.TrySetException(ex);
             }
         }
+        insert?.Dispose();
+        connection?.Dispose();
     }
 
     internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time,
         string? traceParent = null)
     {
-        using var insert = new EventInsert(connection, tx);
-        insert.Execute(e, source, time.ToString("o", System.Globalization.CultureInfo.InvariantCulture), traceParent);
+        using var insert = new EventInsert(connection);
+        insert.Begin(tx);
+        insert.Add(e, source, time.ToString("o", System.Globalization.CultureInfo.InvariantCulture), traceParent);
+        insert.Flush();
     }
 
-    /// <summary>A prepared insert reused for every event of a batch.</summary>
+    /// <summary>
+    /// Prepared inserts reused for every event of a batch (and, in the write loop, of every batch): events are bound into a
+    /// statement of <see cref="Rows"/> rows, executed when full, and the rest go through the one-row statement at
+    /// <see cref="Flush"/>. Rows of one statement get their sequence numbers in order, so the log keeps the append order.
+    /// </summary>
     private sealed class EventInsert : IDisposable
     {
-        private readonly SqliteCommand _cmd;
-        private readonly SqliteParameter _topic, _id, _type, _source, _pk, _time, _data, _traceParent;
+        private const int Rows = 32;
+        private const int Columns = 8;
+        private readonly SqliteConnection _connection;
+        private readonly SqliteCommand _one;
+        private readonly SqliteParameter[] _oneParameters;
+        private SqliteCommand? _many;
+        private SqliteParameter[] _manyParameters = [];
+        private readonly object?[] _pending = new object?[Rows * Columns];
+        private int _buffered;
 
-        public EventInsert(SqliteConnection connection, SqliteTransaction tx)
+        public EventInsert(SqliteConnection connection)
         {
-            _cmd = connection.CreateCommand();
-            _cmd.Transaction = tx;
-            _cmd.CommandText = """
-                INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent)
-                VALUES ($topic, $id, $type, $source, $pk, $time, $data, $traceparent)
-                """;
-            _topic = _cmd.Parameters.Add("$topic", SqliteType.Text);
-            _id = _cmd.Parameters.Add("$id", SqliteType.Text);
-            _type = _cmd.Parameters.Add("$type", SqliteType.Text);
-            _source = _cmd.Parameters.Add("$source", SqliteType.Text);
-            _pk = _cmd.Parameters.Add("$pk", SqliteType.Text);
-            _time = _cmd.Parameters.Add("$time", SqliteType.Text);
-            _data = _cmd.Parameters.Add("$data", SqliteType.Blob);
-            _traceParent = _cmd.Parameters.Add("$traceparent", SqliteType.Text);
-            _cmd.Prepare();
+            _connection = connection;
+            (_one, _oneParameters) = Create(connection, 1);
         }
 
-        public void Execute(OutgoingEvent e, string source, string time, string? traceParent)
+        private static (SqliteCommand, SqliteParameter[]) Create(SqliteConnection connection, int rows)
         {
-            _traceParent.Value = (object?)traceParent ?? DBNull.Value;
-            _topic.Value = e.Topic;
-            _id.Value = e.Id;
-            _type.Value = e.Type;
-            _source.Value = source;
-            _pk.Value = (object?)e.PartitionKey ?? DBNull.Value;
-            _time.Value = time;
+            var cmd = connection.CreateCommand();
+            var values = new System.Text.StringBuilder();
+            var parameters = new SqliteParameter[rows * Columns];
+            for (var r = 0; r < rows; r++)
+            {
+                if (r > 0) values.Append(", ");
+                values.Append('(');
+                for (var c = 0; c < Columns; c++)
+                {
+                    var name = $"$p{r * Columns + c}";
+                    if (c > 0) values.Append(", ");
+                    values.Append(name);
+                    parameters[r * Columns + c] = cmd.Parameters.Add(name, c == 6 ? SqliteType.Blob : SqliteType.Text);
+                }
+                values.Append(')');
+            }
+            cmd.CommandText = $"INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES {values}";
+            return (cmd, parameters);
+        }
+
+        /// <summary>Binds the statements to the transaction the next events go into.</summary>
+        public void Begin(SqliteTransaction tx)
+        {
+            _buffered = 0;
+            _one.Transaction = tx;
+            if (_many is not null) _many.Transaction = tx;
+        }
+
+        public void Add(OutgoingEvent e, string source, string time, string? traceParent)
+        {
+            var o = _buffered * Columns;
+            _pending[o] = e.Topic;
+            _pending[o + 1] = e.Id;
+            _pending[o + 2] = e.Type;
+            _pending[o + 3] = source;
+            _pending[o + 4] = e.PartitionKey;
+            _pending[o + 5] = time;
             // The payload's own array when it is one whole array (the usual case), a copy otherwise.
-            _data.Value = MemoryMarshal.TryGetArray(e.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            _pending[o + 6] = MemoryMarshal.TryGetArray(e.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
                 ? segment.Array
                 : e.Data.ToArray();
-            _cmd.ExecuteNonQuery();
+            _pending[o + 7] = traceParent;
+            if (++_buffered < Rows) return;
+            if (_many is null)
+            {
+                (_many, _manyParameters) = Create(_connection, Rows);
+                _many.Transaction = _one.Transaction;
+                _many.Prepare();
+            }
+            for (var i = 0; i < _pending.Length; i++) _manyParameters[i].Value = _pending[i] ?? DBNull.Value;
+            _many.ExecuteNonQuery();
+            _buffered = 0;
         }
 
-        public void Dispose() => _cmd.Dispose();
+        /// <summary>Inserts the events still buffered, one row at a time.</summary>
+        public void Flush()
+        {
+            for (var r = 0; r < _buffered; r++)
+            {
+                for (var c = 0; c < Columns; c++) _oneParameters[c].Value = _pending[r * Columns + c] ?? DBNull.Value;
+                _one.ExecuteNonQuery();
+            }
+            _buffered = 0;
+            Array.Clear(_pending);
+        }
+
+        public void Dispose()
+        {
+            _one.Dispose();
+            _many?.Dispose();
+        }
     }
 
     private sealed record Pending(IReadOnlyList<OutgoingEvent> Events, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace Platform.BuildingBlocks.Embedded;
@@ -64,15 +65,25 @@ public sealed class SqliteFile
         return file;
     }
 
+    /// <summary>Native connections that have had their pragmas applied (a pooled connection keeps them between opens).</summary>
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+
+    private static readonly object Applied = new();
+
     public SqliteConnection OpenConnection()
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             connection.Open();
-            using var pragmas = connection.CreateCommand();
-            pragmas.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
-            pragmas.ExecuteNonQuery();
+            // Connection-level settings last as long as the native connection: set them when the pool hands out a new one.
+            if (connection.Handle is not { } handle || !Configured.TryGetValue(handle, out _))
+            {
+                using var pragmas = connection.CreateCommand();
+                pragmas.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+                pragmas.ExecuteNonQuery();
+                if (connection.Handle is { } opened) Configured.AddOrUpdate(opened, Applied);
+            }
             return connection;
         }
         catch (SqliteException ex)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.State;
 
@@ -89,13 +90,15 @@ public sealed class SqliteStateStore : IStateStore
     public Task<StateOutcome> SaveAsync(string key, ReadOnlyMemory<byte> value, string? etag = null, CancellationToken ct = default)
     {
         using var connection = _file.OpenConnection();
-        return Task.FromResult(Apply(connection, null, new StateOperation.Upsert(key, value, etag)) ? StateOutcome.Ok : StateOutcome.Conflict);
+        using var statements = new Statements(this, connection, null);
+        return Task.FromResult(statements.Apply(new StateOperation.Upsert(key, value, etag)) ? StateOutcome.Ok : StateOutcome.Conflict);
     }
 
     public Task<StateOutcome> DeleteAsync(string key, string? etag = null, CancellationToken ct = default)
     {
         using var connection = _file.OpenConnection();
-        return Task.FromResult(Apply(connection, null, new StateOperation.Delete(key, etag)) ? StateOutcome.Ok : StateOutcome.Conflict);
+        using var statements = new Statements(this, connection, null);
+        return Task.FromResult(statements.Apply(new StateOperation.Delete(key, etag)) ? StateOutcome.Ok : StateOutcome.Conflict);
     }
 
     public Task<StateOutcome> TransactAsync(IReadOnlyList<StateOperation> operations, CancellationToken ct = default)
@@ -103,9 +106,10 @@ public sealed class SqliteStateStore : IStateStore
         if (operations.Count == 0) return Task.FromResult(StateOutcome.Ok);
         using var connection = _file.OpenConnection();
         using var tx = connection.BeginTransaction(deferred: false);
+        using var statements = new Statements(this, connection, tx);
         foreach (var op in operations)
         {
-            if (!Apply(connection, tx, op))
+            if (!statements.Apply(op))
             {
                 tx.Rollback();
                 return Task.FromResult(StateOutcome.TransactionFailed);
@@ -115,44 +119,70 @@ public sealed class SqliteStateStore : IStateStore
         return Task.FromResult(StateOutcome.Ok);
     }
 
-    /// <summary>Applies one operation; false when its ETag does not match (or the key is absent and an ETag was given).</summary>
-    internal bool Apply(SqliteConnection connection, SqliteTransaction? tx, StateOperation op)
+    /// <summary>
+    /// The four write statements (upsert and delete, with and without an ETag), each prepared on first use and reused for
+    /// every further operation of the same kind on this connection and transaction.
+    /// </summary>
+    private sealed class Statements(SqliteStateStore store, SqliteConnection connection, SqliteTransaction? tx) : IDisposable
     {
-        var physical = Physical(op.Key);
-        long? expected = op.ETag is null ? null : ParseETag(op.ETag);
-        using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.Parameters.AddWithValue("$s", Name);
-        cmd.Parameters.AddWithValue("$k", physical);
-        switch (op)
+        private const string UpsertSql = """
+            INSERT INTO state(store, key, value, etag) VALUES ($s, $k, $v, $n)
+            ON CONFLICT(store, key) DO UPDATE SET value = excluded.value, etag = excluded.etag
+            """;
+        private const string UpdateSql = "UPDATE state SET value = $v, etag = $n WHERE store = $s AND key = $k AND etag = $e";
+        private const string DeleteSql = "DELETE FROM state WHERE store = $s AND key = $k";
+        private const string DeleteIfSql = "DELETE FROM state WHERE store = $s AND key = $k AND etag = $e";
+
+        private readonly SqliteCommand?[] _commands = new SqliteCommand?[4];
+
+        private SqliteCommand Command(int kind, string sql, bool value, bool etag)
         {
-            case StateOperation.Upsert upsert:
-                cmd.Parameters.AddWithValue("$v", upsert.Value.ToArray());
-                cmd.Parameters.AddWithValue("$n", NewETag());
-                if (expected is null)
-                {
-                    cmd.CommandText = """
-                        INSERT INTO state(store, key, value, etag) VALUES ($s, $k, $v, $n)
-                        ON CONFLICT(store, key) DO UPDATE SET value = excluded.value, etag = excluded.etag
-                        """;
-                    cmd.ExecuteNonQuery();
-                    return true;
-                }
-                cmd.CommandText = "UPDATE state SET value = $v, etag = $n WHERE store = $s AND key = $k AND etag = $e";
-                cmd.Parameters.AddWithValue("$e", expected.Value);
-                return cmd.ExecuteNonQuery() == 1;
-            case StateOperation.Delete:
-                if (expected is null)
-                {
-                    cmd.CommandText = "DELETE FROM state WHERE store = $s AND key = $k";
-                    cmd.ExecuteNonQuery();
-                    return true;
-                }
-                cmd.CommandText = "DELETE FROM state WHERE store = $s AND key = $k AND etag = $e";
-                cmd.Parameters.AddWithValue("$e", expected.Value);
-                return cmd.ExecuteNonQuery() == 1;
-            default:
-                throw new StateStoreException($"Unsupported state operation {op.GetType().Name}.", "ERR_NOT_SUPPORTED_STATE_OPERATION");
+            if (_commands[kind] is { } cached) return cached;
+            var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = sql;
+            cmd.Parameters.AddWithValue("$s", store.Name);
+            cmd.Parameters.Add("$k", SqliteType.Text);
+            if (value)
+            {
+                cmd.Parameters.Add("$v", SqliteType.Blob);
+                cmd.Parameters.Add("$n", SqliteType.Integer);
+            }
+            if (etag) cmd.Parameters.Add("$e", SqliteType.Integer);
+            cmd.Prepare();
+            return _commands[kind] = cmd;
+        }
+
+        /// <summary>Applies one operation; false when its ETag does not match (or the key is absent and an ETag was given).</summary>
+        public bool Apply(StateOperation op)
+        {
+            var physical = store.Physical(op.Key);
+            long? expected = op.ETag is null ? null : ParseETag(op.ETag);
+            SqliteCommand cmd;
+            switch (op)
+            {
+                case StateOperation.Upsert upsert:
+                    cmd = expected is null ? Command(0, UpsertSql, value: true, etag: false) : Command(1, UpdateSql, value: true, etag: true);
+                    // The value's own array when it is one whole array, a copy otherwise.
+                    cmd.Parameters["$v"].Value = MemoryMarshal.TryGetArray(upsert.Value, out var segment) && segment.Offset == 0
+                        && segment.Count == segment.Array!.Length ? segment.Array : upsert.Value.ToArray();
+                    cmd.Parameters["$n"].Value = NewETag();
+                    break;
+                case StateOperation.Delete:
+                    cmd = expected is null ? Command(2, DeleteSql, value: false, etag: false) : Command(3, DeleteIfSql, value: false, etag: true);
+                    break;
+                default:
+                    throw new StateStoreException($"Unsupported state operation {op.GetType().Name}.", "ERR_NOT_SUPPORTED_STATE_OPERATION");
+            }
+            cmd.Parameters["$k"].Value = physical;
+            if (expected is { } e) cmd.Parameters["$e"].Value = e;
+            var changed = cmd.ExecuteNonQuery();
+            return expected is null || changed == 1;
+        }
+
+        public void Dispose()
+        {
+            foreach (var cmd in _commands) cmd?.Dispose();
         }
     }
 }
