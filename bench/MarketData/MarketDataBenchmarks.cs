@@ -68,19 +68,40 @@ internal static class MarketDataBench
         if (!report.Committed) throw new InvalidOperationException(string.Join("\n", report.Messages().Take(5)));
         return (report, sw.Elapsed);
     }
+
+    /// <summary>The load average (1, 5, 15 minutes) as <c>uptime</c> prints it: the machine is shared, so every figure carries it.</summary>
+    public static string Load() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+    /// <summary>Where an import's time went, and how the store wrote it.</summary>
+    public static string Split(ImportReport report, TimeSpan elapsed)
+    {
+        var t = report.Timings!;
+        var n = Math.Max(1, report.Inserted + report.Updated + report.Unchanged);
+        string Part(string name, TimeSpan span) =>
+            string.Create(CultureInfo.InvariantCulture, $"{name} {span.TotalSeconds:F2} s ({span / elapsed:P0}, {n / Math.Max(span.TotalSeconds, 1e-9):N0} bars/s alone)");
+        return $"{Part("parse", t.Parse)}, {Part("validate", t.Validate)}, {Part("write", t.Write)}; write path: {t.WritePath}";
+    }
 }
 
 public sealed class ImportSqliteBenchmark : IBenchmark
 {
     public string Name => "import-sqlite";
-    public string Description => "1,000,000 one-minute bars from a generated CSV into the SQLite offline store with the outbox entry (bars/s).";
+    public string Description => "1,000,000 one-minute bars from a generated CSV into the SQLite offline store with the outbox entry (bars/s; parse, validate and write apart).";
 
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
         var bars = context.Quick ? 100_000 : 1_000_000;
         var csv = MarketDataBench.WriteCsv(context.WorkDir, bars);
-        var (report, elapsed) = await MarketDataBench.ImportAsync(SqliteBarStore.InDataDir(context.WorkDir), csv);
+        context.Line($"load average before: {MarketDataBench.Load()}");
+        var store = SqliteBarStore.InDataDir(context.WorkDir);
+        var (report, elapsed) = await MarketDataBench.ImportAsync(store, csv);
         context.Line($"imported {report.Inserted} bars in {elapsed.TotalSeconds:F2} s (parse, validate, store, outbox)");
+        context.Line(MarketDataBench.Split(report, elapsed));
+        var (again, againElapsed) = await MarketDataBench.ImportAsync(store, csv);
+        context.Line($"the same file again (every bar stored: merge path, {again.Unchanged} unchanged): {againElapsed.TotalSeconds:F2} s, "
+            + $"{again.Unchanged / againElapsed.TotalSeconds:F0} bars/s; {MarketDataBench.Split(again, againElapsed)}");
+        context.Line($"load average after: {MarketDataBench.Load()}");
         return $"{Name}: {report.Inserted / elapsed.TotalSeconds:F0} bars/s";
     }
 }
@@ -88,20 +109,31 @@ public sealed class ImportSqliteBenchmark : IBenchmark
 public sealed class ImportPostgresBenchmark : IBenchmark
 {
     public string Name => "import-postgres";
-    public string Description => "1,000,000 bars from a generated CSV into PostgreSQL with the outbox entry (bars/s), against psql's plain \\copy of the same rows.";
+    public string Description => "1,000,000 bars from a generated CSV into PostgreSQL with the outbox entry (bars/s), against psql's plain \\copy of the same rows in the same run.";
 
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
         var bars = context.Quick ? 100_000 : 1_000_000;
         var csv = MarketDataBench.WriteCsv(context.WorkDir, bars);
-        var (cs, stop) = await MarketDataBench.PostgresAsync(context.WorkDir);
+        var (server, stop) = await MarketDataBench.PostgresAsync(context.WorkDir);
+        // A database of its own, so a given server (PLATFORM_BENCH_POSTGRES) starts empty on every run.
+        var database = $"bench_import_{Environment.ProcessId}";
+        await using (var admin = new NpgsqlConnection(server))
+        {
+            await admin.OpenAsync(ct);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
+            await create.ExecuteNonQueryAsync(ct);
+        }
+        var cs = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
         try
         {
+            context.Line($"load average before: {MarketDataBench.Load()}");
             await using var store = PostgresBarStore.Create(cs);
             var (report, elapsed) = await MarketDataBench.ImportAsync(store, csv);
             context.Line($"importer: {report.Inserted} bars in {elapsed.TotalSeconds:F2} s");
+            context.Line(MarketDataBench.Split(report, elapsed));
 
-            // Reference: psql \copy of an equivalent file (the table's own column layout) into an empty copy of the table.
+            // Reference: psql \copy of an equivalent file (the table's own column layout) into the same table, another symbol.
             var plain = Path.Combine(context.WorkDir, "plain.csv");
             await using (var w = new StreamWriter(plain))
                 await foreach (var b in store.StreamBarsAsync(new BarQuery("BENCH", BarInterval.OneMinute), ct))
@@ -112,15 +144,47 @@ public sealed class ImportPostgresBenchmark : IBenchmark
                 "-c", $"\\copy bars (symbol, interval, time, open, high, low, close, volume, adj_close, vwap) FROM '{plain}' WITH (FORMAT csv)");
             sw.Stop();
             context.Line($"psql \\copy: {bars} rows in {sw.Elapsed.TotalSeconds:F2} s");
+
+            // The importer once more, now that the table holds two million rows, so the order of the two does not favour it.
+            var (third, thirdElapsed) = await ImportAs(store, csv, "BENCH3");
+            context.Line($"importer after \\copy (symbol BENCH3): {third.Inserted} bars in {thirdElapsed.TotalSeconds:F2} s; {MarketDataBench.Split(third, thirdElapsed)}");
+
+            var (again, againElapsed) = await MarketDataBench.ImportAsync(store, csv);
+            context.Line($"the same file again (every bar stored: staged merge, {again.Unchanged} unchanged): {againElapsed.TotalSeconds:F2} s, "
+                + $"{again.Unchanged / againElapsed.TotalSeconds:F0} bars/s; {MarketDataBench.Split(again, againElapsed)}");
+            context.Line($"load average after: {MarketDataBench.Load()}");
+
             var ours = report.Inserted / elapsed.TotalSeconds;
+            var after = third.Inserted / thirdElapsed.TotalSeconds;
             var theirs = bars / sw.Elapsed.TotalSeconds;
-            return $"{Name}: {ours:F0} bars/s ({ours / theirs:F2}x vs psql \\copy at {theirs:F0} rows/s)";
+            return $"{Name}: {ours:F0} bars/s ({ours / theirs:F2}x vs psql \\copy at {theirs:F0} rows/s; after it {after:F0} bars/s, {after / theirs:F2}x)";
         }
         finally
         {
             NpgsqlConnection.ClearAllPools();
+            try
+            {
+                await using var admin = new NpgsqlConnection(server);
+                await admin.OpenAsync(CancellationToken.None);
+                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
+                await drop.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (NpgsqlException ex)
+            {
+                context.Line($"could not drop {database}: {ex.Message}");
+            }
             stop();
         }
+    }
+
+    private static async Task<(ImportReport Report, TimeSpan Elapsed)> ImportAs(IBarStore store, string csv, string symbol)
+    {
+        var importer = new BarImporter(store, NullLogger<BarImporter>.Instance);
+        var sw = Stopwatch.StartNew();
+        var report = await importer.ImportFileAsync(csv, new ImportOptions(symbol) { Interval = BarInterval.OneMinute });
+        sw.Stop();
+        if (!report.Committed) throw new InvalidOperationException(string.Join("\n", report.Messages().Take(5)));
+        return (report, sw.Elapsed);
     }
 }
 

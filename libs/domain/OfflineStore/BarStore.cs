@@ -71,6 +71,9 @@ public sealed record BarWriteResult(long Inserted, long Updated, long Unchanged,
 {
     public bool Committed => Conflicts.Count == 0;
 
+    /// <summary>How a <see cref="IBarStore.WriteSeriesAsync"/> wrote the bars (<see cref="SeriesWritePath.Merge"/> for <see cref="IBarStore.WriteAsync"/>).</summary>
+    public SeriesWritePath Path { get; init; } = SeriesWritePath.Merge;
+
     public static BarWriteResult Rejected(IReadOnlyList<BarConflict> conflicts) => new(0, 0, 0, conflicts, [], 0);
 }
 
@@ -91,6 +94,13 @@ public interface IBarStore : IBarReader
     /// identical bars are unchanged, different ones follow <see cref="BarWrite.OnConflict"/>.
     /// </summary>
     Task<BarWriteResult> WriteAsync(BarWrite write, CancellationToken ct = default);
+
+    /// <summary>
+    /// Writes one series checked on the way in (<see cref="SeriesBatch"/>), with the same outcome as <see cref="WriteAsync"/>
+    /// of the same bars: when no bar is stored between the batch's first and last time the bars go straight into the
+    /// table (<see cref="SeriesWritePath.Direct"/>), otherwise they are merged. All or nothing either way.
+    /// </summary>
+    Task<BarWriteResult> WriteSeriesAsync(SeriesWrite write, CancellationToken ct = default);
 
     /// <summary>
     /// Hands up to <paramref name="max"/> pending outbox events, oldest first, to <paramref name="publish"/> and marks
