@@ -2,8 +2,10 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.MarketData.Import;
 using Platform.OfflineStore;
+using Platform.OfflineStore.Postgres;
 using Platform.OfflineStore.Sqlite;
 using Platform.Quant;
+using Platform.TestSupport;
 
 namespace Platform.MarketData.Tests;
 
@@ -46,7 +48,8 @@ public sealed class ImportPathTests : IDisposable
             var (bar, error) = parser.Parse($"2024-01-02,{number},{number},{number},{number},{number}");
             var expected = double.Parse(number, NumberStyles.Float, CultureInfo.InvariantCulture);
             Assert.True(error is null, $"{number}: {error}");
-            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(bar.Open), $"{number}: {bar.Open:R} instead of {expected:R}");
+            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(bar.Open),
+                $"{number}: {bar.Open:R} instead of {expected:R}");
             Assert.Equal(expected, bar.Volume);
         }
     }
@@ -137,7 +140,8 @@ public sealed class ImportPathTests : IDisposable
 
     private static string Csv(IEnumerable<int> days) =>
         "Date,Open,High,Low,Close,Volume\n" + string.Concat(days.Select(d =>
-            string.Create(CultureInfo.InvariantCulture, $"{new DateOnly(2020, 1, 1).AddDays(d):yyyy-MM-dd},{100 + d}.5,{102 + d},{99 + d},{101 + d}.25,{1000 + d}\n")));
+            string.Create(CultureInfo.InvariantCulture,
+                $"{new DateOnly(2020, 1, 1).AddDays(d):yyyy-MM-dd},{100 + d}.5,{102 + d},{99 + d},{101 + d}.25,{1000 + d}\n")));
 
     [Fact]
     public async Task ImportAsync_EmptyRangeOrOverlappingRange_StoresTheSameBarsAndCoverage()
@@ -147,7 +151,8 @@ public sealed class ImportPathTests : IDisposable
         var file = Csv(Enumerable.Range(0, 200));
         var a = new BarImporter(direct, NullLogger<BarImporter>.Instance);
         var b = new BarImporter(merged, NullLogger<BarImporter>.Instance);
-        Assert.True((await b.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(Csv(Enumerable.Range(50, 20)))), "part.csv", new ImportOptions("SAME"))).Committed);
+        var part = await b.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(Csv(Enumerable.Range(50, 20)))), "part.csv", new ImportOptions("SAME"));
+        Assert.True(part.Committed);
 
         var first = await a.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(file)), "all.csv", new ImportOptions("SAME"));
         var second = await b.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(file)), "all.csv", new ImportOptions("SAME"));
@@ -168,7 +173,8 @@ public sealed class ImportPathTests : IDisposable
         {
             connection.Open();
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = $"CREATE TRIGGER fail BEFORE INSERT ON bars WHEN NEW.time = {new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(3000).UtcTicks} "
+            var failing = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(3000).UtcTicks;
+            cmd.CommandText = $"CREATE TRIGGER fail BEFORE INSERT ON bars WHEN NEW.time = {failing} "
                 + "BEGIN SELECT RAISE(ABORT, 'disk full'); END";
             cmd.ExecuteNonQuery();
         }
@@ -181,5 +187,48 @@ public sealed class ImportPathTests : IDisposable
         Assert.Empty(await store.GetBarsAsync(new BarQuery("FAIL", BarInterval.OneDay)));
         Assert.Empty(await store.GetCoverageAsync("FAIL"));
         Assert.Equal(0, await store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task ImportAsync_Postgres_StreamsIntoAnEmptyRangeMergesAnOverlapAndWritesNothingWhenRefusedOrFailing()
+    {
+        var cs = await PostgresCluster.CreateDatabaseAsync("import");
+        await using var store = PostgresBarStore.Create(cs);
+        await store.InitializeAsync();
+        var importer = new BarImporter(store, NullLogger<BarImporter>.Instance);
+        Task<ImportReport> Import(string csv, string symbol, bool skipInvalid = false) =>
+            importer.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "pg.csv", new ImportOptions(symbol) { SkipInvalid = skipInvalid });
+
+        var streamed = await Import(Csv(Enumerable.Range(0, 20_000)), "PGS");
+        var overlap = await Import(Csv(Enumerable.Range(19_990, 20)), "PGS");
+        var bad = Csv(Enumerable.Range(0, 20_000)).Replace("\n2030-06-15,", "\n2030-06-15,x", StringComparison.Ordinal);
+        var refused = await Import(bad, "PGR");
+        var skipped = await Import(bad, "PGK", skipInvalid: true);
+
+        Assert.Equal((true, SeriesWritePath.Direct, 20_000L), (streamed.Timings!.Streamed, streamed.Timings.WritePath, streamed.Inserted));
+        Assert.Equal((false, SeriesWritePath.Merge, 10L, 10L), (overlap.Timings!.Streamed, overlap.Timings.WritePath, overlap.Inserted, overlap.Unchanged));
+        Assert.Equal(new SeriesCoverage("PGS", BarInterval.OneDay, new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(20_009), 20_010), Assert.Single(await store.GetCoverageAsync("PGS")));
+        Assert.False(refused.Committed);
+        Assert.Single(refused.Rejected);
+        Assert.Empty(await store.GetBarsAsync(new BarQuery("PGR", BarInterval.OneDay)));
+        Assert.Equal((true, 19_999L), (skipped.Committed, skipped.Inserted));
+
+        await using (var connection = new Npgsql.NpgsqlConnection(cs))
+        {
+            await connection.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand("""
+                CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+                CREATE TRIGGER fail_insert BEFORE INSERT ON bars FOR EACH ROW WHEN (NEW.symbol = 'PGF' AND NEW.time = '2045-01-01+00')
+                    EXECUTE FUNCTION fail_insert();
+                """, connection);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => Import(Csv(Enumerable.Range(0, 20_000)), "PGF"));
+        Assert.Contains("disk full", ex.Message);
+        Assert.Empty(await store.GetBarsAsync(new BarQuery("PGF", BarInterval.OneDay)));
+        Assert.Empty(await store.GetCoverageAsync("PGF"));
+        var pending = await store.PendingOutboxCountAsync();
+        Assert.Equal(3, pending);
     }
 }

@@ -98,6 +98,20 @@ public sealed record SeriesWrite(SeriesBatch Batch)
     public Func<SeriesChange, OutgoingEvent>? PerSeries { get; init; }
 }
 
+/// <summary>
+/// A direct write that follows a <see cref="SeriesBatch"/> as it fills (<see cref="IBarStore.BeginAppendAsync"/>): <see cref="Send"/>
+/// passes on the bars added since the last call, while the caller goes on reading; <see cref="CommitAsync"/> sends the
+/// rest and commits the bars, the series summary and the event in one transaction.
+/// </summary>
+public interface ISeriesAppend : IAsyncDisposable
+{
+    /// <summary>Sends the bars added to the batch since the last call.</summary>
+    void Send();
+
+    /// <summary>Sends the rest and commits, with one <paramref name="perSeries"/> event for the whole batch.</summary>
+    Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default);
+}
+
 /// <summary>How a store wrote a <see cref="SeriesWrite"/> (for benchmarks and tests).</summary>
 public enum SeriesWritePath
 {

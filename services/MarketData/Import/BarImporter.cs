@@ -38,6 +38,9 @@ public sealed record ImportReport(
 public sealed record ImportTimings(TimeSpan Parse, TimeSpan Validate, TimeSpan Write)
 {
     public SeriesWritePath WritePath { get; init; }
+
+    /// <summary>The rows went to the store while the file was read (the write's time overlaps parsing).</summary>
+    public bool Streamed { get; init; }
 }
 
 /// <summary>Progress of a file import: bytes read of the total (when known) and rows parsed.</summary>
@@ -68,14 +71,292 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         return await ImportAsync(stream, path, options, progress, ct);
     }
 
-    public async Task<ImportReport> ImportAsync(Stream content, string source, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
+    public async Task<ImportReport> ImportAsync(Stream content, string source, ImportOptions options, IProgress<ImportProgress>? progress = null,
+        CancellationToken ct = default)
     {
         var importId = Guid.NewGuid().ToString("N");
-        var parseStarted = Stopwatch.GetTimestamp();
-        var file = await ParseAsync(content, options, progress, ct);
-        var parseTime = Stopwatch.GetElapsedTime(parseStarted);
-        if (file.Error is not null) return Failed(importId, source, options, file.Error) with { ErrorLine = file.ErrorLine };
-        return await StoreAsync(importId, source, options, file.Layout!.Describe(), file.Notes, file.Bars, file.Rejected, file.Layout.HasTimeOfDay, parseTime, ct);
+        var started = Stopwatch.GetTimestamp();
+        long? total = content.CanSeek ? content.Length : null;
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
+        using var lines = new LineReader(reader);
+        var (sample, estimate) = await SampleAsync(lines, total, ct);
+        BarFileLayout layout;
+        List<string> notes;
+        try
+        {
+            (layout, notes) = LayoutDetector.Detect(sample, options);
+        }
+        catch (ImportFormatException ex)
+        {
+            return Failed(importId, source, options, ex.Line is { } l ? Strip(ex.Message, l) : ex.Message) with { ErrorLine = ex.Line };
+        }
+        if (!Symbols.IsValid(options.Symbol)) return Count(SymbolRefused(importId, source, options));
+
+        // Rows are read, checked and (when the store can take them as they come) sent a buffer at a time, so the store
+        // inserts one buffer while the next is parsed. Without a given interval the first rows are held until it is inferred.
+        var run = new Validation(options, layout.HasTimeOfDay, notes, estimate);
+        var parser = new BarFileParser(layout);
+        var chunk = new List<(int Line, Bar Bar)>(4096);
+        ISeriesAppend? append = null;
+        var appendTried = false;
+        long parseTicks = 0, validateTicks = 0, sendTicks = 0;
+        try
+        {
+            foreach (var l in sample.Skip(layout.HasHeader ? 1 : 0))
+                if (parser.TryParse(l.Text, out var bar, out var error)) chunk.Add((l.Number, bar));
+                else run.Unreadable(l.Number, error!);
+            var nextReport = 0x4000;
+            var mark = Stopwatch.GetTimestamp();
+            do
+            {
+                ParseBuffered(parser, lines, chunk, run);
+                var parsed = Stopwatch.GetTimestamp();
+                run.Take(chunk);
+                chunk.Clear();
+                var validated = Stopwatch.GetTimestamp();
+                parseTicks += parsed - mark;
+                validateTicks += validated - parsed;
+                if (append is null && !appendTried && run.Batch is { Count: > 0 } batch && run.Acceptable)
+                {
+                    appendTried = true;
+                    append = await store.BeginAppendAsync(batch, ct);
+                }
+                if (append is not null && !run.Acceptable)
+                {
+                    // A refused row without skip-invalid: nothing will be written, so the streamed write is dropped now.
+                    await append.DisposeAsync();
+                    append = null;
+                }
+                append?.Send();
+                mark = Stopwatch.GetTimestamp();
+                sendTicks += mark - validated;
+                if (lines.LineNumber >= nextReport)
+                {
+                    nextReport = (lines.LineNumber | 0x3FFF) + 1;
+                    progress?.Report(new ImportProgress(content.CanSeek ? content.Position : 0, total, run.Parsed));
+                }
+            }
+            while (await lines.FillAsync(ct));
+            parseTicks += Stopwatch.GetTimestamp() - mark;
+            progress?.Report(new ImportProgress(total ?? 0, total, run.Parsed));
+
+            var validateStarted = Stopwatch.GetTimestamp();
+            var complete = run.Complete();
+            var timings = new ImportTimings(Ticks(parseTicks), Ticks(validateTicks) + Stopwatch.GetElapsedTime(validateStarted), Ticks(sendTicks));
+            if (!complete)
+                return Count(Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
+                { Layout = layout.Describe(), Notes = notes, Rows = run.Rows, Rejected = run.Rejected });
+            var report = await WriteAsync(importId, source, options, layout.Describe(), run, append, timings, started, ct);
+            append = null;
+            return Count(report);
+        }
+        finally
+        {
+            if (append is not null) await append.DisposeAsync();
+        }
+    }
+
+    private static TimeSpan Ticks(long stopwatchTicks) => TimeSpan.FromSeconds(stopwatchTicks / (double)Stopwatch.Frequency);
+
+    /// <summary>The first non-blank lines as strings, for the layout detector, and a row count estimated from the file's length.</summary>
+    private static async Task<(List<NumberedLine> Sample, int Estimate)> SampleAsync(LineReader lines, long? total, CancellationToken ct)
+    {
+        var sample = new List<NumberedLine>();
+        long sampleChars = 0;
+        while (sample.Count < SampleLines)
+        {
+            if (lines.TryNextString(out var text))
+            {
+                if (string.IsNullOrWhiteSpace(text)) continue;
+                sample.Add(new NumberedLine(lines.LineNumber, text));
+                sampleChars += text.Length + 1;
+                continue;
+            }
+            if (!await lines.FillAsync(ct)) break;
+        }
+        var estimate = total is { } bytes && sample.Count > 0 ? (int)Math.Min(bytes / Math.Max(1, sampleChars / sample.Count) + 16, 50_000_000) : 1024;
+        return (sample, estimate);
+    }
+
+    /// <summary>Parses every complete line in the reader's buffer, in place, into <paramref name="chunk"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ParseBuffered(BarFileParser parser, LineReader lines, List<(int Line, Bar Bar)> chunk, Validation run)
+    {
+        while (lines.TryNext(out var line))
+        {
+            if (line.IsWhiteSpace()) continue;
+            if (parser.TryParse(line, out var bar, out var error)) chunk.Add((lines.LineNumber, bar));
+            else run.Unreadable(lines.LineNumber, error!);
+        }
+    }
+
+    /// <summary>
+    /// Rows on their way into the store: the store's rules and the order, checked once, into the batch the store writes
+    /// as it is. Identical duplicate rows are taken once, a duplicate with other values is refused; every refused row
+    /// keeps its line. Until the interval is known (given, or inferred from the first 5,000 rows) rows wait.
+    /// </summary>
+    private sealed class Validation(ImportOptions options, bool intraday, List<string> notes, int capacity)
+    {
+        private const int InferenceRows = 5000;
+        private readonly List<(int Line, Bar Bar)> _waiting = [];
+        private List<int> _lines = [];
+        private int _lastLine;
+
+        public List<RejectedRow> Rejected { get; } = [];
+        public List<string> Notes => notes;
+        public SeriesBatch? Batch { get; private set; }
+        public BarInterval? Interval { get; private set; }
+        public int Parsed { get; private set; }
+        public int Duplicates { get; private set; }
+
+        /// <summary>Rows of the file that carry data: parsed ones and those that could not be read.</summary>
+        public int Rows => Parsed + _unreadable;
+
+        private int _unreadable;
+
+        /// <summary>Whether the import can still be written: no refused row, or refused rows are skipped.</summary>
+        public bool Acceptable => options.SkipInvalid || Rejected.Count == 0;
+
+        /// <summary>The line of the batch's bar at <paramref name="index"/>.</summary>
+        public int LineOf(int index) => _lines[index];
+
+        public void Unreadable(int line, string reason)
+        {
+            _unreadable++;
+            Rejected.Add(new RejectedRow(line, reason));
+        }
+
+        public void Take(List<(int Line, Bar Bar)> rows)
+        {
+            Parsed += rows.Count;
+            if (Batch is null)
+            {
+                _waiting.AddRange(rows);
+                if (options.Interval is null && _waiting.Count < InferenceRows) return;
+                if (!Start()) return;
+                return;
+            }
+            foreach (ref readonly var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows)) Add(row.Line, row.Bar);
+        }
+
+        /// <summary>Takes the waiting rows once the interval is known; false when it cannot be inferred.</summary>
+        private bool Start()
+        {
+            Interval = options.Interval ?? InferInterval(_waiting, intraday, notes);
+            if (Interval is null) return false;
+            Batch = SeriesBatch.Create(options.Symbol, Interval.Value, Math.Max(capacity, _waiting.Count));
+            _lines = new List<int>(Math.Max(capacity, _waiting.Count));
+            foreach (var (line, bar) in _waiting) Add(line, bar);
+            _waiting.Clear();
+            return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Add(int line, in Bar bar)
+        {
+            var batch = Batch!;
+            if (batch.Count > 0 && bar.Time == batch.Last.Time && BarValidation.Check(bar, batch.Interval) is null)
+            {
+                if (bar == batch.Last) { Duplicates++; return; }
+                Rejected.Add(new RejectedRow(line, $"conflicting duplicate of line {_lastLine} (time {BarValidation.Iso(bar.Time)}, different values)"));
+                return;
+            }
+            if (batch.TryAdd(bar) is { } reason) { Rejected.Add(new RejectedRow(line, reason)); return; }
+            _lines.Add(line);
+            _lastLine = line;
+        }
+
+        /// <summary>The end of the rows: the waiting ones taken, the duplicates noted, the refused rows in line order; false without an interval.</summary>
+        public bool Complete()
+        {
+            if (Batch is null && !Start()) return false;
+            if (Duplicates > 0) notes.Add($"{Duplicates} identical duplicate row(s) taken once");
+            Rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+            return true;
+        }
+    }
+
+    /// <summary>Imports bars that are already parsed (providers, the synthetic market): the same validation and outbox as a file.</summary>
+    public async Task<ImportReport> ImportBarsAsync(string source, ImportOptions options, IReadOnlyList<Bar> bars, CancellationToken ct = default)
+    {
+        var importId = Guid.NewGuid().ToString("N");
+        var started = Stopwatch.GetTimestamp();
+        if (!Symbols.IsValid(options.Symbol)) return Count(SymbolRefused(importId, source, options));
+        var run = new Validation(options, bars.Any(b => b.Time.TimeOfDay != TimeSpan.Zero), [], bars.Count);
+        run.Take(bars.Select((b, i) => (i + 1, b)).ToList());
+        if (!run.Complete())
+            return Count(Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
+            { Notes = run.Notes, Rows = run.Rows, Rejected = run.Rejected });
+        var timings = new ImportTimings(TimeSpan.Zero, Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
+        return Count(await WriteAsync(importId, source, options, null, run, null, timings, started, ct));
+    }
+
+    private static ImportReport Count(ImportReport report)
+    {
+        Imports.Add(1, new KeyValuePair<string, object?>("outcome", report.Committed ? "imported" : "refused"));
+        if (report.Rejected.Count > 0) RejectedRows.Add(report.Rejected.Count);
+        return report;
+    }
+
+    private static ImportReport SymbolRefused(string importId, string source, ImportOptions options) =>
+        Failed(importId, source, options with { Symbol = BarValidation.Printable(options.Symbol) },
+            $"symbol '{BarValidation.Printable(options.Symbol)}' is not {Symbols.Rule}");
+
+    /// <summary>
+    /// Refuses the import when a row was refused (without skip-invalid); otherwise commits the streamed write, or writes
+    /// the batch (direct when its range is empty, merged otherwise) and reports conflicts with stored bars by line.
+    /// </summary>
+    private async Task<ImportReport> WriteAsync(string importId, string source, ImportOptions options, string? layout, Validation run,
+        ISeriesAppend? append, ImportTimings timings, long started, CancellationToken ct)
+    {
+        var batch = run.Batch!;
+        var interval = batch.Interval;
+        var notes = run.Notes;
+        var rejected = run.Rejected;
+        var rows = run.Rows;
+        var duplicates = run.Duplicates;
+        await using var streamed = append;
+        if (rejected.Count > 0 && !options.SkipInvalid)
+            return new ImportReport(importId, source, options.Symbol, interval.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
+                false, null, null, false, $"{rejected.Count} invalid row(s); nothing was imported (use skip-invalid to import the valid rows)")
+            { Timings = timings };
+
+        var writeStarted = Stopwatch.GetTimestamp();
+        var write = new SeriesWrite(batch)
+        {
+            OnConflict = options.Overwrite ? ConflictPolicy.Overwrite : ConflictPolicy.Reject,
+            PerSeries = change => EventPublisherExtensions.ToOutgoing(
+                new BarsImported(importId, change.Symbol, change.Interval.Name, change.From, change.To, change.Count)),
+        };
+        var result = streamed is not null ? await streamed.CommitAsync(write.PerSeries, ct) : await store.WriteSeriesAsync(write, ct);
+        if (!result.Committed)
+        {
+            var conflictRows = result.Conflicts.Select(c => new RejectedRow(run.LineOf(batch.IndexOf(c.Incoming.Bar.Time)), Describe(c))).ToList();
+            if (!options.SkipInvalid)
+            {
+                rejected.AddRange(conflictRows);
+                rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+                return new ImportReport(importId, source, options.Symbol, interval.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
+                    false, null, null, false, $"{conflictRows.Count} row(s) conflict with stored bars; nothing was imported (use overwrite to replace them)");
+            }
+            var conflicting = result.Conflicts.Select(c => c.Incoming.Bar.Time).ToHashSet();
+            rejected.AddRange(conflictRows);
+            rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+            result = await store.WriteSeriesAsync(write with { Batch = batch.Without(conflicting) }, ct);
+            if (!result.Committed)
+                return Failed(importId, source, options, "stored bars changed while importing; try again") with { Rejected = rejected };
+        }
+        timings = timings with { Write = timings.Write + Stopwatch.GetElapsedTime(writeStarted), WritePath = result.Path, Streamed = streamed is not null };
+        ImportedBars.Add(result.Inserted + result.Updated, new KeyValuePair<string, object?>("interval", interval.Name));
+        logger.LogInformation("Imported {Source} as {Symbol} {Interval}: {Inserted} new, {Updated} updated, {Unchanged} unchanged, "
+            + "{Rejected} rejected in {Elapsed} ms (parse {ParseMs} ms, validate {ValidateMs} ms, write {WriteMs} ms, {Path})",
+            source, options.Symbol, interval.Name, result.Inserted, result.Updated, result.Unchanged, rejected.Count,
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, (long)timings.Parse.TotalMilliseconds,
+            (long)timings.Validate.TotalMilliseconds, (long)timings.Write.TotalMilliseconds, result.Path);
+        return new ImportReport(importId, source, options.Symbol, interval.Name, layout, notes, rows,
+            result.Inserted, result.Updated, result.Unchanged, duplicates, rejected, true,
+            batch.Count > 0 ? batch.First : null, batch.Count > 0 ? batch.Last.Time : null, result.EventsQueued > 0)
+        { Timings = timings };
     }
 
     /// <summary>A file read into bars: its layout and notes, the parsed rows and the unreadable ones, or why it could not be read.</summary>
@@ -150,97 +431,6 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
     {
         if (parser.TryParse(line, out var bar, out var error)) file.Bars.Add((number, bar));
         else file.Rejected.Add(new RejectedRow(number, error!));
-    }
-
-    /// <summary>Imports bars that are already parsed (providers, the synthetic market): the same validation and outbox as a file.</summary>
-    public Task<ImportReport> ImportBarsAsync(string source, ImportOptions options, IReadOnlyList<Bar> bars, CancellationToken ct = default) =>
-        StoreAsync(Guid.NewGuid().ToString("N"), source, options, null, [],
-            bars.Select((b, i) => (i + 1, b)).ToList(), [], bars.Any(b => b.Time.TimeOfDay != TimeSpan.Zero), TimeSpan.Zero, ct);
-
-    private async Task<ImportReport> StoreAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
-        List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, TimeSpan parseTime, CancellationToken ct)
-    {
-        var report = await StoreOrRefuseAsync(importId, source, options, layout, notes, parsed, rejected, intraday, parseTime, ct);
-        Imports.Add(1, new KeyValuePair<string, object?>("outcome", report.Committed ? "imported" : "refused"));
-        if (report.Rejected.Count > 0) RejectedRows.Add(report.Rejected.Count);
-        return report;
-    }
-
-    private async Task<ImportReport> StoreOrRefuseAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
-        List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, TimeSpan parseTime, CancellationToken ct)
-    {
-        var started = Stopwatch.GetTimestamp();
-        if (!Symbols.IsValid(options.Symbol))
-            return Failed(importId, source, options with { Symbol = BarValidation.Printable(options.Symbol) }, $"symbol '{BarValidation.Printable(options.Symbol)}' is not {Symbols.Rule}");
-        var interval = options.Interval ?? InferInterval(parsed, intraday, notes);
-        if (interval is null)
-            return Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
-            { Layout = layout, Notes = notes, Rows = parsed.Count + rejected.Count, Rejected = rejected };
-        // Rows that could not be read are already in rejected; every other row was parsed.
-        var rows = parsed.Count + rejected.Count;
-
-        // The store's rules and the order, checked once, into the batch the store writes as it is: identical duplicate
-        // rows are taken once, a duplicate with other values is rejected.
-        var batch = SeriesBatch.Create(options.Symbol, interval.Value, parsed.Count);
-        var lines = new int[parsed.Count];
-        var duplicates = 0;
-        var lastLine = 0;
-        foreach (var (line, bar) in parsed)
-        {
-            if (batch.Count > 0 && bar.Time == batch.Last.Time && BarValidation.Check(bar, interval.Value) is null)
-            {
-                if (bar == batch.Last) { duplicates++; continue; }
-                rejected.Add(new RejectedRow(line, $"conflicting duplicate of line {lastLine} (time {BarValidation.Iso(bar.Time)}, different values)"));
-                continue;
-            }
-            if (batch.TryAdd(bar) is { } reason) { rejected.Add(new RejectedRow(line, reason)); continue; }
-            lines[batch.Count - 1] = lastLine = line;
-        }
-        if (duplicates > 0) notes.Add($"{duplicates} identical duplicate row(s) taken once");
-        rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-        var validateTime = Stopwatch.GetElapsedTime(started);
-
-        if (rejected.Count > 0 && !options.SkipInvalid)
-            return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
-                false, null, null, false, $"{rejected.Count} invalid row(s); nothing was imported (use skip-invalid to import the valid rows)")
-            { Timings = new ImportTimings(parseTime, validateTime, TimeSpan.Zero) };
-
-        var writeStarted = Stopwatch.GetTimestamp();
-        var write = new SeriesWrite(batch)
-        {
-            OnConflict = options.Overwrite ? ConflictPolicy.Overwrite : ConflictPolicy.Reject,
-            PerSeries = change => EventPublisherExtensions.ToOutgoing(
-                new BarsImported(importId, change.Symbol, change.Interval.Name, change.From, change.To, change.Count)),
-        };
-        var result = await store.WriteSeriesAsync(write, ct);
-        if (!result.Committed)
-        {
-            var conflictRows = result.Conflicts.Select(c => new RejectedRow(lines[batch.IndexOf(c.Incoming.Bar.Time)], Describe(c))).ToList();
-            if (!options.SkipInvalid)
-            {
-                rejected.AddRange(conflictRows);
-                rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-                return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
-                    false, null, null, false, $"{conflictRows.Count} row(s) conflict with stored bars; nothing was imported (use overwrite to replace them)");
-            }
-            var conflicting = result.Conflicts.Select(c => c.Incoming.Bar.Time).ToHashSet();
-            rejected.AddRange(conflictRows);
-            rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-            result = await store.WriteSeriesAsync(write with { Batch = batch.Without(conflicting) }, ct);
-            if (!result.Committed)
-                return Failed(importId, source, options, "stored bars changed while importing; try again") with { Rejected = rejected };
-        }
-        var timings = new ImportTimings(parseTime, validateTime, Stopwatch.GetElapsedTime(writeStarted)) { WritePath = result.Path };
-        ImportedBars.Add(result.Inserted + result.Updated, new KeyValuePair<string, object?>("interval", interval.Value.Name));
-        logger.LogInformation("Imported {Source} as {Symbol} {Interval}: {Inserted} new, {Updated} updated, {Unchanged} unchanged, {Rejected} rejected in {Elapsed} ms "
-            + "(parse {ParseMs} ms, validate {ValidateMs} ms, write {WriteMs} ms, {Path})",
-            source, options.Symbol, interval.Value.Name, result.Inserted, result.Updated, result.Unchanged, rejected.Count,
-            (long)(parseTime + Stopwatch.GetElapsedTime(started)).TotalMilliseconds, (long)parseTime.TotalMilliseconds,
-            (long)validateTime.TotalMilliseconds, (long)timings.Write.TotalMilliseconds, result.Path);
-        return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows,
-            result.Inserted, result.Updated, result.Unchanged, duplicates, rejected, true,
-            batch.Count > 0 ? batch.First : null, batch.Count > 0 ? batch.Last.Time : null, result.EventsQueued > 0)
-        { Timings = timings };
     }
 
     private static string Describe(BarConflict c)

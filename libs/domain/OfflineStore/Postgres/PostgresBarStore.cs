@@ -185,6 +185,91 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         { Path = SeriesWritePath.Merge };
     }
 
+    /// <summary>
+    /// A streamed direct write, when no bar of the series is stored at or after the batch's first bar: the COPY into
+    /// bars starts now and is fed while the caller reads on, so the server inserts while the file is parsed.
+    /// </summary>
+    public async Task<ISeriesAppend?> BeginAppendAsync(SeriesBatch batch, CancellationToken ct = default)
+    {
+        if (batch.Count == 0) return null;
+        var connection = await DataSource.OpenConnectionAsync(ct);
+        NpgsqlTransaction? tx = null;
+        try
+        {
+            tx = await connection.BeginTransactionAsync(ct);
+            await Exec(connection, tx, $"SELECT pg_advisory_xact_lock({WriterLock})", ct);
+            await using (var check = new NpgsqlCommand(PostgresBarSql.RangeHasBars, connection, tx))
+            {
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = batch.Symbol });
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = batch.Interval.Name });
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = batch.First.UtcDateTime });
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = BarValidation.MaxTime.UtcDateTime });
+                if ((bool)(await check.ExecuteScalarAsync(ct))!)
+                {
+                    await tx.DisposeAsync();
+                    await connection.DisposeAsync();
+                    return null;
+                }
+            }
+            var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyBars, ct);
+            return new Append(this, connection, tx, copy, batch);
+        }
+        catch
+        {
+            if (tx is not null) await tx.DisposeAsync();
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Append(PostgresBarStore store, NpgsqlConnection connection, NpgsqlTransaction tx, NpgsqlBinaryImporter copy, SeriesBatch batch)
+        : ISeriesAppend
+    {
+        private int _sent;
+        private bool _copying = true;
+        private bool _disposed;
+
+        public void Send()
+        {
+            var bars = batch.Bars;
+            var symbol = batch.Symbol;
+            var interval = batch.Interval.Name;
+            for (; _sent < bars.Length; _sent++) WriteRow(copy, symbol, interval, bars[_sent]);
+        }
+
+        public async Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default)
+        {
+            Send();
+            await copy.CompleteAsync(ct);
+            await copy.DisposeAsync();
+            _copying = false;
+            var change = new SeriesChange(batch.Symbol, batch.Interval, batch.First, batch.Last.Time, batch.Count);
+            var events = perSeries is not null ? new List<OutgoingEvent> { perSeries(change) } : [];
+            await store.FinishAsync(connection, tx, new() { [(batch.Symbol, batch.Interval.Name)] = (change.From, change.To, batch.Count) }, events, ct);
+            return new BarWriteResult(batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            try
+            {
+                // An unfinished COPY is cancelled: the server discards it and the transaction rolls back.
+                if (_copying) await copy.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            {
+                // The COPY had already failed; the rollback below is what matters.
+            }
+            finally
+            {
+                await tx.DisposeAsync();
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteRows(NpgsqlBinaryImporter copy, SeriesBatch batch, CancellationToken ct)
     {
@@ -291,7 +376,8 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
 
     /// <summary>Adds the inserted bars to <c>series</c>, copies the events into the outbox and commits.</summary>
     private async Task FinishAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
-        Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)> added, List<OutgoingEvent> events, CancellationToken ct)
+        Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)> added, List<OutgoingEvent> events,
+        CancellationToken ct)
     {
         if (added.Count > 0)
         {
