@@ -372,6 +372,84 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
         await Task.CompletedTask;
     }
 
+    [Fact]
+    public async Task BeginAppendAsync_NothingStoredFromTheFirstBar_StreamsBarsAddedAfterItAndCommitsThemOnce()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 3)));
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        var bars = Daily(s, 3000, startDay: 3);
+        Assert.Null(batch.TryAdd(bars[0].Bar));
+
+        await using var append = await Store.BeginAppendAsync(batch);
+        Assert.NotNull(append);
+        foreach (var b in bars.Skip(1).Take(1500)) Assert.Null(batch.TryAdd(b.Bar));
+        append.Send();
+        foreach (var b in bars.Skip(1501)) Assert.Null(batch.TryAdd(b.Bar));
+        var result = await append.CommitAsync(c => new OutgoingEvent("market-bars", $"import:{c.Symbol}:{c.Count}", "BarsImported", "{}"u8.ToArray()));
+
+        Assert.Equal((3000L, SeriesWritePath.Direct, 1), (result.Inserted, result.Path, result.EventsQueued));
+        Assert.Equal(Daily(s, 3003).Select(b => b.Bar), await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+        Assert.Equal(new SeriesCoverage(s, BarInterval.OneDay, T0, bars[^1].Bar.Time, 3003), Assert.Single(await Store.GetCoverageAsync(s)));
+        Assert.Equal(2, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_DisposedWithoutCommit_WritesNothing()
+    {
+        var s = NewSymbol();
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        foreach (var b in Daily(s, 5000)) Assert.Null(batch.TryAdd(b.Bar));
+
+        await using (var append = await Store.BeginAppendAsync(batch))
+        {
+            Assert.NotNull(append);
+            append.Send();
+        }
+
+        Assert.Empty(await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+        Assert.Empty(await Store.GetCoverageAsync(s));
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_FailureMidStream_LeavesNothing()
+    {
+        var s = NewSymbol();
+        var bars = Daily(s, 6000);
+        await FailInsertAtAsync(s, bars[3000].Bar.Time);
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            Assert.Null(batch.TryAdd(bars[0].Bar));
+            await using var append = await Store.BeginAppendAsync(batch);
+            Assert.NotNull(append);
+            foreach (var chunk in bars.Skip(1).Chunk(1000))
+            {
+                foreach (var b in chunk) Assert.Null(batch.TryAdd(b.Bar));
+                append.Send();
+            }
+            await append.CommitAsync(null);
+        });
+
+        Assert.Contains("injected failure", ex.Message);
+        Assert.Empty(await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+        Assert.Empty(await Store.GetCoverageAsync(s));
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_StoredBarAfterTheFirst_DeclinesSoTheBatchIsMerged()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 1, startDay: 10)));
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        Assert.Null(batch.TryAdd(Daily(s, 1)[0].Bar));
+
+        Assert.Null(await Store.BeginAppendAsync(batch));
+    }
+
     /// <summary>The read-only accessor other services get.</summary>
     protected abstract IBarReader OpenReader();
 
@@ -434,15 +512,6 @@ public sealed class SqliteBarStoreTests : BarStoreContract, IDisposable
     }
 
     [Fact]
-    public async Task BeginAppendAsync_Sqlite_DeclinesSoTheFinishedBatchIsWritten()
-    {
-        var batch = SeriesBatch.Create(NewSymbol(), BarInterval.OneDay);
-        Assert.Null(batch.TryAdd(Daily("X", 1)[0].Bar));
-
-        Assert.Null(await Store.BeginAppendAsync(batch));
-    }
-
-    [Fact]
     public async Task Reader_BeforeTheFileExists_ReturnsNothing()
     {
         var reader = new SqliteBarReader(Path.Combine(_dir, "missing", "bars.db"));
@@ -480,57 +549,6 @@ public sealed class PostgresBarStoreTests : BarStoreContract
                 WHEN (NEW.symbol = '{symbol}' AND NEW.time = '{time.UtcDateTime:yyyy-MM-dd HH:mm:ss}+00') EXECUTE FUNCTION fail_insert();
             """, connection);
         await cmd.ExecuteNonQueryAsync();
-    }
-
-    [Fact]
-    public async Task BeginAppendAsync_NothingStoredFromTheFirstBar_StreamsBarsAddedAfterItAndCommitsThemOnce()
-    {
-        var s = NewSymbol();
-        await Store.WriteAsync(Import(Daily(s, 3)));
-        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
-        var bars = Daily(s, 3000, startDay: 3);
-        Assert.Null(batch.TryAdd(bars[0].Bar));
-
-        await using var append = await Store.BeginAppendAsync(batch);
-        Assert.NotNull(append);
-        foreach (var b in bars.Skip(1).Take(1500)) Assert.Null(batch.TryAdd(b.Bar));
-        append.Send();
-        foreach (var b in bars.Skip(1501)) Assert.Null(batch.TryAdd(b.Bar));
-        var result = await append.CommitAsync(c => new OutgoingEvent("market-bars", $"import:{c.Symbol}:{c.Count}", "BarsImported", "{}"u8.ToArray()));
-
-        Assert.Equal((3000L, SeriesWritePath.Direct, 1), (result.Inserted, result.Path, result.EventsQueued));
-        Assert.Equal(Daily(s, 3003).Select(b => b.Bar), await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
-        Assert.Equal(new SeriesCoverage(s, BarInterval.OneDay, T0, bars[^1].Bar.Time, 3003), Assert.Single(await Store.GetCoverageAsync(s)));
-        Assert.Equal(2, await Store.PendingOutboxCountAsync());
-    }
-
-    [Fact]
-    public async Task BeginAppendAsync_DisposedWithoutCommit_WritesNothing()
-    {
-        var s = NewSymbol();
-        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
-        foreach (var b in Daily(s, 5000)) Assert.Null(batch.TryAdd(b.Bar));
-
-        await using (var append = await Store.BeginAppendAsync(batch))
-        {
-            Assert.NotNull(append);
-            append.Send();
-        }
-
-        Assert.Empty(await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
-        Assert.Empty(await Store.GetCoverageAsync(s));
-        Assert.Equal(0, await Store.PendingOutboxCountAsync());
-    }
-
-    [Fact]
-    public async Task BeginAppendAsync_StoredBarAfterTheFirst_DeclinesSoTheBatchIsMerged()
-    {
-        var s = NewSymbol();
-        await Store.WriteAsync(Import(Daily(s, 1, startDay: 10)));
-        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
-        Assert.Null(batch.TryAdd(Daily(s, 1)[0].Bar));
-
-        Assert.Null(await Store.BeginAppendAsync(batch));
     }
 
     [Fact]

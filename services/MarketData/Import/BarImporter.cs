@@ -63,6 +63,9 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
 
     private const int SampleLines = 50;
 
+    /// <summary>Rows the batch is sized for up front at most (about 180 MB of bars); a longer file grows it.</summary>
+    private const int MaxPresized = 2_000_000;
+
     public async Task<ImportReport> ImportFileAsync(string path, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
     {
         var full = Path.GetFullPath(path);
@@ -158,7 +161,10 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
 
     private static TimeSpan Ticks(long stopwatchTicks) => TimeSpan.FromSeconds(stopwatchTicks / (double)Stopwatch.Frequency);
 
-    /// <summary>The first non-blank lines as strings, for the layout detector, and a row count estimated from the file's length.</summary>
+    /// <summary>
+    /// The first non-blank lines as strings, for the layout detector (every line after them is read in place), and a row
+    /// count estimated from the file's length and the sample's line length, so the batch is not regrown on a large file.
+    /// </summary>
     private static async Task<(List<NumberedLine> Sample, int Estimate)> SampleAsync(LineReader lines, long? total, CancellationToken ct)
     {
         var sample = new List<NumberedLine>();
@@ -174,7 +180,10 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
             }
             if (!await lines.FillAsync(ct)) break;
         }
-        var estimate = total is { } bytes && sample.Count > 0 ? (int)Math.Min(bytes / Math.Max(1, sampleChars / sample.Count) + 16, 50_000_000) : 1024;
+        // A little over the estimate so a near miss does not double the batch; capped, as the sample may be unrepresentative.
+        var estimate = total is { } bytes && sample.Count > 0
+            ? (int)Math.Min(bytes / Math.Max(1, sampleChars / sample.Count) * 17 / 16 + 16, MaxPresized)
+            : 1024;
         return (sample, estimate);
     }
 
@@ -370,20 +379,7 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
         using var lines = new LineReader(reader);
 
-        // The first lines as strings, for the layout detector; every line after them is read in place.
-        var sample = new List<NumberedLine>();
-        long sampleChars = 0;
-        while (sample.Count < SampleLines)
-        {
-            if (lines.TryNextString(out var text))
-            {
-                if (string.IsNullOrWhiteSpace(text)) continue;
-                sample.Add(new NumberedLine(lines.LineNumber, text));
-                sampleChars += text.Length + 1;
-                continue;
-            }
-            if (!await lines.FillAsync(ct)) break;
-        }
+        var (sample, estimate) = await SampleAsync(lines, total, ct);
         BarFileLayout layout;
         List<string> notes;
         try
@@ -395,8 +391,6 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
             return new ParsedFile(null, [], [], [], ex.Line is { } l ? Strip(ex.Message, l) : ex.Message, ex.Line);
         }
 
-        // Sized from the file's length and the sample's line length, so the list is not regrown on a large file.
-        var estimate = total is { } bytes && sample.Count > 0 ? (int)Math.Min(bytes / Math.Max(1, sampleChars / sample.Count) + 16, 50_000_000) : 1024;
         var parser = new BarFileParser(layout);
         var file = new ParsedFile(layout, notes, new List<(int Line, Bar Bar)>(estimate), []);
         foreach (var l in sample.Skip(layout.HasHeader ? 1 : 0)) Take(parser, file, l.Number, l.Text);

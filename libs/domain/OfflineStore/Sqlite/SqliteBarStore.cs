@@ -222,31 +222,158 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
     /// The direct path: one prepared INSERT stepped per bar through SQLite's own API (the symbol and interval bound once),
     /// which spares the per-row parameter objects of ADO.NET.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InsertNew(SqliteConnection connection, SeriesBatch batch, CancellationToken ct)
     {
         var db = connection.Handle!;
+        using var stmt = PrepareInsertNew(db, batch);
+        InsertRows(db, stmt, batch.Bars, ct);
+    }
+
+    private static sqlite3_stmt PrepareInsertNew(sqlite3 db, SeriesBatch batch)
+    {
         Check(raw.sqlite3_prepare_v2(db, SqliteBarSql.InsertNewBar, out var stmt), db);
-        using (stmt)
+        Check(raw.sqlite3_bind_text(stmt, 1, batch.Symbol), db);
+        Check(raw.sqlite3_bind_text(stmt, 2, batch.Interval.Name), db);
+        return stmt;
+    }
+
+    /// <summary>Steps the prepared plain INSERT once per bar (the symbol and interval are bound once, in <see cref="PrepareInsertNew"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InsertRows(sqlite3 db, sqlite3_stmt stmt, ReadOnlySpan<Bar> bars, CancellationToken ct)
+    {
+        for (var i = 0; i < bars.Length; i++)
         {
-            Check(raw.sqlite3_bind_text(stmt, 1, batch.Symbol), db);
-            Check(raw.sqlite3_bind_text(stmt, 2, batch.Interval.Name), db);
-            var bars = batch.Bars;
-            for (var i = 0; i < bars.Length; i++)
+            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            ref readonly var b = ref bars[i];
+            raw.sqlite3_bind_int64(stmt, 3, b.Time.UtcTicks);
+            raw.sqlite3_bind_double(stmt, 4, b.Open);
+            raw.sqlite3_bind_double(stmt, 5, b.High);
+            raw.sqlite3_bind_double(stmt, 6, b.Low);
+            raw.sqlite3_bind_double(stmt, 7, b.Close);
+            raw.sqlite3_bind_double(stmt, 8, b.Volume);
+            if (b.AdjClose is { } adj) raw.sqlite3_bind_double(stmt, 9, adj); else raw.sqlite3_bind_null(stmt, 9);
+            if (b.Vwap is { } vwap) raw.sqlite3_bind_double(stmt, 10, vwap); else raw.sqlite3_bind_null(stmt, 10);
+            var rc = raw.sqlite3_step(stmt);
+            raw.sqlite3_reset(stmt);
+            if (rc != raw.SQLITE_DONE) Check(rc, db);
+        }
+    }
+
+    /// <summary>
+    /// A streamed direct write, when no bar of the series is stored at or after the batch's first bar: the write
+    /// transaction starts now and a worker thread inserts each handed-over run of bars while the caller reads on, so
+    /// inserting and parsing use two cores. The file stays locked for writing until the commit or the dispose.
+    /// </summary>
+    public Task<ISeriesAppend?> BeginAppendAsync(SeriesBatch batch, CancellationToken ct = default)
+    {
+        if (batch.Count == 0) return Task.FromResult<ISeriesAppend?>(null);
+        var connection = _file.Value.OpenConnection();
+        SqliteTransaction? tx = null;
+        try
+        {
+            tx = connection.BeginTransaction(deferred: false);
+            using (var check = connection.CreateCommand())
             {
-                if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-                ref readonly var b = ref bars[i];
-                raw.sqlite3_bind_int64(stmt, 3, b.Time.UtcTicks);
-                raw.sqlite3_bind_double(stmt, 4, b.Open);
-                raw.sqlite3_bind_double(stmt, 5, b.High);
-                raw.sqlite3_bind_double(stmt, 6, b.Low);
-                raw.sqlite3_bind_double(stmt, 7, b.Close);
-                raw.sqlite3_bind_double(stmt, 8, b.Volume);
-                if (b.AdjClose is { } adj) raw.sqlite3_bind_double(stmt, 9, adj); else raw.sqlite3_bind_null(stmt, 9);
-                if (b.Vwap is { } vwap) raw.sqlite3_bind_double(stmt, 10, vwap); else raw.sqlite3_bind_null(stmt, 10);
-                var rc = raw.sqlite3_step(stmt);
-                raw.sqlite3_reset(stmt);
-                if (rc != raw.SQLITE_DONE) Check(rc, db);
+                check.Transaction = tx;
+                check.CommandText = SqliteBarSql.RangeHasBars;
+                check.Parameters.AddWithValue("$symbol", batch.Symbol);
+                check.Parameters.AddWithValue("$interval", batch.Interval.Name);
+                check.Parameters.AddWithValue("$from", batch.First.UtcTicks);
+                check.Parameters.AddWithValue("$to", BarValidation.MaxTime.UtcTicks);
+                if ((long)check.ExecuteScalar()! == 1)
+                {
+                    tx.Dispose();
+                    connection.Dispose();
+                    return Task.FromResult<ISeriesAppend?>(null);
+                }
+            }
+            return Task.FromResult<ISeriesAppend?>(new Append(this, connection, tx, batch));
+        }
+        catch
+        {
+            tx?.Dispose();
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Append : ISeriesAppend
+    {
+        private readonly SqliteBarStore _store;
+        private readonly SqliteConnection _connection;
+        private readonly SqliteTransaction _tx;
+        private readonly SeriesBatch _batch;
+        private readonly sqlite3_stmt _stmt;
+        private readonly System.Collections.Concurrent.BlockingCollection<ReadOnlyMemory<Bar>> _runs = new();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _worker;
+        private int _sent;
+        private bool _disposed;
+
+        public Append(SqliteBarStore store, SqliteConnection connection, SqliteTransaction tx, SeriesBatch batch)
+        {
+            (_store, _connection, _tx, _batch) = (store, connection, tx, batch);
+            // A cache that holds the whole insert, so SQLite does not spill half-built pages to the WAL and redo them.
+            SetCacheSize(connection, ImportCacheKiB);
+            _stmt = PrepareInsertNew(connection.Handle!, batch);
+            _worker = Task.Factory.StartNew(Insert, TaskCreationOptions.LongRunning);
+        }
+
+        private void Insert()
+        {
+            var db = _connection.Handle!;
+            foreach (var run in _runs.GetConsumingEnumerable(_stop.Token)) InsertRows(db, _stmt, run.Span, _stop.Token);
+        }
+
+        public void Send()
+        {
+            // A failed insert fails the import now rather than at the commit.
+            if (_worker.IsFaulted) _worker.GetAwaiter().GetResult();
+            var count = _batch.Count;
+            if (count == _sent) return;
+            // The batch only appends, so the bars handed over never change (a grown batch leaves them in the old array).
+            _runs.Add(_batch.Memory[_sent..count]);
+            _sent = count;
+        }
+
+        public async Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default)
+        {
+            Send();
+            _runs.CompleteAdding();
+            await _worker.WaitAsync(ct);
+            _stmt.Dispose();
+            SetCacheSize(_connection, DefaultCacheKiB);
+            var change = new SeriesChange(_batch.Symbol, _batch.Interval, _batch.First, _batch.Last.Time, _batch.Count);
+            var events = perSeries is not null ? new List<OutgoingEvent> { perSeries(change) } : [];
+            _store.Finish(_connection, _tx, new() { [(_batch.Symbol, _batch.Interval)] = (change.From.UtcTicks, change.To.UtcTicks, _batch.Count) }, events);
+            return new BarWriteResult(_batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (!_runs.IsAddingCompleted) _runs.CompleteAdding();
+            _stop.Cancel();
+            try
+            {
+                await _worker;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SqliteException)
+            {
+                // Stopped or failed: either way the rollback below discards what it inserted.
+            }
+            _stmt.Dispose();
+            try
+            {
+                SetCacheSize(_connection, DefaultCacheKiB);
+            }
+            finally
+            {
+                _tx.Dispose();
+                _connection.Dispose();
+                _stop.Dispose();
+                _runs.Dispose();
             }
         }
     }
