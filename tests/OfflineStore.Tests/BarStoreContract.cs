@@ -282,6 +282,21 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
     }
 
     [Fact]
+    public async Task WriteSeriesAsync_EmptyRange_KeepsEveryFieldExactly()
+    {
+        var s = NewSymbol();
+        var bars = Daily(s, 3).Select((b, i) => b with { Bar = b.Bar with
+        {
+            Open = 100.1 + i, Close = b.Bar.Close + 1e-7, Volume = 1e15 - i, AdjClose = i == 1 ? null : 123.456789012345, Vwap = i == 2 ? null : Math.PI * 10,
+        } }).ToList();
+
+        var result = await Store.WriteSeriesAsync(ImportSeries(Batch(s, bars)));
+
+        Assert.Equal(SeriesWritePath.Direct, result.Path);
+        Assert.Equal(bars.Select(b => b.Bar), await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+    }
+
+    [Fact]
     public async Task WriteSeriesAsync_EmptyOrOverlappingRange_StoresTheSameResult()
     {
         var direct = NewSymbol();

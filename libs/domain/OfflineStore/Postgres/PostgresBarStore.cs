@@ -162,9 +162,14 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         {
             // Nothing stored in [first, last]: every bar is new, so one COPY into bars is the whole write (a key that
             // appeared anyway would fail the COPY and roll everything back).
-            await using (var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyBars, ct))
+            await using (var copy = await BarCopyWriter.BeginAsync(connection, symbol, interval, ct))
             {
-                WriteRows(copy, batch, ct);
+                var bars = batch.Memory;
+                for (var at = 0; at < bars.Length; at += 1 << 16)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    copy.Write(bars.Span[at..Math.Min(bars.Length, at + (1 << 16))]);
+                }
                 await copy.CompleteAsync(ct);
             }
             var change = new SeriesChange(symbol, batch.Interval, first, last, batch.Count);
@@ -173,7 +178,10 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             return new BarWriteResult(batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct };
         }
 
-        var merged = await MergeAsync(connection, tx, copy => WriteRows(copy, batch, ct), write.OnConflict, needKeys: false, ct);
+        var merged = await MergeAsync(connection, tx, copy =>
+        {
+            foreach (ref readonly var bar in batch.Bars) WriteRow(copy, symbol, interval, bar);
+        }, write.OnConflict, needKeys: false, ct);
         if (merged.Conflicts.Count > 0)
         {
             await tx.RollbackAsync(ct);
@@ -211,7 +219,7 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
                     return null;
                 }
             }
-            var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyBars, ct);
+            var copy = await BarCopyWriter.BeginAsync(connection, batch.Symbol, batch.Interval.Name, ct);
             return new Append(this, connection, tx, copy, batch);
         }
         catch
@@ -222,19 +230,17 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         }
     }
 
-    private sealed class Append(PostgresBarStore store, NpgsqlConnection connection, NpgsqlTransaction tx, NpgsqlBinaryImporter copy, SeriesBatch batch)
+    private sealed class Append(PostgresBarStore store, NpgsqlConnection connection, NpgsqlTransaction tx, BarCopyWriter copy, SeriesBatch batch)
         : ISeriesAppend
     {
         private int _sent;
-        private bool _copying = true;
         private bool _disposed;
 
         public void Send()
         {
             var bars = batch.Bars;
-            var symbol = batch.Symbol;
-            var interval = batch.Interval.Name;
-            for (; _sent < bars.Length; _sent++) WriteRow(copy, symbol, interval, bars[_sent]);
+            copy.Write(bars[_sent..]);
+            _sent = bars.Length;
         }
 
         public async Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default)
@@ -242,7 +248,6 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             Send();
             await copy.CompleteAsync(ct);
             await copy.DisposeAsync();
-            _copying = false;
             var change = new SeriesChange(batch.Symbol, batch.Interval, batch.First, batch.Last.Time, batch.Count);
             var events = perSeries is not null ? new List<OutgoingEvent> { perSeries(change) } : [];
             await store.FinishAsync(connection, tx, new() { [(batch.Symbol, batch.Interval.Name)] = (change.From, change.To, batch.Count) }, events, ct);
@@ -256,7 +261,7 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             try
             {
                 // An unfinished COPY is cancelled: the server discards it and the transaction rolls back.
-                if (_copying) await copy.DisposeAsync();
+                await copy.DisposeAsync();
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
             {
@@ -267,19 +272,6 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
                 await tx.DisposeAsync();
                 await connection.DisposeAsync();
             }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteRows(NpgsqlBinaryImporter copy, SeriesBatch batch, CancellationToken ct)
-    {
-        var symbol = batch.Symbol;
-        var interval = batch.Interval.Name;
-        var bars = batch.Bars;
-        for (var i = 0; i < bars.Length; i++)
-        {
-            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            WriteRow(copy, symbol, interval, bars[i]);
         }
     }
 
