@@ -285,10 +285,18 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
     public async Task WriteSeriesAsync_EmptyRange_KeepsEveryFieldExactly()
     {
         var s = NewSymbol();
-        var bars = Daily(s, 3).Select((b, i) => b with { Bar = b.Bar with
+        var bars = Daily(s, 3);
+        for (var i = 0; i < bars.Count; i++)
         {
-            Open = 100.1 + i, Close = b.Bar.Close + 1e-7, Volume = 1e15 - i, AdjClose = i == 1 ? null : 123.456789012345, Vwap = i == 2 ? null : Math.PI * 10,
-        } }).ToList();
+            var b = bars[i].Bar;
+            bars[i] = bars[i] with
+            {
+                Bar = b with
+                {
+                    Open = 100.1 + i, Close = b.Close + 1e-7, Volume = 1e15 - i, AdjClose = i == 1 ? null : 123.456789012345, Vwap = i == 2 ? null : Math.PI,
+                },
+            };
+        }
 
         var result = await Store.WriteSeriesAsync(ImportSeries(Batch(s, bars)));
 
