@@ -293,7 +293,11 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
             {
                 Bar = b with
                 {
-                    Open = 100.1 + i, Close = b.Close + 1e-7, Volume = 1e15 - i, AdjClose = i == 1 ? null : 123.456789012345, Vwap = i == 2 ? null : Math.PI,
+                    Open = 100.1 + i,
+                    Close = b.Close + 1e-7,
+                    Volume = 1e15 - i,
+                    AdjClose = i == 1 ? null : 123.456789012345,
+                    Vwap = i == 2 ? null : Math.PI,
                 },
             };
         }
