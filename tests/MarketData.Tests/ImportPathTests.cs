@@ -193,42 +193,54 @@ public sealed class ImportPathTests : IDisposable
     public async Task ImportAsync_Postgres_StreamsIntoAnEmptyRangeMergesAnOverlapAndWritesNothingWhenRefusedOrFailing()
     {
         var cs = await PostgresCluster.CreateDatabaseAsync("import");
-        await using var store = PostgresBarStore.Create(cs);
-        await store.InitializeAsync();
-        var importer = new BarImporter(store, NullLogger<BarImporter>.Instance);
-        Task<ImportReport> Import(string csv, string symbol, bool skipInvalid = false) =>
-            importer.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "pg.csv", new ImportOptions(symbol) { SkipInvalid = skipInvalid });
-
-        var streamed = await Import(Csv(Enumerable.Range(0, 20_000)), "PGS");
-        var overlap = await Import(Csv(Enumerable.Range(19_990, 20)), "PGS");
-        var bad = Csv(Enumerable.Range(0, 20_000)).Replace("\n2030-06-15,", "\n2030-06-15,x", StringComparison.Ordinal);
-        var refused = await Import(bad, "PGR");
-        var skipped = await Import(bad, "PGK", skipInvalid: true);
-
-        Assert.Equal((true, SeriesWritePath.Direct, 20_000L), (streamed.Timings!.Streamed, streamed.Timings.WritePath, streamed.Inserted));
-        Assert.Equal((false, SeriesWritePath.Merge, 10L, 10L), (overlap.Timings!.Streamed, overlap.Timings.WritePath, overlap.Inserted, overlap.Unchanged));
-        Assert.Equal(new SeriesCoverage("PGS", BarInterval.OneDay, new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero),
-            new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(20_009), 20_010), Assert.Single(await store.GetCoverageAsync("PGS")));
-        Assert.False(refused.Committed);
-        Assert.Single(refused.Rejected);
-        Assert.Empty(await store.GetBarsAsync(new BarQuery("PGR", BarInterval.OneDay)));
-        Assert.Equal((true, 19_999L), (skipped.Committed, skipped.Inserted));
-
-        await using (var connection = new Npgsql.NpgsqlConnection(cs))
+        try
         {
-            await connection.OpenAsync();
-            await using var cmd = new Npgsql.NpgsqlCommand("""
-                CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
-                CREATE TRIGGER fail_insert BEFORE INSERT ON bars FOR EACH ROW WHEN (NEW.symbol = 'PGF' AND NEW.time = '2045-01-01+00')
-                    EXECUTE FUNCTION fail_insert();
-                """, connection);
-            await cmd.ExecuteNonQueryAsync();
+            await using var store = PostgresBarStore.Create(cs);
+            await store.InitializeAsync();
+            var importer = new BarImporter(store, NullLogger<BarImporter>.Instance);
+            Task<ImportReport> Import(string csv, string symbol, bool skipInvalid = false) =>
+                importer.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "pg.csv", new ImportOptions(symbol) { SkipInvalid = skipInvalid });
+
+            var streamed = await Import(Csv(Enumerable.Range(0, 20_000)), "PGS");
+            var overlap = await Import(Csv(Enumerable.Range(19_990, 20)), "PGS");
+            var bad = Csv(Enumerable.Range(0, 20_000)).Replace("\n2030-06-15,", "\n2030-06-15,x", StringComparison.Ordinal);
+            var refused = await Import(bad, "PGR");
+            var skipped = await Import(bad, "PGK", skipInvalid: true);
+
+            Assert.Equal((true, SeriesWritePath.Direct, 20_000L), (streamed.Timings!.Streamed, streamed.Timings.WritePath, streamed.Inserted));
+            Assert.Equal((false, SeriesWritePath.Merge, 10L, 10L), (overlap.Timings!.Streamed, overlap.Timings.WritePath, overlap.Inserted, overlap.Unchanged));
+            Assert.Equal(new SeriesCoverage("PGS", BarInterval.OneDay, new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero),
+                new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(20_009), 20_010), Assert.Single(await store.GetCoverageAsync("PGS")));
+            Assert.False(refused.Committed);
+            Assert.Single(refused.Rejected);
+            Assert.Empty(await store.GetBarsAsync(new BarQuery("PGR", BarInterval.OneDay)));
+            Assert.Equal((true, 19_999L), (skipped.Committed, skipped.Inserted));
+
+            await using (var connection = new Npgsql.NpgsqlConnection(cs))
+            {
+                await connection.OpenAsync();
+                await using var cmd = new Npgsql.NpgsqlCommand("""
+                    CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+                    CREATE TRIGGER fail_insert BEFORE INSERT ON bars FOR EACH ROW WHEN (NEW.symbol = 'PGF' AND NEW.time = '2045-01-01+00')
+                        EXECUTE FUNCTION fail_insert();
+                    """, connection);
+                await cmd.ExecuteNonQueryAsync();
+            }
+            var ex = await Assert.ThrowsAnyAsync<Exception>(() => Import(Csv(Enumerable.Range(0, 20_000)), "PGF"));
+            Assert.Contains("disk full", ex.Message);
+            Assert.Empty(await store.GetBarsAsync(new BarQuery("PGF", BarInterval.OneDay)));
+            Assert.Empty(await store.GetCoverageAsync("PGF"));
+            var pending = await store.PendingOutboxCountAsync();
+            Assert.Equal(3, pending);
         }
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => Import(Csv(Enumerable.Range(0, 20_000)), "PGF"));
-        Assert.Contains("disk full", ex.Message);
-        Assert.Empty(await store.GetBarsAsync(new BarQuery("PGF", BarInterval.OneDay)));
-        Assert.Empty(await store.GetCoverageAsync("PGF"));
-        var pending = await store.PendingOutboxCountAsync();
-        Assert.Equal(3, pending);
+        finally
+        {
+            // The test's database is dropped: each run would otherwise leave one behind on a shared server.
+            var database = new Npgsql.NpgsqlConnectionStringBuilder(cs).Database;
+            await using var admin = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(cs) { Database = "postgres" }.ConnectionString);
+            await admin.OpenAsync();
+            await using var drop = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
     }
 }
