@@ -165,6 +165,25 @@ public sealed class ImportPathTests : IDisposable
     }
 
     [Fact]
+    public async Task ImportAsync_IntradayFileLongerThanTheInferenceRows_InfersTheIntervalAndKeepsEveryRow()
+    {
+        var store = SqliteBarStore.InDataDir(_dir);
+        var csv = new StringBuilder("Date,Time,Open,High,Low,Close,Volume\n");
+        var t0 = new DateTime(2024, 3, 4, 0, 0, 0, DateTimeKind.Utc);
+        for (var i = 0; i < 12_000; i++)
+            csv.Append(CultureInfo.InvariantCulture, $"{t0.AddMinutes(2 * i):yyyy-MM-dd,HH:mm:ss},10.5,11,10,10.75,{i}\n");
+
+        var report = await new BarImporter(store, NullLogger<BarImporter>.Instance)
+            .ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(csv.ToString())), "minutes.csv", new ImportOptions("MIN"));
+
+        Assert.True(report.Committed, report.Error);
+        Assert.Equal(("2m", 12_000, 12_000L), (report.Interval, report.Rows, report.Inserted));
+        Assert.Contains("interval 2m inferred from the timestamps", report.Notes);
+        Assert.Equal(new SeriesCoverage("MIN", BarInterval.Parse("2m"), new DateTimeOffset(t0), new DateTimeOffset(t0.AddMinutes(2 * 11_999)), 12_000),
+            Assert.Single(await store.GetCoverageAsync("MIN")));
+    }
+
+    [Fact]
     public async Task ImportAsync_StoreFailsMidWrite_LeavesNoBarNoCoverageNoEvent()
     {
         var store = SqliteBarStore.InDataDir(_dir);

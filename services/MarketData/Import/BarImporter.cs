@@ -210,6 +210,7 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         private readonly List<(int Line, Bar Bar)> _waiting = [];
         private List<int> _lines = [];
         private int _lastLine;
+        private int _unreadable;
 
         public List<RejectedRow> Rejected { get; } = [];
         public List<string> Notes => notes;
@@ -220,8 +221,6 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
 
         /// <summary>Rows of the file that carry data: parsed ones and those that could not be read.</summary>
         public int Rows => Parsed + _unreadable;
-
-        private int _unreadable;
 
         /// <summary>Whether the import can still be written: no refused row, or refused rows are skipped.</summary>
         public bool Acceptable => options.SkipInvalid || Rejected.Count == 0;
@@ -241,8 +240,9 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
             if (Batch is null)
             {
                 _waiting.AddRange(rows);
-                if (options.Interval is null && _waiting.Count < InferenceRows) return;
-                if (!Start()) return;
+                // Without an interval the rows wait for the first 5,000 (or the end, Complete); when even they do not tell it,
+                // they keep waiting and the import fails at the end.
+                if (options.Interval is not null || _waiting.Count >= InferenceRows) Start();
                 return;
             }
             foreach (ref readonly var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows)) Add(row.Line, row.Bar);
