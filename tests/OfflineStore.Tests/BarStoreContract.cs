@@ -10,7 +10,7 @@ namespace Platform.OfflineStore.Tests;
 /// <summary>What every <see cref="IBarStore"/> adapter must do; each adapter's class only says how to open one.</summary>
 public abstract class BarStoreContract() : StoreContract<IBarStore>(store => store.InitializeAsync())
 {
-    private static readonly DateTimeOffset T0 = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     protected static string NewSymbol() => "S" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant();
 
@@ -19,7 +19,7 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
             .Select(i => new SymbolBar(symbol, BarInterval.OneDay, new Bar(T0.AddDays(i), price + i, price + i + 2, price + i - 1, price + i + 1, 1000 + i)))
             .ToList();
 
-    private static BarWrite Import(IReadOnlyList<SymbolBar> bars, ConflictPolicy policy = ConflictPolicy.Reject) => new(bars)
+    protected static BarWrite Import(IReadOnlyList<SymbolBar> bars, ConflictPolicy policy = ConflictPolicy.Reject) => new(bars)
     {
         OnConflict = policy,
         PerSeries = c => new OutgoingEvent("market-bars", $"import:{c.Symbol}:{c.Count}", "BarsImported",
@@ -246,6 +246,237 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
         Assert.True(times.Zip(times.Skip(1)).All(p => p.First < p.Second));
     }
 
+    private static SeriesBatch Batch(string symbol, IEnumerable<SymbolBar> bars)
+    {
+        var batch = SeriesBatch.Create(symbol, BarInterval.OneDay);
+        foreach (var b in bars) Assert.Null(batch.TryAdd(b.Bar));
+        return batch;
+    }
+
+    private static SeriesWrite ImportSeries(SeriesBatch batch, ConflictPolicy policy = ConflictPolicy.Reject) => new(batch)
+    {
+        OnConflict = policy,
+        PerSeries = c => new OutgoingEvent("market-bars", $"import:{c.Symbol}:{c.Count}", "BarsImported",
+            Encoding.UTF8.GetBytes($$"""{"symbol":"{{c.Symbol}}","count":{{c.Count}}}"""), c.Symbol),
+    };
+
+    /// <summary>Makes the store fail (as a server or disk would) when a bar of <paramref name="symbol"/> at <paramref name="time"/> is inserted.</summary>
+    protected abstract Task FailInsertAtAsync(string symbol, DateTimeOffset time);
+
+    [Fact]
+    public async Task WriteSeriesAsync_EmptyRange_CopiesDirectlyWithCoverageAndOneEvent()
+    {
+        var s = NewSymbol();
+        await Store.WriteSeriesAsync(ImportSeries(Batch(s, Daily(s, 5, startDay: 20))));
+        await DrainAsync();
+
+        // Before the stored bars and after them: neither range holds a stored bar.
+        var before = await Store.WriteSeriesAsync(ImportSeries(Batch(s, Daily(s, 10))));
+        var after = await Store.WriteSeriesAsync(ImportSeries(Batch(s, Daily(s, 3, startDay: 25))));
+
+        Assert.Equal((SeriesWritePath.Direct, SeriesWritePath.Direct), (before.Path, after.Path));
+        Assert.Equal((10L, 0L, 0L, 1), (before.Inserted, before.Updated, before.Unchanged, before.EventsQueued));
+        Assert.Equal(new SeriesChange(s, BarInterval.OneDay, T0, T0.AddDays(9), 10), Assert.Single(before.Changes));
+        Assert.Equal(new SeriesCoverage(s, BarInterval.OneDay, T0, T0.AddDays(27), 18), Assert.Single(await Store.GetCoverageAsync(s)));
+        Assert.Equal(new[] { $"import:{s}:10", $"import:{s}:3" }, (await DrainAsync()).Select(e => e.Event.Id).ToArray());
+    }
+
+    [Fact]
+    public async Task WriteSeriesAsync_EmptyRange_KeepsEveryFieldExactly()
+    {
+        var s = NewSymbol();
+        var bars = Daily(s, 3);
+        for (var i = 0; i < bars.Count; i++)
+        {
+            var b = bars[i].Bar;
+            bars[i] = bars[i] with
+            {
+                Bar = b with
+                {
+                    Open = 100.1 + i,
+                    Close = b.Close + 1e-7,
+                    Volume = 1e15 - i,
+                    AdjClose = i == 1 ? null : 123.456789012345,
+                    Vwap = i == 2 ? null : Math.PI,
+                },
+            };
+        }
+
+        var result = await Store.WriteSeriesAsync(ImportSeries(Batch(s, bars)));
+
+        Assert.Equal(SeriesWritePath.Direct, result.Path);
+        Assert.Equal(bars.Select(b => b.Bar), await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+    }
+
+    [Fact]
+    public async Task WriteSeriesAsync_EmptyOrOverlappingRange_StoresTheSameResult()
+    {
+        var direct = NewSymbol();
+        var merged = NewSymbol();
+        // The merged series already holds two of the bars (identical) and one more between them is new, so its range overlaps.
+        await Store.WriteAsync(Import(Daily(merged, 10).Where((_, i) => i is 3 or 7).ToList()));
+        await DrainAsync();
+
+        var first = await Store.WriteSeriesAsync(ImportSeries(Batch(direct, Daily(direct, 10))));
+        var second = await Store.WriteSeriesAsync(ImportSeries(Batch(merged, Daily(merged, 10))));
+
+        Assert.Equal((SeriesWritePath.Direct, SeriesWritePath.Merge), (first.Path, second.Path));
+        Assert.Equal((10L, 0L), (first.Inserted, first.Unchanged));
+        Assert.Equal((8L, 2L, 0L), (second.Inserted, second.Unchanged, second.Updated));
+        Assert.Equal(await Store.GetBarsAsync(new BarQuery(direct, BarInterval.OneDay)), await Store.GetBarsAsync(new BarQuery(merged, BarInterval.OneDay)));
+        var a = Assert.Single(await Store.GetCoverageAsync(direct));
+        var b = Assert.Single(await Store.GetCoverageAsync(merged));
+        Assert.Equal((a.First, a.Last, a.Count), (b.First, b.Last, b.Count));
+        Assert.Equal(new[] { $"import:{direct}:10", $"import:{merged}:8" }.Order(), (await DrainAsync()).Select(e => e.Event.Id).Order());
+    }
+
+    [Fact]
+    public async Task WriteSeriesAsync_OverlappingRangeWithAConflict_WritesNothingOrOverwrites()
+    {
+        var s = NewSymbol();
+        await Store.WriteSeriesAsync(ImportSeries(Batch(s, Daily(s, 5))));
+        await DrainAsync();
+        var incoming = Daily(s, 8);
+        incoming[2] = incoming[2] with { Bar = incoming[2].Bar with { Close = incoming[2].Bar.Close + 0.5 } };
+
+        var rejected = await Store.WriteSeriesAsync(ImportSeries(Batch(s, incoming)));
+
+        Assert.False(rejected.Committed);
+        Assert.Equal(T0.AddDays(2), Assert.Single(rejected.Conflicts).Incoming.Bar.Time);
+        Assert.Equal(5, (await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay))).Count);
+        Assert.Empty(await DrainAsync());
+
+        var overwritten = await Store.WriteSeriesAsync(ImportSeries(Batch(s, incoming), ConflictPolicy.Overwrite));
+
+        Assert.Equal((3L, 1L, 4L, SeriesWritePath.Merge), (overwritten.Inserted, overwritten.Updated, overwritten.Unchanged, overwritten.Path));
+        Assert.Equal(incoming[2].Bar.Close, (await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)))[2].Close);
+        Assert.Equal(new SeriesCoverage(s, BarInterval.OneDay, T0, T0.AddDays(7), 8), Assert.Single(await Store.GetCoverageAsync(s)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WriteSeriesAsync_FailureMidWrite_LeavesNothing(bool overlapping)
+    {
+        var s = NewSymbol();
+        if (overlapping)
+        {
+            await Store.WriteAsync(Import(Daily(s, 1, startDay: 100)));
+            await DrainAsync();
+        }
+        // Enough rows that the direct COPY has sent thousands of them before the failing one.
+        var bars = Daily(s, 6000);
+        await FailInsertAtAsync(s, bars[4000].Bar.Time);
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => Store.WriteSeriesAsync(ImportSeries(Batch(s, bars))));
+
+        Assert.Contains("injected failure", ex.Message);
+        var stored = await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay));
+        Assert.Equal(overlapping ? 1 : 0, stored.Count);
+        var coverage = await Store.GetCoverageAsync(s);
+        if (overlapping) Assert.Equal(1, Assert.Single(coverage).Count);
+        else Assert.Empty(coverage);
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task SeriesBatch_TryAdd_RefusesWhatWriteAsyncRefuses()
+    {
+        var s = NewSymbol();
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        var bars = Daily(s, 3);
+
+        Assert.Null(batch.TryAdd(bars[1].Bar));
+        Assert.Contains("before the previous bar", batch.TryAdd(bars[0].Bar));
+        Assert.Contains("duplicate", batch.TryAdd(bars[1].Bar));
+        Assert.Contains("not aligned", batch.TryAdd(bars[2].Bar with { Time = bars[2].Bar.Time.AddHours(3) }));
+        Assert.Contains("open", batch.TryAdd(bars[2].Bar with { Open = -1 }));
+        Assert.Null(batch.TryAdd(bars[2].Bar));
+        Assert.Equal(2, batch.Count);
+        Assert.Equal(1, batch.IndexOf(bars[2].Bar.Time));
+        Assert.True(batch.IndexOf(bars[0].Bar.Time) < 0);
+        Assert.Throws<ArgumentException>(() => SeriesBatch.Create("bad symbol!", BarInterval.OneDay));
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_NothingStoredFromTheFirstBar_StreamsBarsAddedAfterItAndCommitsThemOnce()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 3)));
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        var bars = Daily(s, 3000, startDay: 3);
+        Assert.Null(batch.TryAdd(bars[0].Bar));
+
+        await using var append = await Store.BeginAppendAsync(batch);
+        Assert.NotNull(append);
+        foreach (var b in bars.Skip(1).Take(1500)) Assert.Null(batch.TryAdd(b.Bar));
+        append.Send();
+        foreach (var b in bars.Skip(1501)) Assert.Null(batch.TryAdd(b.Bar));
+        var result = await append.CommitAsync(c => new OutgoingEvent("market-bars", $"import:{c.Symbol}:{c.Count}", "BarsImported", "{}"u8.ToArray()));
+
+        Assert.Equal((3000L, SeriesWritePath.Direct, 1), (result.Inserted, result.Path, result.EventsQueued));
+        Assert.Equal(Daily(s, 3003).Select(b => b.Bar), await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+        Assert.Equal(new SeriesCoverage(s, BarInterval.OneDay, T0, bars[^1].Bar.Time, 3003), Assert.Single(await Store.GetCoverageAsync(s)));
+        Assert.Equal(2, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_DisposedWithoutCommit_WritesNothing()
+    {
+        var s = NewSymbol();
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        foreach (var b in Daily(s, 5000)) Assert.Null(batch.TryAdd(b.Bar));
+
+        await using (var append = await Store.BeginAppendAsync(batch))
+        {
+            Assert.NotNull(append);
+            append.Send();
+        }
+
+        Assert.Empty(await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+        Assert.Empty(await Store.GetCoverageAsync(s));
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_FailureMidStream_LeavesNothing()
+    {
+        var s = NewSymbol();
+        var bars = Daily(s, 6000);
+        await FailInsertAtAsync(s, bars[3000].Bar.Time);
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            Assert.Null(batch.TryAdd(bars[0].Bar));
+            await using var append = await Store.BeginAppendAsync(batch);
+            Assert.NotNull(append);
+            foreach (var chunk in bars.Skip(1).Chunk(1000))
+            {
+                foreach (var b in chunk) Assert.Null(batch.TryAdd(b.Bar));
+                append.Send();
+            }
+            await append.CommitAsync(null);
+        });
+
+        Assert.Contains("injected failure", ex.Message);
+        Assert.Empty(await Store.GetBarsAsync(new BarQuery(s, BarInterval.OneDay)));
+        Assert.Empty(await Store.GetCoverageAsync(s));
+        Assert.Equal(0, await Store.PendingOutboxCountAsync());
+    }
+
+    [Fact]
+    public async Task BeginAppendAsync_StoredBarAfterTheFirst_DeclinesSoTheBatchIsMerged()
+    {
+        var s = NewSymbol();
+        await Store.WriteAsync(Import(Daily(s, 1, startDay: 10)));
+        var batch = SeriesBatch.Create(s, BarInterval.OneDay);
+        Assert.Null(batch.TryAdd(Daily(s, 1)[0].Bar));
+
+        Assert.Null(await Store.BeginAppendAsync(batch));
+    }
+
     /// <summary>The read-only accessor other services get.</summary>
     protected abstract IBarReader OpenReader();
 
@@ -269,6 +500,19 @@ public sealed class SqliteBarStoreTests : BarStoreContract, IDisposable
     protected override Task<IBarStore> OpenAsync() => Task.FromResult<IBarStore>(SqliteBarStore.InDataDir(_dir));
 
     protected override IBarReader OpenReader() => new SqliteBarReader(Path.Combine(_dir, SqliteBarReader.FileName));
+
+    protected override Task FailInsertAtAsync(string symbol, DateTimeOffset time)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir, SqliteBarReader.FileName)};Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"""
+            CREATE TRIGGER fail_{symbol} BEFORE INSERT ON bars WHEN NEW.symbol = '{symbol}' AND NEW.time = {time.UtcTicks}
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+            """;
+        cmd.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
 
     [Fact]
     public async Task InitializeAsync_FileWrittenBeforeTheSeriesTable_ReportsItsCoverage()
@@ -321,6 +565,18 @@ public sealed class PostgresBarStoreTests : BarStoreContract
     }
 
     protected override IBarReader OpenReader() => new PostgresBarReader(PostgresBarReader.ReadOnly(_connectionString));
+
+    protected override async Task FailInsertAtAsync(string symbol, DateTimeOffset time)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand($"""
+            CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+            CREATE TRIGGER fail_insert BEFORE INSERT ON bars FOR EACH ROW
+                WHEN (NEW.symbol = '{symbol}' AND NEW.time = '{time.UtcDateTime:yyyy-MM-dd HH:mm:ss}+00') EXECUTE FUNCTION fail_insert();
+            """, connection);
+        await cmd.ExecuteNonQueryAsync();
+    }
 
     [Fact]
     public async Task ReadOnlyDataSource_Write_IsRefusedByTheServer()

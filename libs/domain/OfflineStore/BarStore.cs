@@ -71,6 +71,11 @@ public sealed record BarWriteResult(long Inserted, long Updated, long Unchanged,
 {
     public bool Committed => Conflicts.Count == 0;
 
+    /// <summary>
+    /// How <see cref="IBarStore.WriteSeriesAsync"/> wrote the bars (always <see cref="SeriesWritePath.Merge"/> for <see cref="IBarStore.WriteAsync"/>).
+    /// </summary>
+    public SeriesWritePath Path { get; init; } = SeriesWritePath.Merge;
+
     public static BarWriteResult Rejected(IReadOnlyList<BarConflict> conflicts) => new(0, 0, 0, conflicts, [], 0);
 }
 
@@ -91,6 +96,22 @@ public interface IBarStore : IBarReader
     /// identical bars are unchanged, different ones follow <see cref="BarWrite.OnConflict"/>.
     /// </summary>
     Task<BarWriteResult> WriteAsync(BarWrite write, CancellationToken ct = default);
+
+    /// <summary>
+    /// Writes one series checked on the way in (<see cref="SeriesBatch"/>), with the same outcome as <see cref="WriteAsync"/>
+    /// of the same bars: when no bar is stored between the batch's first and last time the bars go straight into the
+    /// table (<see cref="SeriesWritePath.Direct"/>), otherwise they are merged. All or nothing either way.
+    /// </summary>
+    Task<BarWriteResult> WriteSeriesAsync(SeriesWrite write, CancellationToken ct = default);
+
+    /// <summary>
+    /// Opens a streamed direct write of a batch that is still being filled (an import still reading its file), when the
+    /// store can overlap the two and holds no bar of the series at or after the batch's first bar (so every bar the
+    /// batch will ever hold is new); null otherwise, and the caller writes the finished batch with
+    /// <see cref="WriteSeriesAsync"/>. Nothing is visible until <see cref="ISeriesAppend.CommitAsync"/>; disposing an
+    /// append that was not committed writes nothing.
+    /// </summary>
+    Task<ISeriesAppend?> BeginAppendAsync(SeriesBatch batch, CancellationToken ct = default) => Task.FromResult<ISeriesAppend?>(null);
 
     /// <summary>
     /// Hands up to <paramref name="max"/> pending outbox events, oldest first, to <paramref name="publish"/> and marks

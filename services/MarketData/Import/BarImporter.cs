@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Platform.BuildingBlocks.PubSub;
@@ -21,12 +22,25 @@ public sealed record ImportReport(
     int Rows, long Inserted, long Updated, long Unchanged, int DuplicateRows, IReadOnlyList<RejectedRow> Rejected,
     bool Committed, DateTimeOffset? From, DateTimeOffset? To, bool EventQueued, string? Error = null, int? ErrorLine = null)
 {
+    /// <summary>Where the time went (parse, validate, write) and how the store wrote the bars; not part of the API's answer.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ImportTimings? Timings { get; init; }
+
     /// <summary>One <c>source:line: reason</c> message per rejected row (and the format error, if any).</summary>
     public IEnumerable<string> Messages()
     {
         if (Error is not null) yield return ErrorLine is { } line ? $"{Source}:{line}: {Error}" : $"{Source}: {Error}";
         foreach (var r in Rejected) yield return $"{Source}:{r.Line}: {r.Reason}";
     }
+}
+
+/// <summary>How long an import spent reading the file into bars, checking them, and in the store's transaction.</summary>
+public sealed record ImportTimings(TimeSpan Parse, TimeSpan Validate, TimeSpan Write)
+{
+    public SeriesWritePath WritePath { get; init; }
+
+    /// <summary>The rows went to the store while the file was read (the write's time overlaps parsing).</summary>
+    public bool Streamed { get; init; }
 }
 
 /// <summary>Progress of a file import: bytes read of the total (when known) and rows parsed.</summary>
@@ -49,6 +63,9 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
 
     private const int SampleLines = 50;
 
+    /// <summary>Rows the batch is sized for up front at most (about 180 MB of bars); a longer file grows it.</summary>
+    private const int MaxPresized = 2_000_000;
+
     public async Task<ImportReport> ImportFileAsync(string path, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
     {
         var full = Path.GetFullPath(path);
@@ -57,12 +74,298 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         return await ImportAsync(stream, path, options, progress, ct);
     }
 
-    public async Task<ImportReport> ImportAsync(Stream content, string source, ImportOptions options, IProgress<ImportProgress>? progress = null, CancellationToken ct = default)
+    public async Task<ImportReport> ImportAsync(Stream content, string source, ImportOptions options, IProgress<ImportProgress>? progress = null,
+        CancellationToken ct = default)
     {
         var importId = Guid.NewGuid().ToString("N");
-        var file = await ParseAsync(content, options, progress, ct);
-        if (file.Error is not null) return Failed(importId, source, options, file.Error) with { ErrorLine = file.ErrorLine };
-        return await StoreAsync(importId, source, options, file.Layout!.Describe(), file.Notes, file.Bars, file.Rejected, file.Layout.HasTimeOfDay, ct);
+        var started = Stopwatch.GetTimestamp();
+        long? total = content.CanSeek ? content.Length : null;
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
+        using var lines = new LineReader(reader);
+        var (sample, estimate) = await SampleAsync(lines, total, ct);
+        BarFileLayout layout;
+        List<string> notes;
+        try
+        {
+            (layout, notes) = LayoutDetector.Detect(sample, options);
+        }
+        catch (ImportFormatException ex)
+        {
+            return Failed(importId, source, options, ex.Line is { } l ? Strip(ex.Message, l) : ex.Message) with { ErrorLine = ex.Line };
+        }
+        if (!Symbols.IsValid(options.Symbol)) return Count(SymbolRefused(importId, source, options));
+
+        // Rows are read, checked and (when the store can take them as they come) sent a buffer at a time, so the store
+        // inserts one buffer while the next is parsed. Without a given interval the first rows are held until it is inferred.
+        var run = new Validation(options, layout.HasTimeOfDay, notes, estimate);
+        var parser = new BarFileParser(layout);
+        var chunk = new List<(int Line, Bar Bar)>(4096);
+        ISeriesAppend? append = null;
+        var appendTried = false;
+        long parseTicks = 0, validateTicks = 0, sendTicks = 0;
+        try
+        {
+            foreach (var l in sample.Skip(layout.HasHeader ? 1 : 0))
+                if (parser.TryParse(l.Text, out var bar, out var error)) chunk.Add((l.Number, bar));
+                else run.Unreadable(l.Number, error!);
+            var nextReport = 0x4000;
+            var mark = Stopwatch.GetTimestamp();
+            do
+            {
+                ParseBuffered(parser, lines, chunk, run);
+                var parsed = Stopwatch.GetTimestamp();
+                run.Take(chunk);
+                chunk.Clear();
+                var validated = Stopwatch.GetTimestamp();
+                parseTicks += parsed - mark;
+                validateTicks += validated - parsed;
+                if (append is null && !appendTried && run.Batch is { Count: > 0 } batch && run.Acceptable)
+                {
+                    appendTried = true;
+                    append = await store.BeginAppendAsync(batch, ct);
+                }
+                if (append is not null && !run.Acceptable)
+                {
+                    // A refused row without skip-invalid: nothing will be written, so the streamed write is dropped now.
+                    await append.DisposeAsync();
+                    append = null;
+                }
+                append?.Send();
+                mark = Stopwatch.GetTimestamp();
+                sendTicks += mark - validated;
+                if (lines.LineNumber >= nextReport)
+                {
+                    nextReport = (lines.LineNumber | 0x3FFF) + 1;
+                    progress?.Report(new ImportProgress(content.CanSeek ? content.Position : 0, total, run.Parsed));
+                }
+            }
+            while (await lines.FillAsync(ct));
+            parseTicks += Stopwatch.GetTimestamp() - mark;
+            progress?.Report(new ImportProgress(total ?? 0, total, run.Parsed));
+
+            var validateStarted = Stopwatch.GetTimestamp();
+            var complete = run.Complete();
+            var timings = new ImportTimings(Ticks(parseTicks), Ticks(validateTicks) + Stopwatch.GetElapsedTime(validateStarted), Ticks(sendTicks));
+            if (!complete)
+                return Count(Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
+                { Layout = layout.Describe(), Notes = notes, Rows = run.Rows, Rejected = run.Rejected });
+            var report = await WriteAsync(importId, source, options, layout.Describe(), run, append, timings, started, ct);
+            append = null;
+            return Count(report);
+        }
+        finally
+        {
+            if (append is not null) await append.DisposeAsync();
+        }
+    }
+
+    private static TimeSpan Ticks(long stopwatchTicks) => TimeSpan.FromSeconds(stopwatchTicks / (double)Stopwatch.Frequency);
+
+    /// <summary>
+    /// The first non-blank lines as strings, for the layout detector (every line after them is read in place), and a row
+    /// count estimated from the file's length and the sample's line length, so the batch is not regrown on a large file.
+    /// </summary>
+    private static async Task<(List<NumberedLine> Sample, int Estimate)> SampleAsync(LineReader lines, long? total, CancellationToken ct)
+    {
+        var sample = new List<NumberedLine>();
+        long sampleChars = 0;
+        while (sample.Count < SampleLines)
+        {
+            if (lines.TryNextString(out var text))
+            {
+                if (string.IsNullOrWhiteSpace(text)) continue;
+                sample.Add(new NumberedLine(lines.LineNumber, text));
+                sampleChars += text.Length + 1;
+                continue;
+            }
+            if (!await lines.FillAsync(ct)) break;
+        }
+        // A little over the estimate so a near miss does not double the batch; capped, as the sample may be unrepresentative.
+        var estimate = total is { } bytes && sample.Count > 0
+            ? (int)Math.Min(bytes / Math.Max(1, sampleChars / sample.Count) * 17 / 16 + 16, MaxPresized)
+            : 1024;
+        return (sample, estimate);
+    }
+
+    /// <summary>Parses every complete line in the reader's buffer, in place, into <paramref name="chunk"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ParseBuffered(BarFileParser parser, LineReader lines, List<(int Line, Bar Bar)> chunk, Validation run)
+    {
+        while (lines.TryNext(out var line))
+        {
+            if (line.IsWhiteSpace()) continue;
+            if (parser.TryParse(line, out var bar, out var error)) chunk.Add((lines.LineNumber, bar));
+            else run.Unreadable(lines.LineNumber, error!);
+        }
+    }
+
+    /// <summary>
+    /// Rows on their way into the store: the store's rules and the order, checked once, into the batch the store writes
+    /// as it is. Identical duplicate rows are taken once, a duplicate with other values is refused; every refused row
+    /// keeps its line. Until the interval is known (given, or inferred from the first 5,000 rows) rows wait.
+    /// </summary>
+    private sealed class Validation(ImportOptions options, bool intraday, List<string> notes, int capacity)
+    {
+        private const int InferenceRows = 5000;
+        private readonly List<(int Line, Bar Bar)> _waiting = [];
+        private List<int> _lines = [];
+        private int _lastLine;
+        private int _unreadable;
+
+        public List<RejectedRow> Rejected { get; } = [];
+        public List<string> Notes => notes;
+        public SeriesBatch? Batch { get; private set; }
+        public BarInterval? Interval { get; private set; }
+        public int Parsed { get; private set; }
+        public int Duplicates { get; private set; }
+
+        /// <summary>Rows of the file that carry data: parsed ones and those that could not be read.</summary>
+        public int Rows => Parsed + _unreadable;
+
+        /// <summary>Whether the import can still be written: no refused row, or refused rows are skipped.</summary>
+        public bool Acceptable => options.SkipInvalid || Rejected.Count == 0;
+
+        /// <summary>The line of the batch's bar at <paramref name="index"/>.</summary>
+        public int LineOf(int index) => _lines[index];
+
+        public void Unreadable(int line, string reason)
+        {
+            _unreadable++;
+            Rejected.Add(new RejectedRow(line, reason));
+        }
+
+        public void Take(List<(int Line, Bar Bar)> rows)
+        {
+            Parsed += rows.Count;
+            if (Batch is null)
+            {
+                _waiting.AddRange(rows);
+                // Without an interval the rows wait for the first 5,000 (or the end, Complete); when even they do not tell it,
+                // they keep waiting and the import fails at the end.
+                if (options.Interval is not null || _waiting.Count >= InferenceRows) Start();
+                return;
+            }
+            foreach (ref readonly var row in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rows)) Add(row.Line, row.Bar);
+        }
+
+        /// <summary>Takes the waiting rows once the interval is known; false when it cannot be inferred.</summary>
+        private bool Start()
+        {
+            Interval = options.Interval ?? InferInterval(_waiting, intraday, notes);
+            if (Interval is null) return false;
+            Batch = SeriesBatch.Create(options.Symbol, Interval.Value, Math.Max(capacity, _waiting.Count));
+            _lines = new List<int>(Math.Max(capacity, _waiting.Count));
+            foreach (var (line, bar) in _waiting) Add(line, bar);
+            _waiting.Clear();
+            return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Add(int line, in Bar bar)
+        {
+            var batch = Batch!;
+            if (batch.Count > 0 && bar.Time == batch.Last.Time && BarValidation.Check(bar, batch.Interval) is null)
+            {
+                if (bar == batch.Last) { Duplicates++; return; }
+                Rejected.Add(new RejectedRow(line, $"conflicting duplicate of line {_lastLine} (time {BarValidation.Iso(bar.Time)}, different values)"));
+                return;
+            }
+            if (batch.TryAdd(bar) is { } reason) { Rejected.Add(new RejectedRow(line, reason)); return; }
+            _lines.Add(line);
+            _lastLine = line;
+        }
+
+        /// <summary>The end of the rows: the waiting ones taken, the duplicates noted, the refused rows in line order; false without an interval.</summary>
+        public bool Complete()
+        {
+            if (Batch is null && !Start()) return false;
+            if (Duplicates > 0) notes.Add($"{Duplicates} identical duplicate row(s) taken once");
+            Rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+            return true;
+        }
+    }
+
+    /// <summary>Imports bars that are already parsed (providers, the synthetic market): the same validation and outbox as a file.</summary>
+    public async Task<ImportReport> ImportBarsAsync(string source, ImportOptions options, IReadOnlyList<Bar> bars, CancellationToken ct = default)
+    {
+        var importId = Guid.NewGuid().ToString("N");
+        var started = Stopwatch.GetTimestamp();
+        if (!Symbols.IsValid(options.Symbol)) return Count(SymbolRefused(importId, source, options));
+        var run = new Validation(options, bars.Any(b => b.Time.TimeOfDay != TimeSpan.Zero), [], bars.Count);
+        run.Take(bars.Select((b, i) => (i + 1, b)).ToList());
+        if (!run.Complete())
+            return Count(Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
+            { Notes = run.Notes, Rows = run.Rows, Rejected = run.Rejected });
+        var timings = new ImportTimings(TimeSpan.Zero, Stopwatch.GetElapsedTime(started), TimeSpan.Zero);
+        return Count(await WriteAsync(importId, source, options, null, run, null, timings, started, ct));
+    }
+
+    private static ImportReport Count(ImportReport report)
+    {
+        Imports.Add(1, new KeyValuePair<string, object?>("outcome", report.Committed ? "imported" : "refused"));
+        if (report.Rejected.Count > 0) RejectedRows.Add(report.Rejected.Count);
+        return report;
+    }
+
+    private static ImportReport SymbolRefused(string importId, string source, ImportOptions options) =>
+        Failed(importId, source, options with { Symbol = BarValidation.Printable(options.Symbol) },
+            $"symbol '{BarValidation.Printable(options.Symbol)}' is not {Symbols.Rule}");
+
+    /// <summary>
+    /// Refuses the import when a row was refused (without skip-invalid); otherwise commits the streamed write, or writes
+    /// the batch (direct when its range is empty, merged otherwise) and reports conflicts with stored bars by line.
+    /// </summary>
+    private async Task<ImportReport> WriteAsync(string importId, string source, ImportOptions options, string? layout, Validation run,
+        ISeriesAppend? append, ImportTimings timings, long started, CancellationToken ct)
+    {
+        var batch = run.Batch!;
+        var interval = batch.Interval;
+        var notes = run.Notes;
+        var rejected = run.Rejected;
+        var rows = run.Rows;
+        var duplicates = run.Duplicates;
+        await using var streamed = append;
+        if (rejected.Count > 0 && !options.SkipInvalid)
+            return new ImportReport(importId, source, options.Symbol, interval.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
+                false, null, null, false, $"{rejected.Count} invalid row(s); nothing was imported (use skip-invalid to import the valid rows)")
+            { Timings = timings };
+
+        var writeStarted = Stopwatch.GetTimestamp();
+        var write = new SeriesWrite(batch)
+        {
+            OnConflict = options.Overwrite ? ConflictPolicy.Overwrite : ConflictPolicy.Reject,
+            PerSeries = change => EventPublisherExtensions.ToOutgoing(
+                new BarsImported(importId, change.Symbol, change.Interval.Name, change.From, change.To, change.Count)),
+        };
+        var result = streamed is not null ? await streamed.CommitAsync(write.PerSeries, ct) : await store.WriteSeriesAsync(write, ct);
+        if (!result.Committed)
+        {
+            var conflictRows = result.Conflicts.Select(c => new RejectedRow(run.LineOf(batch.IndexOf(c.Incoming.Bar.Time)), Describe(c))).ToList();
+            if (!options.SkipInvalid)
+            {
+                rejected.AddRange(conflictRows);
+                rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+                return new ImportReport(importId, source, options.Symbol, interval.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
+                    false, null, null, false, $"{conflictRows.Count} row(s) conflict with stored bars; nothing was imported (use overwrite to replace them)");
+            }
+            var conflicting = result.Conflicts.Select(c => c.Incoming.Bar.Time).ToHashSet();
+            rejected.AddRange(conflictRows);
+            rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
+            result = await store.WriteSeriesAsync(write with { Batch = batch.Without(conflicting) }, ct);
+            if (!result.Committed)
+                return Failed(importId, source, options, "stored bars changed while importing; try again") with { Rejected = rejected };
+        }
+        timings = timings with { Write = timings.Write + Stopwatch.GetElapsedTime(writeStarted), WritePath = result.Path, Streamed = streamed is not null };
+        ImportedBars.Add(result.Inserted + result.Updated, new KeyValuePair<string, object?>("interval", interval.Name));
+        logger.LogInformation("Imported {Source} as {Symbol} {Interval}: {Inserted} new, {Updated} updated, {Unchanged} unchanged, "
+            + "{Rejected} rejected in {Elapsed} ms (parse {ParseMs} ms, validate {ValidateMs} ms, write {WriteMs} ms, {Path})",
+            source, options.Symbol, interval.Name, result.Inserted, result.Updated, result.Unchanged, rejected.Count,
+            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, (long)timings.Parse.TotalMilliseconds,
+            (long)timings.Validate.TotalMilliseconds, (long)timings.Write.TotalMilliseconds, result.Path);
+        return new ImportReport(importId, source, options.Symbol, interval.Name, layout, notes, rows,
+            result.Inserted, result.Updated, result.Unchanged, duplicates, rejected, true,
+            batch.Count > 0 ? batch.First : null, batch.Count > 0 ? batch.Last.Time : null, result.EventsQueued > 0)
+        { Timings = timings };
     }
 
     /// <summary>A file read into bars: its layout and notes, the parsed rows and the unreadable ones, or why it could not be read.</summary>
@@ -74,15 +377,9 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
     {
         long? total = content.CanSeek ? content.Length : null;
         using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
+        using var lines = new LineReader(reader);
 
-        var sample = new List<NumberedLine>();
-        var lineNo = 0;
-        string? line;
-        while (sample.Count < SampleLines && (line = await reader.ReadLineAsync(ct)) is not null)
-        {
-            lineNo++;
-            if (!string.IsNullOrWhiteSpace(line)) sample.Add(new NumberedLine(lineNo, line));
-        }
+        var (sample, estimate) = await SampleAsync(lines, total, ct);
         BarFileLayout layout;
         List<string> notes;
         try
@@ -95,117 +392,39 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         }
 
         var parser = new BarFileParser(layout);
-        var parsed = new List<(int Line, Bar Bar)>();
-        var rejected = new List<RejectedRow>();
-        void Take(NumberedLine l)
+        var file = new ParsedFile(layout, notes, new List<(int Line, Bar Bar)>(estimate), []);
+        foreach (var l in sample.Skip(layout.HasHeader ? 1 : 0)) Take(parser, file, l.Number, l.Text);
+        var nextReport = 0x4000;
+        do
         {
-            var (bar, error) = parser.Parse(l.Text);
-            if (error is null) parsed.Add((l.Number, bar));
-            else rejected.Add(new RejectedRow(l.Number, error));
-        }
-        foreach (var l in sample.Skip(layout.HasHeader ? 1 : 0)) Take(l);
-        while ((line = await reader.ReadLineAsync(ct)) is not null)
-        {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            Take(new NumberedLine(lineNo, line));
-            if ((lineNo & 0x3FFF) == 0) progress?.Report(new ImportProgress(content.CanSeek ? content.Position : 0, total, parsed.Count));
-        }
-        progress?.Report(new ImportProgress(total ?? 0, total, parsed.Count));
-        return new ParsedFile(layout, notes, parsed, rejected);
-    }
-
-    /// <summary>Imports bars that are already parsed (providers, the synthetic market): the same validation and outbox as a file.</summary>
-    public Task<ImportReport> ImportBarsAsync(string source, ImportOptions options, IReadOnlyList<Bar> bars, CancellationToken ct = default) =>
-        StoreAsync(Guid.NewGuid().ToString("N"), source, options, null, [],
-            bars.Select((b, i) => (i + 1, b)).ToList(), [], bars.Any(b => b.Time.TimeOfDay != TimeSpan.Zero), ct);
-
-    private async Task<ImportReport> StoreAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
-        List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, CancellationToken ct)
-    {
-        var report = await StoreOrRefuseAsync(importId, source, options, layout, notes, parsed, rejected, intraday, ct);
-        Imports.Add(1, new KeyValuePair<string, object?>("outcome", report.Committed ? "imported" : "refused"));
-        if (report.Rejected.Count > 0) RejectedRows.Add(report.Rejected.Count);
-        return report;
-    }
-
-    private async Task<ImportReport> StoreOrRefuseAsync(string importId, string source, ImportOptions options, string? layout, List<string> notes,
-        List<(int Line, Bar Bar)> parsed, List<RejectedRow> rejected, bool intraday, CancellationToken ct)
-    {
-        var started = Stopwatch.GetTimestamp();
-        if (!Symbols.IsValid(options.Symbol))
-            return Failed(importId, source, options with { Symbol = BarValidation.Printable(options.Symbol) }, $"symbol '{BarValidation.Printable(options.Symbol)}' is not {Symbols.Rule}");
-        var interval = options.Interval ?? InferInterval(parsed, intraday, notes);
-        if (interval is null)
-            return Failed(importId, source, options, "the interval cannot be inferred from the timestamps: give it (for example --interval 1m).") with
-            { Layout = layout, Notes = notes, Rows = parsed.Count + rejected.Count, Rejected = rejected };
-
-        // Row rules, then order: identical duplicate rows are taken once, a duplicate with other values is rejected.
-        var accepted = new List<(int Line, Bar Bar)>(parsed.Count);
-        var duplicates = 0;
-        foreach (var (line, bar) in parsed)
-        {
-            if (BarValidation.Check(bar, interval.Value) is { } reason) { rejected.Add(new RejectedRow(line, reason)); continue; }
-            if (accepted.Count > 0)
+            ParseBuffered(parser, lines, file);
+            if (lines.LineNumber >= nextReport)
             {
-                var (prevLine, prev) = accepted[^1];
-                if (bar.Time == prev.Time)
-                {
-                    if (bar == prev) { duplicates++; continue; }
-                    rejected.Add(new RejectedRow(line, $"conflicting duplicate of line {prevLine} (time {BarValidation.Iso(bar.Time)}, different values)"));
-                    continue;
-                }
-                if (BarValidation.CheckOrder(prev.Time, bar, interval.Value) is { } order) { rejected.Add(new RejectedRow(line, order)); continue; }
+                nextReport = (lines.LineNumber | 0x3FFF) + 1;
+                progress?.Report(new ImportProgress(content.CanSeek ? content.Position : 0, total, file.Bars.Count));
             }
-            accepted.Add((line, bar));
         }
-        if (duplicates > 0) notes.Add($"{duplicates} identical duplicate row(s) taken once");
-        rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-        var rows = parsed.Count + CountUnparsed(rejected, parsed);
-
-        if (rejected.Count > 0 && !options.SkipInvalid)
-            return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
-                false, null, null, false, $"{rejected.Count} invalid row(s); nothing was imported (use skip-invalid to import the valid rows)");
-
-        var bars = accepted.Select(a => new SymbolBar(options.Symbol, interval.Value, a.Bar)).ToList();
-        var write = new BarWrite(bars)
-        {
-            OnConflict = options.Overwrite ? ConflictPolicy.Overwrite : ConflictPolicy.Reject,
-            PerSeries = change => EventPublisherExtensions.ToOutgoing(
-                new BarsImported(importId, change.Symbol, change.Interval.Name, change.From, change.To, change.Count)),
-        };
-        var result = await store.WriteAsync(write, ct);
-        if (!result.Committed)
-        {
-            var lines = accepted.ToDictionary(a => a.Bar.Time, a => a.Line);
-            var conflictRows = result.Conflicts.Select(c => new RejectedRow(lines[c.Incoming.Bar.Time], Describe(c))).ToList();
-            if (!options.SkipInvalid)
-            {
-                rejected.AddRange(conflictRows);
-                rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-                return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows, 0, 0, 0, duplicates, rejected,
-                    false, null, null, false, $"{conflictRows.Count} row(s) conflict with stored bars; nothing was imported (use overwrite to replace them)");
-            }
-            var conflicting = result.Conflicts.Select(c => c.Incoming.Bar.Time).ToHashSet();
-            rejected.AddRange(conflictRows);
-            rejected.Sort((a, b) => a.Line.CompareTo(b.Line));
-            result = await store.WriteAsync(write with { Bars = bars.Where(b => !conflicting.Contains(b.Bar.Time)).ToList() }, ct);
-            if (!result.Committed)
-                return Failed(importId, source, options, "stored bars changed while importing; try again") with { Rejected = rejected };
-        }
-        ImportedBars.Add(result.Inserted + result.Updated, new KeyValuePair<string, object?>("interval", interval.Value.Name));
-        logger.LogInformation("Imported {Source} as {Symbol} {Interval}: {Inserted} new, {Updated} updated, {Unchanged} unchanged, {Rejected} rejected in {Elapsed} ms",
-            source, options.Symbol, interval.Value.Name, result.Inserted, result.Updated, result.Unchanged, rejected.Count,
-            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return new ImportReport(importId, source, options.Symbol, interval.Value.Name, layout, notes, rows,
-            result.Inserted, result.Updated, result.Unchanged, duplicates, rejected, true,
-            bars.Count > 0 ? bars[0].Bar.Time : null, bars.Count > 0 ? bars[^1].Bar.Time : null, result.EventsQueued > 0);
+        while (await lines.FillAsync(ct));
+        progress?.Report(new ImportProgress(total ?? 0, total, file.Bars.Count));
+        return file;
     }
 
-    private static int CountUnparsed(List<RejectedRow> rejected, List<(int Line, Bar Bar)> parsed)
+    /// <summary>Parses every complete line in the reader's buffer, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ParseBuffered(BarFileParser parser, LineReader lines, ParsedFile file)
     {
-        var parsedLines = parsed.Select(p => p.Line).ToHashSet();
-        return rejected.Count(r => !parsedLines.Contains(r.Line));
+        while (lines.TryNext(out var line))
+        {
+            if (line.IsWhiteSpace()) continue;
+            Take(parser, file, lines.LineNumber, line);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Take(BarFileParser parser, ParsedFile file, int number, ReadOnlySpan<char> line)
+    {
+        if (parser.TryParse(line, out var bar, out var error)) file.Bars.Add((number, bar));
+        else file.Rejected.Add(new RejectedRow(number, error!));
     }
 
     private static string Describe(BarConflict c)

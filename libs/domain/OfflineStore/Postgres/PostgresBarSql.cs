@@ -74,6 +74,14 @@ internal static class PostgresBarSql
 
     public const string CoverageOfSymbol = "SELECT symbol, interval, first, last, count FROM series WHERE symbol = $1";
 
+    /// <summary>Whether a series holds a bar in [$3, $4]: an imported range without one is copied straight into <c>bars</c>.</summary>
+    public const string RangeHasBars = """
+        SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = $1 AND interval = $2 AND time >= $3::timestamptz AND time <= $4::timestamptz)
+        """;
+
+    /// <summary>The direct path: rows of a range that holds no stored bar, copied into the table itself.</summary>
+    public const string CopyBars = "COPY bars (symbol, interval, time, open, high, low, close, volume, adj_close, vwap) FROM STDIN (FORMAT BINARY)";
+
     public const string CreateStaging = """
         CREATE TEMP TABLE bars_staging (
             symbol text, interval text, time timestamptz, open double precision, high double precision, low double precision,

@@ -67,9 +67,10 @@ public class PostgresBarReader(NpgsqlDataSource dataSource) : IBarReader, IAsync
 }
 
 /// <summary>
-/// The production offline store on PostgreSQL. Bulk writes go through binary COPY into a temporary staging table
-/// and one <c>INSERT ... ON CONFLICT</c>; the outbox rows are copied in the same transaction. Writers take a
-/// transaction-level advisory lock, so the conflict check and the insert see the same table.
+/// The production offline store on PostgreSQL. A series whose range holds no stored bar is written with one binary
+/// COPY straight into <c>bars</c>; otherwise bulk writes go through binary COPY into a temporary staging table and one
+/// <c>INSERT ... ON CONFLICT</c>. The outbox rows are copied in the same transaction. Writers take a transaction-level
+/// advisory lock, so the range check, the conflict check and the insert see the same table.
 /// </summary>
 public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarReader(dataSource), IBarStore
 {
@@ -111,28 +112,206 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         await using var connection = await DataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await Exec(connection, tx, $"SELECT pg_advisory_xact_lock({WriterLock})", ct);
+        var needKeys = write.PerBar is not null && write.PerBarScope == EventScope.Changed;
+        var merged = await MergeAsync(connection, tx, copy =>
+        {
+            foreach (var sb in write.Bars) WriteRow(copy, sb.Symbol, sb.Interval.Name, sb.Bar);
+        }, write.OnConflict, needKeys, ct);
+        if (merged.Conflicts.Count > 0)
+        {
+            await tx.RollbackAsync(ct);
+            return BarWriteResult.Rejected(merged.Conflicts);
+        }
+        var changes = merged.Changes;
+        IReadOnlyList<SymbolBar> changed = [];
+        if (needKeys)
+        {
+            changed = write.Bars.Where(b => merged.ChangedKeys.Contains((b.Symbol, b.Interval.Name, b.Bar.Time.ToUniversalTime()))).ToList();
+            changes = Sqlite.SqliteBarStore.Summarise(changed);
+        }
+        var events = Sqlite.SqliteBarStore.Events(write, changes, changed);
+        await FinishAsync(connection, tx, merged.Added, events, ct);
+        var unchanged = write.Bars.Count - merged.Inserted - merged.Updated;
+        return new BarWriteResult(merged.Inserted, merged.Updated, unchanged, [], changes, events.Count);
+    }
+
+    public async Task<BarWriteResult> WriteSeriesAsync(SeriesWrite write, CancellationToken ct = default)
+    {
+        var batch = write.Batch;
+        if (batch.Count == 0) return new BarWriteResult(0, 0, 0, [], [], 0) { Path = SeriesWritePath.None };
+        var symbol = batch.Symbol;
+        var interval = batch.Interval.Name;
+        var first = batch.First;
+        var last = batch.Last.Time;
+
+        await using var connection = await DataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // Writers serialise on this lock, so no other writer can add a bar to the range between the check and the copy.
+        await Exec(connection, tx, $"SELECT pg_advisory_xact_lock({WriterLock})", ct);
+        bool occupied;
+        await using (var check = new NpgsqlCommand(PostgresBarSql.RangeHasBars, connection, tx))
+        {
+            check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = symbol });
+            check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = interval });
+            check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = first.UtcDateTime });
+            check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = last.UtcDateTime });
+            occupied = (bool)(await check.ExecuteScalarAsync(ct))!;
+        }
+
+        if (!occupied)
+        {
+            // Nothing stored in [first, last]: every bar is new, so one COPY into bars is the whole write (a key that
+            // appeared anyway would fail the COPY and roll everything back).
+            await using (var copy = await BarCopyWriter.BeginAsync(connection, symbol, interval, ct))
+            {
+                var bars = batch.Memory;
+                for (var at = 0; at < bars.Length; at += 1 << 16)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    copy.Write(bars.Span[at..Math.Min(bars.Length, at + (1 << 16))]);
+                }
+                await copy.CompleteAsync(ct);
+            }
+            var change = new SeriesChange(symbol, batch.Interval, first, last, batch.Count);
+            var events = write.PerSeries is { } perSeries ? new List<OutgoingEvent> { perSeries(change) } : [];
+            await FinishAsync(connection, tx, new() { [(symbol, interval)] = (first, last, batch.Count) }, events, ct);
+            return new BarWriteResult(batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct };
+        }
+
+        var merged = await MergeAsync(connection, tx, copy =>
+        {
+            foreach (ref readonly var bar in batch.Bars) WriteRow(copy, symbol, interval, bar);
+        }, write.OnConflict, needKeys: false, ct);
+        if (merged.Conflicts.Count > 0)
+        {
+            await tx.RollbackAsync(ct);
+            return BarWriteResult.Rejected(merged.Conflicts) with { Path = SeriesWritePath.Merge };
+        }
+        var mergedEvents = write.PerSeries is { } perSeriesMerged ? merged.Changes.Select(perSeriesMerged).ToList() : [];
+        await FinishAsync(connection, tx, merged.Added, mergedEvents, ct);
+        return new BarWriteResult(merged.Inserted, merged.Updated, batch.Count - merged.Inserted - merged.Updated, [], merged.Changes, mergedEvents.Count)
+        { Path = SeriesWritePath.Merge };
+    }
+
+    /// <summary>
+    /// A streamed direct write, when no bar of the series is stored at or after the batch's first bar: the COPY into
+    /// bars starts now and is fed while the caller reads on, so the server inserts while the file is parsed.
+    /// </summary>
+    public async Task<ISeriesAppend?> BeginAppendAsync(SeriesBatch batch, CancellationToken ct = default)
+    {
+        if (batch.Count == 0) return null;
+        var connection = await DataSource.OpenConnectionAsync(ct);
+        NpgsqlTransaction? tx = null;
+        try
+        {
+            tx = await connection.BeginTransactionAsync(ct);
+            await Exec(connection, tx, $"SELECT pg_advisory_xact_lock({WriterLock})", ct);
+            await using (var check = new NpgsqlCommand(PostgresBarSql.RangeHasBars, connection, tx))
+            {
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = batch.Symbol });
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = batch.Interval.Name });
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = batch.First.UtcDateTime });
+                check.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = BarValidation.MaxTime.UtcDateTime });
+                if ((bool)(await check.ExecuteScalarAsync(ct))!)
+                {
+                    await tx.DisposeAsync();
+                    await connection.DisposeAsync();
+                    return null;
+                }
+            }
+            var copy = await BarCopyWriter.BeginAsync(connection, batch.Symbol, batch.Interval.Name, ct);
+            return new Append(this, connection, tx, copy, batch);
+        }
+        catch
+        {
+            if (tx is not null) await tx.DisposeAsync();
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Append(PostgresBarStore store, NpgsqlConnection connection, NpgsqlTransaction tx, BarCopyWriter copy, SeriesBatch batch)
+        : ISeriesAppend
+    {
+        private int _sent;
+        private bool _disposed;
+
+        public void Send()
+        {
+            var bars = batch.Bars;
+            copy.Write(bars[_sent..]);
+            _sent = bars.Length;
+        }
+
+        public async Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default)
+        {
+            Send();
+            await copy.CompleteAsync(ct);
+            await copy.DisposeAsync();
+            var change = new SeriesChange(batch.Symbol, batch.Interval, batch.First, batch.Last.Time, batch.Count);
+            var events = perSeries is not null ? new List<OutgoingEvent> { perSeries(change) } : [];
+            await store.FinishAsync(connection, tx, new() { [(batch.Symbol, batch.Interval.Name)] = (change.From, change.To, batch.Count) }, events, ct);
+            return new BarWriteResult(batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            try
+            {
+                // An unfinished COPY is cancelled: the server discards it and the transaction rolls back.
+                await copy.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            {
+                // The COPY had already failed; the rollback below is what matters.
+            }
+            finally
+            {
+                await tx.DisposeAsync();
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>One bar as a COPY row. Synchronous writes: the importer buffers them and sends a full buffer at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WriteRow(NpgsqlBinaryImporter copy, string symbol, string interval, in Bar bar)
+    {
+        copy.StartRow();
+        copy.Write(symbol, NpgsqlDbType.Text);
+        copy.Write(interval, NpgsqlDbType.Text);
+        copy.Write(bar.Time.UtcDateTime, NpgsqlDbType.TimestampTz);
+        copy.Write(bar.Open, NpgsqlDbType.Double);
+        copy.Write(bar.High, NpgsqlDbType.Double);
+        copy.Write(bar.Low, NpgsqlDbType.Double);
+        copy.Write(bar.Close, NpgsqlDbType.Double);
+        copy.Write(bar.Volume, NpgsqlDbType.Double);
+        if (bar.AdjClose is { } adj) copy.Write(adj, NpgsqlDbType.Double); else copy.WriteNull();
+        if (bar.Vwap is { } vwap) copy.Write(vwap, NpgsqlDbType.Double); else copy.WriteNull();
+    }
+
+    /// <summary>What a staged merge did: counts, changed ranges, the inserted range per series (for <c>series</c>), or the conflicts.</summary>
+    private sealed record Merged(long Inserted, long Updated, List<SeriesChange> Changes, HashSet<(string, string, DateTimeOffset)> ChangedKeys,
+        Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)> Added, List<BarConflict> Conflicts);
+
+    /// <summary>Copies the rows into a staging table, checks conflicts (<see cref="ConflictPolicy.Reject"/>) and upserts them into bars.</summary>
+    private static async Task<Merged> MergeAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Action<NpgsqlBinaryImporter> rows,
+        ConflictPolicy onConflict, bool needKeys, CancellationToken ct)
+    {
         await Exec(connection, tx, PostgresBarSql.CreateStaging, ct);
         await using (var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyStaging, ct))
         {
-            foreach (var sb in write.Bars)
-            {
-                await copy.StartRowAsync(ct);
-                await copy.WriteAsync(sb.Symbol, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(sb.Interval.Name, NpgsqlDbType.Text, ct);
-                await copy.WriteAsync(sb.Bar.Time.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
-                await copy.WriteAsync(sb.Bar.Open, NpgsqlDbType.Double, ct);
-                await copy.WriteAsync(sb.Bar.High, NpgsqlDbType.Double, ct);
-                await copy.WriteAsync(sb.Bar.Low, NpgsqlDbType.Double, ct);
-                await copy.WriteAsync(sb.Bar.Close, NpgsqlDbType.Double, ct);
-                await copy.WriteAsync(sb.Bar.Volume, NpgsqlDbType.Double, ct);
-                if (sb.Bar.AdjClose is { } adj) await copy.WriteAsync(adj, NpgsqlDbType.Double, ct); else await copy.WriteNullAsync(ct);
-                if (sb.Bar.Vwap is { } vwap) await copy.WriteAsync(vwap, NpgsqlDbType.Double, ct); else await copy.WriteNullAsync(ct);
-            }
+            rows(copy);
             await copy.CompleteAsync(ct);
         }
         await Exec(connection, tx, PostgresBarSql.AnalyzeStaging, ct);
 
-        if (write.OnConflict == ConflictPolicy.Reject)
+        var changes = new List<SeriesChange>();
+        var changedKeys = new HashSet<(string, string, DateTimeOffset)>();
+        var added = new Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)>();
+        if (onConflict == ConflictPolicy.Reject)
         {
             var conflicts = new List<BarConflict>();
             await using (var check = new NpgsqlCommand(PostgresBarSql.Conflicts, connection, tx))
@@ -145,15 +324,10 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
                         new SymbolBar(reader.GetString(0), interval, ReadBar(reader, 10))));
                 }
             }
-            if (conflicts.Count > 0)
-            {
-                await tx.RollbackAsync(ct);
-                return BarWriteResult.Rejected(conflicts);
-            }
+            if (conflicts.Count > 0) return new Merged(0, 0, changes, changedKeys, added, conflicts);
         }
 
-        var needKeys = write.PerBar is not null && write.PerBarScope == EventScope.Changed;
-        var sql = (write.OnConflict == ConflictPolicy.Reject, needKeys) switch
+        var sql = (onConflict == ConflictPolicy.Reject, needKeys) switch
         {
             (true, true) => PostgresBarSql.UpsertKeepKeys,
             (true, false) => PostgresBarSql.UpsertKeepSeries,
@@ -161,9 +335,6 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             (false, false) => PostgresBarSql.UpsertReplaceSeries,
         };
         long inserted = 0, updated = 0;
-        var changes = new List<SeriesChange>();
-        var changedKeys = new HashSet<(string, string, DateTimeOffset)>();
-        var added = new Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)>();
         await using (var cmd = new NpgsqlCommand(sql, connection, tx))
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
@@ -192,6 +363,14 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
                 }
             }
         }
+        return new Merged(inserted, updated, changes, changedKeys, added, []);
+    }
+
+    /// <summary>Adds the inserted bars to <c>series</c>, copies the events into the outbox and commits.</summary>
+    private async Task FinishAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
+        Dictionary<(string Symbol, string Interval), (DateTimeOffset First, DateTimeOffset Last, long Count)> added, List<OutgoingEvent> events,
+        CancellationToken ct)
+    {
         if (added.Count > 0)
         {
             await using var series = new NpgsqlCommand(PostgresBarSql.AddToSeries, connection, tx);
@@ -202,13 +381,6 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
             series.Parameters.Add(new NpgsqlParameter { Value = added.Values.Select(v => v.Count).ToArray() });
             await series.ExecuteNonQueryAsync(ct);
         }
-        IReadOnlyList<SymbolBar> changed = [];
-        if (needKeys)
-        {
-            changed = write.Bars.Where(b => changedKeys.Contains((b.Symbol, b.Interval.Name, b.Bar.Time.ToUniversalTime()))).ToList();
-            changes = Sqlite.SqliteBarStore.Summarise(changed);
-        }
-        var events = Sqlite.SqliteBarStore.Events(write, changes, changed);
         if (events.Count > 0)
         {
             await using var copy = await connection.BeginBinaryImportAsync(PostgresBarSql.CopyOutbox, ct);
@@ -225,8 +397,6 @@ public sealed class PostgresBarStore(NpgsqlDataSource dataSource) : PostgresBarR
         }
         await tx.CommitAsync(ct);
         if (events.Count > 0) _signal.Notify();
-        var unchanged = write.Bars.Count - inserted - updated;
-        return new BarWriteResult(inserted, updated, unchanged, [], changes, events.Count);
     }
 
     public async Task<int> RelayOutboxAsync(Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, int max = 512, CancellationToken ct = default)

@@ -73,6 +73,17 @@ internal static class SqliteBarSql
         WHERE symbol = $symbol AND interval = $interval AND time = $time
         """;
 
+    /// <summary>Whether a series holds a bar in [$from, $to]: an imported range without one is inserted without merging.</summary>
+    public const string RangeHasBars = """
+        SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = $symbol AND interval = $interval AND time >= $from AND time <= $to)
+        """;
+
+    /// <summary>The direct path's insert: the range holds no stored bar, so a key that exists is an error, not a merge.</summary>
+    public const string InsertNewBar = """
+        INSERT INTO bars(symbol, interval, time, open, high, low, close, volume, adj_close, vwap)
+        VALUES ($symbol, $interval, $time, $open, $high, $low, $close, $volume, $adj, $vwap)
+        """;
+
     public const string InsertBar = """
         INSERT INTO bars(symbol, interval, time, open, high, low, close, volume, adj_close, vwap)
         VALUES ($symbol, $interval, $time, $open, $high, $low, $close, $volume, $adj, $vwap)

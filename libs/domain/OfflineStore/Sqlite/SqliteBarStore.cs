@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.Embedded;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Quant;
+using SQLitePCL;
 
 namespace Platform.OfflineStore.Sqlite;
 
@@ -140,71 +141,262 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
 
         using var connection = _file.Value.OpenConnection();
         using var tx = connection.BeginTransaction(deferred: false);
-        using var select = connection.CreateCommand();
-        select.Transaction = tx;
-        select.CommandText = SqliteBarSql.StoredBar;
-        var sSymbol = select.Parameters.Add("$symbol", SqliteType.Text);
-        var sInterval = select.Parameters.Add("$interval", SqliteType.Text);
-        var sTime = select.Parameters.Add("$time", SqliteType.Integer);
-
-        using var insert = connection.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = SqliteBarSql.InsertBar;
-        var p = new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
-            .Select(n => insert.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
-            .ToArray();
-        insert.Prepare();
-        using var update = connection.CreateCommand();
-        update.Transaction = tx;
-        update.CommandText = SqliteBarSql.UpdateBar;
-        var u = new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
-            .Select(n => update.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
-            .ToArray();
-
-        long inserted = 0, updated = 0, unchanged = 0;
-        var conflicts = new List<BarConflict>();
-        var changed = new List<SymbolBar>();
-        var added = new Dictionary<(string Symbol, BarInterval Interval), (long First, long Last, long Count)>();
+        using var merge = new Merger(connection, tx, write.OnConflict);
         foreach (var sb in write.Bars)
         {
             ct.ThrowIfCancellationRequested();
-            Bind(p, sb);
-            if (insert.ExecuteNonQuery() == 1)
-            {
-                inserted++;
-                changed.Add(sb);
-                var t = sb.Bar.Time.UtcTicks;
-                added[(sb.Symbol, sb.Interval)] = added.TryGetValue((sb.Symbol, sb.Interval), out var a)
-                    ? (Math.Min(a.First, t), Math.Max(a.Last, t), a.Count + 1)
-                    : (t, t, 1);
-                continue;
-            }
-            sSymbol.Value = sb.Symbol;
-            sInterval.Value = sb.Interval.Name;
-            sTime.Value = sb.Bar.Time.UtcTicks;
-            Bar stored;
-            using (var reader = select.ExecuteReader())
-            {
-                reader.Read();
-                stored = ReadBar(reader, 0);
-            }
-            if (BarEquality.Same(stored, sb.Bar)) { unchanged++; continue; }
-            if (write.OnConflict == ConflictPolicy.Reject)
-            {
-                conflicts.Add(new BarConflict(sb with { Bar = stored }, sb));
-                continue;
-            }
-            Bind(u, sb);
-            update.ExecuteNonQuery();
-            updated++;
-            changed.Add(sb);
+            merge.Add(sb.Symbol, sb.Interval, sb.Bar);
         }
-        if (conflicts.Count > 0)
+        if (merge.Conflicts.Count > 0)
         {
             tx.Rollback();
-            return Task.FromResult(BarWriteResult.Rejected(conflicts));
+            return Task.FromResult(BarWriteResult.Rejected(merge.Conflicts));
+        }
+        var changes = Summarise(merge.Changed);
+        var events = Events(write, changes, merge.Changed);
+        Finish(connection, tx, merge.Added, events);
+        return Task.FromResult(new BarWriteResult(merge.Inserted, merge.Updated, merge.Unchanged, [], changes, events.Count));
+    }
+
+    public Task<BarWriteResult> WriteSeriesAsync(SeriesWrite write, CancellationToken ct = default)
+    {
+        var batch = write.Batch;
+        if (batch.Count == 0) return Task.FromResult(new BarWriteResult(0, 0, 0, [], [], 0) { Path = SeriesWritePath.None });
+        var first = batch.First;
+        var last = batch.Last.Time;
+
+        using var connection = _file.Value.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        bool occupied;
+        using (var check = connection.CreateCommand())
+        {
+            check.Transaction = tx;
+            check.CommandText = SqliteBarSql.RangeHasBars;
+            check.Parameters.AddWithValue("$symbol", batch.Symbol);
+            check.Parameters.AddWithValue("$interval", batch.Interval.Name);
+            check.Parameters.AddWithValue("$from", first.UtcTicks);
+            check.Parameters.AddWithValue("$to", last.UtcTicks);
+            occupied = (long)check.ExecuteScalar()! == 1;
         }
 
+        List<OutgoingEvent> events;
+        if (!occupied)
+        {
+            // Nothing stored in [first, last] and the file locked for writing: every bar is new, inserted as it is (a key
+            // that existed anyway would fail the insert and roll everything back).
+            // A cache that holds the whole insert, so SQLite does not spill half-built pages to the WAL and redo them.
+            SetCacheSize(connection, ImportCacheKiB);
+            try
+            {
+                InsertNew(connection, batch, ct);
+            }
+            finally
+            {
+                SetCacheSize(connection, DefaultCacheKiB);
+            }
+            var change = new SeriesChange(batch.Symbol, batch.Interval, first, last, batch.Count);
+            events = write.PerSeries is { } perSeries ? [perSeries(change)] : [];
+            Finish(connection, tx, new() { [(batch.Symbol, batch.Interval)] = (first.UtcTicks, last.UtcTicks, batch.Count) }, events);
+            return Task.FromResult(new BarWriteResult(batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct });
+        }
+
+        using var merge = new Merger(connection, tx, write.OnConflict);
+        var bars = batch.Memory;
+        for (var i = 0; i < bars.Length; i++)
+        {
+            if ((i & 0xFFF) == 0) ct.ThrowIfCancellationRequested();
+            merge.Add(batch.Symbol, batch.Interval, bars.Span[i]);
+        }
+        if (merge.Conflicts.Count > 0)
+        {
+            tx.Rollback();
+            return Task.FromResult(BarWriteResult.Rejected(merge.Conflicts) with { Path = SeriesWritePath.Merge });
+        }
+        var changes = Summarise(merge.Changed);
+        events = write.PerSeries is { } perSeriesMerged ? changes.Select(perSeriesMerged).ToList() : [];
+        Finish(connection, tx, merge.Added, events);
+        return Task.FromResult(new BarWriteResult(merge.Inserted, merge.Updated, merge.Unchanged, [], changes, events.Count) { Path = SeriesWritePath.Merge });
+    }
+
+    /// <summary>
+    /// The direct path: one prepared INSERT stepped per bar through SQLite's own API (the symbol and interval bound once),
+    /// which spares the per-row parameter objects of ADO.NET.
+    /// </summary>
+    private static void InsertNew(SqliteConnection connection, SeriesBatch batch, CancellationToken ct)
+    {
+        var db = connection.Handle!;
+        using var stmt = PrepareInsertNew(db, batch);
+        InsertRows(db, stmt, batch.Bars, ct);
+    }
+
+    private static sqlite3_stmt PrepareInsertNew(sqlite3 db, SeriesBatch batch)
+    {
+        Check(raw.sqlite3_prepare_v2(db, SqliteBarSql.InsertNewBar, out var stmt), db);
+        Check(raw.sqlite3_bind_text(stmt, 1, batch.Symbol), db);
+        Check(raw.sqlite3_bind_text(stmt, 2, batch.Interval.Name), db);
+        return stmt;
+    }
+
+    /// <summary>Steps the prepared plain INSERT once per bar (the symbol and interval are bound once, in <see cref="PrepareInsertNew"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InsertRows(sqlite3 db, sqlite3_stmt stmt, ReadOnlySpan<Bar> bars, CancellationToken ct)
+    {
+        for (var i = 0; i < bars.Length; i++)
+        {
+            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            ref readonly var b = ref bars[i];
+            raw.sqlite3_bind_int64(stmt, 3, b.Time.UtcTicks);
+            raw.sqlite3_bind_double(stmt, 4, b.Open);
+            raw.sqlite3_bind_double(stmt, 5, b.High);
+            raw.sqlite3_bind_double(stmt, 6, b.Low);
+            raw.sqlite3_bind_double(stmt, 7, b.Close);
+            raw.sqlite3_bind_double(stmt, 8, b.Volume);
+            if (b.AdjClose is { } adj) raw.sqlite3_bind_double(stmt, 9, adj); else raw.sqlite3_bind_null(stmt, 9);
+            if (b.Vwap is { } vwap) raw.sqlite3_bind_double(stmt, 10, vwap); else raw.sqlite3_bind_null(stmt, 10);
+            var rc = raw.sqlite3_step(stmt);
+            raw.sqlite3_reset(stmt);
+            if (rc != raw.SQLITE_DONE) Check(rc, db);
+        }
+    }
+
+    /// <summary>
+    /// A streamed direct write, when no bar of the series is stored at or after the batch's first bar: the write
+    /// transaction starts now and a worker thread inserts each handed-over run of bars while the caller reads on, so
+    /// inserting and parsing use two cores. The file stays locked for writing until the commit or the dispose.
+    /// </summary>
+    public Task<ISeriesAppend?> BeginAppendAsync(SeriesBatch batch, CancellationToken ct = default)
+    {
+        if (batch.Count == 0) return Task.FromResult<ISeriesAppend?>(null);
+        var connection = _file.Value.OpenConnection();
+        SqliteTransaction? tx = null;
+        try
+        {
+            tx = connection.BeginTransaction(deferred: false);
+            using (var check = connection.CreateCommand())
+            {
+                check.Transaction = tx;
+                check.CommandText = SqliteBarSql.RangeHasBars;
+                check.Parameters.AddWithValue("$symbol", batch.Symbol);
+                check.Parameters.AddWithValue("$interval", batch.Interval.Name);
+                check.Parameters.AddWithValue("$from", batch.First.UtcTicks);
+                check.Parameters.AddWithValue("$to", BarValidation.MaxTime.UtcTicks);
+                if ((long)check.ExecuteScalar()! == 1)
+                {
+                    tx.Dispose();
+                    connection.Dispose();
+                    return Task.FromResult<ISeriesAppend?>(null);
+                }
+            }
+            return Task.FromResult<ISeriesAppend?>(new Append(this, connection, tx, batch));
+        }
+        catch
+        {
+            tx?.Dispose();
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Append : ISeriesAppend
+    {
+        private readonly SqliteBarStore _store;
+        private readonly SqliteConnection _connection;
+        private readonly SqliteTransaction _tx;
+        private readonly SeriesBatch _batch;
+        private readonly sqlite3_stmt _stmt;
+        private readonly System.Collections.Concurrent.BlockingCollection<ReadOnlyMemory<Bar>> _runs = new();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _worker;
+        private int _sent;
+        private bool _disposed;
+
+        public Append(SqliteBarStore store, SqliteConnection connection, SqliteTransaction tx, SeriesBatch batch)
+        {
+            (_store, _connection, _tx, _batch) = (store, connection, tx, batch);
+            // A cache that holds the whole insert, so SQLite does not spill half-built pages to the WAL and redo them.
+            SetCacheSize(connection, ImportCacheKiB);
+            _stmt = PrepareInsertNew(connection.Handle!, batch);
+            _worker = Task.Factory.StartNew(Insert, TaskCreationOptions.LongRunning);
+        }
+
+        private void Insert()
+        {
+            var db = _connection.Handle!;
+            foreach (var run in _runs.GetConsumingEnumerable(_stop.Token)) InsertRows(db, _stmt, run.Span, _stop.Token);
+        }
+
+        public void Send()
+        {
+            // A failed insert fails the import now rather than at the commit.
+            if (_worker.IsFaulted) _worker.GetAwaiter().GetResult();
+            var count = _batch.Count;
+            if (count == _sent) return;
+            // The batch only appends, so the bars handed over never change (a grown batch leaves them in the old array).
+            _runs.Add(_batch.Memory[_sent..count]);
+            _sent = count;
+        }
+
+        public async Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default)
+        {
+            Send();
+            _runs.CompleteAdding();
+            await _worker.WaitAsync(ct);
+            _stmt.Dispose();
+            SetCacheSize(_connection, DefaultCacheKiB);
+            var change = new SeriesChange(_batch.Symbol, _batch.Interval, _batch.First, _batch.Last.Time, _batch.Count);
+            var events = perSeries is not null ? new List<OutgoingEvent> { perSeries(change) } : [];
+            _store.Finish(_connection, _tx, new() { [(_batch.Symbol, _batch.Interval)] = (change.From.UtcTicks, change.To.UtcTicks, _batch.Count) }, events);
+            return new BarWriteResult(_batch.Count, 0, 0, [], [change], events.Count) { Path = SeriesWritePath.Direct };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (!_runs.IsAddingCompleted) _runs.CompleteAdding();
+            _stop.Cancel();
+            try
+            {
+                await _worker;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SqliteException)
+            {
+                // Stopped or failed: either way the rollback below discards what it inserted.
+            }
+            _stmt.Dispose();
+            try
+            {
+                SetCacheSize(_connection, DefaultCacheKiB);
+            }
+            finally
+            {
+                _tx.Dispose();
+                _connection.Dispose();
+                _stop.Dispose();
+                _runs.Dispose();
+            }
+        }
+    }
+
+    private const int ImportCacheKiB = 256 * 1024;
+    private const int DefaultCacheKiB = 2000;
+
+    private static void SetCacheSize(SqliteConnection connection, int kib)
+    {
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = $"PRAGMA cache_size = -{kib}";
+        pragma.ExecuteNonQuery();
+    }
+
+    private static void Check(int rc, SQLitePCL.sqlite3 db)
+    {
+        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE or raw.SQLITE_ROW)) SqliteException.ThrowExceptionForRC(rc, db);
+    }
+
+    /// <summary>Adds the inserted bars to <c>series</c>, writes the events into the outbox and commits.</summary>
+    private void Finish(SqliteConnection connection, SqliteTransaction tx,
+        Dictionary<(string Symbol, BarInterval Interval), (long First, long Last, long Count)> added, List<OutgoingEvent> events)
+    {
         if (added.Count > 0)
         {
             using var series = connection.CreateCommand();
@@ -222,8 +414,6 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
             }
         }
 
-        var changes = Summarise(changed);
-        var events = Events(write, changes, changed);
         if (events.Count > 0)
         {
             using var outbox = connection.CreateCommand();
@@ -247,7 +437,90 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
         }
         tx.Commit();
         if (events.Count > 0) _signal.Notify();
-        return Task.FromResult(new BarWriteResult(inserted, updated, unchanged, [], changes, events.Count));
+    }
+
+    /// <summary>
+    /// The merge path, one bar at a time: insert when the key is new, otherwise compare with the stored bar and count it
+    /// unchanged, record a conflict or update it, by <see cref="ConflictPolicy"/>.
+    /// </summary>
+    private sealed class Merger : IDisposable
+    {
+        private readonly SqliteCommand _select, _insert, _update;
+        private readonly SqliteParameter _sSymbol, _sInterval, _sTime;
+        private readonly SqliteParameter[] _p, _u;
+        private readonly ConflictPolicy _onConflict;
+
+        public Merger(SqliteConnection connection, SqliteTransaction tx, ConflictPolicy onConflict)
+        {
+            _onConflict = onConflict;
+            _select = connection.CreateCommand();
+            _select.Transaction = tx;
+            _select.CommandText = SqliteBarSql.StoredBar;
+            _sSymbol = _select.Parameters.Add("$symbol", SqliteType.Text);
+            _sInterval = _select.Parameters.Add("$interval", SqliteType.Text);
+            _sTime = _select.Parameters.Add("$time", SqliteType.Integer);
+            _insert = connection.CreateCommand();
+            _insert.Transaction = tx;
+            _insert.CommandText = SqliteBarSql.InsertBar;
+            _p = Parameters(_insert);
+            _insert.Prepare();
+            _update = connection.CreateCommand();
+            _update.Transaction = tx;
+            _update.CommandText = SqliteBarSql.UpdateBar;
+            _u = Parameters(_update);
+        }
+
+        private static SqliteParameter[] Parameters(SqliteCommand cmd) =>
+            new[] { "$symbol", "$interval", "$time", "$open", "$high", "$low", "$close", "$volume", "$adj", "$vwap" }
+                .Select(n => cmd.Parameters.Add(n, n is "$symbol" or "$interval" ? SqliteType.Text : n == "$time" ? SqliteType.Integer : SqliteType.Real))
+                .ToArray();
+
+        public long Inserted, Updated, Unchanged;
+        public readonly List<BarConflict> Conflicts = [];
+        public readonly List<SymbolBar> Changed = [];
+        public readonly Dictionary<(string Symbol, BarInterval Interval), (long First, long Last, long Count)> Added = [];
+
+        public void Add(string symbol, BarInterval interval, in Bar bar)
+        {
+            var sb = new SymbolBar(symbol, interval, bar);
+            Bind(_p, sb);
+            if (_insert.ExecuteNonQuery() == 1)
+            {
+                Inserted++;
+                Changed.Add(sb);
+                var t = bar.Time.UtcTicks;
+                Added[(symbol, interval)] = Added.TryGetValue((symbol, interval), out var a)
+                    ? (Math.Min(a.First, t), Math.Max(a.Last, t), a.Count + 1)
+                    : (t, t, 1);
+                return;
+            }
+            _sSymbol.Value = symbol;
+            _sInterval.Value = interval.Name;
+            _sTime.Value = bar.Time.UtcTicks;
+            Bar stored;
+            using (var reader = _select.ExecuteReader())
+            {
+                reader.Read();
+                stored = ReadBar(reader, 0);
+            }
+            if (BarEquality.Same(stored, bar)) { Unchanged++; return; }
+            if (_onConflict == ConflictPolicy.Reject)
+            {
+                Conflicts.Add(new BarConflict(sb with { Bar = stored }, sb));
+                return;
+            }
+            Bind(_u, sb);
+            _update.ExecuteNonQuery();
+            Updated++;
+            Changed.Add(sb);
+        }
+
+        public void Dispose()
+        {
+            _select.Dispose();
+            _insert.Dispose();
+            _update.Dispose();
+        }
     }
 
     private static void Bind(SqliteParameter[] p, in SymbolBar sb)
