@@ -45,17 +45,9 @@ public sealed class BacktestKillTests : IDisposable
     [InlineData(KillPoints.AfterSave)]
     public async Task Backtest_KilledAtPoint_RestartCompletesWithOneReportAndOneCompletionEvent(string point)
     {
-        string id, location;
-        using (var first = await ServiceChildProcess.StartAsync("Backtesting", _dir, Settings(point), Wait))
-        {
-            using var http = first.Client();
-            var response = await http.PostAsJsonAsync("/v1/backtests", new { symbols = new[] { "ALPHA", "BRAVO" }, strategy = "sma-cross" });
-            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-            location = response.Headers.Location!.ToString();
-            id = location.Split('/')[^1];
-            await first.WaitForLineAsync($"HALTED {point}", Wait);
-            first.Kill();
-        }
+        var location = await ServiceChildProcess.PostRunAndKillAtAsync("Backtesting", _dir, Settings(point), "/v1/backtests",
+            JsonContent.Create(new { symbols = new[] { "ALPHA", "BRAVO" }, strategy = "sma-cross" }), point, Wait);
+        var id = location.Split('/')[^1];
 
         Assert.Equal(point == KillPoints.AfterSave ? 1 : 0, Reports());
         Assert.DoesNotContain($"wf:{id}:completed", Ids(Topics.WorkflowEvents));

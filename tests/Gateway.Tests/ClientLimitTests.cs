@@ -135,22 +135,6 @@ public sealed class ClientLimitTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task KeysApi_UnknownTier_Returns400AndCreatesNothing()
-    {
-        await Start(new());
-        var admin = await _host.CreateKeyAsync("standard", Scopes.Admin);
-        var before = (await _host.Keys.ListAsync()).Count;
-        using var response = await _host.Http.SendAsync(_host.Request(HttpMethod.Post, "/v1/keys", admin,
-            content: JsonContent.Create(new { name = "x", tier = "platinum", scopes = new[] { Scopes.MarketRead } })));
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Contains("platinum", problem.GetProperty("errors").GetProperty("tier")[0].GetString());
-        Assert.Equal(before, (await _host.Keys.ListAsync()).Count);
-    }
-
-    [Fact]
     public async Task CreateAsync_UnknownTier_ThrowsNamingTheKnownTiers()
     {
         await Start(new());

@@ -3,8 +3,8 @@ using Platform.Gateway.Identity;
 namespace Platform.Gateway.Tests;
 
 /// <summary>
-/// A key request whose tier is given but blank is refused (400 problem details, nothing created): only a request that leaves
-/// the tier out gets the default tier.
+/// A key request whose tier is given but blank, or names no configured tier, is refused (400 problem details, nothing
+/// created): only a request that leaves the tier out gets the default tier.
 /// </summary>
 public sealed class StrictKeyRequestTests : IAsyncLifetime
 {
@@ -18,9 +18,10 @@ public sealed class StrictKeyRequestTests : IAsyncLifetime
         await _host.Http.SendAsync(_host.Request(HttpMethod.Post, "/v1/keys", admin, content: JsonContent.Create(body)));
 
     [Theory]
-    [InlineData("")]
-    [InlineData("   ")]
-    public async Task Post_BlankTier_Returns400AndCreatesNothing(string tier)
+    [InlineData("", "blank")]
+    [InlineData("   ", "blank")]
+    [InlineData("platinum", "platinum")] // not a configured tier: refused, not served as the default
+    public async Task Post_BlankOrUnknownTier_Returns400NamingItAndCreatesNothing(string tier, string expected)
     {
         var admin = await _host.CreateKeyAsync("standard", Scopes.Admin);
         var before = (await _host.Keys.ListAsync()).Count;
@@ -30,7 +31,7 @@ public sealed class StrictKeyRequestTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Contains("blank", problem.GetProperty("errors").GetProperty("tier")[0].GetString());
+        Assert.Contains(expected, problem.GetProperty("errors").GetProperty("tier")[0].GetString());
         Assert.Equal(before, (await _host.Keys.ListAsync()).Count);
     }
 

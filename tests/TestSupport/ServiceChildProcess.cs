@@ -153,6 +153,24 @@ public sealed partial class ServiceChildProcess : IDisposable
             : $"{Name} did not print '{text}' within {timeout}:\n{Output}");
     }
 
+    /// <summary>
+    /// Starts <paramref name="service"/>, posts a run to <paramref name="path"/>, waits until the run halts at the kill point
+    /// <paramref name="point"/> (the service prints <c>HALTED {point}</c>) and kills the process; returns the run's location.
+    /// </summary>
+    public static async Task<string> PostRunAndKillAtAsync(string service, string dataDir, IReadOnlyDictionary<string, string> settings,
+        string path, HttpContent body, string point, TimeSpan timeout)
+    {
+        using var process = await StartAsync(service, dataDir, settings, timeout);
+        using var http = process.Client();
+        using var response = await http.PostAsync(path, body);
+        if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
+            throw new InvalidOperationException($"POST {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var location = response.Headers.Location!.ToString();
+        await process.WaitForLineAsync($"HALTED {point}", timeout);
+        process.Kill();
+        return location;
+    }
+
     /// <summary>SIGKILL, and waits for the process to be gone: no shutdown code runs.</summary>
     public void Kill()
     {

@@ -1,25 +1,11 @@
-using System.Text;
-
 namespace Platform.Training.Tests;
 
 /// <summary>
 /// Training requests a strict API refuses before a run exists: candidate parameters that are null, blank or not finite,
 /// and members the request does not have (including ones whose value is not even UTF-8). Each gets 400 problem details.
 /// </summary>
-public sealed class StrictTrainingRequestTests : IAsyncLifetime
+public sealed class StrictTrainingRequestTests() : TrainingHostTest("training-strict-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("training-strict-").FullName;
-    private TrainingHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await TrainingHost.StartAsync(_dir);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
-
     private const string Valid =
         """{"symbols":["ALPHA"],"target":"return","horizon":5,"dataSource":"synthetic","candidates":[{"kind":"ridge","parameters":PARAMS}]}""";
 
@@ -52,7 +38,7 @@ public sealed class StrictTrainingRequestTests : IAsyncLifetime
             .Concat(new byte[] { 0xC0, 0xAF }).Concat(Encoding.UTF8.GetBytes("\"}")).ToArray();
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        using var response = await _host.Http.PostAsync("/v1/training-runs", content);
+        using var response = await Host.Http.PostAsync("/v1/training-runs", content);
 
         await AssertProblemAsync(response);
     }
@@ -66,7 +52,7 @@ public sealed class StrictTrainingRequestTests : IAsyncLifetime
     }
 
     private Task<HttpResponseMessage> PostAsync(string json) =>
-        _host.Http.PostAsync("/v1/training-runs", new StringContent(json, Encoding.UTF8, "application/json"));
+        Host.Http.PostAsync("/v1/training-runs", new StringContent(json, Encoding.UTF8, "application/json"));
 
     private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response)
     {

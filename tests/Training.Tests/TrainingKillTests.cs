@@ -54,17 +54,9 @@ public sealed class TrainingKillTests : IDisposable
     [InlineData(KillPoints.AfterRegister)]
     public async Task TrainingRun_KilledAtPoint_RestartCompletesWithOneVersionAndOneEventEach(string point)
     {
-        string id, location;
-        using (var first = await ServiceChildProcess.StartAsync("Training", _dir, Settings(point), Wait))
-        {
-            using var http = first.Client();
-            var response = await http.PostAsJsonAsync("/v1/training-runs", Request(), TrainingApiTests.Json);
-            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
-            location = response.Headers.Location!.ToString();
-            id = location.Split('/')[^1];
-            await first.WaitForLineAsync($"HALTED {point}", Wait);
-            first.Kill();
-        }
+        var location = await ServiceChildProcess.PostRunAndKillAtAsync("Training", _dir, Settings(point), "/v1/training-runs",
+            JsonContent.Create(Request(), options: TrainingApiTests.Json), point, Wait);
+        var id = location.Split('/')[^1];
 
         var registered = $"model:{Model}:1:registered";
         // Killed after the registration committed and published: the event is out once; before it, nothing is.

@@ -6,26 +6,14 @@ using Platform.Workflows;
 namespace Platform.Training.Tests;
 
 /// <summary>Limits, cancellation, strict values and owners of training runs, through HTTP on the shared test host.</summary>
-public sealed class TrainingRunLimitsTests : IAsyncLifetime
+public sealed class TrainingRunLimitsTests() : TrainingHostTest("training-limits-", Limits)
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("training-limits-").FullName;
-    private TrainingHost _host = null!;
-
     private static readonly Dictionary<string, string?> Limits = new()
     {
         ["Training:Limits:MaxDatasetRows"] = "1200",
         ["Training:Limits:MaxConcurrentRuns"] = "2",
         ["Training:Limits:MaxConcurrentRunsPerCaller"] = "1",
     };
-
-    public async Task InitializeAsync() => _host = await TrainingHost.StartAsync(_dir, settings: Limits);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
 
     private const string Alice = "api-key:alice; scopes=models:read models:write";
     private const string Bob = "api-key:bob; scopes=models:read models:write";
@@ -42,7 +30,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
         """;
 
     private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? json = null, string? principal = null) =>
-        _host.Http.SendJsonAsync(method, path, json, principal);
+        Host.Http.SendJsonAsync(method, path, json, principal);
 
     /// <summary>Posts a training run that must be refused with 400; the messages of its errors for <paramref name="field"/>.</summary>
     private async Task<string> RefusedAsync(string json, string field)
@@ -149,10 +137,10 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
         Assert.Equal("terminated", view.GetProperty("status").GetString());
         Assert.Equal("Cancelled by api-key:alice.", view.GetProperty("error").GetString());
 
-        await _host.RestartAsync();
-        var run = await _host.Http.GetFromJsonAsync<JsonElement>(location, TrainingApiTests.Json);
+        await Host.RestartAsync();
+        var run = await Host.Http.GetFromJsonAsync<JsonElement>(location, TrainingApiTests.Json);
         Assert.Equal("terminated", run.GetProperty("status").GetString());
-        Assert.Equal(HttpStatusCode.NotFound, (await _host.Http.GetAsync("/v1/models/cancelled")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Host.Http.GetAsync("/v1/models/cancelled")).StatusCode);
         // Cancelling again changes nothing.
         var again = await SendAsync(HttpMethod.Delete, location, principal: Alice);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
@@ -171,16 +159,16 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     public async Task TrainingRun_StartedPastTheApiOverItsBudget_FailsBeforeLoadingAndIsNotResumedAfterRestart()
     {
         // As the command line and the demo bootstrap do: scheduled on the workflow client, without the API's checks.
-        var workflows = _host.Services.GetRequiredService<WorkflowClient>();
+        var workflows = Host.Services.GetRequiredService<WorkflowClient>();
         var request = new TrainingRequest(["ALPHA", "BRAVO", "CHARLIE"], "return", 5, Model: "over-budget", DataSource: DataSources.Synthetic);
         await workflows.ScheduleNewWorkflowAsync(nameof(TrainingWorkflow), "train-over-budget", request);
-        var run = await TrainingApiTests.WaitAsync(_host.Http, "/v1/training-runs/train-over-budget", TimeSpan.FromSeconds(60));
+        var run = await TrainingApiTests.WaitAsync(Host.Http, "/v1/training-runs/train-over-budget", TimeSpan.FromSeconds(60));
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.Contains("Training:Limits:MaxDatasetRows", run.GetProperty("error").GetString());
         Assert.Equal(0, run.GetProperty("done").GetInt32());
 
-        await _host.RestartAsync();
-        var after = await _host.Http.GetFromJsonAsync<JsonElement>("/v1/training-runs/train-over-budget", TrainingApiTests.Json);
+        await Host.RestartAsync();
+        var after = await Host.Http.GetFromJsonAsync<JsonElement>("/v1/training-runs/train-over-budget", TrainingApiTests.Json);
         Assert.Equal("failed", after.GetProperty("status").GetString());
         // Cancelling a finished run changes nothing: it answers the run as it is.
         var deleted = await SendAsync(HttpMethod.Delete, "/v1/training-runs/train-over-budget");
@@ -219,7 +207,7 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Fact]
     public async Task OpenApi_TrainingRuns_DescribesCancelAndTheConcurrencyLimit()
     {
-        var (cancel, documents429) = await _host.Http.DescribeRunApiAsync("/v1/training-runs");
+        var (cancel, documents429) = await Host.Http.DescribeRunApiAsync("/v1/training-runs");
         Assert.Equal("CancelTrainingRun", cancel);
         Assert.True(documents429);
     }
@@ -227,13 +215,13 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Fact]
     public async Task HealthReady_ProcessOverRunsMemoryBudget_Degraded()
     {
-        await _host.DisposeAsync();
-        _host = await TrainingHost.StartAsync(_dir, settings: new Dictionary<string, string?>
+        await Host.DisposeAsync();
+        Host = await TrainingHost.StartAsync(DataDir, settings: new Dictionary<string, string?>
         {
             ["Training:Limits:MemoryBudgetMiB"] = "1",
             ["Training:Limits:MaxConcurrentRuns"] = "1",
         });
-        var response = await _host.Http.GetAsync("/health/ready");
+        var response = await Host.Http.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Degraded", await response.Content.ReadAsStringAsync());
     }
@@ -241,8 +229,8 @@ public sealed class TrainingRunLimitsTests : IAsyncLifetime
     [Fact]
     public async Task PostTrainingRun_DatasetOverMemoryBudget_BadRequestNamingBudget()
     {
-        await _host.DisposeAsync();
-        _host = await TrainingHost.StartAsync(_dir, settings: new Dictionary<string, string?> { ["Training:Limits:MemoryBudgetMiB"] = "1" });
+        await Host.DisposeAsync();
+        Host = await TrainingHost.StartAsync(DataDir, settings: new Dictionary<string, string?> { ["Training:Limits:MemoryBudgetMiB"] = "1" });
         var message = await RefusedAsync("""{"symbols":["ALPHA","BRAVO"],"target":"return","horizon":5,"dataSource":"synthetic"}""", "memory");
         Assert.Contains("1 MiB (Training:Limits:MemoryBudgetMiB)", message);
     }

@@ -55,19 +55,32 @@ public static class KillPoints
 
     private static bool IsImport(OutgoingEvent e) => e.Topic == Topics.MarketBars && e.Type == nameof(BarsImported);
 
+    /// <summary>
+    /// The event factory of an import, halting at <see cref="BeforeCommit"/>: the store asks for the event after writing
+    /// every row, inside the transaction, before it commits.
+    /// </summary>
+    private static Func<SeriesChange, OutgoingEvent>? HaltingBeforeCommit(Func<SeriesChange, OutgoingEvent>? perSeries, string point) =>
+        point == BeforeCommit && perSeries is not null ? change => { var e = perSeries(change); Halt(point); return e; } : perSeries;
+
+    /// <summary>Halts at <see cref="AfterCommit"/> once an import's write has committed with its event.</summary>
+    private static BarWriteResult HaltAfterCommit(BarWriteResult result, bool import, string point)
+    {
+        if (point == AfterCommit && import && result.EventsQueued > 0) Halt(point);
+        return result;
+    }
+
     private sealed class HaltingBarStore(IBarStore inner, string point) : IBarStore
     {
-        public async Task<BarWriteResult> WriteAsync(BarWrite write, CancellationToken ct = default)
-        {
-            if (point == BeforeCommit && write.PerSeries is { } perSeries)
-            {
-                // The store asks for the events after writing every row, inside the transaction, before it commits.
-                write = write with { PerSeries = change => { var e = perSeries(change); Halt(point); return e; } };
-            }
-            var result = await inner.WriteAsync(write, ct);
-            if (point == AfterCommit && write.PerSeries is not null && result.EventsQueued > 0) Halt(point);
-            return result;
-        }
+        public async Task<BarWriteResult> WriteAsync(BarWrite write, CancellationToken ct = default) =>
+            HaltAfterCommit(await inner.WriteAsync(write with { PerSeries = HaltingBeforeCommit(write.PerSeries, point) }, ct),
+                write.PerSeries is not null, point);
+
+        public async Task<BarWriteResult> WriteSeriesAsync(SeriesWrite write, CancellationToken ct = default) =>
+            HaltAfterCommit(await inner.WriteSeriesAsync(write with { PerSeries = HaltingBeforeCommit(write.PerSeries, point) }, ct),
+                write.PerSeries is not null, point);
+
+        public async Task<ISeriesAppend?> BeginAppendAsync(SeriesBatch batch, CancellationToken ct = default) =>
+            await inner.BeginAppendAsync(batch, ct) is { } append ? new HaltingAppend(append, point) : null;
 
         public Task<int> RelayOutboxAsync(Func<IReadOnlyList<OutboxMessage>, CancellationToken, Task> publish, int max = 512, CancellationToken ct = default) =>
             inner.RelayOutboxAsync(async (messages, token) =>
@@ -85,5 +98,16 @@ public static class KillPoints
         public Task<IReadOnlyList<Bar>> GetBarsAsync(BarQuery query, CancellationToken ct = default) => inner.GetBarsAsync(query, ct);
         public IAsyncEnumerable<Bar> StreamBarsAsync(BarQuery query, CancellationToken ct = default) => inner.StreamBarsAsync(query, ct);
         public Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default) => inner.GetCoverageAsync(symbol, ct);
+    }
+
+    /// <summary>A streamed import (<see cref="IBarStore.BeginAppendAsync"/>) with the same halting points as a finished one.</summary>
+    private sealed class HaltingAppend(ISeriesAppend inner, string point) : ISeriesAppend
+    {
+        public void Send() => inner.Send();
+
+        public async Task<BarWriteResult> CommitAsync(Func<SeriesChange, OutgoingEvent>? perSeries, CancellationToken ct = default) =>
+            HaltAfterCommit(await inner.CommitAsync(HaltingBeforeCommit(perSeries, point), ct), perSeries is not null, point);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
