@@ -60,7 +60,8 @@ public static class KillPoints
     /// every row, inside the transaction, before it commits.
     /// </summary>
     private static Func<SeriesChange, OutgoingEvent>? HaltingBeforeCommit(Func<SeriesChange, OutgoingEvent>? perSeries, string point) =>
-        point == BeforeCommit && perSeries is not null ? change => { var e = perSeries(change); Halt(point); return e; } : perSeries;
+        point == BeforeCommit && perSeries is not null ? change => { var e = perSeries(change); Halt(point); return e; }
+    : perSeries;
 
     /// <summary>Halts at <see cref="AfterCommit"/> once an import's write has committed with its event.</summary>
     private static BarWriteResult HaltAfterCommit(BarWriteResult result, bool import, string point)
