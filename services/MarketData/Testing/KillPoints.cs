@@ -59,9 +59,16 @@ public static class KillPoints
     /// The event factory of an import, halting at <see cref="BeforeCommit"/>: the store asks for the event after writing
     /// every row, inside the transaction, before it commits.
     /// </summary>
-    private static Func<SeriesChange, OutgoingEvent>? HaltingBeforeCommit(Func<SeriesChange, OutgoingEvent>? perSeries, string point) =>
-        point == BeforeCommit && perSeries is not null ? change => { var e = perSeries(change); Halt(point); return e; }
-    : perSeries;
+    private static Func<SeriesChange, OutgoingEvent>? HaltingBeforeCommit(Func<SeriesChange, OutgoingEvent>? perSeries, string point)
+    {
+        if (point != BeforeCommit || perSeries is null) return perSeries;
+        return change =>
+        {
+            var e = perSeries(change);
+            Halt(point);
+            return e;
+        };
+    }
 
     /// <summary>Halts at <see cref="AfterCommit"/> once an import's write has committed with its event.</summary>
     private static BarWriteResult HaltAfterCommit(BarWriteResult result, bool import, string point)
