@@ -26,6 +26,13 @@ public static class BacktestingService
     /// </summary>
     public const string SyntheticFallbackKey = "Backtesting:SyntheticFallback";
 
+    /// <summary>The service's workflows and activities, on Dapr's registration options (read by either workflow engine).</summary>
+    public static void RegisterWorkflows(Dapr.Workflow.WorkflowRuntimeOptions options)
+    {
+        options.RegisterWorkflow<BacktestWorkflow>();
+        options.RegisterActivity<RunBacktestActivity>();
+    }
+
     public static WebApplicationBuilder AddBacktesting(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -39,12 +46,7 @@ public static class BacktestingService
             sp.GetRequiredService<IRegisteredModelSource>()));
         services.AddSingleton<BacktestReports>();
         services.AddSingleton<BacktestProgress>();
-        services.AddWorkflows(options =>
-        {
-            configuration.GetSection("Workflows").Bind(options);
-            options.RegisterWorkflow<BacktestWorkflow>();
-            options.RegisterActivity<RunBacktestActivity>();
-        });
+        services.AddWorkflows(RegisterWorkflows, options => configuration.GetSection("Workflows").Bind(options));
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using Platform.Backtesting.Runs;
 using Platform.Backtesting.Engine.Modeling;
 using Platform.Backtesting.Engine.Runs;
