@@ -134,7 +134,8 @@ public sealed class DaprEngine : IWorkflowEngine
         worker.Logging.SetMinimumLevel(LogLevel.Warning);
         worker.Services.AddSingleton(Effects);
         worker.Services.AddDaprWorkflow(register);
-        foreach (var name in new[] { nameof(TaskHubSidecarService.TaskHubSidecarServiceClient), typeof(TaskHubSidecarService.TaskHubSidecarServiceClient).FullName! })
+        var clientType = typeof(TaskHubSidecarService.TaskHubSidecarServiceClient);
+        foreach (var name in new[] { clientType.Name, clientType.FullName! })
         {
             worker.Services.PostConfigure<GrpcClientFactoryOptions>(name, o =>
                 o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => new ClearTaskExecutionId())));

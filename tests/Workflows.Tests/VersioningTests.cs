@@ -6,11 +6,12 @@ namespace Platform.Workflows.Tests;
 /// <summary>Definitions are versioned: patches keep old instances on their path, a removed definition fails its instances.</summary>
 public sealed class VersioningTests : RuntimeTest
 {
-    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow => Runtime.StartRunner(o => o.Versions[name] = version, o =>
-    {
-        o.RegisterWorkflow<T>(name);
-        o.RegisterActivity<Echo>();
-    });
+    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow =>
+        Runtime.StartRunner(o => o.Versions[name] = version, o =>
+        {
+            o.RegisterWorkflow<T>(name);
+            o.RegisterActivity<Echo>();
+        });
 
     [Fact]
     public async Task IsPatched_InstanceStartedBeforeThePatch_FinishesOnTheOldPathWhileNewOnesTakeTheNew()

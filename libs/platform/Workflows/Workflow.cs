@@ -88,7 +88,8 @@ public sealed class WorkflowRegistry : IWorkflowsFactory
     public bool TryCreateWorkflow(TaskIdentifier identifier, IServiceProvider serviceProvider, out IWorkflow? workflow, out Exception? activationException) =>
         TryCreate(_workflows, identifier, serviceProvider, out workflow, out activationException);
 
-    public bool TryCreateActivity(TaskIdentifier identifier, IServiceProvider serviceProvider, out IWorkflowActivity? activity, out Exception? activationException) =>
+    public bool TryCreateActivity(TaskIdentifier identifier, IServiceProvider serviceProvider, out IWorkflowActivity? activity,
+        out Exception? activationException) =>
         TryCreate(_activities, identifier, serviceProvider, out activity, out activationException);
 
     private static bool TryCreate<T>(ConcurrentDictionary<string, Func<IServiceProvider, T>> factories, TaskIdentifier identifier,

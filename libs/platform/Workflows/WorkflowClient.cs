@@ -28,7 +28,8 @@ public sealed class WorkflowClient
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (_options.Registry.Workflows.Any() && !_options.Registry.HasWorkflow(name))
-            throw new ArgumentException($"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Registry.Workflows.Order())}.", nameof(name));
+            throw new ArgumentException(
+                $"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Registry.Workflows.Order())}.", nameof(name));
         instanceId ??= Guid.NewGuid().ToString("N");
         WorkflowStore.ValidateInstanceId(instanceId);
         var (created, record) = await _store.CreateAsync(name, _options.VersionOf(name), instanceId, WorkflowJson.Serialize(input));

@@ -13,7 +13,7 @@ namespace Platform.Workflows;
 /// history complete at once (<see cref="IsReplaying"/> is true until the history is used up). It is driven from one
 /// thread at a time by <see cref="OrchestrationScheduler"/>: checkpointed results are applied in history order, which
 /// replays the workflow's code along the path it took. Not supported here (they throw <see cref="NotSupportedException"/>):
-/// child workflows, <see cref="SendEvent"/>, <see cref="ContinueAsNew"/>, activities on another app (<c>TargetAppId</c>).
+/// child workflows, detached workflows, <see cref="SendEvent"/>, <see cref="ContinueAsNew"/>, activities on another app (<c>TargetAppId</c>).
 /// </summary>
 internal sealed class OrchestrationContext(string name, string instanceId, DateTimeOffset start, List<string> patches, ILoggerFactory? loggers = null)
     : WorkflowContext
@@ -55,7 +55,8 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (options?.TargetAppId is { Length: > 0 } app)
-            throw new NotSupportedException($"The embedded workflow runner cannot call activities on another app ('{app}'); that needs Dapr's workflow engine.");
+            throw new NotSupportedException(
+                $"The embedded workflow runner cannot call activities on another app ('{app}'); that needs Dapr's workflow engine.");
         var task = Add(new PendingTask(_nextId++, PendingKind.Activity, name) { Input = WorkflowJson.Serialize(input), Options = options });
         var json = await task.Completion.Task;
         return WorkflowJson.Deserialize<T>(json)!;
@@ -85,19 +86,32 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
             : WaitAsync<T>(eventName, timeout < TimeSpan.Zero ? null : timeout, default);
 
     public override void SendEvent(string instanceId, string eventName, object payload) =>
-        throw new NotSupportedException("The embedded workflow runner does not support SendEvent from a workflow; raise the event through the WorkflowClient from an activity, or use Dapr's workflow engine.");
+        throw new NotSupportedException("The embedded workflow runner does not support SendEvent from a workflow; " +
+                                        "raise the event through the WorkflowClient from an activity, or use Dapr's workflow engine.");
 
     public override Task<TResult> CallChildWorkflowAsync<TResult>(string workflowName, object? input = null, ChildWorkflowTaskOptions? options = null) =>
-        throw new NotSupportedException($"The embedded workflow runner does not support child workflows ('{workflowName}'); schedule it from an activity, or use Dapr's workflow engine.");
+        throw new NotSupportedException($"The embedded workflow runner does not support child workflows ('{workflowName}'); " +
+                                        "schedule it from an activity, or use Dapr's workflow engine.");
 
     public override void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) =>
         throw new NotSupportedException("The embedded workflow runner does not support ContinueAsNew; schedule a new instance, or use Dapr's workflow engine.");
 
+    public override Task<string> ScheduleNewDetachedWorkflowAsync(string workflowName, string? instanceId = null, object? input = null,
+        DateTimeOffset? startTime = null) =>
+        throw new NotSupportedException($"The embedded workflow runner does not schedule workflows from a workflow ('{workflowName}'); " +
+                                        "schedule it from an activity through the WorkflowClient, or use Dapr's workflow engine.");
+
+    public override Task<string> ScheduleNewDetachedWorkflowAsync(string workflowName, string? instanceId, object? input, DateTimeOffset? startTime,
+        WorkflowTaskOptions options) => ScheduleNewDetachedWorkflowAsync(workflowName, instanceId, input, startTime);
+
+    /// <summary>History propagation needs Dapr's engine; the embedded runner propagates none.</summary>
     public override PropagatedHistory? GetPropagatedHistory() => null;
 
-    public override ILogger CreateReplaySafeLogger(string categoryName) => new ReplaySafeLogger(this, (loggers ?? NullLoggerFactory.Instance).CreateLogger(categoryName));
+    public override ILogger CreateReplaySafeLogger(string categoryName) =>
+        new ReplaySafeLogger(this, (loggers ?? NullLoggerFactory.Instance).CreateLogger(categoryName));
 
-    public override ILogger CreateReplaySafeLogger(Type type) => new ReplaySafeLogger(this, (loggers ?? NullLoggerFactory.Instance).CreateLogger(type));
+    public override ILogger CreateReplaySafeLogger(Type type) =>
+        new ReplaySafeLogger(this, (loggers ?? NullLoggerFactory.Instance).CreateLogger(type));
 
     public override ILogger CreateReplaySafeLogger<T>() => CreateReplaySafeLogger(typeof(T));
 
