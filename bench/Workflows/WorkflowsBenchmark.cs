@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Dapr.Workflow;
+using WorkflowRuntimeStatus = Platform.Workflows.WorkflowRuntimeStatus;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,7 +11,8 @@ namespace Platform.Bench.Workflows;
 
 /// <summary>
 /// Durable workflows on the embedded runtime (SQLite state, SQLite event log): 1,000 workflows of five chained
-/// activities, started through the client with a window of instances in flight, each checkpointing five results and
+/// activities, written as Dapr.Workflow classes and run by the embedded runner through Dapr's WorkflowContext,
+/// started through the client with a window of instances in flight, each checkpointing five results and
 /// publishing its completion. Reports instances/s and start-to-completion latency.
 /// </summary>
 public sealed class WorkflowsBenchmark : IBenchmark
@@ -19,7 +22,8 @@ public sealed class WorkflowsBenchmark : IBenchmark
     private const int Window = 64;
 
     public string Name => "workflows";
-    public string Description => "durable workflows: 1,000 five-activity workflows on the embedded runtime, instances/s and p50/p99 completion time";
+    public string Description =>
+        "durable workflows: 1,000 five-activity Dapr.Workflow workflows on the embedded runner, instances/s and p50/p99 completion time";
 
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
@@ -33,8 +37,7 @@ public sealed class WorkflowsBenchmark : IBenchmark
         {
             o.RegisterWorkflow<FiveStepChain>();
             o.RegisterActivity<ChainStep>();
-            o.MaxConcurrentInstances = 128;
-        });
+        }, o => o.MaxConcurrentInstances = 128);
         await using var provider = services.BuildServiceProvider();
         var runner = provider.GetRequiredService<WorkflowRunner>();
         var client = provider.GetRequiredService<WorkflowClient>();

@@ -27,6 +27,13 @@ public static class BacktestingService
     /// </summary>
     public const string SyntheticFallbackKey = "Backtesting:SyntheticFallback";
 
+    /// <summary>The service's workflows and activities, on Dapr's registration options (read by either workflow engine).</summary>
+    public static void RegisterWorkflows(Dapr.Workflow.WorkflowRuntimeOptions options)
+    {
+        options.RegisterWorkflow<BacktestWorkflow>();
+        options.RegisterActivity<RunBacktestActivity>();
+    }
+
     public static WebApplicationBuilder AddBacktesting(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -42,12 +49,7 @@ public static class BacktestingService
         services.AddSingleton<BacktestProgress>();
         // Test-only: inert unless Backtesting:Testing:HaltAt is set (the process-kill suite).
         services.AddSingleton(KillPoints.From(configuration));
-        services.AddWorkflows(options =>
-        {
-            configuration.GetSection("Workflows").Bind(options);
-            options.RegisterWorkflow<BacktestWorkflow>();
-            options.RegisterActivity<RunBacktestActivity>();
-        });
+        services.AddWorkflows(RegisterWorkflows, options => configuration.GetSection("Workflows").Bind(options));
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;

@@ -25,6 +25,18 @@ public static class TrainingService
     /// <summary>Configuration: bars per symbol a <c>dataSource: synthetic</c> run generates (default 1500).</summary>
     public const string SyntheticBarsKey = "Training:SyntheticBars";
 
+    /// <summary>The service's workflows and activities, on Dapr's registration options (read by either workflow engine).</summary>
+    public static void RegisterWorkflows(Dapr.Workflow.WorkflowRuntimeOptions options)
+    {
+        options.RegisterWorkflow<TrainingWorkflow>();
+        options.RegisterActivity<LoadDatasetActivity>();
+        options.RegisterActivity<EvaluateCandidateActivity>();
+        options.RegisterActivity<ScoreChampionActivity>();
+        options.RegisterActivity<RegisterModelActivity>();
+        options.RegisterActivity<PromoteModelActivity>();
+        options.RegisterRetraining();
+    }
+
     public static WebApplicationBuilder AddTraining(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -42,17 +54,7 @@ public static class TrainingService
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
             sp.GetRequiredService<IEventPublisher>(), sp.GetService<TimeProvider>()));
         services.AddHostedService<RegistryOutboxFlush>();
-        services.AddWorkflows(options =>
-        {
-            configuration.GetSection("Workflows").Bind(options);
-            options.RegisterWorkflow<TrainingWorkflow>();
-            options.RegisterActivity<LoadDatasetActivity>();
-            options.RegisterActivity<EvaluateCandidateActivity>();
-            options.RegisterActivity<ScoreChampionActivity>();
-            options.RegisterActivity<RegisterModelActivity>();
-            options.RegisterActivity<PromoteModelActivity>();
-            options.RegisterRetraining();
-        });
+        services.AddWorkflows(RegisterWorkflows, options => configuration.GetSection("Workflows").Bind(options));
         services.AddRetraining(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {

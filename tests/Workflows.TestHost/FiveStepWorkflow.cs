@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using Platform.BuildingBlocks.State;
 using Platform.Workflows;
 

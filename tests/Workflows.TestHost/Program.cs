@@ -27,6 +27,8 @@ services.AddWorkflows(o =>
 {
     o.RegisterWorkflow<FiveStepWorkflow>();
     o.RegisterActivity<Step>();
+}, o =>
+{
     o.LeaseDuration = TimeSpan.FromSeconds(2);
     o.RenewInterval = TimeSpan.FromMilliseconds(500);
     o.PollInterval = TimeSpan.FromMilliseconds(100);

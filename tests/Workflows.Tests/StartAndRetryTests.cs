@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using static Platform.Workflows.Tests.WorkflowRunnerTests;
 
 namespace Platform.Workflows.Tests;
@@ -5,7 +6,7 @@ namespace Platform.Workflows.Tests;
 /// <summary>Start errors fail the instance after the configured attempts; activity retry state is checkpointed.</summary>
 public sealed class StartAndRetryTests : RuntimeTest
 {
-    private static void FastStartRetries(WorkflowRuntimeOptions o)
+    private static void FastStartRetries(WorkflowRunnerOptions o)
     {
         o.MaxStartAttempts = 3;
         o.StartRetryDelay = TimeSpan.FromMilliseconds(50);
@@ -33,11 +34,7 @@ public sealed class StartAndRetryTests : RuntimeTest
     [Fact]
     public async Task RunAsync_WorkflowDependencyMissing_FailsAfterMaxStartAttempts()
     {
-        var r = Runtime.StartRunner(o =>
-        {
-            FastStartRetries(o);
-            o.RegisterWorkflow<NeedsMissingService>();
-        });
+        var r = Runtime.StartRunner(FastStartRetries, o => o.RegisterWorkflow<NeedsMissingService>());
         await r.Client.ScheduleNewWorkflowAsync(nameof(NeedsMissingService), "di-1", 1);
 
         var state = await r.Client.WaitForWorkflowCompletionAsync("di-1", cancellation: Within());

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -54,7 +55,7 @@ public sealed class TestRuntime : IAsyncDisposable
     public Effects Effects { get; } = new();
 
     /// <summary>Starts a runner (its own container, as a replica would have) and returns it with its client.</summary>
-    public RunningRunner StartRunner(Action<WorkflowRuntimeOptions>? configure = null)
+    public RunningRunner StartRunner(Action<WorkflowRunnerOptions>? configure = null, Action<Dapr.Workflow.WorkflowRuntimeOptions>? register = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
@@ -64,6 +65,9 @@ public sealed class TestRuntime : IAsyncDisposable
         services.AddWorkflows(o =>
         {
             TestWorkflows.Register(o);
+            register?.Invoke(o);
+        }, o =>
+        {
             o.LeaseDuration = TimeSpan.FromSeconds(2);
             o.RenewInterval = TimeSpan.FromMilliseconds(400);
             o.PollInterval = TimeSpan.FromMilliseconds(50);
@@ -77,7 +81,7 @@ public sealed class TestRuntime : IAsyncDisposable
 
     /// <summary>A client with no runner of its own (another process's view).</summary>
     public WorkflowClient Client() =>
-        new(Store, new WorkflowRuntimeOptions { PollInterval = TimeSpan.FromMilliseconds(50) }, new WorkflowSignals());
+        new(Store, new WorkflowRunnerOptions { PollInterval = TimeSpan.FromMilliseconds(50) }, new WorkflowSignals());
 
     /// <summary>Events published with this CloudEvent id (a raw count: duplicates included).</summary>
     public int CountEvents(string id)

@@ -1,10 +1,11 @@
+using Dapr.Workflow;
 namespace Platform.Workflows.Tests;
 
 public sealed record ChainInput(int Steps, long Start = 0, int StepDelayMs = 0, string? GateAtStep = null);
 
 public sealed record DigitInput(int Step, long Value, int DelayMs = 0, string? Gate = null);
 
-public sealed record FlakyInput(int FailTimes, int MaxAttempts, int FirstRetryMs = 10, double Backoff = 2.0, int TimeoutMs = 0, int RunMs = 0);
+public sealed record FlakyInput(int FailTimes, int MaxAttempts, int FirstRetryMs = 10, double Backoff = 2.0, int RunMs = 0);
 
 public sealed record WaitInput(string EventName, int TimeoutMs = 0);
 
@@ -39,13 +40,12 @@ public sealed class AddDigit(Effects effects) : WorkflowActivity<DigitInput, lon
     }
 }
 
-/// <summary>Calls <see cref="Flaky"/> with a retry policy and a timeout.</summary>
+/// <summary>Calls <see cref="Flaky"/> with a retry policy (Dapr's: no per-attempt timeout).</summary>
 public sealed class RetryWorkflow : Workflow<FlakyInput, string>
 {
     public override Task<string> RunAsync(WorkflowContext context, FlakyInput input) =>
         context.CallActivityAsync<string>(nameof(Flaky), input, new WorkflowTaskOptions(
-            new WorkflowRetryPolicy(input.MaxAttempts, TimeSpan.FromMilliseconds(input.FirstRetryMs), input.Backoff, TimeSpan.FromSeconds(1)),
-            input.TimeoutMs > 0 ? TimeSpan.FromMilliseconds(input.TimeoutMs) : null));
+            new WorkflowRetryPolicy(input.MaxAttempts, TimeSpan.FromMilliseconds(input.FirstRetryMs), input.Backoff, TimeSpan.FromSeconds(1))));
 }
 
 /// <summary>As <see cref="RetryWorkflow"/>, but handles the final failure itself.</summary>
@@ -65,15 +65,16 @@ public sealed class CatchingWorkflow : Workflow<FlakyInput, string>
     }
 }
 
-/// <summary>Fails its first <c>FailTimes</c> attempts; can run longer than its timeout.</summary>
+/// <summary>Fails its first <c>FailTimes</c> attempts (counted per instance, since Dapr's context has no attempt number).</summary>
 public sealed class Flaky(Effects effects) : WorkflowActivity<FlakyInput, string>
 {
     public override async Task<string> RunAsync(WorkflowActivityContext context, FlakyInput input)
     {
         effects.Add(context.InstanceId, "attempt");
-        if (context.Attempt <= input.FailTimes) throw new InvalidOperationException($"boom {context.Attempt}");
+        var attempt = effects.Count(context.InstanceId, "attempt");
+        if (attempt <= input.FailTimes) throw new InvalidOperationException($"boom {attempt}");
         if (input.RunMs > 0) await Task.Delay(input.RunMs, context.CancellationToken);
-        return $"ok after {context.Attempt}";
+        return $"ok after {attempt}";
     }
 }
 

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using static Platform.Workflows.Tests.WorkflowRunnerTests;
 
 namespace Platform.Workflows.Tests;
@@ -5,11 +6,12 @@ namespace Platform.Workflows.Tests;
 /// <summary>Definitions are versioned: patches keep old instances on their path, a removed definition fails its instances.</summary>
 public sealed class VersioningTests : RuntimeTest
 {
-    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow => Runtime.StartRunner(o =>
-    {
-        o.RegisterWorkflow<T>(name, version);
-        o.RegisterActivity<Echo>();
-    });
+    private RunningRunner Runner<T>(string version, string name = "Patched") where T : class, IWorkflow =>
+        Runtime.StartRunner(o => o.Versions[name] = version, o =>
+        {
+            o.RegisterWorkflow<T>(name);
+            o.RegisterActivity<Echo>();
+        });
 
     [Fact]
     public async Task IsPatched_InstanceStartedBeforeThePatch_FinishesOnTheOldPathWhileNewOnesTakeTheNew()
@@ -60,7 +62,7 @@ public sealed class VersioningTests : RuntimeTest
         var state = await after.Client.WaitForWorkflowCompletionAsync("retired-1", cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
-        Assert.Equal("WorkflowDefinitionNotFound", state.FailureDetails!.ErrorType);
+        Assert.Equal("WorkflowNotFound", state.FailureDetails!.ErrorType);
         Assert.Contains("'Retired' (version 1)", state.FailureDetails.ErrorMessage);
     }
 
@@ -94,7 +96,7 @@ public sealed class VersioningTests : RuntimeTest
         var state = await v2.Client.WaitForWorkflowCompletionAsync("t-1", cancellation: Within());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
-        Assert.True(state.FailureDetails!.IsCausedBy<NonDeterministicWorkflowException>());
+        Assert.Equal(typeof(NonDeterministicWorkflowException).FullName, state.FailureDetails!.ErrorType);
         Assert.Equal(0, Runtime.Effects.Count("t-1", "echo:t"));
     }
 }

@@ -5,6 +5,22 @@ namespace Platform.Workflows.Tests;
 public sealed class WorkflowClientTests : RuntimeTest
 {
     [Fact]
+    public async Task GetWorkflowState_FailedInstanceReadByAnotherClient_CarriesDaprsFailureDetails()
+    {
+        var r = Runtime.StartRunner();
+        await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "stored-failure", new FlakyInput(FailTimes: 10, MaxAttempts: 1));
+        await r.Client.WaitForWorkflowCompletionAsync("stored-failure", cancellation: Within());
+
+        // Another process's view: the record as stored, so Dapr's failure-details class must come back from its JSON.
+        var state = await Runtime.Client().GetWorkflowStateAsync("stored-failure");
+
+        Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
+        Assert.Equal("Dapr.Workflow.WorkflowTaskFailedException", state.FailureDetails!.ErrorType);
+        Assert.Equal("Task failed: boom 1", state.FailureDetails.ErrorMessage);
+        Assert.NotNull(state.FailureDetails.StackTrace);
+    }
+
+    [Fact]
     public async Task ScheduleNewWorkflow_ExistingInstanceId_ReturnsItWithoutASecondRun()
     {
         var r = Runtime.StartRunner();

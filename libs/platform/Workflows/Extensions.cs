@@ -10,14 +10,18 @@ namespace Platform.Workflows;
 public static class WorkflowServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers workflows and activities, the <see cref="WorkflowClient"/> and <see cref="WorkflowRuns"/>, and the runner as a hosted service, on the
-    /// app's state store (<see cref="WorkflowRuntimeOptions.StateStoreName"/> from <see cref="IStateStoreProvider"/>) and
-    /// its <see cref="IEventPublisher"/>.
+    /// The embedded engine: runs the workflows and activities that <paramref name="register"/> registers on Dapr's
+    /// <see cref="Dapr.Workflow.WorkflowRuntimeOptions"/> (the same registrations <c>AddDaprWorkflow</c> takes), with the
+    /// <see cref="WorkflowClient"/>, <see cref="WorkflowRuns"/> and the runner as a hosted service, on the app's state store
+    /// (<see cref="WorkflowRunnerOptions.StateStoreName"/> from <see cref="IStateStoreProvider"/>) and its <see cref="IEventPublisher"/>.
     /// </summary>
-    public static IServiceCollection AddWorkflows(this IServiceCollection services, Action<WorkflowRuntimeOptions> configure)
+    public static IServiceCollection AddWorkflows(this IServiceCollection services, Action<Dapr.Workflow.WorkflowRuntimeOptions> register,
+        Action<WorkflowRunnerOptions>? configure = null)
     {
-        var options = new WorkflowRuntimeOptions();
-        configure(options);
+        var registrations = new Dapr.Workflow.WorkflowRuntimeOptions();
+        register(registrations);
+        var options = new WorkflowRunnerOptions { Registry = WorkflowRegistry.From(registrations) };
+        configure?.Invoke(options);
         options.Validate();
         services.AddSingleton(options);
         services.TryAddSingleton<WorkflowSignals>();
@@ -32,7 +36,7 @@ public static class WorkflowServiceCollectionExtensions
         return services;
     }
 
-    private static IStateStore StoreOf(IServiceProvider sp, WorkflowRuntimeOptions options) =>
+    private static IStateStore StoreOf(IServiceProvider sp, WorkflowRunnerOptions options) =>
         sp.GetRequiredService<IStateStoreProvider>().Get(options.StateStoreName);
 }
 

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using Dapr.Workflow;
+using Dapr.Workflow.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.BuildingBlocks.PubSub;
@@ -45,7 +47,7 @@ internal sealed class InstanceExecutor
     public string InstanceId => Record.InstanceId;
     public Task Completion { get; set; } = Task.CompletedTask;
     private InstanceRecord Record => _leased.Record;
-    private WorkflowRuntimeOptions Options => _runner.Options;
+    private WorkflowRunnerOptions Options => _runner.Options;
     private WorkflowStore Store => _runner.Store;
 
     public void Wake() => _messages.Writer.TryWrite(Message.WakeUp);
@@ -73,13 +75,13 @@ internal sealed class InstanceExecutor
                 await EndAsync(WorkflowRuntimeStatus.Terminated, _terminateOutput, null);
                 return;
             }
-            if (!Options.Workflows.TryGetValue(Record.Name, out var type))
+            if (!Options.Registry.HasWorkflow(Record.Name))
             {
                 // As Dapr's worker does with an orchestration it has no code for: the instance fails, it does not wait for ever.
                 _runner.Logger.LogError("Workflow {InstanceId} is a '{Name}' (version {Version}), which this app no longer registers; failing it",
                     InstanceId, Record.Name, Record.Version);
                 Record.History.AddRange(entries);
-                await EndAsync(WorkflowRuntimeStatus.Failed, null, new WorkflowTaskFailureDetails("WorkflowDefinitionNotFound",
+                await EndAsync(WorkflowRuntimeStatus.Failed, null, new WorkflowTaskFailureDetails("WorkflowNotFound",
                     $"Workflow '{Record.Name}' (version {Record.Version ?? "unrecorded"}) is not registered in this app: " +
                     "its definition was removed or renamed."));
                 return;
@@ -92,7 +94,9 @@ internal sealed class InstanceExecutor
             object? input;
             try
             {
-                workflow = (IWorkflow)ActivatorUtilities.CreateInstance(_runner.Services, type);
+                if (!Options.Registry.TryCreateWorkflow(new TaskIdentifier(Record.Name), _runner.Services, out var created, out var error))
+                    throw error ?? new InvalidOperationException($"Workflow '{Record.Name}' is not registered in this app.");
+                workflow = created!;
                 input = WorkflowJson.Deserialize(Record.Input, workflow.InputType);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -101,7 +105,9 @@ internal sealed class InstanceExecutor
                 return;
             }
             Record.StartAttempts = 0;
-            var context = _context = new OrchestrationContext(Record.Name, Record.InstanceId, Record.CreatedAt, Record.Patches);
+            var context = _context = new OrchestrationContext(Record.Name, Record.InstanceId, Record.CreatedAt, Record.Patches, _runner.Loggers);
+            // As Dapr: a new instance's first turn is not a replay (IsPatched takes the new path there).
+            context.Replaying = Record.History.Count > 0;
             _scheduler.Run(() => _orchestration = workflow.RunAsync(context, input));
             ApplyHistory();
             context.Replaying = false;
@@ -115,7 +121,7 @@ internal sealed class InstanceExecutor
             _runner.Logger.LogError(ex, "Workflow {InstanceId} is not deterministic; failing it", InstanceId);
             try
             {
-                await EndAsync(WorkflowRuntimeStatus.Failed, null, WorkflowTaskFailureDetails.From(ex));
+                await EndAsync(WorkflowRuntimeStatus.Failed, null, Failures.From(ex));
             }
             catch (Exception inner)
             {
@@ -145,20 +151,18 @@ internal sealed class InstanceExecutor
 
     /// <summary>
     /// The workflow's code could not be started (its input does not deserialize, a dependency cannot be created). The
-    /// attempt is checkpointed; after <see cref="WorkflowRuntimeOptions.MaxStartAttempts"/> the instance is Failed,
-    /// before that it is held off every runner for <see cref="WorkflowRuntimeOptions.StartRetryDelay"/>.
+    /// attempt is checkpointed; after <see cref="WorkflowRunnerOptions.MaxStartAttempts"/> the instance is Failed,
+    /// before that it is held off every runner for <see cref="WorkflowRunnerOptions.StartRetryDelay"/>.
     /// </summary>
     private async Task StartFailedAsync(Exception ex)
     {
         Record.StartAttempts++;
-        var failure = WorkflowTaskFailureDetails.From(ex);
+        var failure = Failures.From(ex);
         if (Record.StartAttempts >= Options.MaxStartAttempts)
         {
             _runner.Logger.LogError(ex, "Workflow {InstanceId} could not start after {Attempts} attempts; failing it", InstanceId, Record.StartAttempts);
-            await EndAsync(WorkflowRuntimeStatus.Failed, null, failure with
-            {
-                ErrorMessage = $"The workflow could not start after {Record.StartAttempts} attempts: {failure.ErrorMessage}",
-            });
+            await EndAsync(WorkflowRuntimeStatus.Failed, null, new WorkflowTaskFailureDetails(failure.ErrorType,
+                $"The workflow could not start after {Record.StartAttempts} attempts: {failure.ErrorMessage}", failure.StackTrace));
             return;
         }
         _runner.Logger.LogWarning("Workflow {InstanceId} could not start (attempt {Attempt} of {MaxAttempts}): {Error}; retrying in {Delay}",
@@ -326,31 +330,22 @@ internal sealed class InstanceExecutor
             }
         }
         _messages.Writer.TryWrite(new Message.Done(new HistoryEntry(
-            HistoryKind.ActivityFailed, call.Id, call.Name, Store.Now, call.Input, null, WorkflowTaskFailureDetails.From(last!), attempt)));
+            HistoryKind.ActivityFailed, call.Id, call.Name, Store.Now, call.Input, null, Failures.From(last!), attempt)));
     }
 
     private async Task<string?> RunAttemptAsync(PendingTask call, int attempt, CancellationToken ct)
     {
-        if (!Options.Activities.TryGetValue(call.Name, out var type))
-            throw new InvalidOperationException($"Activity '{call.Name}' is not registered.");
         await using var scope = _runner.Services.CreateAsyncScope();
-        var activity = (IWorkflowActivity)ActivatorUtilities.CreateInstance(scope.ServiceProvider, type);
-        var input = WorkflowJson.Deserialize(call.Input, activity.InputType);
-        var timeout = call.Options?.Timeout;
-        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (timeout is { } t) attemptCts.CancelAfter(t);
-        var running = activity.RunAsync(new WorkflowActivityContext(call.Name, InstanceId, call.Id, attempt, attemptCts.Token), input);
-        try
+        if (!Options.Registry.TryCreateActivity(new TaskIdentifier(call.Name), scope.ServiceProvider, out var activity, out var error))
         {
-            // WaitAsync gives up on an activity that ignores its token; it keeps running but its result is discarded.
-            var result = timeout is { } limit ? await running.WaitAsync(limit, ct) : await running;
-            return WorkflowJson.Serialize(result);
+            // Dapr's worker reports these two as the activity's failure.
+            throw error is null
+                ? new ActivityNotFoundException($"Activity '{call.Name}' not found")
+                : new InvalidOperationException($"Activity '{call.Name}' failed to activate: {error.Message}", error);
         }
-        catch (Exception ex) when (timeout is { } limit && !ct.IsCancellationRequested
-                                   && (ex is TimeoutException || ex is OperationCanceledException && attemptCts.IsCancellationRequested))
-        {
-            throw new TimeoutException($"Activity '{call.Name}' timed out after {limit.TotalMilliseconds:F0} ms (attempt {attempt}).");
-        }
+        var input = WorkflowJson.Deserialize(call.Input, activity!.InputType);
+        var result = await activity.RunAsync(new EmbeddedActivityContext(call.Name, InstanceId, call.Id, attempt, ct), input);
+        return WorkflowJson.Serialize(result);
     }
 
     /// <summary>Applies inbox messages after the cursor: events become history entries; terminate, suspend and resume change the status.</summary>
@@ -386,7 +381,9 @@ internal sealed class InstanceExecutor
         if (run.IsCompletedSuccessfully)
             return EndAsync(WorkflowRuntimeStatus.Completed, WorkflowJson.Serialize(run.Result), null);
         Exception error = run.Exception?.InnerException ?? new TaskCanceledException("The workflow was cancelled.");
-        return EndAsync(WorkflowRuntimeStatus.Failed, null, WorkflowTaskFailureDetails.From(error));
+        // As Dapr's worker: the exception that left the workflow, not unwrapped (an activity's failure arrives as
+        // WorkflowTaskFailedException, "Task failed: …").
+        return EndAsync(WorkflowRuntimeStatus.Failed, null, Failures.Of(error));
     }
 
     private async Task EndAsync(WorkflowRuntimeStatus status, string? output, WorkflowTaskFailureDetails? failure)
@@ -483,6 +480,8 @@ internal sealed class InstanceExecutor
             _write.Release();
         }
     }
+
+    private sealed class ActivityNotFoundException(string message) : Exception(message);
 
     private abstract record Message
     {

@@ -1,93 +1,151 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
+using Dapr.Workflow;
+using Dapr.Workflow.Abstractions;
+using Dapr.Workflow.Worker;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.BuildingBlocks.State;
 
 namespace Platform.Workflows;
 
-/// <summary>
-/// A workflow (orchestrator) function, as in Dapr Workflow. <see cref="RunAsync"/> is replayed from the start
-/// after a restart, with recorded results standing in for completed activities, so it must be deterministic:
-/// no wall clock (use <see cref="WorkflowContext.CurrentUtcDateTime"/>), no random ids (<see cref="WorkflowContext.NewGuid"/>),
-/// no I/O, no <c>Task.Run</c>, <c>Task.Delay</c> or <c>ConfigureAwait(false)</c>; await only what the context returns.
-/// </summary>
-public abstract class Workflow<TInput, TOutput> : IWorkflow
-{
-    public abstract Task<TOutput> RunAsync(WorkflowContext context, TInput input);
-
-    Type IWorkflow.InputType => typeof(TInput);
-
-    async Task<object?> IWorkflow.RunAsync(WorkflowContext context, object? input) => await RunAsync(context, (TInput)input!);
-}
+// Workflows and activities are Dapr's: Dapr.Workflow.Workflow<TIn,TOut> and WorkflowActivity<TIn,TOut>, registered on
+// Dapr's WorkflowRuntimeOptions. Under a sidecar Dapr's worker runs them (AddDaprWorkflow); in embedded mode this
+// project's runner does, through its own WorkflowContext and WorkflowActivityContext subclasses.
 
 /// <summary>
-/// One step of a workflow. An activity may run more than once (a retry, or a process killed before its result
-/// was checkpointed), so it must be idempotent; once its result is checkpointed it never runs again for that call.
+/// What the embedded runner gives an activity: Dapr's context plus the attempt number and a token that fires on
+/// terminate and on shutdown. Under Dapr's worker neither exists; read them through
+/// <see cref="WorkflowActivityContextExtensions"/>, which fall back to neutral values there.
 /// </summary>
-public abstract class WorkflowActivity<TInput, TOutput> : IWorkflowActivity
+public sealed class EmbeddedActivityContext(string name, string instanceId, int taskId, int attempt, CancellationToken cancellationToken)
+    : WorkflowActivityContext
 {
-    public abstract Task<TOutput> RunAsync(WorkflowActivityContext context, TInput input);
-
-    Type IWorkflowActivity.InputType => typeof(TInput);
-
-    async Task<object?> IWorkflowActivity.RunAsync(WorkflowActivityContext context, object? input) => await RunAsync(context, (TInput)input!);
+    public override TaskIdentifier Identifier { get; } = new(name);
+    public override string InstanceId { get; } = instanceId;
+    /// <summary>Stable for one call of the workflow, across its retries (as Dapr's task execution id is).</summary>
+    public override string TaskExecutionKey { get; } = $"{instanceId}:{taskId}";
+    public int TaskId { get; } = taskId;
+    public int Attempt { get; } = attempt;
+    public CancellationToken CancellationToken { get; } = cancellationToken;
 }
 
-public interface IWorkflow
+public static class WorkflowActivityContextExtensions
 {
-    Type InputType { get; }
-    Task<object?> RunAsync(WorkflowContext context, object? input);
-}
-
-public interface IWorkflowActivity
-{
-    Type InputType { get; }
-    Task<object?> RunAsync(WorkflowActivityContext context, object? input);
-}
-
-/// <summary>What an activity knows about its call. <see cref="CancellationToken"/> fires on its timeout, on terminate and on shutdown.</summary>
-public sealed record WorkflowActivityContext(string Name, string InstanceId, int TaskId, int Attempt, CancellationToken CancellationToken);
-
-/// <summary>Options of one activity call: retries (Dapr's <c>WorkflowTaskOptions</c>) and a per-attempt timeout.</summary>
-public sealed record WorkflowTaskOptions(WorkflowRetryPolicy? RetryPolicy = null, TimeSpan? Timeout = null);
-
-/// <summary>
-/// Dapr's retry policy: up to <paramref name="maxNumberOfAttempts"/> attempts; the wait before attempt n+1 is
-/// <paramref name="firstRetryInterval"/> × <paramref name="backoffCoefficient"/>^(n-1), capped at <paramref name="maxRetryInterval"/>;
-/// no new attempt starts once <paramref name="retryTimeout"/> has passed since the first.
-/// </summary>
-public sealed class WorkflowRetryPolicy(
-    int maxNumberOfAttempts, TimeSpan firstRetryInterval, double backoffCoefficient = 1.0,
-    TimeSpan? maxRetryInterval = null, TimeSpan? retryTimeout = null)
-{
-    public int MaxNumberOfAttempts { get; } = maxNumberOfAttempts >= 1 ? maxNumberOfAttempts : throw new ArgumentOutOfRangeException(nameof(maxNumberOfAttempts));
-    public TimeSpan FirstRetryInterval { get; } = firstRetryInterval;
-    public double BackoffCoefficient { get; } = backoffCoefficient >= 1.0 ? backoffCoefficient : throw new ArgumentOutOfRangeException(nameof(backoffCoefficient));
-    public TimeSpan MaxRetryInterval { get; } = maxRetryInterval ?? TimeSpan.FromHours(1);
-    public TimeSpan RetryTimeout { get; } = retryTimeout ?? Timeout.InfiniteTimeSpan;
-
-    /// <summary>The wait after failed attempt <paramref name="attempt"/> (1-based).</summary>
-    public TimeSpan DelayAfter(int attempt)
+    extension(WorkflowActivityContext context)
     {
-        var ms = FirstRetryInterval.TotalMilliseconds * Math.Pow(BackoffCoefficient, attempt - 1);
-        return TimeSpan.FromMilliseconds(Math.Min(ms, MaxRetryInterval.TotalMilliseconds));
+        /// <summary>
+        /// On the embedded runner: fires on terminate and on shutdown. Dapr's worker gives activities no token, so under a
+        /// sidecar this is <see cref="CancellationToken.None"/>.
+        /// </summary>
+        public CancellationToken CancellationToken => context is EmbeddedActivityContext e ? e.CancellationToken : CancellationToken.None;
+
+        /// <summary>The activity's registered name.</summary>
+        public string Name => context.Identifier.Name;
     }
 }
 
-/// <summary>Why a task or workflow failed, as Dapr reports it.</summary>
-public sealed record WorkflowTaskFailureDetails(string ErrorType, string ErrorMessage, string? StackTrace = null)
+/// <summary>
+/// The embedded runner's registry: filled by Dapr's <see cref="WorkflowRuntimeOptions.ApplyRegistrations"/>, as Dapr's
+/// own factory is. Names are case-insensitive and the first registration of a name wins, as in Dapr.
+/// </summary>
+public sealed class WorkflowRegistry : IWorkflowsFactory
 {
-    public bool IsCausedBy<T>() where T : Exception =>
-        ErrorType == typeof(T).FullName || Type.GetType(ErrorType) is { } t && typeof(T).IsAssignableFrom(t);
+    private readonly ConcurrentDictionary<string, Func<IServiceProvider, IWorkflow>> _workflows = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Func<IServiceProvider, IWorkflowActivity>> _activities = new(StringComparer.OrdinalIgnoreCase);
 
-    internal static WorkflowTaskFailureDetails From(Exception ex) =>
-        ex is WorkflowTaskFailedException failed
-            ? failed.FailureDetails
-            : new(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.StackTrace);
+    public static WorkflowRegistry From(WorkflowRuntimeOptions options)
+    {
+        var registry = new WorkflowRegistry();
+        options.ApplyRegistrations(registry);
+        return registry;
+    }
+
+    public IEnumerable<string> Workflows => _workflows.Keys;
+    public IEnumerable<string> Activities => _activities.Keys;
+    public bool HasWorkflow(string name) => _workflows.ContainsKey(name);
+    public bool HasActivity(string name) => _activities.ContainsKey(name);
+
+    public void RegisterWorkflow<TWorkflow>(string? name = null) where TWorkflow : class, IWorkflow =>
+        _workflows.TryAdd(name ?? typeof(TWorkflow).Name, sp => ActivatorUtilities.CreateInstance<TWorkflow>(sp));
+
+    public void RegisterWorkflow<TInput, TOutput>(string name, Func<WorkflowContext, TInput, Task<TOutput>> implementation)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(implementation);
+        _workflows.TryAdd(name, _ => new FunctionWorkflow<TInput, TOutput>(implementation));
+    }
+
+    public void RegisterActivity<TActivity>(string? name = null) where TActivity : class, IWorkflowActivity =>
+        _activities.TryAdd(name ?? typeof(TActivity).Name, sp => ActivatorUtilities.CreateInstance<TActivity>(sp));
+
+    public void RegisterActivity<TInput, TOutput>(string name, Func<WorkflowActivityContext, TInput, Task<TOutput>> implementation)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(implementation);
+        _activities.TryAdd(name, _ => new FunctionActivity<TInput, TOutput>(implementation));
+    }
+
+    public bool TryCreateWorkflow(TaskIdentifier identifier, IServiceProvider serviceProvider, out IWorkflow? workflow, out Exception? activationException) =>
+        TryCreate(_workflows, identifier, serviceProvider, out workflow, out activationException);
+
+    public bool TryCreateActivity(TaskIdentifier identifier, IServiceProvider serviceProvider, out IWorkflowActivity? activity,
+        out Exception? activationException) =>
+        TryCreate(_activities, identifier, serviceProvider, out activity, out activationException);
+
+    private static bool TryCreate<T>(ConcurrentDictionary<string, Func<IServiceProvider, T>> factories, TaskIdentifier identifier,
+        IServiceProvider services, out T? created, out Exception? error) where T : class
+    {
+        created = null;
+        error = null;
+        if (!factories.TryGetValue(identifier.Name, out var factory)) return false;
+        try
+        {
+            created = factory(services);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            return false;
+        }
+    }
+
+    private sealed class FunctionWorkflow<TInput, TOutput>(Func<WorkflowContext, TInput, Task<TOutput>> implementation) : IWorkflow
+    {
+        public Type InputType => typeof(TInput);
+        public Type OutputType => typeof(TOutput);
+        public async Task<object?> RunAsync(WorkflowContext context, object? input) => await implementation(context, (TInput)input!);
+    }
+
+    private sealed class FunctionActivity<TInput, TOutput>(Func<WorkflowActivityContext, TInput, Task<TOutput>> implementation) : IWorkflowActivity
+    {
+        public Type InputType => typeof(TInput);
+        public Type OutputType => typeof(TOutput);
+        public async Task<object?> RunAsync(WorkflowActivityContext context, object? input) => await implementation(context, (TInput)input!);
+    }
 }
 
-/// <summary>Thrown into the workflow when an activity failed all its attempts.</summary>
-public sealed class WorkflowTaskFailedException(string message, WorkflowTaskFailureDetails failureDetails) : Exception(message)
+internal static class RetryPolicies
 {
-    public WorkflowTaskFailureDetails FailureDetails { get; } = failureDetails;
+    /// <summary>Dapr's backoff: the wait after failed attempt <paramref name="attempt"/> (1-based), capped at the maximum interval.</summary>
+    public static TimeSpan DelayAfter(this WorkflowRetryPolicy policy, int attempt)
+    {
+        var ms = policy.FirstRetryInterval.TotalMilliseconds * Math.Pow(policy.BackoffCoefficient, attempt - 1);
+        var max = (policy.MaxRetryInterval ?? TimeSpan.FromHours(1)).TotalMilliseconds;
+        return TimeSpan.FromMilliseconds(Math.Min(ms, max));
+    }
+}
+
+internal static class Failures
+{
+    /// <summary>Why a task or workflow failed, as Dapr reports it: the exception's full type name and message.</summary>
+    public static WorkflowTaskFailureDetails From(Exception ex) =>
+        ex is WorkflowTaskFailedException failed
+            ? failed.FailureDetails
+            : Of(ex);
+
+    /// <summary>The exception itself, as Dapr's worker reports a workflow that threw.</summary>
+    public static WorkflowTaskFailureDetails Of(Exception ex) => new(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.StackTrace);
 }
 
 /// <summary>The workflow's code did not take the same path on replay as when its history was recorded.</summary>

@@ -10,10 +10,10 @@ namespace Platform.Workflows;
 public sealed class WorkflowClient
 {
     private readonly WorkflowStore _store;
-    private readonly WorkflowRuntimeOptions _options;
+    private readonly WorkflowRunnerOptions _options;
     private readonly WorkflowSignals _signals;
 
-    public WorkflowClient(IStateStore store, WorkflowRuntimeOptions options, WorkflowSignals signals, TimeProvider? clock = null)
+    public WorkflowClient(IStateStore store, WorkflowRunnerOptions options, WorkflowSignals signals, TimeProvider? clock = null)
     {
         _store = new WorkflowStore(store, clock ?? TimeProvider.System);
         _options = options;
@@ -27,8 +27,9 @@ public sealed class WorkflowClient
     public async Task<string> ScheduleNewWorkflowAsync(string name, string? instanceId = null, object? input = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        if (_options.Workflows.Count > 0 && !_options.Workflows.ContainsKey(name))
-            throw new ArgumentException($"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Workflows.Keys)}.", nameof(name));
+        if (_options.Registry.Workflows.Any() && !_options.Registry.HasWorkflow(name))
+            throw new ArgumentException(
+                $"Workflow '{name}' is not registered. Registered: {string.Join(", ", _options.Registry.Workflows.Order())}.", nameof(name));
         instanceId ??= Guid.NewGuid().ToString("N");
         WorkflowStore.ValidateInstanceId(instanceId);
         var (created, record) = await _store.CreateAsync(name, _options.VersionOf(name), instanceId, WorkflowJson.Serialize(input));

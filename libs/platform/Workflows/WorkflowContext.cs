@@ -1,60 +1,22 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Dapr.Workflow;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Platform.Workflows;
 
 /// <summary>
-/// What a workflow uses to do durable work, with Dapr Workflow's names. Every call is recorded or replayed:
-/// after a restart the workflow runs again from the top and the calls whose results are in the history complete
-/// at once (<see cref="IsReplaying"/> is true until the history is used up).
+/// The embedded runner's implementation of Dapr's <see cref="WorkflowContext"/> for one execution. Every call is
+/// recorded or replayed: after a restart the workflow runs again from the top and the calls whose results are in the
+/// history complete at once (<see cref="IsReplaying"/> is true until the history is used up). It is driven from one
+/// thread at a time by <see cref="OrchestrationScheduler"/>: checkpointed results are applied in history order, which
+/// replays the workflow's code along the path it took. Not supported here (they throw <see cref="NotSupportedException"/>):
+/// child workflows, detached workflows, <see cref="SendEvent"/>, <see cref="ContinueAsNew"/>, activities on another app (<c>TargetAppId</c>).
 /// </summary>
-public abstract class WorkflowContext
-{
-    public abstract string Name { get; }
-    public abstract string InstanceId { get; }
-
-    /// <summary>Deterministic "now": the time the latest replayed or recorded step was checkpointed (the start time at first).</summary>
-    public abstract DateTime CurrentUtcDateTime { get; }
-
-    public abstract bool IsReplaying { get; }
-
-    /// <summary>Runs activity <paramref name="name"/>; throws <see cref="WorkflowTaskFailedException"/> when all attempts failed.</summary>
-    public abstract Task<T> CallActivityAsync<T>(string name, object? input = null, WorkflowTaskOptions? options = null);
-
-    public Task CallActivityAsync(string name, object? input = null, WorkflowTaskOptions? options = null) =>
-        CallActivityAsync<object?>(name, input, options);
-
-    public abstract Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken = default);
-
-    public Task CreateTimer(TimeSpan delay, CancellationToken cancellationToken = default) =>
-        CreateTimer(CurrentUtcDateTime + delay, cancellationToken);
-
-    /// <summary>Waits for an event raised with this name (case-insensitive); events raised earlier are buffered, first in first out.</summary>
-    public abstract Task<T> WaitForExternalEventAsync<T>(string eventName, CancellationToken cancellationToken = default);
-
-    /// <summary>As above; throws <see cref="TaskCanceledException"/> when no event came within <paramref name="timeout"/> (a durable timer).</summary>
-    public abstract Task<T> WaitForExternalEventAsync<T>(string eventName, TimeSpan timeout);
-
-    /// <summary>Visible in <see cref="WorkflowState.ReadCustomStatusAs{T}"/> after the next checkpoint.</summary>
-    public abstract void SetCustomStatus(object? customStatus);
-
-    /// <summary>A GUID that is the same on every replay (derived from the instance id and a counter).</summary>
-    public abstract Guid NewGuid();
-
-    /// <summary>
-    /// Versioning, as Dapr's <c>IsPatched</c>: true where the instance takes the changed code. An instance that replays
-    /// through this call from history recorded before the patch existed gets false (it keeps the old path); one that
-    /// reaches it live gets true, and the patch is recorded so every later replay decides the same way.
-    /// </summary>
-    public abstract bool IsPatched(string patchName);
-}
-
-/// <summary>
-/// The runner's context for one execution. It is driven from one thread at a time by <see cref="OrchestrationScheduler"/>:
-/// checkpointed results are applied in history order, which replays the workflow's code along the path it took.
-/// </summary>
-internal sealed class OrchestrationContext(string name, string instanceId, DateTimeOffset start, List<string> patches) : WorkflowContext
+internal sealed class OrchestrationContext(string name, string instanceId, DateTimeOffset start, List<string> patches, ILoggerFactory? loggers = null)
+    : WorkflowContext
 {
     private readonly Dictionary<string, bool> _patchDecisions = new(StringComparer.Ordinal);
     private readonly Dictionary<int, PendingTask> _pending = [];
@@ -91,13 +53,16 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
 
     public override async Task<T> CallActivityAsync<T>(string name, object? input = null, WorkflowTaskOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (options?.TargetAppId is { Length: > 0 } app)
+            throw new NotSupportedException(
+                $"The embedded workflow runner cannot call activities on another app ('{app}'); that needs Dapr's workflow engine.");
         var task = Add(new PendingTask(_nextId++, PendingKind.Activity, name) { Input = WorkflowJson.Serialize(input), Options = options });
         var json = await task.Completion.Task;
         return WorkflowJson.Deserialize<T>(json)!;
     }
 
-    public override Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken = default)
+    public override Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken)
     {
         var timer = Add(new PendingTask(_nextId++, PendingKind.Timer, "timer") { FireAt = new DateTimeOffset(DateTime.SpecifyKind(fireAt, DateTimeKind.Utc)) });
         if (cancellationToken.CanBeCanceled)
@@ -114,7 +79,52 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
     public override Task<T> WaitForExternalEventAsync<T>(string eventName, CancellationToken cancellationToken = default) =>
         WaitAsync<T>(eventName, null, cancellationToken);
 
-    public override Task<T> WaitForExternalEventAsync<T>(string eventName, TimeSpan timeout) => WaitAsync<T>(eventName, timeout, default);
+    /// <summary>As Dapr: a zero timeout cancels at once, a negative one waits without a timer.</summary>
+    public override Task<T> WaitForExternalEventAsync<T>(string eventName, TimeSpan timeout) =>
+        timeout == TimeSpan.Zero
+            ? Task.FromException<T>(new TaskCanceledException($"WaitForExternalEvent '{eventName}' timed out immediately (zero timeout)."))
+            : WaitAsync<T>(eventName, timeout < TimeSpan.Zero ? null : timeout, default);
+
+    public override void SendEvent(string instanceId, string eventName, object payload) =>
+        throw new NotSupportedException("The embedded workflow runner does not support SendEvent from a workflow; " +
+                                        "raise the event through the WorkflowClient from an activity, or use Dapr's workflow engine.");
+
+    public override Task<TResult> CallChildWorkflowAsync<TResult>(string workflowName, object? input = null, ChildWorkflowTaskOptions? options = null) =>
+        throw new NotSupportedException($"The embedded workflow runner does not support child workflows ('{workflowName}'); " +
+                                        "schedule it from an activity, or use Dapr's workflow engine.");
+
+    public override void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) =>
+        throw new NotSupportedException("The embedded workflow runner does not support ContinueAsNew; schedule a new instance, or use Dapr's workflow engine.");
+
+    public override Task<string> ScheduleNewDetachedWorkflowAsync(string workflowName, string? instanceId = null, object? input = null,
+        DateTimeOffset? startTime = null) =>
+        throw new NotSupportedException($"The embedded workflow runner does not schedule workflows from a workflow ('{workflowName}'); " +
+                                        "schedule it from an activity through the WorkflowClient, or use Dapr's workflow engine.");
+
+    public override Task<string> ScheduleNewDetachedWorkflowAsync(string workflowName, string? instanceId, object? input, DateTimeOffset? startTime,
+        WorkflowTaskOptions options) => ScheduleNewDetachedWorkflowAsync(workflowName, instanceId, input, startTime);
+
+    /// <summary>History propagation needs Dapr's engine; the embedded runner propagates none.</summary>
+    public override PropagatedHistory? GetPropagatedHistory() => null;
+
+    public override ILogger CreateReplaySafeLogger(string categoryName) =>
+        new ReplaySafeLogger(this, (loggers ?? NullLoggerFactory.Instance).CreateLogger(categoryName));
+
+    public override ILogger CreateReplaySafeLogger(Type type) =>
+        new ReplaySafeLogger(this, (loggers ?? NullLoggerFactory.Instance).CreateLogger(type));
+
+    public override ILogger CreateReplaySafeLogger<T>() => CreateReplaySafeLogger(typeof(T));
+
+    /// <summary>Logs only when the workflow is not replaying, so a replayed step does not log twice.</summary>
+    private sealed class ReplaySafeLogger(WorkflowContext context, ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+        public bool IsEnabled(LogLevel logLevel) => !context.IsReplaying && inner.IsEnabled(logLevel);
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!context.IsReplaying) inner.Log(logLevel, eventId, state, exception, formatter);
+        }
+    }
 
     private async Task<T> WaitAsync<T>(string eventName, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -190,9 +200,10 @@ internal sealed class OrchestrationContext(string name, string instanceId, DateT
                 if (entry.Kind == HistoryKind.ActivityCompleted)
                     task.Completion.TrySetResult(entry.Result);
                 else
+                    // Dapr's message and details for a failed task.
                     task.Completion.TrySetException(new WorkflowTaskFailedException(
-                        $"Activity '{entry.Name}' failed after {entry.Attempts} attempt(s): {entry.Failure?.ErrorMessage}",
-                        entry.Failure ?? new WorkflowTaskFailureDetails("Unknown", "unknown failure")));
+                        $"Task failed: {entry.Failure?.ErrorMessage ?? "Unknown error"}",
+                        entry.Failure ?? new WorkflowTaskFailureDetails("Exception", "Unknown error")));
                 break;
             case HistoryKind.TimerFired:
                 // A timer may have been cancelled (its event came first) after it fired in the same batch: nothing waits for it.

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using Platform.Contracts;
 
 namespace Platform.Workflows;

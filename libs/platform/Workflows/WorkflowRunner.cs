@@ -17,7 +17,7 @@ public sealed class WorkflowRunner
     private readonly ConcurrentDictionary<string, InstanceExecutor> _active = new(StringComparer.Ordinal);
 
     public WorkflowRunner(
-        IStateStore store, IEventPublisher publisher, IServiceProvider services, WorkflowRuntimeOptions options,
+        IStateStore store, IEventPublisher publisher, IServiceProvider services, WorkflowRunnerOptions options,
         WorkflowSignals signals, ILogger<WorkflowRunner> logger, TimeProvider? clock = null)
     {
         options.Validate();
@@ -27,6 +27,7 @@ public sealed class WorkflowRunner
         Options = options;
         Signals = signals;
         Logger = logger;
+        Loggers = services.GetService(typeof(ILoggerFactory)) as ILoggerFactory;
         RunnerId = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
         signals.InstanceSignaled += id =>
         {
@@ -43,9 +44,10 @@ public sealed class WorkflowRunner
     internal WorkflowStore Store { get; }
     internal IEventPublisher Publisher { get; }
     internal IServiceProvider Services { get; }
-    internal WorkflowRuntimeOptions Options { get; }
+    internal WorkflowRunnerOptions Options { get; }
     internal WorkflowSignals Signals { get; }
     internal ILogger Logger { get; }
+    internal ILoggerFactory? Loggers { get; }
 
     /// <summary>Runs until <paramref name="stoppingToken"/> fires, then stops its instances and releases their leases.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -105,7 +107,7 @@ public sealed class WorkflowRunner
     {
         // An instance whose definition is not registered here is left to the replicas that have it (a rolling deployment)
         // for a grace period; after that it is taken and the executor marks it Failed, as Dapr does.
-        var leased = await Store.ReadLeasableAsync(id, RunnerId, record => Options.Workflows.ContainsKey(record.Name)
+        var leased = await Store.ReadLeasableAsync(id, RunnerId, record => Options.Registry.HasWorkflow(record.Name)
             || Store.Now - record.LastUpdatedAt >= Options.UnregisteredGracePeriod, ct);
         if (leased is null) return;
         var executor = new InstanceExecutor(this, leased, ct);

@@ -27,7 +27,7 @@ public sealed class WorkflowRuns
     private readonly WorkflowClient _client;
     private readonly TimeProvider _clock;
 
-    public WorkflowRuns(IStateStoreProvider stores, WorkflowRuntimeOptions options, WorkflowClient client, TimeProvider? clock = null)
+    public WorkflowRuns(IStateStoreProvider stores, WorkflowRunnerOptions options, WorkflowClient client, TimeProvider? clock = null)
     {
         _store = stores.Get(options.StateStoreName);
         _client = client;

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using System.Text.Json.Serialization;
 
 namespace Platform.Workflows;

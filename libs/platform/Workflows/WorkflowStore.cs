@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using System.Text;
 using System.Text.Json.Serialization;
 using Platform.BuildingBlocks.State;
@@ -13,7 +14,7 @@ internal sealed class InstanceRecord
 {
     public required string InstanceId { get; init; }
     public required string Name { get; init; }
-    /// <summary>The version of the definition that started the instance (<see cref="WorkflowRuntimeOptions.RegisterWorkflow{T}"/>).</summary>
+    /// <summary>The version of the definition that started the instance (<see cref="WorkflowRunnerOptions.Versions"/>).</summary>
     public string? Version { get; init; }
     public WorkflowRuntimeStatus Status { get; set; }
     public string? Input { get; init; }

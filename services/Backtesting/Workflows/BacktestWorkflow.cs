@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using Platform.Backtesting.Runs;
 using Platform.Backtesting.Testing;
 using Platform.Backtesting.Engine.Modeling;

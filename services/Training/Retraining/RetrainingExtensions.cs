@@ -29,7 +29,7 @@ public static class RetrainingExtensions
         return services;
     }
 
-    public static void RegisterRetraining(this WorkflowRuntimeOptions options)
+    public static void RegisterRetraining(this Dapr.Workflow.WorkflowRuntimeOptions options)
     {
         options.RegisterWorkflow<RetrainingWorkflow>();
         options.RegisterActivity<RetrainingTimingsActivity>();

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using Platform.Modeling.Models;
 using Platform.Modeling.Registry;
 using Platform.Modeling.Validation;

@@ -1,3 +1,4 @@
+using Dapr.Workflow;
 using System.Collections.Concurrent;
 using Platform.Modeling.Datasets;
 using Platform.Modeling.Drift;

@@ -2,13 +2,12 @@ using Platform.Contracts;
 
 namespace Platform.Workflows;
 
-/// <summary>Registrations and runner settings (configuration section <c>Workflows</c> binds the settings).</summary>
-public sealed class WorkflowRuntimeOptions
+/// <summary>
+/// The embedded runner's settings (configuration section <c>Workflows</c> binds them). Workflows and activities are
+/// registered on Dapr's <see cref="Dapr.Workflow.WorkflowRuntimeOptions"/>, which both engines read.
+/// </summary>
+public sealed class WorkflowRunnerOptions
 {
-    private readonly Dictionary<string, Type> _workflows = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _versions = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Type> _activities = new(StringComparer.Ordinal);
-
     /// <summary>The state component holding checkpoints, inboxes, leases and the index: the app's private store.</summary>
     public string StateStoreName { get; set; } = Components.StateStore;
 
@@ -44,25 +43,17 @@ public sealed class WorkflowRuntimeOptions
     public TimeSpan StartRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// Registers a workflow under <paramref name="name"/> (its class name by default, as Dapr does) and
-    /// <paramref name="version"/>, which new instances record. Change code that running instances may replay with
-    /// <see cref="WorkflowContext.IsPatched"/>; an instance whose name is no longer registered is marked Failed.
+    /// The version new instances of a workflow record (by registered name, case-insensitive; "1" when not listed).
+    /// Change code that running instances may replay with <c>IsPatched</c>; an instance whose name is no longer
+    /// registered is marked Failed after <see cref="UnregisteredGracePeriod"/>.
     /// </summary>
-    public void RegisterWorkflow<T>(string? name = null, string version = "1") where T : class, IWorkflow
-    {
-        name ??= typeof(T).Name;
-        _workflows[name] = typeof(T);
-        _versions[name] = version;
-    }
+    public Dictionary<string, string> Versions { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Workflows and activities, read from Dapr's <see cref="Dapr.Workflow.WorkflowRuntimeOptions"/> registrations.</summary>
+    public WorkflowRegistry Registry { get; internal set; } = new();
 
     /// <summary>The registered version of workflow <paramref name="name"/>, null when it is not registered.</summary>
-    public string? VersionOf(string name) => _versions.GetValueOrDefault(name);
-
-    /// <summary>Registers an activity under its class name, as Dapr does.</summary>
-    public void RegisterActivity<T>() where T : class, IWorkflowActivity => _activities[typeof(T).Name] = typeof(T);
-
-    public IReadOnlyDictionary<string, Type> Workflows => _workflows;
-    public IReadOnlyDictionary<string, Type> Activities => _activities;
+    public string? VersionOf(string name) => Registry.HasWorkflow(name) ? Versions.GetValueOrDefault(name) ?? "1" : null;
 
     internal void Validate()
     {
