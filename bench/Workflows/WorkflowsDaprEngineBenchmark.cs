@@ -1,22 +1,9 @@
 using System.Diagnostics;
-using System.Net;
-using Dapr.DurableTask.Protobuf;
 using Dapr.Workflow;
-using DurableTask.Core;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.ClientFactory;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.DurableTask.Testing.Sidecar;
-using Microsoft.DurableTask.Testing.Sidecar.Grpc;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Platform.DaprSidecar.Testing;
 using static Platform.Bench.Workflows.WorkflowsBenchmark;
 
 namespace Platform.Bench.Workflows;
@@ -42,21 +29,15 @@ public sealed class WorkflowsDaprEngineBenchmark : IBenchmark
         // One at a time by default: with two or more instances in flight this sidecar took about 1.5 s per instance
         // (100 instances in 150 s at 4 and at 16 in flight), whatever the window; one in flight takes milliseconds.
         var window = context.IntOption("--in-flight", 1);
-        await using var sidecar = await StartSidecarAsync();
+        await using var sidecar = await InMemoryWorkflowSidecar.StartAsync();
         var worker = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        worker.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DAPR_GRPC_ENDPOINT"] = sidecar.Address });
+        sidecar.Attach(worker);
         worker.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         worker.Services.AddDaprWorkflow(o =>
         {
             o.RegisterWorkflow<FiveStepChain>();
             o.RegisterActivity<ChainStep>();
         });
-        var clientType = typeof(TaskHubSidecarService.TaskHubSidecarServiceClient);
-        foreach (var name in new[] { clientType.Name, clientType.FullName! })
-        {
-            worker.Services.PostConfigure<GrpcClientFactoryOptions>(name, o =>
-                o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => new ProtocolFieldsInterceptor())));
-        }
         using var host = worker.Build();
         await host.StartAsync(ct);
         var client = host.Services.GetRequiredService<DaprWorkflowClient>();
@@ -99,54 +80,6 @@ public sealed class WorkflowsDaprEngineBenchmark : IBenchmark
         foreach (var list in samples)
         {
             foreach (var ticks in list) latency.AddTicks(ticks);
-        }
-    }
-
-    private sealed record Sidecar(WebApplication App, string Address) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await App.StopAsync(TimeSpan.FromSeconds(5));
-            await App.DisposeAsync();
-        }
-    }
-
-    /// <summary>The sidecar on Kestrel (HTTP/2, a free loopback port): TaskHubGrpcServer over InMemoryOrchestrationService.</summary>
-    private static async Task<Sidecar> StartSidecarAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(sp => new InMemoryOrchestrationService(sp.GetRequiredService<ILoggerFactory>()));
-        builder.Services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
-        builder.Services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
-        builder.Services.AddSingleton<TaskHubGrpcServer>();
-        var app = builder.Build();
-        app.MapGrpcService<TaskHubGrpcServer>();
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Sidecar(app, address);
-    }
-
-    /// <summary>
-    /// Clears the two fields where Dapr's protos and Microsoft's disagree (field 5 of a schedule-task action, field 6 of
-    /// the response); without it the sidecar cannot parse the worker's responses and instances stay Pending.
-    /// </summary>
-    private sealed class ProtocolFieldsInterceptor : Interceptor
-    {
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request,
-            ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
-        {
-            if (request is WorkflowResponse response)
-            {
-                response.Version = null;
-                foreach (var action in response.Actions)
-                {
-                    if (action.ScheduleTask is { } schedule) schedule.TaskExecutionId = "";
-                }
-            }
-            return continuation(request, context);
         }
     }
 }

@@ -1,20 +1,7 @@
-using System.Net;
-using DurableTask.Core;
-using Dapr.DurableTask.Protobuf;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.ClientFactory;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.DurableTask.Testing.Sidecar;
-using Microsoft.DurableTask.Testing.Sidecar.Grpc;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Platform.DaprSidecar.Testing;
 using Dapr.Workflow;
 using DaprWorkflowState = Dapr.Workflow.WorkflowState;
 using DaprRuntimeStatus = Dapr.Workflow.WorkflowRuntimeStatus;
@@ -108,7 +95,7 @@ public sealed class EmbeddedEngine : IWorkflowEngine
 /// </summary>
 public sealed class DaprEngine : IWorkflowEngine
 {
-    private WebApplication? _sidecar;
+    private InMemoryWorkflowSidecar? _sidecar;
     private IHost? _worker;
     private Dapr.Workflow.DaprWorkflowClient? _client;
 
@@ -116,30 +103,12 @@ public sealed class DaprEngine : IWorkflowEngine
 
     public async Task StartAsync(Action<Dapr.Workflow.WorkflowRuntimeOptions> register)
     {
-        var sidecar = WebApplication.CreateSlimBuilder();
-        sidecar.Logging.SetMinimumLevel(LogLevel.Warning);
-        sidecar.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
-        sidecar.Services.AddGrpc();
-        sidecar.Services.AddSingleton(sp => new InMemoryOrchestrationService(sp.GetRequiredService<ILoggerFactory>()));
-        sidecar.Services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
-        sidecar.Services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
-        sidecar.Services.AddSingleton<TaskHubGrpcServer>();
-        _sidecar = sidecar.Build();
-        _sidecar.MapGrpcService<TaskHubGrpcServer>();
-        await _sidecar.StartAsync();
-        var address = _sidecar.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-
+        _sidecar = await InMemoryWorkflowSidecar.StartAsync();
         var worker = Host.CreateApplicationBuilder();
-        worker.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DAPR_GRPC_ENDPOINT"] = address });
+        _sidecar.Attach(worker);
         worker.Logging.SetMinimumLevel(LogLevel.Warning);
         worker.Services.AddSingleton(Effects);
         worker.Services.AddDaprWorkflow(register);
-        var clientType = typeof(TaskHubSidecarService.TaskHubSidecarServiceClient);
-        foreach (var name in new[] { clientType.Name, clientType.FullName! })
-        {
-            worker.Services.PostConfigure<GrpcClientFactoryOptions>(name, o =>
-                o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => new ClearTaskExecutionId())));
-        }
         _worker = worker.Build();
         await _worker.StartAsync();
         _client = _worker.Services.GetRequiredService<Dapr.Workflow.DaprWorkflowClient>();
@@ -162,11 +131,7 @@ public sealed class DaprEngine : IWorkflowEngine
             await _worker.StopAsync(TimeSpan.FromSeconds(5));
             _worker.Dispose();
         }
-        if (_sidecar is not null)
-        {
-            await _sidecar.StopAsync(TimeSpan.FromSeconds(5));
-            await _sidecar.DisposeAsync();
-        }
+        if (_sidecar is not null) await _sidecar.DisposeAsync();
     }
 
     private sealed class State(DaprWorkflowState? state) : EngineState
@@ -186,25 +151,5 @@ public sealed class DaprEngine : IWorkflowEngine
         public override string? FailureMessage => state?.FailureDetails?.ErrorMessage;
         public override T? Output<T>() where T : default => state is null ? default : state.ReadOutputAs<T>();
         public override T? CustomStatus<T>() where T : default => state is null ? default : state.ReadCustomStatusAs<T>();
-    }
-
-    /// <summary>Clears the field Dapr's and Microsoft's protos disagree on before the sidecar parses the worker's response.</summary>
-    private sealed class ClearTaskExecutionId : Interceptor
-    {
-        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context,
-            AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
-        {
-            if (request is WorkflowResponse response)
-            {
-                // Field 6 too: Dapr's patch record (WorkflowVersion) where Microsoft's has a trace context. The sidecar then
-                // keeps no patches, so on this leg IsPatched is only meaningful within an instance's first turn.
-                response.Version = null;
-                foreach (var action in response.Actions)
-                {
-                    if (action.ScheduleTask is { } schedule) schedule.TaskExecutionId = "";
-                }
-            }
-            return continuation(request, context);
-        }
     }
 }
