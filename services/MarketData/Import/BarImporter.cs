@@ -82,17 +82,9 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         long? total = content.CanSeek ? content.Length : null;
         using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
         using var lines = new LineReader(reader);
-        var (sample, estimate) = await SampleAsync(lines, total, ct);
-        BarFileLayout layout;
-        List<string> notes;
-        try
-        {
-            (layout, notes) = LayoutDetector.Detect(sample, options);
-        }
-        catch (ImportFormatException ex)
-        {
-            return Failed(importId, source, options, ex.Line is { } l ? Strip(ex.Message, l) : ex.Message) with { ErrorLine = ex.Line };
-        }
+        var (sample, estimate, layout, notes, unreadable) = await ReadHeadAsync(lines, total, options, ct);
+        if (unreadable is not null)
+            return Failed(importId, source, options, Describe(unreadable)) with { ErrorLine = unreadable.Line };
         if (!Symbols.IsValid(options.Symbol)) return Count(SymbolRefused(importId, source, options));
 
         // Rows are read, checked and (when the store can take them as they come) sent a buffer at a time, so the store
@@ -186,6 +178,28 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
             : 1024;
         return (sample, estimate);
     }
+
+    /// <summary>
+    /// The head of a file: its sample and row estimate (<see cref="SampleAsync"/>) and the layout detected from the sample,
+    /// or the reason no layout fits (then the layout is null).
+    /// </summary>
+    private static async Task<(List<NumberedLine> Sample, int Estimate, BarFileLayout Layout, List<string> Notes, ImportFormatException? Unreadable)>
+        ReadHeadAsync(LineReader lines, long? total, ImportOptions options, CancellationToken ct)
+    {
+        var (sample, estimate) = await SampleAsync(lines, total, ct);
+        try
+        {
+            var (layout, notes) = LayoutDetector.Detect(sample, options);
+            return (sample, estimate, layout, notes, null);
+        }
+        catch (ImportFormatException ex)
+        {
+            return (sample, estimate, null!, [], ex);
+        }
+    }
+
+    /// <summary>The message of a format error, without the line number the report gives separately.</summary>
+    private static string Describe(ImportFormatException ex) => ex.Line is { } line ? Strip(ex.Message, line) : ex.Message;
 
     /// <summary>Parses every complete line in the reader's buffer, in place, into <paramref name="chunk"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -378,18 +392,8 @@ public sealed class BarImporter(IBarStore store, ILogger<BarImporter> logger)
         long? total = content.CanSeek ? content.Length : null;
         using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16, leaveOpen: true);
         using var lines = new LineReader(reader);
-
-        var (sample, estimate) = await SampleAsync(lines, total, ct);
-        BarFileLayout layout;
-        List<string> notes;
-        try
-        {
-            (layout, notes) = LayoutDetector.Detect(sample, options);
-        }
-        catch (ImportFormatException ex)
-        {
-            return new ParsedFile(null, [], [], [], ex.Line is { } l ? Strip(ex.Message, l) : ex.Message, ex.Line);
-        }
+        var (sample, estimate, layout, notes, unreadable) = await ReadHeadAsync(lines, total, options, ct);
+        if (unreadable is not null) return new ParsedFile(null, [], [], [], Describe(unreadable), unreadable.Line);
 
         var parser = new BarFileParser(layout);
         var file = new ParsedFile(layout, notes, new List<(int Line, Bar Bar)>(estimate), []);
