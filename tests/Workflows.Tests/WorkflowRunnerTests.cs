@@ -5,6 +5,15 @@ public sealed class WorkflowRunnerTests : RuntimeTest
 {
     internal static CancellationToken Within(int seconds = 15) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
+    /// <summary>Starts a runner, schedules <paramref name="workflow"/> and waits (15 s at most) until the instance ends.</summary>
+    private async Task<(string Id, WorkflowState State)> RunToEndAsync(string workflow, string instanceId, object? input = null,
+        Action<Dapr.Workflow.WorkflowRuntimeOptions>? register = null)
+    {
+        var r = Runtime.StartRunner(register: register);
+        var id = await r.Client.ScheduleNewWorkflowAsync(workflow, instanceId, input);
+        return (id, await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within()));
+    }
+
     [Fact]
     public async Task ScheduleNewWorkflow_FiveChainedActivities_CompletesWithEachResultFedToTheNext()
     {
@@ -40,9 +49,7 @@ public sealed class WorkflowRunnerTests : RuntimeTest
     [Fact]
     public async Task RunAsync_ParallelActivities_AppliesResultsAsTheyComplete()
     {
-        var r = Runtime.StartRunner();
-        var id = await r.Client.ScheduleNewWorkflowAsync(nameof(FanOutWorkflow), "fan-1", 30);
-        var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+        var (id, state) = await RunToEndAsync(nameof(FanOutWorkflow), "fan-1", 30);
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal((1 + 2 + 3) * 10 + 4, state.ReadOutputAs<long>());
@@ -64,10 +71,7 @@ public sealed class WorkflowRunnerTests : RuntimeTest
     [Fact]
     public async Task CallActivity_FailsTwiceThenSucceeds_RetriesWithBackoff()
     {
-        var r = Runtime.StartRunner();
-        var id = await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "retry-1",
-            new FlakyInput(FailTimes: 2, MaxAttempts: 3, FirstRetryMs: 100, Backoff: 2.0));
-        var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+        var (id, state) = await RunToEndAsync(nameof(RetryWorkflow), "retry-1", new FlakyInput(FailTimes: 2, MaxAttempts: 3, FirstRetryMs: 100, Backoff: 2.0));
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal("ok after 3", state.ReadOutputAs<string>());
@@ -81,9 +85,7 @@ public sealed class WorkflowRunnerTests : RuntimeTest
     [Fact]
     public async Task CallActivity_FailsEveryAttempt_WorkflowFailsWithTheActivityError()
     {
-        var r = Runtime.StartRunner();
-        var id = await r.Client.ScheduleNewWorkflowAsync(nameof(RetryWorkflow), "fail-1", new FlakyInput(FailTimes: 10, MaxAttempts: 3));
-        var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+        var (id, state) = await RunToEndAsync(nameof(RetryWorkflow), "fail-1", new FlakyInput(FailTimes: 10, MaxAttempts: 3));
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
         // As Dapr reports it: the workflow failed with the task-failed exception that its last attempt raised in it.
@@ -96,9 +98,7 @@ public sealed class WorkflowRunnerTests : RuntimeTest
     [Fact]
     public async Task CallActivity_FinalFailureCaught_WorkflowCompletesWithItsOwnResult()
     {
-        var r = Runtime.StartRunner();
-        var id = await r.Client.ScheduleNewWorkflowAsync(nameof(CatchingWorkflow), "catch-1", new FlakyInput(FailTimes: 10, MaxAttempts: 2));
-        var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+        var (id, state) = await RunToEndAsync(nameof(CatchingWorkflow), "catch-1", new FlakyInput(FailTimes: 10, MaxAttempts: 2));
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal("handled System.InvalidOperationException: boom 2", state.ReadOutputAs<string>());
@@ -107,9 +107,7 @@ public sealed class WorkflowRunnerTests : RuntimeTest
     [Fact]
     public async Task RunAsync_UnregisteredActivity_FailsTheWorkflow()
     {
-        var r = Runtime.StartRunner(register: o => o.RegisterWorkflow<UnknownActivityWorkflow>());
-        var id = await r.Client.ScheduleNewWorkflowAsync(nameof(UnknownActivityWorkflow), "unknown-1");
-        var state = await r.Client.WaitForWorkflowCompletionAsync(id, cancellation: Within());
+        var (id, state) = await RunToEndAsync(nameof(UnknownActivityWorkflow), "unknown-1", register: o => o.RegisterWorkflow<UnknownActivityWorkflow>());
 
         Assert.Equal(WorkflowRuntimeStatus.Failed, state.RuntimeStatus);
         Assert.Contains("NoSuchActivity", state.FailureDetails!.ErrorMessage);
