@@ -23,6 +23,9 @@ public sealed class WorkflowRuns
     private static readonly TimeSpan SchedulingGrace = TimeSpan.FromMinutes(1);
     private const int MaxAttempts = 20;
 
+    /// <summary>One admission at a time per store and list in this process (see <see cref="AdmitAsync"/>).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Gates = new();
+
     private readonly IStateStore _store;
     private readonly WorkflowClient _client;
     private readonly TimeProvider _clock;
@@ -44,29 +47,49 @@ public sealed class WorkflowRuns
     /// </summary>
     public async Task<RunRefusal?> StartAsync(string workflow, string instanceId, object? input, string? owner, RunLimits limits, CancellationToken ct)
     {
-        var key = "workflow-runs:" + workflow;
-        for (var attempt = 1; ; attempt++)
-        {
-            var (listed, etag) = await _store.GetWithETagAsync<List<Admitted>>(key, ct);
-            var running = new List<Admitted>();
-            foreach (var run in listed ?? [])
-                if (await StillRunningAsync(run, ct)) running.Add(run);
-            if (running.Count >= limits.MaxConcurrent)
-                return new RunRefusal(limits.MaxConcurrentKey, limits.MaxConcurrent,
-                    $"{running.Count} {workflow} runs are running; at most {limits.MaxConcurrent} may run at once ({limits.MaxConcurrentKey}). Try again when one has finished.");
-            var mine = running.Count(r => r.Owner == owner);
-            if (mine >= limits.MaxConcurrentPerCaller)
-                return new RunRefusal(limits.MaxConcurrentPerCallerKey, limits.MaxConcurrentPerCaller,
-                    $"You have {mine} {workflow} runs running; at most {limits.MaxConcurrentPerCaller} per caller ({limits.MaxConcurrentPerCallerKey}). Wait for one to finish or cancel it with DELETE.");
-            running.Add(new Admitted(instanceId, owner, _clock.GetUtcNow()));
-            if (await _store.SaveAsync(key, running, etag, ct) == StateOutcome.Ok) break;
-            if (attempt >= MaxAttempts) throw new StateStoreException($"Gave up admitting a {workflow} run after {attempt} conflicts.", "CONFLICT");
-            await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
-        }
+        if (await AdmitAsync(workflow, instanceId, owner, limits, ct) is { } refusal) return refusal;
         var saved = await _store.SaveAsync(OwnerKey(instanceId), new OwnerRecord(owner, _clock.GetUtcNow()), null, ct);
         if (saved != StateOutcome.Ok) throw new StateStoreException($"Could not record the owner of run '{instanceId}': {saved}.");
         await _client.ScheduleNewWorkflowAsync(workflow, instanceId, input, ct);
         return null;
+    }
+
+    /// <summary>
+    /// Adds the run to the workflow's list unless a limit is reached. ETags make admissions from replicas safe once the list
+    /// exists, but not its creation: a list first written without an ETag is last-write-wins, so two first admissions
+    /// could both succeed. Within a process (the embedded platform, several runners in one host) admissions to one list
+    /// are therefore taken one at a time; across processes only the first admission of a workflow on a fresh store is exposed.
+    /// </summary>
+    private async Task<RunRefusal?> AdmitAsync(string workflow, string instanceId, string? owner, RunLimits limits, CancellationToken ct)
+    {
+        var key = "workflow-runs:" + workflow;
+        var gate = Gates.GetOrAdd(_store.Name + "|" + key, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var (listed, etag) = await _store.GetWithETagAsync<List<Admitted>>(key, ct);
+                var running = new List<Admitted>();
+                foreach (var run in listed ?? [])
+                    if (await StillRunningAsync(run, ct)) running.Add(run);
+                if (running.Count >= limits.MaxConcurrent)
+                    return new RunRefusal(limits.MaxConcurrentKey, limits.MaxConcurrent,
+                        $"{running.Count} {workflow} runs are running; at most {limits.MaxConcurrent} may run at once ({limits.MaxConcurrentKey}). Try again when one has finished.");
+                var mine = running.Count(r => r.Owner == owner);
+                if (mine >= limits.MaxConcurrentPerCaller)
+                    return new RunRefusal(limits.MaxConcurrentPerCallerKey, limits.MaxConcurrentPerCaller,
+                        $"You have {mine} {workflow} runs running; at most {limits.MaxConcurrentPerCaller} per caller ({limits.MaxConcurrentPerCallerKey}). Wait for one to finish or cancel it with DELETE.");
+                running.Add(new Admitted(instanceId, owner, _clock.GetUtcNow()));
+                if (await _store.SaveAsync(key, running, etag, ct) == StateOutcome.Ok) return null;
+                if (attempt >= MaxAttempts) throw new StateStoreException($"Gave up admitting a {workflow} run after {attempt} conflicts.", "CONFLICT");
+                await Task.Delay(Random.Shared.Next(1, 10 * attempt), ct);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>Who started the run: null for a run the platform started itself, or one started before owners were recorded.</summary>
