@@ -147,12 +147,13 @@ public sealed class TrainingRunLimitsTests() : TrainingHostTest("training-limits
         Assert.Equal("terminated", (await again.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json)).GetProperty("status").GetString());
     }
 
-    [Fact]
-    public async Task DeleteTrainingRun_Unknown_NotFoundProblem()
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task TrainingRun_UnknownIdReadOrCancelled_NotFoundProblem(string method)
     {
-        var response = await SendAsync(HttpMethod.Delete, "/v1/training-runs/train-nope", principal: Admin);
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        await response.ReadProblemAsync();
+        var response = await SendAsync(new HttpMethod(method), "/v1/training-runs/train-nope", principal: Admin);
+        Assert.Equal((HttpStatusCode.NotFound, 404), (response.StatusCode, (await response.ReadProblemAsync()).GetProperty("status").GetInt32()));
     }
 
     [Fact]
