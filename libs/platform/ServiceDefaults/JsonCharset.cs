@@ -22,7 +22,9 @@ public static class JsonCharset
 
     /// <summary>True for <c>application/json</c> (or <c>+json</c>) with a charset other than UTF-8.</summary>
     public static bool IsJsonWithForeignCharset(string? contentType) =>
-        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var type) && type.Charset.HasValue
+        // Most requests name no charset (or have no body): they are passed without parsing the header.
+        contentType is not null && contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)
+        && MediaTypeHeaderValue.TryParse(contentType, out var type) && type.Charset.HasValue
         && (type.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || type.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
         && !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)

@@ -4,7 +4,12 @@ using Platform.Contracts;
 namespace Platform.Workflows;
 
 /// <summary>How many instances of one workflow may run at once, in total and per caller, and the configuration keys that set them.</summary>
-public sealed record RunLimits(int MaxConcurrent, string MaxConcurrentKey, int MaxConcurrentPerCaller, string MaxConcurrentPerCallerKey);
+public sealed record RunLimits(int MaxConcurrent, string MaxConcurrentKey, int MaxConcurrentPerCaller, string MaxConcurrentPerCallerKey)
+{
+    /// <summary>The limits of a configuration section's <c>MaxConcurrentRuns</c> and <c>MaxConcurrentRunsPerCaller</c>.</summary>
+    public static RunLimits OfSection(string section, int maxConcurrentRuns, int maxConcurrentRunsPerCaller) =>
+        new(maxConcurrentRuns, section + ":MaxConcurrentRuns", maxConcurrentRunsPerCaller, section + ":MaxConcurrentRunsPerCaller");
+}
 
 /// <summary>Why a run was not started: the limit reached (its configuration key), its configured value, and a sentence for the caller.</summary>
 public sealed record RunRefusal(string Limit, int Value, string Detail);

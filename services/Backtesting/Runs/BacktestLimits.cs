@@ -33,7 +33,7 @@ public sealed class BacktestLimits
     public static readonly DateTimeOffset EarliestDate = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
     public static readonly DateTimeOffset LatestDate = new(2200, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public RunLimits Concurrency => new(MaxConcurrentRuns, Section + ":MaxConcurrentRuns", MaxConcurrentRunsPerCaller, Section + ":MaxConcurrentRunsPerCaller");
+    public RunLimits Concurrency => RunLimits.OfSection(Section, MaxConcurrentRuns, MaxConcurrentRunsPerCaller);
 
     /// <summary>Values out of range (money, fees, dates), by field; the engine's validator has already checked signs and models.</summary>
     public static Dictionary<string, string[]> CheckValues(BacktestSpec spec)

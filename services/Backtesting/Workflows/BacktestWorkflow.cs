@@ -1,3 +1,4 @@
+using Platform.ServiceDefaults;
 using Dapr.Workflow;
 using Platform.Backtesting.Runs;
 using Platform.Backtesting.Testing;
@@ -28,7 +29,7 @@ internal sealed class ModelLease(LoadedModel loaded) : IDisposable
 }
 
 /// <summary>Runs one backtest and saves its report; idempotent (a rerun overwrites the same report).</summary>
-public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports reports, BacktestProgress progress, KillPoints? killPoints = null)
+public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports reports, BacktestProgress progress, HaltPoints? halts = null)
     : WorkflowActivity<BacktestSpec, BacktestOutcome>
 {
     public override async Task<BacktestOutcome> RunAsync(WorkflowActivityContext context, BacktestSpec input)
@@ -38,11 +39,11 @@ public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports r
         {
             var market = await runner.LoadAsync(input, ct);
             using var model = await runner.LoadModelAsync(input, ct) is { } m ? new ModelLease(m) : null;
-            killPoints?.Reach(KillPoints.Simulate);
+            halts?.Reach(KillPoints.Simulate);
             // The simulation is CPU-bound: keep it off the runner's scheduling thread.
             var report = await Task.Run(() => runner.Run(input, market, progress.For(context.InstanceId), ct: ct, model: model?.Loaded), ct);
             await reports.SaveAsync(context.InstanceId, report, ct);
-            killPoints?.Reach(KillPoints.AfterSave);
+            halts?.Reach(KillPoints.AfterSave);
             return new BacktestOutcome(BacktestReports.Key(context.InstanceId), report.Strategy.Returns.TotalReturn,
                 report.Strategy.Risk.Sharpe, report.Benchmark.Returns.TotalReturn, report.Strategy.Trades.Count);
         }

@@ -3,6 +3,7 @@ using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
 using Platform.OfflineStore;
 using Platform.Quant;
+using Platform.ServiceDefaults;
 
 namespace Platform.MarketData.Testing;
 
@@ -32,9 +33,7 @@ public static class KillPoints
     /// <summary>Wraps the registered <see cref="IBarStore"/> when <see cref="ConfigurationKey"/> is set; does nothing otherwise.</summary>
     public static IServiceCollection AddKillPoints(this IServiceCollection services, IConfiguration configuration)
     {
-        if (configuration[ConfigurationKey] is not { Length: > 0 } point) return services;
-        if (!All.Contains(point))
-            throw new InvalidOperationException($"{ConfigurationKey} must be one of {string.Join(", ", All)}, not '{point}'.");
+        if (HaltPoints.From(configuration, ConfigurationKey, All).Point is not { } point) return services;
         var inner = services.LastOrDefault(d => d.ServiceType == typeof(IBarStore))
             ?? throw new InvalidOperationException($"{ConfigurationKey} is set but no IBarStore is registered.");
         services.RemoveAll<IBarStore>();
@@ -45,13 +44,7 @@ public static class KillPoints
     private static IBarStore Resolve(IServiceProvider sp, ServiceDescriptor d) =>
         (IBarStore)(d.ImplementationInstance ?? d.ImplementationFactory?.Invoke(sp) ?? ActivatorUtilities.CreateInstance(sp, d.ImplementationType!));
 
-    /// <summary>Says where it stopped and blocks this thread until the process is killed.</summary>
-    private static void Halt(string point)
-    {
-        Console.Out.WriteLine($"HALTED {point}");
-        Console.Out.Flush();
-        Thread.Sleep(Timeout.Infinite);
-    }
+    private static void Halt(string point) => HaltPoints.Halt(point);
 
     private static bool IsImport(OutgoingEvent e) => e.Topic == Topics.MarketBars && e.Type == nameof(BarsImported);
 

@@ -51,7 +51,7 @@ public sealed class TrainingLimits
 
     public long MemoryBudgetBytes => MemoryBudgetMiB * 1024 * 1024;
 
-    public RunLimits Concurrency => new(MaxConcurrentRuns, Section + ":MaxConcurrentRuns", MaxConcurrentRunsPerCaller, Section + ":MaxConcurrentRunsPerCaller");
+    public RunLimits Concurrency => RunLimits.OfSection(Section, MaxConcurrentRuns, MaxConcurrentRunsPerCaller);
 
     /// <summary>The limits the request itself exceeds (symbols, candidates, search trials), by field; empty when none.</summary>
     public Dictionary<string, string[]> Check(TrainingRequest request)

@@ -1,3 +1,4 @@
+using Platform.ServiceDefaults;
 using Dapr.Workflow;
 using System.Collections.Concurrent;
 using Platform.Modeling.Datasets;
@@ -135,7 +136,7 @@ public sealed class LoadDatasetActivity(TrainingDatasets datasets) : WorkflowAct
 /// Walk-forward validation of one model spec (or a random search around it, scored the same way). A candidate whose
 /// native library cannot be loaded is reported as unavailable, with the loader's message, instead of failing the run.
 /// </summary>
-public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, TrainingProgress progress, ICandidateRuntime runtime, KillPoints? killPoints = null)
+public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, TrainingProgress progress, ICandidateRuntime runtime, HaltPoints? halts = null)
     : WorkflowActivity<CandidateInput, ValidationReport>
 {
     public override async Task<ValidationReport> RunAsync(WorkflowActivityContext context, CandidateInput input)
@@ -159,7 +160,7 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
         var split = HoldoutSplit.Create(ds, input.Request.FinalFraction);
         var folds = split.InnerFolds(ds, input.Request.WalkForward);
         var id = context.InstanceId;
-        killPoints?.Reach(KillPoints.Train);
+        halts?.Reach(KillPoints.Train);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var report = await Task.Run(() => Select(ds, folds, input, id, ct), ct);
         // Selection is over: refit on every inner row (XGBoost with the rounds chosen in validation) and score the
@@ -194,7 +195,7 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
 /// Fits the winner on the whole dataset and registers it with its lineage. Registration is idempotent by run id
 /// (the workflow instance id): a resumed run gets the version it registered before the crash.
 /// </summary>
-public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegistry registry, ILogger<RegisterModelActivity> logger, KillPoints? killPoints = null)
+public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegistry registry, ILogger<RegisterModelActivity> logger, HaltPoints? halts = null)
     : WorkflowActivity<RegisterInput, ModelVersion>
 {
     public override async Task<ModelVersion> RunAsync(WorkflowActivityContext context, RegisterInput input)
@@ -217,7 +218,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
             request.Seed, winner.Folds, winner.Aggregate, winner.Icir, winner.RankIcir, CodeVersion.Current, request.DataSource,
             winner.Final, input.Dataset.FinalFrom, input.Dataset.FinalTo, input.Gate.Reason);
         var version = await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
-        killPoints?.Reach(KillPoints.AfterRegister);
+        halts?.Reach(KillPoints.AfterRegister);
         var final = await Task.Run(() => ScoreFinalPeriod(ds, request, spec), ct);
         // Monitoring measures live inputs and outputs against this reference, so it is stored before the activity completes
         // (a retry registers nothing new: registration is idempotent per run).
