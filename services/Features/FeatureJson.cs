@@ -57,7 +57,7 @@ public static class FeatureJson
     /// set's hash matches; null when neither is known (a set or definition this build does not have).
     /// </summary>
     public static IReadOnlyList<string>? ResolveNames(FeaturesComputed e) =>
-        e.Names ?? (FeatureSets.TryGet(e.FeatureSet, out var set) && (e.SetHash is null || e.SetHash == set.Hash) ? set.Features : null);
+        e.Names ?? FeatureSets.NamesOf(e.FeatureSet, e.SetHash);
 
     /// <summary>
     /// The featurestore value of a vector, byte for byte what the state JSON writes for an <c>OnlineFeatureVector</c> (NaN as

@@ -47,7 +47,7 @@ public sealed class StreamingPredictions(ModelHost host, PredictionEvents events
     /// feature set it names, when the set's hash is the one the event was computed with; null when neither is known.
     /// </summary>
     public static IReadOnlyList<string>? NamesOf(FeaturesComputed vector) =>
-        vector.Names ?? (FeatureSets.TryGet(vector.FeatureSet, out var set) && (vector.SetHash is null || vector.SetHash == set.Hash) ? set.Features : null);
+        vector.Names ?? FeatureSets.NamesOf(vector.FeatureSet, vector.SetHash);
 
     public async Task<DeliveryResult> HandleAsync(CloudEvent e, CancellationToken ct)
     {

@@ -119,6 +119,13 @@ public static class FeatureSets
         return found;
     }
 
+    /// <summary>
+    /// The feature names of the built-in set <paramref name="id"/> when its definition's hash is <paramref name="hash"/> (or
+    /// none is given): what a vector sent without names means. Null for a set or a definition this build does not have.
+    /// </summary>
+    public static IReadOnlyList<string>? NamesOf(string id, string? hash) =>
+        TryGet(id, out var set) && (hash is null || hash == set.Hash) ? set.Features : null;
+
     /// <summary>A fresh calculator (per-symbol state) for the set <paramref name="id"/>.</summary>
     public static IFeatureCalculator CreateCalculator(string id) => Lookup(id).Create();
 
