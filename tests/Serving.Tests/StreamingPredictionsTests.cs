@@ -47,6 +47,8 @@ public sealed class StreamingPredictionsTests : IAsyncLifetime
         await Eventually.UntilAsync(() => Task.FromResult(Predictions().Count == 1), "one prediction published", TimeSpan.FromSeconds(30));
 
         Assert.Equal([$"pred:stream:ret:1:AAA:1d:{EventIds.Time(Time)}"], Predictions());
+        // The scorer counts a vector once its predictions are published, so the count may follow the event by a moment.
+        await Eventually.UntilAsync(() => Task.FromResult(scorer.Scored >= 1), "the vector counted as scored", TimeSpan.FromSeconds(30));
         Assert.Equal(1, scorer.Scored);
     }
 
@@ -62,6 +64,8 @@ public sealed class StreamingPredictionsTests : IAsyncLifetime
 
         // Delivered in order on one consumer group: the first two were handled before the third.
         Assert.Equal([$"pred:stream:ret:1:CCC:1d:{EventIds.Time(Time)}"], Predictions());
+        // The scorer counts a vector once its predictions are published, so the count may follow the event by a moment.
+        await Eventually.UntilAsync(() => Task.FromResult(scorer.Scored >= 1), "the vector counted as scored", TimeSpan.FromSeconds(30));
         Assert.Equal(1, scorer.Scored);
     }
 
