@@ -9,6 +9,8 @@ namespace Platform.TestSupport;
 /// <summary>
 /// A PostgreSQL server for the tests: <c>PLATFORM_TEST_POSTGRES</c> when set (scripts/test.sh starts one), otherwise a
 /// throwaway cluster started here as the postgres user (initdb/pg_ctl refuse to run as root) and stopped at exit.
+/// Database names start with the creating process's id (<c>t{pid}_</c>). A test host cannot drop its databases reliably
+/// at exit, so on a long-lived local server each run drops those left by test processes that no longer exist.
 /// </summary>
 public static class PostgresCluster
 {
@@ -19,7 +21,8 @@ public static class PostgresCluster
     public static async Task<string> CreateDatabaseAsync(string prefix)
     {
         var admin = await Server.Value;
-        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 33, 63)].ToLowerInvariant();
+        var name = $"t{Environment.ProcessId}_{prefix}_{Guid.NewGuid():N}";
+        name = name[..Math.Min(name.Length, 63)].ToLowerInvariant();
         await using (var connection = new NpgsqlConnection(admin))
         {
             await connection.OpenAsync();
@@ -31,7 +34,11 @@ public static class PostgresCluster
 
     private static async Task<string> StartAsync()
     {
-        if (Environment.GetEnvironmentVariable("PLATFORM_TEST_POSTGRES") is { Length: > 0 } given) return given;
+        if (Environment.GetEnvironmentVariable("PLATFORM_TEST_POSTGRES") is { Length: > 0 } given)
+        {
+            await DropOrphanedDatabasesAsync(given);
+            return given;
+        }
         if (!File.Exists(Path.Combine(PgBin, "initdb")))
             throw new InvalidOperationException($"PostgreSQL is needed: set PLATFORM_TEST_POSTGRES or install PostgreSQL 15 ({PgBin} is missing).");
         var dir = Directory.CreateTempSubdirectory("platform-pg-").FullName;
@@ -54,6 +61,55 @@ public static class PostgresCluster
         };
         await Task.CompletedTask;
         return $"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Pooling=true";
+    }
+
+    /// <summary>
+    /// Drops the databases of earlier test processes on this machine that have exited (their <c>t{pid}_</c> names a
+    /// process that is gone). Only for a server on loopback, where a process id means a process of this machine.
+    /// </summary>
+    private static async Task DropOrphanedDatabasesAsync(string admin)
+    {
+        var host = new NpgsqlConnectionStringBuilder(admin).Host;
+        if (host is not ("127.0.0.1" or "localhost" or "::1")) return;
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        var orphans = new List<string>();
+        await using (var list = new NpgsqlCommand(@"SELECT datname FROM pg_database WHERE datname ~ '^t[0-9]+_'", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                var name = reader.GetString(0);
+                if (int.TryParse(name.AsSpan(1, name.IndexOf('_') - 1), System.Globalization.CultureInfo.InvariantCulture, out var pid)
+                    && !IsRunning(pid))
+                    orphans.Add(name);
+            }
+        }
+        foreach (var name in orphans)
+        {
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+            try
+            {
+                await drop.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException ex)
+            {
+                Console.Error.WriteLine($"Could not drop the orphaned test database {name}: {ex.MessageText}");
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static int FreePort()
