@@ -32,6 +32,39 @@ public sealed class StrictTrainingRequestTests() : TrainingHostTest("training-st
     }
 
     [Fact]
+    public async Task Post_UnknownMember_DetailNamesTheMemberAndNotTheDotNetType()
+    {
+        using var response = await PostAsync(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal)[..^1] + ""","horizn":5}""");
+
+        var detail = (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
+        Assert.Contains("'horizn'", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Platform.", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("TrainingRequest", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Post_WrongValueType_DetailGivesThePathAndNotTheDotNetType()
+    {
+        using var response = await PostAsync(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal).Replace("\"horizon\":5", "\"horizon\":\"five\"", StringComparison.Ordinal));
+
+        var detail = (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
+        Assert.Contains("wrong type at $.horizon", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("TrainingRequest", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Post_MalformedJson_DetailSaysWhereTheJsonBreaks()
+    {
+        using var response = await PostAsync("""{"symbols":["ALPHA"],""" + "\n" + """ "target": return}""");
+
+        var detail = (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
+        Assert.StartsWith("The body is not valid JSON", detail, StringComparison.Ordinal);
+        Assert.Contains("line 2", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("TrainingRequest", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Post_UnknownMemberWithInvalidUtf8_Returns400()
     {
         var body = Encoding.UTF8.GetBytes(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal)[..^1] + ",\"x\":\"")
