@@ -145,6 +145,24 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BarClosed_OutOfOrderInsideOneBatch_ReportedAndTheRestComputed()
+    {
+        var bars = TestBars.Daily(40, seed: 13);
+        var late = bars[20];
+        var onTime = bars.Where((_, i) => i != 20).ToList();
+        await _app.StoreAsync("OOB", onTime);
+        var events = onTime.Select(b => EventPublisherExtensions.ToOutgoing(FeaturesApp.Event("OOB", b))).ToList();
+        events.Insert(25, EventPublisherExtensions.ToOutgoing(FeaturesApp.Event("OOB", late)));
+        await _app.Publisher.PublishManyAsync(events);
+        await _app.WaitForLatestAsync("OOB", bars[^1].Time, Sets);
+
+        Assert.Equal(Sets.Length, _app.Metrics.OutOfOrder);
+        Assert.Equal(onTime.Count * Sets.Length, _app.Metrics.Processed);
+        Assert.DoesNotContain(_app.Events.FeaturesComputed(), e => e.Symbol == "OOB" && e.Time == late.Time);
+        await AssertHistoryEqualsBatchAsync("OOB", onTime);
+    }
+
+    [Fact]
     public async Task BarClosed_StoredBarsWithoutEvents_GapFilledFromTheOfflineStore()
     {
         var bars = TestBars.Daily(30);
