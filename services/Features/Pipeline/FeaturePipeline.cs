@@ -129,7 +129,8 @@ public sealed class FeaturePipeline(
     {
         public Dictionary<StreamKey, PendingStream> Streams { get; } = [];
         public List<OutgoingEvent> Published { get; } = [];
-        public int PendingRows { get; set; }
+        /// <summary>Rows of filled gaps among the rows not yet written.</summary>
+        public int GapRows { get; set; }
         /// <summary>Stopwatch ticks spent writing history chunks while the batch was being computed.</summary>
         public long WritingTicks { get; set; }
     }
@@ -216,8 +217,9 @@ public sealed class FeaturePipeline(
         state.Bars += gap + 1;
         pending.Processed++;
         batch.Published.Add(FeatureJson.ToOutgoing(set, symbol, interval.Name, bar.Time, values));
-        batch.PendingRows += (int)gap + 1;
-        if (batch.PendingRows >= ChunkRows)
+        // Only gap rows are unbounded (a batch's own rows are bounded by its size): a long gap is written in chunks.
+        batch.GapRows += (int)gap;
+        if (batch.GapRows >= ChunkRows)
         {
             var started = Stopwatch.GetTimestamp();
             await WriteRowsAsync(batch, ct);
@@ -233,7 +235,7 @@ public sealed class FeaturePipeline(
             .Select(p => new FeatureSeriesRows(p.Set, p.Key.Symbol, p.Interval, p.Rows)).ToList();
         await history.WriteManyAsync(series, ct);
         foreach (var p in batch.Streams.Values) p.Rows = [];
-        batch.PendingRows = 0;
+        batch.GapRows = 0;
         metrics.OnStage(FeatureMetrics.Stage.History, started);
     }
 
