@@ -71,10 +71,13 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         var stored = 0L;
         var storedAt = new long[throughputBars * Symbols + latencyBars * Symbols];
         using var listener = new MeterListener();
+        var stages = new StageTimes();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == FeatureMetrics.MeterName && instrument.Name == "features.bars.processed") l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == FeatureMetrics.MeterName && instrument.Name is "features.bars.processed" or "features.batch.stage.duration")
+                l.EnableMeasurementEvents(instrument);
         };
+        listener.SetMeasurementEventCallback<double>((_, seconds, tags, _) => stages.Add(tags, seconds));
         listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
         {
             var now = Stopwatch.GetTimestamp();
@@ -91,6 +94,7 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         var cpu0 = FeaturesStreamingBenchmark.CpuSeconds();
         var gcPause0 = GC.GetTotalPauseDuration();
         var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        stages.Reset();
         var sw = Stopwatch.StartNew();
         foreach (var chunk in events.Chunk(1000)) await publisher.PublishManyAsync(chunk, ct);
         var publishedIn = sw.Elapsed;
@@ -107,6 +111,7 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         context.Line($"throughput: {events.Count:N0} bars ({Symbols} symbols x {throughputBars}) published in {publishedIn.TotalSeconds:F2} s, " +
                      $"all stored after {elapsed.TotalSeconds:F2} s: {rate:N0} bars/s end to end ({cpu:F1} s CPU, {events.Count / cpu:N0} bars per CPU-second); " +
                      $"{rows:N0} history rows (expected {expected:N0}); GC paused {gcPause.TotalMilliseconds:F0} ms ({collections} gen0/1/2 collections)");
+        context.Line($"throughput, where the time goes: {stages.Summary(elapsed, events.Count)}");
 
         // The reference: the same bars through the calculators alone, one thread.
         var calcWatch = Stopwatch.StartNew();
@@ -123,6 +128,7 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         // Latency: one bar per millisecond, symbols in turn, each stamped when published.
         var first = throughputBars * Symbols;
         var publishedAt = new long[latencyBars * Symbols];
+        stages.Reset();
         var start = Stopwatch.GetTimestamp();
         for (var k = 0; k < publishedAt.Length; k++)
         {
@@ -140,11 +146,54 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         await WaitAsync(() => Interlocked.Read(ref stored) >= total, TimeSpan.FromMinutes(30), ct);
         var latency = new LatencyRecorder(publishedAt.Length);
         for (var k = 0; k < publishedAt.Length; k++) latency.AddTicks(storedAt[first + k] - publishedAt[k]);
+        context.Line($"latency phase, where the time goes: {stages.Summary(Stopwatch.GetElapsedTime(start), publishedAt.Length)}");
         context.Line($"latency: {publishedAt.Length:N0} bars at {Rate}/s, publish to stored (every set): {latency.Summary("ms")}; load average {FeaturesStreamingBenchmark.LoadAverage()}");
         await app.StopAsync(ct);
 
         return $"{Name}: {rate:F0} bars/s end to end ({rate / TargetBarsPerSecond:F2} vs {TargetBarsPerSecond:F0} bars/s target, " +
                $"{rate / calcRate:F3} vs the calculators alone); at {Rate}/s p50 {latency.Percentile(50) / 1000:F2} ms, p99 {latency.Percentile(99) / 1000:F2} ms (target p99 <= 20 ms)";
+    }
+
+    /// <summary>The pipeline's time per stage (its <c>features.batch.stage.duration</c> histogram), summed since the last reset.</summary>
+    private sealed class StageTimes
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<string, double> _seconds = [];
+        private long _batches;
+
+        public void Add(ReadOnlySpan<KeyValuePair<string, object?>> tags, double seconds)
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is not { Key: "stage", Value: string stage }) continue;
+                lock (_lock)
+                {
+                    _seconds[stage] = _seconds.GetValueOrDefault(stage) + seconds;
+                    if (stage == FeatureMetrics.Stage.Checkpoint) _batches++;
+                }
+            }
+        }
+
+        public void Reset()
+        {
+            lock (_lock)
+            {
+                _seconds.Clear();
+                _batches = 0;
+            }
+        }
+
+        /// <summary>Seconds per stage, their share of <paramref name="elapsed"/>, the rest (the bus, waiting), and the batches.</summary>
+        public string Summary(TimeSpan elapsed, int bars)
+        {
+            lock (_lock)
+            {
+                var parts = FeatureMetrics.Stage.All.Select(s => $"{s} {_seconds.GetValueOrDefault(s):F2} s ({_seconds.GetValueOrDefault(s) / elapsed.TotalSeconds:P0})");
+                var busy = _seconds.Values.Sum();
+                return $"{string.Join(", ", parts)}; pipeline busy {busy:F2} s of {elapsed.TotalSeconds:F2} s; " +
+                       $"{_batches:N0} batches, {(double)bars / Math.Max(1, _batches):F1} bars each";
+            }
+        }
     }
 
     private static BarClosed Event(string symbol, Bar b) =>

@@ -8,6 +8,7 @@ using Platform.Features.Apis;
 using Platform.Features.History;
 using Platform.Features.Pipeline;
 using Platform.Features.Sets;
+using Platform.Features.Testing;
 using Platform.OfflineStore;
 
 namespace Platform.Features;
@@ -47,6 +48,7 @@ public static class FeaturesService
         services.TryAddSingleton<IFeatureHistoryReader>(sp => sp.GetRequiredService<IFeatureHistory>());
         services.TryAddSingleton<OnlineFeatureStore>();
         services.TryAddSingleton<FeatureMetrics>();
+        services.TryAddSingleton(KillPoints.From(configuration));
         services.TryAddSingleton<FeaturePipeline>();
         // Before the subscriber: the schema exists and the configured sets are valid when the first bar arrives.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, FeaturesInitializer>());

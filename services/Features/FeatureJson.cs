@@ -33,24 +33,29 @@ public static class FeatureJson
     public static OutgoingEvent ToOutgoing(FeatureSet set, string symbol, string interval, DateTimeOffset time, double[] values)
     {
         var e = new FeaturesComputed(symbol, interval, time, set.Id, null, values, set.Hash);
-        var buffer = new ArrayBufferWriter<byte>((values.Length * sizeof(double) + 2) / 3 * 4 + 320);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("symbol", symbol);
-            writer.WriteString("interval", interval);
-            writer.WriteString("time", time);
-            writer.WriteString("featureSet", set.Id);
-            writer.WritePropertyName("values");
-            PackedDoublesJsonConverter.Write(writer, values);
-            writer.WriteString("setHash", set.Hash);
-            writer.WriteString("eventId", e.EventId);
-            writer.WriteString("topic", e.Topic);
-            writer.WriteString("partitionKey", e.PartitionKey);
-            writer.WriteEndObject();
-        }
+        // One buffer and writer per thread, reused: the event's bytes are copied out once, exactly sized.
+        var buffer = t_eventBuffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var writer = t_eventWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        writer.WriteStartObject();
+        writer.WriteString("symbol", symbol);
+        writer.WriteString("interval", interval);
+        writer.WriteString("time", time);
+        writer.WriteString("featureSet", set.Id);
+        writer.WritePropertyName("values");
+        PackedDoublesJsonConverter.Write(writer, values);
+        writer.WriteString("setHash", set.Hash);
+        writer.WriteString("eventId", e.EventId);
+        writer.WriteString("topic", e.Topic);
+        writer.WriteString("partitionKey", e.PartitionKey);
+        writer.WriteEndObject();
+        writer.Flush();
         return new OutgoingEvent(e.Topic, e.EventId, nameof(FeaturesComputed), buffer.WrittenSpan.ToArray(), e.PartitionKey);
     }
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_eventBuffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_eventWriter;
 
     /// <summary>
     /// The names of a delivered vector's values: its own, or (compact events) those of the built-in set it names when the

@@ -92,10 +92,11 @@ public static class FeatureHistoryStores
 /// <summary>Vectors as BLOBs: the doubles' IEEE 754 bytes, little-endian, in feature order (NaN kept).</summary>
 internal static class FeatureBlob
 {
-    public static byte[] Encode(double[] values)
+    /// <summary>Writes the blob of <paramref name="values"/> into <paramref name="blob"/>, which has exactly its length.</summary>
+    public static void EncodeInto(double[] values, byte[] blob)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("The feature blob format is little-endian.");
-        return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(blob);
     }
 
     public static double[] Decode(byte[] blob)

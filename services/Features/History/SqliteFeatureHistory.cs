@@ -176,11 +176,14 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
             featureSet.Value = s.Set.Id;
             symbol.Value = s.Symbol;
             interval.Value = s.Interval.Name;
+            // SQLite copies a bound blob when the statement runs, so one buffer serves every row of the series.
+            var blob = new byte[s.Set.Count * sizeof(double)];
+            values.Value = blob;
             foreach (var row in s.Rows)
             {
                 ct.ThrowIfCancellationRequested();
                 time.Value = row.Time.UtcTicks;
-                values.Value = FeatureBlob.Encode(row.Values);
+                FeatureBlob.EncodeInto(row.Values, blob);
                 insert.ExecuteNonQuery();
             }
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.PubSub;
@@ -5,9 +6,11 @@ using Platform.BuildingBlocks.State;
 using Platform.Contracts;
 using Platform.Features.History;
 using Platform.Features.Sets;
+using Platform.Features.Testing;
 using Platform.OfflineStore;
 using Platform.Quant;
 using Platform.Quant.Features;
+using Platform.ServiceDefaults;
 
 namespace Platform.Features.Pipeline;
 
@@ -39,7 +42,7 @@ public sealed record FeatureCheckpoint(string SetHash, DateTimeOffset LastTime, 
 /// </summary>
 public sealed class FeaturePipeline(
     FeatureSetCatalog catalog, IStateStoreProvider stores, IEventPublisher publisher, IBarReader bars, IFeatureHistory history,
-    OnlineFeatureStore online, FeatureMetrics metrics, IOptions<FeaturesOptions> options, ILogger<FeaturePipeline> logger)
+    OnlineFeatureStore online, FeatureMetrics metrics, IOptions<FeaturesOptions> options, ILogger<FeaturePipeline> logger, HaltPoints halts)
 {
     private sealed record StreamKey(string Set, string Symbol, string Interval);
 
@@ -84,10 +87,14 @@ public sealed class FeaturePipeline(
         var batch = new BarBatch();
         try
         {
+            var started = Stopwatch.GetTimestamp();
             await LoadBatchAsync(bars, batch, ct);
+            metrics.OnStage(FeatureMetrics.Stage.Load, started);
+            started = Stopwatch.GetTimestamp();
             foreach (var (symbol, interval, bar) in bars)
                 foreach (var set in catalog.Computed)
                     await ProcessBarAsync(batch.Streams[new StreamKey(set.Id, symbol, interval.Name)], batch, bar, ct);
+            metrics.OnStage(FeatureMetrics.Stage.Compute, started + batch.WritingTicks);
             await CommitAsync(batch, ct);
         }
         catch
@@ -122,7 +129,10 @@ public sealed class FeaturePipeline(
     {
         public Dictionary<StreamKey, PendingStream> Streams { get; } = [];
         public List<OutgoingEvent> Published { get; } = [];
-        public int PendingRows { get; set; }
+        /// <summary>Rows of filled gaps among the rows not yet written.</summary>
+        public int GapRows { get; set; }
+        /// <summary>Stopwatch ticks spent writing history chunks while the batch was being computed.</summary>
+        public long WritingTicks { get; set; }
     }
 
     /// <summary>
@@ -207,37 +217,62 @@ public sealed class FeaturePipeline(
         state.Bars += gap + 1;
         pending.Processed++;
         batch.Published.Add(FeatureJson.ToOutgoing(set, symbol, interval.Name, bar.Time, values));
-        batch.PendingRows += (int)gap + 1;
-        if (batch.PendingRows >= ChunkRows) await WriteRowsAsync(batch, ct);
+        // Only gap rows are unbounded (a batch's own rows are bounded by its size): a long gap is written in chunks.
+        batch.GapRows += (int)gap;
+        if (batch.GapRows >= ChunkRows)
+        {
+            var started = Stopwatch.GetTimestamp();
+            await WriteRowsAsync(batch, ct);
+            batch.WritingTicks += Stopwatch.GetTimestamp() - started;
+        }
     }
 
     /// <summary>Writes the rows computed so far (a long gap is written in chunks before the batch commits; rewriting a row changes nothing).</summary>
     private async Task WriteRowsAsync(BarBatch batch, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         var series = batch.Streams.Values.Where(p => p.Rows.Count > 0)
             .Select(p => new FeatureSeriesRows(p.Set, p.Key.Symbol, p.Interval, p.Rows)).ToList();
         await history.WriteManyAsync(series, ct);
         foreach (var p in batch.Streams.Values) p.Rows = [];
-        batch.PendingRows = 0;
+        batch.GapRows = 0;
+        metrics.OnStage(FeatureMetrics.Stage.History, started);
     }
 
-    /// <summary>History rows, latest vectors, events, then the checkpoints: each in one call for the whole batch.</summary>
+    /// <summary>
+    /// History rows and latest vectors (two stores, written side by side), then the events, then the checkpoints: each in
+    /// one call for the whole batch.
+    /// </summary>
     private async Task CommitAsync(BarBatch batch, CancellationToken ct)
     {
         var advanced = batch.Streams.Values.Where(p => p.Latest is not null).ToList();
         if (advanced.Count == 0) return;
-        await WriteRowsAsync(batch, ct);
-        await online.SaveLatestManyAsync(advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList(), ct);
+        var latest = advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList();
+        // The stores' clients do their work on the calling thread: one of them moves to the pool so both run at once.
+        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch, ct), ct), SaveLatestAsync(latest, ct));
+        halts.Reach(KillPoints.AfterStores);
+        var started = Stopwatch.GetTimestamp();
         await publisher.PublishManyAsync(batch.Published, ct);
+        metrics.OnStage(FeatureMetrics.Stage.Publish, started);
+        halts.Reach(KillPoints.AfterPublish);
+        started = Stopwatch.GetTimestamp();
         var checkpoints = advanced.Select(p => (StateOperation)StateStoreExtensions.Upsert(
             FeatureCheckpoint.Key(p.Set.Id, p.Key.Symbol, p.Key.Interval), new FeatureCheckpoint(p.Set.Hash, p.State.LastTime!.Value, p.State.Bars))).ToList();
         if (await Private.TransactAsync(checkpoints, ct) != StateOutcome.Ok)
             throw new StateStoreException($"Could not commit the checkpoints of {checkpoints.Count} feature streams; the bars will be redelivered.", "ERR_STATE_TRANSACTION");
+        metrics.OnStage(FeatureMetrics.Stage.Checkpoint, started);
         foreach (var p in advanced)
         {
             if (p.GapFilled > 0) metrics.OnGapFilled(p.Set.Id, p.GapFilled);
             metrics.OnProcessed(p.Set.Id, p.Processed);
         }
+    }
+
+    private async Task SaveLatestAsync(IReadOnlyList<LatestVector> latest, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await online.SaveLatestManyAsync(latest, ct);
+        metrics.OnStage(FeatureMetrics.Stage.FeatureStore, started);
     }
 
     private sealed class RowTimeComparer : IComparer<FeatureRow>

@@ -16,12 +16,14 @@ public sealed class PipelineTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private async Task AssertHistoryEqualsBatchAsync(string symbol, IReadOnlyList<Bar> bars)
+    private Task AssertHistoryEqualsBatchAsync(string symbol, IReadOnlyList<Bar> bars) => AssertHistoryEqualsBatchAsync(_app, symbol, bars);
+
+    private static async Task AssertHistoryEqualsBatchAsync(FeaturesApp app, string symbol, IReadOnlyList<Bar> bars)
     {
         foreach (var setId in Sets)
         {
             var expected = ExpectedFeatures.Compute(symbol, BarInterval.OneDay, FeatureSets.Get(setId), bars);
-            var rows = await _app.History.GetAsync(new FeatureHistoryQuery(setId, symbol, BarInterval.OneDay));
+            var rows = await app.History.GetAsync(new FeatureHistoryQuery(setId, symbol, BarInterval.OneDay));
             Assert.Equal(expected.Times, rows.Select(r => r.Time).ToList());
             for (var i = 0; i < rows.Count; i++) TestBars.Identical(expected.Values[i], rows[i].Values, $"{setId} {symbol} bar {i}");
         }
@@ -145,6 +147,24 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BarClosed_OutOfOrderInsideOneBatch_ReportedAndTheRestComputed()
+    {
+        var bars = TestBars.Daily(40, seed: 13);
+        var late = bars[20];
+        var onTime = bars.Where((_, i) => i != 20).ToList();
+        await _app.StoreAsync("OOB", onTime);
+        var events = onTime.Select(b => EventPublisherExtensions.ToOutgoing(FeaturesApp.Event("OOB", b))).ToList();
+        events.Insert(25, EventPublisherExtensions.ToOutgoing(FeaturesApp.Event("OOB", late)));
+        await _app.Publisher.PublishManyAsync(events);
+        await _app.WaitForLatestAsync("OOB", bars[^1].Time, Sets);
+
+        Assert.Equal(Sets.Length, _app.Metrics.OutOfOrder);
+        Assert.Equal(onTime.Count * Sets.Length, _app.Metrics.Processed);
+        Assert.DoesNotContain(_app.Events.FeaturesComputed(), e => e.Symbol == "OOB" && e.Time == late.Time);
+        await AssertHistoryEqualsBatchAsync("OOB", onTime);
+    }
+
+    [Fact]
     public async Task BarClosed_StoredBarsWithoutEvents_GapFilledFromTheOfflineStore()
     {
         var bars = TestBars.Daily(30);
@@ -154,6 +174,19 @@ public sealed class PipelineTests : IAsyncLifetime
 
         Assert.Equal(19 * Sets.Length, _app.Metrics.GapFilled);
         await AssertHistoryEqualsBatchAsync("GAP", bars);
+    }
+
+    [Fact]
+    public async Task BarClosed_GapLongerThanTheHistoryChunk_SameAsBatch()
+    {
+        await using var app = await FeaturesApp.StartAsync(settings: new Dictionary<string, string?> { ["Features:HistoryChunkRows"] = "4" });
+        var bars = TestBars.Daily(30, seed: 17);
+        await app.StoreAsync("GCH", bars);
+        await app.Publisher.PublishManyAsync(bars.Take(3).Append(bars[^1]).Select(b => EventPublisherExtensions.ToOutgoing(FeaturesApp.Event("GCH", b))).ToList());
+        await app.WaitForLatestAsync("GCH", bars[^1].Time, Sets);
+
+        Assert.Equal(26 * Sets.Length, app.Metrics.GapFilled);
+        await AssertHistoryEqualsBatchAsync(app, "GCH", bars);
     }
 
     [Fact]
