@@ -10,7 +10,9 @@ namespace Platform.BuildingBlocks.Embedded;
 /// The embedded pub/sub log: an append-only table of events in <c>pubsub.db</c> and one cursor per
 /// (consumer group = app id, topic). Publishing is group-committed: concurrent publishers share one SQLite
 /// transaction, and a publish returns only after its commit. One instance per file per process; in-process
-/// subscribers are woken at once, other processes notice new events by polling.
+/// subscribers are woken at once, other processes notice new events by polling. The events this process committed
+/// last stay in memory for a while (<see cref="CommittedTail"/>), so an in-process subscriber takes them from there
+/// instead of reading them back; its cursor still lives in the file, so a crash loses nothing.
 /// </summary>
 public sealed class EventLog
 {
@@ -38,10 +40,15 @@ public sealed class EventLog
         ) WITHOUT ROWID;
         """;
 
+    /// <summary>The component name and content type every delivered event carries.</summary>
+    public const string PubSubName = "pubsub";
+    public const string DataContentType = "application/json";
+
     private static readonly ConcurrentDictionary<string, Lazy<EventLog>> Open = new(StringComparer.Ordinal);
 
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private TaskCompletionSource _appended = NewSignal();
+    private readonly CommittedTail _tail = new();
 
     private EventLog(SqliteFile file)
     {
@@ -70,20 +77,38 @@ public sealed class EventLog
 
     public SqliteFile File { get; }
 
-    /// <summary>The log for a file path, shared by every app of this process.</summary>
-    public static EventLog For(string path)
+    /// <summary>
+    /// The log for a file path, shared by every app of this process. The first call for a file decides its
+    /// <paramref name="synchronous"/> setting; asking for another one later is an error.
+    /// </summary>
+    public static EventLog For(string path, SqliteSynchronous synchronous = SqliteSynchronous.Normal)
     {
         var full = Path.GetFullPath(path);
-        return Open.GetOrAdd(full, p => new Lazy<EventLog>(() => new EventLog(SqliteFile.Open(p, Schema)))).Value;
+        var log = Open.GetOrAdd(full, p => new Lazy<EventLog>(() => new EventLog(SqliteFile.Open(p, Schema, synchronous)))).Value;
+        if (log.File.Synchronous != synchronous)
+            throw new InvalidOperationException($"The event log '{full}' is open with synchronous={log.File.Synchronous} in this process, not {synchronous}.");
+        return log;
     }
+
+    /// <summary>Keeps the events of <paramref name="topic"/> this process commits in memory for in-process subscribers.</summary>
+    public void Follow(string topic) => _tail.Follow(topic);
+
+    /// <summary>
+    /// Up to <paramref name="max"/> events of <paramref name="topic"/> after <paramref name="position"/> from the committed
+    /// tail, in log order; empty when the tail cannot answer for every event in that range (read the file then).
+    /// </summary>
+    internal List<(long Seq, CloudEvent Event)> ReadTail(string topic, long position, int max) => _tail.Read(topic, position, max);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when an event is appended in this process, or after <paramref name="poll"/> (other processes).</summary>
-    public async Task WaitForAppendAsync(TimeSpan poll, CancellationToken ct)
+    /// <summary>Completes at the next append in this process. Take it before looking for events, so none is missed.</summary>
+    public Task NextAppend => Volatile.Read(ref _appended).Task;
+
+    /// <summary>Completes when <paramref name="nextAppend"/> does (an append in this process), or after <paramref name="poll"/> (other processes).</summary>
+    public static async Task WaitForAppendAsync(Task nextAppend, TimeSpan poll, CancellationToken ct)
     {
-        var signal = Volatile.Read(ref _appended).Task;
-        await Task.WhenAny(signal, Task.Delay(poll, ct));
+        if (nextAppend.IsCompleted) return;
+        await Task.WhenAny(nextAppend, Task.Delay(poll, ct));
         ct.ThrowIfCancellationRequested();
     }
 
@@ -134,6 +159,13 @@ public sealed class EventLog
                     insert.Flush();
                     tx.Commit();
                 }
+                // The rows of one write transaction get consecutive sequence numbers (it holds the write lock throughout).
+                var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle) - events + 1;
+                foreach (var p in batch)
+                {
+                    _tail.Add(seq, p.Events, p.Source, p.Time, p.TraceParent);
+                    seq += p.Events.Count;
+                }
                 foreach (var p in batch) p.Done.TrySetResult();
                 NotifyAppended();
             }
@@ -160,29 +192,24 @@ public sealed class EventLog
 
     /// <summary>
     /// Prepared inserts reused for every event of a batch (and, in the write loop, of every batch): events are bound into a
-    /// statement of <see cref="Rows"/> rows, executed when full, and the rest go through the one-row statement at
-    /// <see cref="Flush"/>. Rows of one statement get their sequence numbers in order, so the log keeps the append order.
+    /// statement of <see cref="MaxRows"/> rows, executed when full; the rest go out at <see cref="Flush"/> through the
+    /// statements of 16, 8, 4, 2 and 1 rows their count needs (a commit of 16 concurrent publishes is one statement).
+    /// Rows of one statement get their sequence numbers in order, so the log keeps the append order.
     /// </summary>
-    private sealed class EventInsert : IDisposable
+    private sealed class EventInsert(SqliteConnection connection) : IDisposable
     {
-        private const int Rows = 32;
+        private const int MaxRows = 32;
         private const int Columns = 8;
-        private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _one;
-        private readonly SqliteParameter[] _oneParameters;
-        private SqliteCommand? _many;
-        private SqliteParameter[] _manyParameters = [];
-        private readonly object?[] _pending = new object?[Rows * Columns];
+        // Statement i inserts 2^i rows, prepared on first use.
+        private readonly (SqliteCommand Command, SqliteParameter[] Parameters)?[] _statements = new (SqliteCommand, SqliteParameter[])?[6];
+        private readonly object?[] _pending = new object?[MaxRows * Columns];
+        private SqliteTransaction? _tx;
         private int _buffered;
 
-        public EventInsert(SqliteConnection connection)
+        private (SqliteCommand Command, SqliteParameter[] Parameters) Statement(int log2Rows)
         {
-            _connection = connection;
-            (_one, _oneParameters) = Create(connection, 1);
-        }
-
-        private static (SqliteCommand, SqliteParameter[]) Create(SqliteConnection connection, int rows)
-        {
+            if (_statements[log2Rows] is { } made) return made;
+            var rows = 1 << log2Rows;
             var cmd = connection.CreateCommand();
             var values = new System.Text.StringBuilder();
             var parameters = new SqliteParameter[rows * Columns];
@@ -200,6 +227,9 @@ public sealed class EventLog
                 values.Append(')');
             }
             cmd.CommandText = $"INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES {values}";
+            cmd.Transaction = _tx;
+            cmd.Prepare();
+            _statements[log2Rows] = (cmd, parameters);
             return (cmd, parameters);
         }
 
@@ -207,8 +237,9 @@ public sealed class EventLog
         public void Begin(SqliteTransaction tx)
         {
             _buffered = 0;
-            _one.Transaction = tx;
-            if (_many is not null) _many.Transaction = tx;
+            _tx = tx;
+            foreach (var statement in _statements)
+                if (statement is { } s) s.Command.Transaction = tx;
         }
 
         public void Add(OutgoingEvent e, string source, string time, string? traceParent)
@@ -225,34 +256,36 @@ public sealed class EventLog
                 ? segment.Array
                 : e.Data.ToArray();
             _pending[o + 7] = traceParent;
-            if (++_buffered < Rows) return;
-            if (_many is null)
-            {
-                (_many, _manyParameters) = Create(_connection, Rows);
-                _many.Transaction = _one.Transaction;
-                _many.Prepare();
-            }
-            for (var i = 0; i < _pending.Length; i++) _manyParameters[i].Value = _pending[i] ?? DBNull.Value;
-            _many.ExecuteNonQuery();
+            if (++_buffered < MaxRows) return;
+            Execute(5, 0);
             _buffered = 0;
         }
 
-        /// <summary>Inserts the events still buffered, one row at a time.</summary>
+        /// <summary>Inserts the events still buffered, largest statements first, in their order.</summary>
         public void Flush()
         {
-            for (var r = 0; r < _buffered; r++)
+            var row = 0;
+            for (var log2 = 4; log2 >= 0; log2--)
             {
-                for (var c = 0; c < Columns; c++) _oneParameters[c].Value = _pending[r * Columns + c] ?? DBNull.Value;
-                _one.ExecuteNonQuery();
+                if ((_buffered & (1 << log2)) == 0) continue;
+                Execute(log2, row);
+                row += 1 << log2;
             }
             _buffered = 0;
             Array.Clear(_pending);
         }
 
+        private void Execute(int log2Rows, int fromRow)
+        {
+            var (command, parameters) = Statement(log2Rows);
+            var offset = fromRow * Columns;
+            for (var i = 0; i < parameters.Length; i++) parameters[i].Value = _pending[offset + i] ?? DBNull.Value;
+            command.ExecuteNonQuery();
+        }
+
         public void Dispose()
         {
-            _one.Dispose();
-            _many?.Dispose();
+            foreach (var statement in _statements) statement?.Command.Dispose();
         }
     }
 
