@@ -350,7 +350,7 @@ public sealed class EmbeddedSubscriber(
             return false;
         }
         foreach (var (_, e) in events)
-            EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
+            EventLog.Insert(connection, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
                 e.TraceParent);
         tx.Commit();
         (cursor.Committed, cursor.Attempts, cursor.CommittedAt) = (cursor.Position, 0, Stopwatch.GetTimestamp());

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using Platform.BuildingBlocks.PubSub;
 
 namespace Platform.BuildingBlocks.Embedded;
@@ -150,17 +150,15 @@ public sealed class EventLog
                 insert ??= new EventInsert(connection);
                 using (var tx = connection.BeginTransaction(deferred: false))
                 {
-                    insert.Begin(tx);
                     foreach (var p in batch)
                     {
                         var time = p.Time.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
                         foreach (var e in p.Events) insert.Add(e, p.Source, time, p.TraceParent);
                     }
-                    insert.Flush();
                     tx.Commit();
                 }
                 // The rows of one write transaction get consecutive sequence numbers (it holds the write lock throughout).
-                var seq = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle) - events + 1;
+                var seq = raw.sqlite3_last_insert_rowid(connection.Handle) - events + 1;
                 foreach (var p in batch)
                 {
                     _tail.Add(seq, p.Events, p.Source, p.Time, p.TraceParent);
@@ -181,112 +179,58 @@ public sealed class EventLog
         connection?.Dispose();
     }
 
-    internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time,
-        string? traceParent = null)
+    /// <summary>Inserts one event in <paramref name="connection"/>'s open transaction.</summary>
+    internal static void Insert(SqliteConnection connection, OutgoingEvent e, string source, DateTimeOffset time, string? traceParent = null)
     {
         using var insert = new EventInsert(connection);
-        insert.Begin(tx);
         insert.Add(e, source, time.ToString("o", System.Globalization.CultureInfo.InvariantCulture), traceParent);
-        insert.Flush();
     }
 
     /// <summary>
-    /// Prepared inserts reused for every event of a batch (and, in the write loop, of every batch): events are bound into a
-    /// statement of <see cref="MaxRows"/> rows, executed when full; the rest go out at <see cref="Flush"/> through the
-    /// statements of 16, 8, 4, 2 and 1 rows their count needs (a commit of 16 concurrent publishes is one statement).
-    /// Rows of one statement get their sequence numbers in order, so the log keeps the append order.
+    /// The event insert, prepared once per connection and bound by position through SQLite's own API (SQLitePCLRaw, which
+    /// Microsoft.Data.Sqlite runs on): Microsoft.Data.Sqlite binds every parameter by name, which SQLite looks up in a list,
+    /// so a multi-row statement spent more time finding its parameters than inserting. Rows get their sequence numbers in
+    /// the order they are inserted, so the log keeps the append order.
     /// </summary>
-    private sealed class EventInsert(SqliteConnection connection) : IDisposable
+    private sealed class EventInsert : IDisposable
     {
-        private const int MaxRows = 32;
-        private const int Columns = 8;
-        // Statement i inserts 2^i rows, prepared on first use.
-        private readonly (SqliteCommand Command, SqliteParameter[] Parameters)?[] _statements = new (SqliteCommand, SqliteParameter[])?[6];
-        private readonly object?[] _pending = new object?[MaxRows * Columns];
-        private SqliteTransaction? _tx;
-        private int _buffered;
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _statement;
 
-        private (SqliteCommand Command, SqliteParameter[] Parameters) Statement(int log2Rows)
+        public EventInsert(SqliteConnection connection)
         {
-            if (_statements[log2Rows] is { } made) return made;
-            var rows = 1 << log2Rows;
-            var cmd = connection.CreateCommand();
-            var values = new System.Text.StringBuilder();
-            var parameters = new SqliteParameter[rows * Columns];
-            for (var r = 0; r < rows; r++)
-            {
-                if (r > 0) values.Append(", ");
-                values.Append('(');
-                for (var c = 0; c < Columns; c++)
-                {
-                    var name = $"$p{r * Columns + c}";
-                    if (c > 0) values.Append(", ");
-                    values.Append(name);
-                    parameters[r * Columns + c] = cmd.Parameters.Add(name, c == 6 ? SqliteType.Blob : SqliteType.Text);
-                }
-                values.Append(')');
-            }
-            cmd.CommandText = $"INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES {values}";
-            cmd.Transaction = _tx;
-            cmd.Prepare();
-            _statements[log2Rows] = (cmd, parameters);
-            return (cmd, parameters);
+            _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
+            var rc = raw.sqlite3_prepare_v2(_db,
+                "INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                out _statement);
+            SqliteException.ThrowExceptionForRC(rc, _db);
         }
 
-        /// <summary>Binds the statements to the transaction the next events go into.</summary>
-        public void Begin(SqliteTransaction tx)
-        {
-            _buffered = 0;
-            _tx = tx;
-            foreach (var statement in _statements)
-                if (statement is { } s) s.Command.Transaction = tx;
-        }
-
+        /// <summary>Inserts one event in the connection's current transaction.</summary>
         public void Add(OutgoingEvent e, string source, string time, string? traceParent)
         {
-            var o = _buffered * Columns;
-            _pending[o] = e.Topic;
-            _pending[o + 1] = e.Id;
-            _pending[o + 2] = e.Type;
-            _pending[o + 3] = source;
-            _pending[o + 4] = e.PartitionKey;
-            _pending[o + 5] = time;
-            // The payload's own array when it is one whole array (the usual case), a copy otherwise.
-            _pending[o + 6] = MemoryMarshal.TryGetArray(e.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-                ? segment.Array
-                : e.Data.ToArray();
-            _pending[o + 7] = traceParent;
-            if (++_buffered < MaxRows) return;
-            Execute(5, 0);
-            _buffered = 0;
+            Text(1, e.Topic);
+            Text(2, e.Id);
+            Text(3, e.Type);
+            Text(4, source);
+            Text(5, e.PartitionKey);
+            Text(6, time);
+            // An empty span would bind NULL; the column takes an empty blob.
+            if (e.Data.IsEmpty) raw.sqlite3_bind_zeroblob(_statement, 7, 0);
+            else raw.sqlite3_bind_blob(_statement, 7, e.Data.Span);
+            Text(8, traceParent);
+            var rc = raw.sqlite3_step(_statement);
+            raw.sqlite3_reset(_statement);
+            if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
         }
 
-        /// <summary>Inserts the events still buffered, largest statements first, in their order.</summary>
-        public void Flush()
+        private void Text(int index, string? value)
         {
-            var row = 0;
-            for (var log2 = 4; log2 >= 0; log2--)
-            {
-                if ((_buffered & (1 << log2)) == 0) continue;
-                Execute(log2, row);
-                row += 1 << log2;
-            }
-            _buffered = 0;
-            Array.Clear(_pending);
+            if (value is null) raw.sqlite3_bind_null(_statement, index);
+            else raw.sqlite3_bind_text(_statement, index, value);
         }
 
-        private void Execute(int log2Rows, int fromRow)
-        {
-            var (command, parameters) = Statement(log2Rows);
-            var offset = fromRow * Columns;
-            for (var i = 0; i < parameters.Length; i++) parameters[i].Value = _pending[offset + i] ?? DBNull.Value;
-            command.ExecuteNonQuery();
-        }
-
-        public void Dispose()
-        {
-            foreach (var statement in _statements) statement?.Command.Dispose();
-        }
+        public void Dispose() => _statement.Dispose();
     }
 
     private sealed record Pending(IReadOnlyList<OutgoingEvent> Events, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);
