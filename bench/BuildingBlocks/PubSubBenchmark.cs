@@ -82,12 +82,11 @@ public sealed class PubSubBenchmark : IBenchmark
         var total = rate * seconds;
         for (var i = 0; i < total; i++)
         {
+            // Sleep until the event is due (the timer's millisecond granularity sends a due pair together now and then);
+            // spinning instead would take one of the cores the log and the subscriber run on.
             var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                var waitMs = (due - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
-                if (waitMs > 2) await Task.Delay(1, ct); else Thread.SpinWait(50);
-            }
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
             await publisher.PublishAsync(Event(i, padding, Stopwatch.GetTimestamp()), ct);
         }
         while (Volatile.Read(ref received) < total) await Task.Delay(10, ct);
