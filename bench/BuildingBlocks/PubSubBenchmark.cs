@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Platform.Bench.Features;
 using Platform.BuildingBlocks;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
@@ -36,7 +37,7 @@ public sealed class PubSubBenchmark : IBenchmark
         {
             await host.StartAsync(ct);
             var publisher = host.Services.GetRequiredService<IEventPublisher>();
-            var cpu0 = CpuSeconds();
+            var cpu0 = FeaturesStreamingBenchmark.CpuSeconds();
             var sw = Stopwatch.StartNew();
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
@@ -48,10 +49,10 @@ public sealed class PubSubBenchmark : IBenchmark
             var published = sw.Elapsed;
             await done.Task.WaitAsync(TimeSpan.FromMinutes(5), ct);
             var total = sw.Elapsed;
-            var cpu = CpuSeconds() - cpu0;
+            var cpu = FeaturesStreamingBenchmark.CpuSeconds() - cpu0;
             context.Line($"throughput: {count:N0} events of ~1 KB: published in {published.TotalSeconds:F2} s ({count / published.TotalSeconds:N0}/s), " +
                          $"all delivered after {total.TotalSeconds:F2} s ({count / total.TotalSeconds:N0} events/s end to end; {cpu:F2} s CPU, " +
-                         $"{count / cpu:N0} events per CPU-second); load average {LoadAverage()}");
+                         $"{count / cpu:N0} events per CPU-second); load average {FeaturesStreamingBenchmark.LoadAverage()}");
             var throughput = count / total.TotalSeconds;
             await host.StopAsync(ct);
 
@@ -81,30 +82,17 @@ public sealed class PubSubBenchmark : IBenchmark
         var total = rate * seconds;
         for (var i = 0; i < total; i++)
         {
+            // Sleep until the event is due (the timer's millisecond granularity sends a due pair together now and then);
+            // spinning instead would take one of the cores the log and the subscriber run on.
             var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
-            while (Stopwatch.GetTimestamp() < due)
-            {
-                var waitMs = (due - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
-                if (waitMs > 2) await Task.Delay(1, ct); else Thread.SpinWait(50);
-            }
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, ct);
             await publisher.PublishAsync(Event(i, padding, Stopwatch.GetTimestamp()), ct);
         }
         while (Volatile.Read(ref received) < total) await Task.Delay(10, ct);
         await host.StopAsync(ct);
-        context.Line($"latency: {total:N0} events at {rate}/s, publish to handler: {recorder.Summary("ms")}; load average {LoadAverage()}");
+        context.Line($"latency: {total:N0} events at {rate}/s, publish to handler: {recorder.Summary("ms")}; load average {FeaturesStreamingBenchmark.LoadAverage()}");
         return recorder;
-    }
-
-    private static double CpuSeconds()
-    {
-        using var process = Process.GetCurrentProcess();
-        return process.TotalProcessorTime.TotalSeconds;
-    }
-
-    private static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
-        catch (IOException) { return "n/a"; }
     }
 
     private static OutgoingEvent Event(int i, string padding, long sentAt) =>

@@ -9,6 +9,8 @@ using Platform.BuildingBlocks.State;
 //   consume  DATA_DIR APP_ID TOPIC LOG_FILE [SLOW_MS]  - subscribe; each delivery appends "start ID" and, after SLOW_MS,
 //                                                       applies its effect once via the idempotency helper and appends "done ID"
 //   publish  DATA_DIR TOPIC COUNT                     - publish COUNT events with ids e0..e{COUNT-1}, one by one, then print "published"
+//   publish-consume DATA_DIR APP_ID TOPIC LOG_FILE COUNT SLOW_MS - publish as "publish" does, then consume them as "consume"
+//                                                       does in the same process (deliveries from the log's committed tail)
 var mode = args[0];
 var dataDir = args[1];
 
@@ -24,12 +26,14 @@ if (mode == "publish")
     return 0;
 }
 
-if (mode == "consume")
+if (mode is "consume" or "publish-consume")
 {
     var appId = args[2];
     var topic = args[3];
     var logFile = args[4];
-    var slow = args.Length > 5 ? int.Parse(args[5]) : 0;
+    var publishCount = mode == "publish-consume" ? int.Parse(args[5]) : 0;
+    var slowArg = mode == "publish-consume" ? 6 : 5;
+    var slow = args.Length > slowArg ? int.Parse(args[slowArg]) : 0;
     using var host = BuildHost(dataDir, appId, services => services.AddRawEventHandler(topic, async (sp, e, ct) =>
     {
         Append(logFile, "start " + e.Id);
@@ -43,8 +47,12 @@ if (mode == "consume")
         Append(logFile, (applied ? "done " : "duplicate ") + e.Id);
         return DeliveryResult.Success;
     }));
+    await host.StartAsync();
+    var publisher = host.Services.GetRequiredService<IEventPublisher>();
+    for (var i = 0; i < publishCount; i++)
+        await publisher.PublishAsync(new OutgoingEvent(topic, $"e{i}", "Test", StateStoreExtensions.Serialize(new { n = i })));
     Console.WriteLine("consuming");
-    await host.RunAsync();
+    await host.WaitForShutdownAsync();
     return 0;
 }
 

@@ -11,8 +11,11 @@ namespace Platform.BuildingBlocks;
 
 public enum RuntimeMode { Embedded, Dapr }
 
-/// <summary>Which adapters an app uses and where its embedded data lives.</summary>
-public sealed record RuntimeSettings(string AppId, RuntimeMode Mode, string DataDir)
+/// <summary>
+/// Which adapters an app uses, its embedded data directory, and how the embedded SQLite files wait for the disk
+/// (<see cref="SqliteSynchronous"/>; <c>Normal</c> unless configured).
+/// </summary>
+public sealed record RuntimeSettings(string AppId, RuntimeMode Mode, string DataDir, SqliteSynchronous Synchronous = SqliteSynchronous.Normal)
 {
     public const string DefaultDataDir = ".data";
 
@@ -20,7 +23,7 @@ public sealed record RuntimeSettings(string AppId, RuntimeMode Mode, string Data
     /// Reads <c>Runtime:Mode</c> (<c>embedded</c> or <c>dapr</c>); without it, Dapr is chosen when a sidecar is
     /// configured (a <c>DAPR_GRPC_*</c> or <c>DAPR_HTTP_*</c> port or endpoint),
     /// embedded otherwise. <c>DataDir</c> sets the
-    /// embedded data directory.
+    /// embedded data directory, <c>Runtime:Synchronous</c> (<c>normal</c> or <c>full</c>) its files' synchronous setting.
     /// </summary>
     public static RuntimeSettings From(IConfiguration configuration, string appId)
     {
@@ -35,7 +38,14 @@ public sealed record RuntimeSettings(string AppId, RuntimeMode Mode, string Data
             _ => throw new InvalidOperationException($"Runtime:Mode must be 'embedded' or 'dapr', not '{configured}'."),
         };
         var dataDir = Path.GetFullPath(configuration["DataDir"] is { Length: > 0 } d ? d : DefaultDataDir);
-        return new RuntimeSettings(appId, mode, dataDir);
+        var synchronous = configuration["Runtime:Synchronous"] switch
+        {
+            null or "" => SqliteSynchronous.Normal,
+            var s when s.Equals("normal", StringComparison.OrdinalIgnoreCase) => SqliteSynchronous.Normal,
+            var s when s.Equals("full", StringComparison.OrdinalIgnoreCase) => SqliteSynchronous.Full,
+            var s => throw new InvalidOperationException($"Runtime:Synchronous must be 'normal' or 'full', not '{s}'."),
+        };
+        return new RuntimeSettings(appId, mode, dataDir, synchronous);
     }
 }
 
@@ -61,7 +71,7 @@ public static class RuntimeServiceCollectionExtensions
         if (settings.Mode == RuntimeMode.Dapr)
             services.AddDaprRuntime(settings.AppId, configuration);
         else
-            services.AddEmbeddedRuntime(settings.AppId, settings.DataDir);
+            services.AddEmbeddedRuntime(settings.AppId, settings.DataDir, settings.Synchronous);
         return services;
     }
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
+using Platform.BuildingBlocks.Embedded;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
 
@@ -28,7 +30,7 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
     }
 
     [Fact]
-    public async Task PublishManyAsync_TwoBatchesLongerThanOneInsertStatement_EachDeliveredInOrderWithItsFields()
+    public async Task PublishManyAsync_TwoConcurrentBatches_EachDeliveredInOrderWithItsFields()
     {
         var received = new ConcurrentQueue<CloudEvent>();
         var host = TestRuntime.Build(_dir.Path, "many", s => s.AddRawEventHandler(Topics.MarketBars, (_, e, _) =>
@@ -39,7 +41,6 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
         await host.StartAsync();
         try
         {
-            // The log inserts 32 rows per statement: 75 and 40 events leave remainders that go in one row at a time.
             static List<OutgoingEvent> Batch(string prefix, int count) => Enumerable.Range(0, count).Select(i => new OutgoingEvent(
                 Topics.MarketBars, $"{prefix}{i}", i % 2 == 0 ? "Even" : "Odd", StateStoreExtensions.Serialize(new { prefix, i }),
                 i % 3 == 0 ? null : $"k{i % 5}")).ToList();
@@ -54,6 +55,51 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
             Assert.Equal(second.Select(e => e.Id), got.Where(e => e.Id.StartsWith('b')).Select(e => e.Id));
             var sent = first.Concat(second).ToDictionary(e => e.Id);
             Assert.All(got, e => Assert.Equal((sent[e.Id].Type, Encoding.UTF8.GetString(sent[e.Id].Data.Span)), (e.Type, Encoding.UTF8.GetString(e.Data.Span))));
+        }
+        finally
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Deliver_AnotherWriterAppendsBetweenInProcessCommits_EveryEventDeliveredInLogOrder()
+    {
+        var received = new ConcurrentQueue<string>();
+        var host = TestRuntime.Build(_dir.Path, "tail", s =>
+        {
+            s.AddRawEventHandler(Topics.MarketBars, (_, e, _) =>
+            {
+                received.Enqueue(e.Id);
+                return Task.FromResult(DeliveryResult.Success);
+            });
+            // No polling during the test: the subscriber looks only when this process appends.
+            s.AddSingleton(new EmbeddedDeliveryOptions { PollInterval = TimeSpan.FromMinutes(5), LeaseDuration = TimeSpan.FromMinutes(5) });
+        });
+        await host.StartAsync();
+        try
+        {
+            var publisher = host.Services.GetRequiredService<IEventPublisher>();
+            static OutgoingEvent Event(string id) => new(Topics.MarketBars, id, "Test", StateStoreExtensions.Serialize(new { id }));
+            foreach (var id in new[] { "e0", "e1", "e2" }) await publisher.PublishAsync(Event(id));
+            await TestRuntime.WaitUntilAsync(() => received.Count >= 3, "the first three events");
+
+            // Another process appends e3 to the file: a row this process's log did not commit.
+            using (var other = new SqliteConnection($"Data Source={EmbeddedRuntimeExtensions.EventLogFile(_dir.Path)};Pooling=False"))
+            {
+                other.Open();
+                using var insert = other.CreateCommand();
+                insert.CommandText = "INSERT INTO events(topic, id, type, source, time, data) VALUES ($topic, 'e3', 'Test', 'other', $time, $data)";
+                insert.Parameters.AddWithValue("$topic", Topics.MarketBars);
+                insert.Parameters.AddWithValue("$time", DateTimeOffset.UtcNow.ToString("o"));
+                insert.Parameters.AddWithValue("$data", StateStoreExtensions.Serialize(new { id = "e3" }));
+                insert.ExecuteNonQuery();
+            }
+            foreach (var id in new[] { "e4", "e5" }) await publisher.PublishAsync(Event(id));
+            await TestRuntime.WaitUntilAsync(() => received.Count >= 6, "all six events");
+
+            Assert.Equal(["e0", "e1", "e2", "e3", "e4", "e5"], received.ToArray());
         }
         finally
         {

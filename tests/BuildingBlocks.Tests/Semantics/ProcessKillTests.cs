@@ -67,6 +67,33 @@ public sealed class ProcessKillTests : IDisposable
     }
 
     [Fact]
+    public async Task Consumer_KilledMidDeliveryOfEventsItPublished_RedeliversFromTheFileWithOneEffectEach()
+    {
+        // The first process publishes and consumes its own events, so it delivers them from the log's committed tail.
+        var log = Path.Combine(_dir.Path, "deliveries.log");
+        var first = Start("publish-consume", _dir.Path, "tail-app", Topics.MarketBars, log, "10", "300");
+        await TestRuntime.WaitUntilAsync(() => Lines(log).Contains("start e3"), "the consumer to start e3", 30_000);
+        first.Kill(entireProcessTree: true);
+        await first.WaitForExitAsync();
+        Assert.DoesNotContain("done e3", Lines(log));
+
+        var restarted = Start("consume", _dir.Path, "tail-app", Topics.MarketBars, log, "0");
+        try
+        {
+            await TestRuntime.WaitUntilAsync(() => Lines(log).Any(l => l == "done e9" || l == "duplicate e9"), "all ten events", 30_000);
+        }
+        finally
+        {
+            restarted.Kill(entireProcessTree: true);
+            await restarted.WaitForExitAsync();
+        }
+
+        var lines = Lines(log);
+        Assert.True(lines.Count(l => l == "start e3") >= 2, "e3 was unacknowledged when killed, so it must be delivered again");
+        for (var i = 0; i < 10; i++) Assert.Single(lines, l => l == $"done e{i}");
+    }
+
+    [Fact]
     public async Task Publish_FromSeveralProcessesIntoOneFile_EveryEventDelivered()
     {
         var log = Path.Combine(_dir.Path, "deliveries.log");

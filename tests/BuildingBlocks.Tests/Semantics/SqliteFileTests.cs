@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Platform.BuildingBlocks.Embedded;
 
 namespace Platform.BuildingBlocks.Tests.Semantics;
@@ -39,5 +40,50 @@ public sealed class SqliteFileTests : IDisposable
             Assert.NotSame(first, concurrent.Handle);
             Assert.Equal((10000L, 1L, 1L), Settings(concurrent));
         }
+    }
+
+    [Theory]
+    [InlineData(SqliteSynchronous.Normal, 1L)]
+    [InlineData(SqliteSynchronous.Full, 2L)]
+    public void OpenConnection_SynchronousSetting_EveryConnectionHasIt(SqliteSynchronous synchronous, long pragmaValue)
+    {
+        var file = SqliteFile.Open(Path.Combine(_dir.Path, $"sync-{synchronous}.db"), "CREATE TABLE IF NOT EXISTS t (x INTEGER);", synchronous);
+        using var connection = file.OpenConnection();
+        using var concurrent = file.OpenConnection();
+        Assert.Equal(pragmaValue, Settings(connection).Synchronous);
+        Assert.Equal(pragmaValue, Settings(concurrent).Synchronous);
+    }
+
+    [Fact]
+    public void OpenConnection_SameFileOpenedAgainWithFull_PooledConnectionSwitchesToFull()
+    {
+        var path = Path.Combine(_dir.Path, "switch.db");
+        var normal = SqliteFile.Open(path, "CREATE TABLE IF NOT EXISTS t (x INTEGER);");
+        SQLitePCL.sqlite3? first;
+        using (var connection = normal.OpenConnection()) first = connection.Handle;
+        var full = SqliteFile.Open(path, "CREATE TABLE IF NOT EXISTS t (x INTEGER);", SqliteSynchronous.Full);
+        using var again = full.OpenConnection();
+        Assert.Same(first, again.Handle);
+        Assert.Equal(2L, Settings(again).Synchronous);
+    }
+
+    [Theory]
+    [InlineData(null, SqliteSynchronous.Normal)]
+    [InlineData("full", SqliteSynchronous.Full)]
+    [InlineData("NORMAL", SqliteSynchronous.Normal)]
+    public void From_RuntimeSynchronous_ParsedIntoTheSettings(string? configured, SqliteSynchronous expected)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Runtime:Mode"] = "embedded", ["Runtime:Synchronous"] = configured }).Build();
+        Assert.Equal(expected, RuntimeSettings.From(configuration, "app").Synchronous);
+    }
+
+    [Fact]
+    public void From_UnknownRuntimeSynchronous_ThrowsNamingTheSetting()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Runtime:Mode"] = "embedded", ["Runtime:Synchronous"] = "off" }).Build();
+        var ex = Assert.Throws<InvalidOperationException>(() => { RuntimeSettings.From(configuration, "app"); });
+        Assert.Contains("Runtime:Synchronous", ex.Message);
     }
 }

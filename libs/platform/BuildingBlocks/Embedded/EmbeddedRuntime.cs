@@ -46,13 +46,14 @@ public static class EmbeddedRuntimeExtensions
 
     /// <summary>
     /// Registers the embedded adapters for one app: SQLite state and pub/sub in <paramref name="dataDir"/>,
-    /// local secrets, and the subscriber that delivers this app's subscriptions.
+    /// local secrets, and the subscriber that delivers this app's subscriptions. Both files use <paramref name="synchronous"/>.
     /// </summary>
-    public static IServiceCollection AddEmbeddedRuntime(this IServiceCollection services, string appId, string dataDir)
+    public static IServiceCollection AddEmbeddedRuntime(this IServiceCollection services, string appId, string dataDir,
+        SqliteSynchronous synchronous = SqliteSynchronous.Normal)
     {
         services.GetOrAddSubscriptionRegistry();
-        services.AddSingleton(_ => SqliteFile.Open(StateFile(dataDir), SqliteStateStore.Schema));
-        services.AddSingleton(_ => EventLog.For(EventLogFile(dataDir)));
+        services.AddSingleton(_ => SqliteFile.Open(StateFile(dataDir), SqliteStateStore.Schema, synchronous));
+        services.AddSingleton(_ => EventLog.For(EventLogFile(dataDir), synchronous));
         services.AddSingleton<IStateStoreProvider>(sp =>
             new EmbeddedStateStoreProvider(sp.GetRequiredService<SqliteFile>(), appId, EmbeddedStateStoreProvider.DefaultKeyPrefixes));
         services.AddSingleton<IEventPublisher>(sp =>

@@ -31,7 +31,8 @@ public sealed class EmbeddedDeliveryOptions
 /// (app id, topic) at a time across processes (an expiring lease on the cursor row). A handler's failure is
 /// retried with back-off; after the attempt limit, or at once for <see cref="DeliveryResult.Drop"/>, the event
 /// moves to the dead-letter topic in the same transaction that advances the cursor, so it is never lost.
-/// Acknowledgements are committed in small groups; a process killed in between redelivers what it had not committed.
+/// Acknowledgements are committed at most every <see cref="EmbeddedDeliveryOptions.CommitInterval"/> (and when the consumer
+/// stops); a process killed in between redelivers what it had not committed.
 /// </summary>
 public sealed class EmbeddedSubscriber(
     EventLog log, string appId, SubscriptionRegistry registry, IServiceProvider services,
@@ -44,8 +45,11 @@ public sealed class EmbeddedSubscriber(
 
     private async Task RunAsync(Subscription subscription, CancellationToken ct)
     {
-        // One connection per subscription loop, reopened after a failure.
+        log.Follow(subscription.Topic);
+        // One connection per subscription loop, reopened after a failure. The cursor is read when the lease is taken or
+        // renewed and kept in memory in between, where acknowledgements advance it until they are committed.
         SqliteConnection? connection = null;
+        Cursor? cursor = null;
         var leaseChecked = 0L;
         while (!ct.IsCancellationRequested)
         {
@@ -55,20 +59,32 @@ public sealed class EmbeddedSubscriber(
                 // Take or renew the lease every third of its duration; cursor commits renew it in between.
                 if (Stopwatch.GetElapsedTime(leaseChecked) > options.LeaseDuration / 3)
                 {
+                    if (cursor is not null && !Commit(connection, subscription.Topic, cursor)) cursor = null;
                     if (!TryAcquireLease(connection, subscription.Topic))
                     {
+                        cursor = null;
                         await Task.Delay(options.LeaseDuration / 4, ct);
                         continue;
                     }
                     leaseChecked = Stopwatch.GetTimestamp();
+                    cursor = ReadCursor(connection, subscription.Topic);
                 }
-                switch (await DeliverBatchAsync(connection, subscription, ct))
+                cursor ??= ReadCursor(connection, subscription.Topic);
+                var nextAppend = log.NextAppend;
+                switch (await DeliverBatchAsync(connection, subscription, cursor, ct))
                 {
                     case BatchOutcome.Idle:
-                        await log.WaitForAppendAsync(options.PollInterval, ct);
+                        // Nothing more to deliver: acknowledgements not yet due are committed when the interval is up,
+                        // unless more events arrive first.
+                        if (!CommitIfDue(connection, subscription.Topic, cursor)) goto case BatchOutcome.LeaseLost;
+                        var wait = cursor.Position == cursor.Committed
+                            ? options.PollInterval
+                            : options.CommitInterval - Stopwatch.GetElapsedTime(cursor.CommittedAt);
+                        await EventLog.WaitForAppendAsync(nextAppend, wait > TimeSpan.Zero ? wait : TimeSpan.Zero, ct);
                         break;
                     case BatchOutcome.LeaseLost:
                         logger.LogWarning("Lost the lease on {Topic} for {AppId}; another consumer redelivers from its last commit", subscription.Topic, appId);
+                        cursor = null;
                         leaseChecked = 0;
                         break;
                 }
@@ -81,35 +97,64 @@ public sealed class EmbeddedSubscriber(
             {
                 connection?.Dispose();
                 connection = null;
+                cursor = null;
                 logger.LogError(ex, "Subscriber {AppId}/{Topic} failed; retrying", appId, subscription.Topic);
                 await Task.Delay(options.PollInterval, CancellationToken.None);
             }
         }
         connection?.Dispose();
-        ReleaseLease(subscription.Topic);
+        ReleaseLease(subscription.Topic, cursor);
     }
 
     private enum BatchOutcome { Idle, Delivered, LeaseLost }
 
-    /// <summary>Delivers one batch from the committed position.</summary>
-    private async Task<BatchOutcome> DeliverBatchAsync(SqliteConnection connection, Subscription subscription, CancellationToken ct)
+    /// <summary>
+    /// Where a consumer is: <see cref="Position"/> is the last acknowledged sequence number, <see cref="Committed"/> the
+    /// last one written to the cursor row, at most <see cref="EmbeddedDeliveryOptions.CommitInterval"/> behind.
+    /// </summary>
+    private sealed class Cursor(long position, int attempts)
     {
-        var (position, attempts) = ReadCursor(connection, subscription.Topic);
-        var batch = ReadBatch(connection, subscription.Topic, position);
+        public long Position = position;
+        public int Attempts = attempts;
+        public long Committed = position;
+        public long CommittedAt = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Writes the acknowledged position if it moved; false when another consumer has taken the lease over.</summary>
+    private bool Commit(SqliteConnection connection, string topic, Cursor cursor)
+    {
+        if (cursor.Position == cursor.Committed) return true;
+        if (!CommitCursor(connection, topic, cursor.Position, 0)) return false;
+        cursor.Committed = cursor.Position;
+        cursor.CommittedAt = Stopwatch.GetTimestamp();
+        return true;
+    }
+
+    /// <summary>Commits when the last commit is older than the commit interval.</summary>
+    private bool CommitIfDue(SqliteConnection connection, string topic, Cursor cursor) =>
+        Stopwatch.GetElapsedTime(cursor.CommittedAt) < options.CommitInterval || Commit(connection, topic, cursor);
+
+    /// <summary>
+    /// Delivers one batch after the cursor: from the log's committed tail when it holds them (events this process just
+    /// appended), read from the file otherwise.
+    /// </summary>
+    private async Task<BatchOutcome> DeliverBatchAsync(SqliteConnection connection, Subscription subscription, Cursor cursor, CancellationToken ct)
+    {
+        var batch = log.ReadTail(subscription.Topic, cursor.Position, options.BatchSize);
+        if (batch.Count == 0) batch = ReadBatch(connection, subscription.Topic, cursor.Position);
         if (batch.Count == 0) return BatchOutcome.Idle;
 
-        var acked = position;
         var from = 0;
         // A batch subscription gets the whole batch at once, unless an event is already being retried: then, as after a
         // failed batch, events go one at a time, so a failing event is retried and dead-lettered on its own.
-        if (subscription.BatchHandler is { } batchHandler && attempts == 0)
+        if (subscription.BatchHandler is { } batchHandler && cursor.Attempts == 0)
         {
             var results = await DeliverBatchAsync(batchHandler, batch, ct);
             var dropped = new List<(long Seq, CloudEvent Event)>();
             while (from < batch.Count && results[from] != DeliveryResult.Retry)
             {
                 if (results[from] == DeliveryResult.Drop) dropped.Add(batch[from]);
-                acked = batch[from].Seq;
+                cursor.Position = batch[from].Seq;
                 from++;
             }
             if (dropped.Count > 0)
@@ -117,49 +162,57 @@ public sealed class EmbeddedSubscriber(
                 foreach (var (_, e) in dropped)
                     logger.LogWarning("Dead-lettering {Id} ({Type}) from {Topic} to {DeadLetter} for {AppId}: handler dropped the event",
                         e.Id, e.Type, e.Topic, subscription.DeadLetterTopic, appId);
-                if (!DeadLetter(connection, subscription, dropped, acked)) return BatchOutcome.LeaseLost;
+                if (!DeadLetter(connection, subscription, dropped, cursor)) return BatchOutcome.LeaseLost;
             }
-            else if (acked != position && !CommitCursor(connection, subscription.Topic, acked, 0))
+            else if (!CommitIfDue(connection, subscription.Topic, cursor))
             {
                 return BatchOutcome.LeaseLost;
             }
             if (from == batch.Count) return BatchOutcome.Delivered;
         }
 
-        var sinceCommit = Stopwatch.StartNew();
-        foreach (var (seq, e) in batch.Skip(from))
+        for (var i = from; i < batch.Count; i++)
         {
+            var (seq, e) = batch[i];
             var (result, reason) = await DeliverAsync(subscription, e, ct);
             while (result == DeliveryResult.Retry)
             {
-                attempts++;
-                if (attempts >= pubSubOptions.MaxDeliveryAttempts)
+                cursor.Attempts++;
+                if (cursor.Attempts >= pubSubOptions.MaxDeliveryAttempts)
                 {
                     result = DeliveryResult.Drop;
-                    reason = $"failed {attempts} attempts: {reason}";
+                    reason = $"failed {cursor.Attempts} attempts: {reason}";
                     break;
                 }
                 // Persist progress and the attempt count so a restart neither redelivers acknowledged events nor forgets failures.
-                if (!CommitCursor(connection, subscription.Topic, acked, attempts)) return BatchOutcome.LeaseLost;
-                await Task.Delay(pubSubOptions.Backoff(attempts), ct);
+                if (!CommitCursor(connection, subscription.Topic, cursor.Position, cursor.Attempts)) return BatchOutcome.LeaseLost;
+                cursor.Committed = cursor.Position;
+                cursor.CommittedAt = Stopwatch.GetTimestamp();
+                await Task.Delay(pubSubOptions.Backoff(cursor.Attempts), ct);
                 (result, reason) = await DeliverAsync(subscription, e, ct);
             }
 
+            cursor.Position = seq;
             if (result == DeliveryResult.Drop)
             {
                 logger.LogWarning("Dead-lettering {Id} ({Type}) from {Topic} to {DeadLetter} for {AppId}: {Reason}",
                     e.Id, e.Type, e.Topic, subscription.DeadLetterTopic, appId, reason);
-                if (!DeadLetter(connection, subscription, [(seq, e)], seq)) return BatchOutcome.LeaseLost;
+                if (!DeadLetter(connection, subscription, [(seq, e)], cursor)) return BatchOutcome.LeaseLost;
             }
-            acked = seq;
-            attempts = 0;
-            if (sinceCommit.Elapsed >= options.CommitInterval)
+            else if (cursor.Attempts > 0)
             {
-                if (!CommitCursor(connection, subscription.Topic, acked, 0)) return BatchOutcome.LeaseLost;
-                sinceCommit.Restart();
+                // The retried event succeeded: clear its attempt count at once.
+                cursor.Attempts = 0;
+                if (!CommitCursor(connection, subscription.Topic, cursor.Position, 0)) return BatchOutcome.LeaseLost;
+                cursor.Committed = cursor.Position;
+                cursor.CommittedAt = Stopwatch.GetTimestamp();
+            }
+            else if (!CommitIfDue(connection, subscription.Topic, cursor))
+            {
+                return BatchOutcome.LeaseLost;
             }
         }
-        return CommitCursor(connection, subscription.Topic, acked, 0) ? BatchOutcome.Delivered : BatchOutcome.LeaseLost;
+        return BatchOutcome.Delivered;
     }
 
     /// <summary>One result per event; a handler that throws (or answers the wrong number of results) means retry for all.</summary>
@@ -223,21 +276,21 @@ public sealed class EmbeddedSubscriber(
         while (reader.Read())
         {
             batch.Add((reader.GetInt64(0), new CloudEvent(
-                reader.GetString(1), reader.GetString(3), reader.GetString(2), topic, "pubsub",
+                reader.GetString(1), reader.GetString(3), reader.GetString(2), topic, EventLog.PubSubName,
                 DateTimeOffset.Parse(reader.GetString(4), System.Globalization.CultureInfo.InvariantCulture),
-                "application/json", (byte[])reader[5], reader.IsDBNull(6) ? null : reader.GetString(6))));
+                EventLog.DataContentType, (byte[])reader[5], reader.IsDBNull(6) ? null : reader.GetString(6))));
         }
         return batch;
     }
 
-    private (long Position, int Attempts) ReadCursor(SqliteConnection connection, string topic)
+    private Cursor ReadCursor(SqliteConnection connection, string topic)
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT position, attempts FROM cursors WHERE app_id = $app AND topic = $topic";
         cmd.Parameters.AddWithValue("$app", appId);
         cmd.Parameters.AddWithValue("$topic", topic);
         using var reader = cmd.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), reader.GetInt32(1)) : (0, 0);
+        return reader.Read() ? new Cursor(reader.GetInt64(0), reader.GetInt32(1)) : new Cursor(0, 0);
     }
 
     private long LeaseUntil() => DateTimeOffset.UtcNow.Add(options.LeaseDuration).ToUnixTimeMilliseconds();
@@ -280,8 +333,8 @@ public sealed class EmbeddedSubscriber(
         return cmd.ExecuteNonQuery() == 1;
     }
 
-    /// <summary>Copies <paramref name="events"/> to the dead-letter topic and moves the cursor to <paramref name="seq"/>, in one transaction.</summary>
-    private bool DeadLetter(SqliteConnection connection, Subscription subscription, IReadOnlyList<(long Seq, CloudEvent Event)> events, long seq)
+    /// <summary>Copies <paramref name="events"/> to the dead-letter topic and commits the cursor's position, in one transaction.</summary>
+    private bool DeadLetter(SqliteConnection connection, Subscription subscription, IReadOnlyList<(long Seq, CloudEvent Event)> events, Cursor cursor)
     {
         using var tx = connection.BeginTransaction(deferred: false);
         using var cmd = connection.CreateCommand();
@@ -290,16 +343,17 @@ public sealed class EmbeddedSubscriber(
             UPDATE cursors SET position = $position, attempts = 0, lease_until = $until
             WHERE app_id = $app AND topic = $topic AND owner = $owner
             """;
-        Bind(cmd, subscription.Topic, seq, 0);
+        Bind(cmd, subscription.Topic, cursor.Position, 0);
         if (cmd.ExecuteNonQuery() != 1)
         {
             tx.Rollback();
             return false;
         }
         foreach (var (_, e) in events)
-            EventLog.Insert(connection, tx, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
+            EventLog.Insert(connection, new OutgoingEvent(subscription.DeadLetterTopic, e.Id, e.Type, e.Data), e.Source, DateTimeOffset.UtcNow,
                 e.TraceParent);
         tx.Commit();
+        (cursor.Committed, cursor.Attempts, cursor.CommittedAt) = (cursor.Position, 0, Stopwatch.GetTimestamp());
         return true;
     }
 
@@ -313,13 +367,18 @@ public sealed class EmbeddedSubscriber(
         cmd.Parameters.AddWithValue("$owner", _owner);
     }
 
-    private void ReleaseLease(string topic)
+    /// <summary>Gives the lease up, committing what the cursor acknowledged since its last commit.</summary>
+    private void ReleaseLease(string topic, Cursor? cursor)
     {
         try
         {
             using var connection = log.File.OpenConnection();
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = "UPDATE cursors SET owner = NULL, lease_until = 0 WHERE app_id = $app AND topic = $topic AND owner = $owner";
+            cmd.CommandText = """
+                UPDATE cursors SET owner = NULL, lease_until = 0, position = COALESCE($position, position)
+                WHERE app_id = $app AND topic = $topic AND owner = $owner
+                """;
+            cmd.Parameters.AddWithValue("$position", (object?)cursor?.Position ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$app", appId);
             cmd.Parameters.AddWithValue("$topic", topic);
             cmd.Parameters.AddWithValue("$owner", _owner);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using Platform.BuildingBlocks.PubSub;
 
 namespace Platform.BuildingBlocks.Embedded;
@@ -10,7 +10,9 @@ namespace Platform.BuildingBlocks.Embedded;
 /// The embedded pub/sub log: an append-only table of events in <c>pubsub.db</c> and one cursor per
 /// (consumer group = app id, topic). Publishing is group-committed: concurrent publishers share one SQLite
 /// transaction, and a publish returns only after its commit. One instance per file per process; in-process
-/// subscribers are woken at once, other processes notice new events by polling.
+/// subscribers are woken at once, other processes notice new events by polling. The events this process committed
+/// last stay in memory for a while (<see cref="CommittedTail"/>), so an in-process subscriber takes them from there
+/// instead of reading them back; its cursor still lives in the file, so a crash loses nothing.
 /// </summary>
 public sealed class EventLog
 {
@@ -38,10 +40,15 @@ public sealed class EventLog
         ) WITHOUT ROWID;
         """;
 
+    /// <summary>The component name and content type every delivered event carries.</summary>
+    public const string PubSubName = "pubsub";
+    public const string DataContentType = "application/json";
+
     private static readonly ConcurrentDictionary<string, Lazy<EventLog>> Open = new(StringComparer.Ordinal);
 
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private TaskCompletionSource _appended = NewSignal();
+    private readonly CommittedTail _tail = new();
 
     private EventLog(SqliteFile file)
     {
@@ -70,20 +77,38 @@ public sealed class EventLog
 
     public SqliteFile File { get; }
 
-    /// <summary>The log for a file path, shared by every app of this process.</summary>
-    public static EventLog For(string path)
+    /// <summary>
+    /// The log for a file path, shared by every app of this process. The first call for a file decides its
+    /// <paramref name="synchronous"/> setting; asking for another one later is an error.
+    /// </summary>
+    public static EventLog For(string path, SqliteSynchronous synchronous = SqliteSynchronous.Normal)
     {
         var full = Path.GetFullPath(path);
-        return Open.GetOrAdd(full, p => new Lazy<EventLog>(() => new EventLog(SqliteFile.Open(p, Schema)))).Value;
+        var log = Open.GetOrAdd(full, p => new Lazy<EventLog>(() => new EventLog(SqliteFile.Open(p, Schema, synchronous)))).Value;
+        if (log.File.Synchronous != synchronous)
+            throw new InvalidOperationException($"The event log '{full}' is open with synchronous={log.File.Synchronous} in this process, not {synchronous}.");
+        return log;
     }
+
+    /// <summary>Keeps the events of <paramref name="topic"/> this process commits in memory for in-process subscribers.</summary>
+    public void Follow(string topic) => _tail.Follow(topic);
+
+    /// <summary>
+    /// Up to <paramref name="max"/> events of <paramref name="topic"/> after <paramref name="position"/> from the committed
+    /// tail, in log order; empty when the tail cannot answer for every event in that range (read the file then).
+    /// </summary>
+    internal List<(long Seq, CloudEvent Event)> ReadTail(string topic, long position, int max) => _tail.Read(topic, position, max);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when an event is appended in this process, or after <paramref name="poll"/> (other processes).</summary>
-    public async Task WaitForAppendAsync(TimeSpan poll, CancellationToken ct)
+    /// <summary>Completes at the next append in this process. Take it before looking for events, so none is missed.</summary>
+    public Task NextAppend => Volatile.Read(ref _appended).Task;
+
+    /// <summary>Completes when <paramref name="nextAppend"/> does (an append in this process), or after <paramref name="poll"/> (other processes).</summary>
+    public static async Task WaitForAppendAsync(Task nextAppend, TimeSpan poll, CancellationToken ct)
     {
-        var signal = Volatile.Read(ref _appended).Task;
-        await Task.WhenAny(signal, Task.Delay(poll, ct));
+        if (nextAppend.IsCompleted) return;
+        await Task.WhenAny(nextAppend, Task.Delay(poll, ct));
         ct.ThrowIfCancellationRequested();
     }
 
@@ -125,14 +150,19 @@ public sealed class EventLog
                 insert ??= new EventInsert(connection);
                 using (var tx = connection.BeginTransaction(deferred: false))
                 {
-                    insert.Begin(tx);
                     foreach (var p in batch)
                     {
                         var time = p.Time.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
                         foreach (var e in p.Events) insert.Add(e, p.Source, time, p.TraceParent);
                     }
-                    insert.Flush();
                     tx.Commit();
+                }
+                // The rows of one write transaction get consecutive sequence numbers (it holds the write lock throughout).
+                var seq = raw.sqlite3_last_insert_rowid(connection.Handle) - events + 1;
+                foreach (var p in batch)
+                {
+                    _tail.Add(seq, p.Events, p.Source, p.Time, p.TraceParent);
+                    seq += p.Events.Count;
                 }
                 foreach (var p in batch) p.Done.TrySetResult();
                 NotifyAppended();
@@ -149,111 +179,58 @@ public sealed class EventLog
         connection?.Dispose();
     }
 
-    internal static void Insert(SqliteConnection connection, SqliteTransaction tx, OutgoingEvent e, string source, DateTimeOffset time,
-        string? traceParent = null)
+    /// <summary>Inserts one event in <paramref name="connection"/>'s open transaction.</summary>
+    internal static void Insert(SqliteConnection connection, OutgoingEvent e, string source, DateTimeOffset time, string? traceParent = null)
     {
         using var insert = new EventInsert(connection);
-        insert.Begin(tx);
         insert.Add(e, source, time.ToString("o", System.Globalization.CultureInfo.InvariantCulture), traceParent);
-        insert.Flush();
     }
 
     /// <summary>
-    /// Prepared inserts reused for every event of a batch (and, in the write loop, of every batch): events are bound into a
-    /// statement of <see cref="Rows"/> rows, executed when full, and the rest go through the one-row statement at
-    /// <see cref="Flush"/>. Rows of one statement get their sequence numbers in order, so the log keeps the append order.
+    /// The event insert, prepared once per connection and bound by position through SQLite's own API (SQLitePCLRaw, which
+    /// Microsoft.Data.Sqlite runs on): Microsoft.Data.Sqlite binds every parameter by name, which SQLite looks up in a list,
+    /// so a multi-row statement spent more time finding its parameters than inserting. Rows get their sequence numbers in
+    /// the order they are inserted, so the log keeps the append order.
     /// </summary>
     private sealed class EventInsert : IDisposable
     {
-        private const int Rows = 32;
-        private const int Columns = 8;
-        private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _one;
-        private readonly SqliteParameter[] _oneParameters;
-        private SqliteCommand? _many;
-        private SqliteParameter[] _manyParameters = [];
-        private readonly object?[] _pending = new object?[Rows * Columns];
-        private int _buffered;
+        private readonly sqlite3 _db;
+        private readonly sqlite3_stmt _statement;
 
         public EventInsert(SqliteConnection connection)
         {
-            _connection = connection;
-            (_one, _oneParameters) = Create(connection, 1);
+            _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
+            var rc = raw.sqlite3_prepare_v2(_db,
+                "INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                out _statement);
+            SqliteException.ThrowExceptionForRC(rc, _db);
         }
 
-        private static (SqliteCommand, SqliteParameter[]) Create(SqliteConnection connection, int rows)
-        {
-            var cmd = connection.CreateCommand();
-            var values = new System.Text.StringBuilder();
-            var parameters = new SqliteParameter[rows * Columns];
-            for (var r = 0; r < rows; r++)
-            {
-                if (r > 0) values.Append(", ");
-                values.Append('(');
-                for (var c = 0; c < Columns; c++)
-                {
-                    var name = $"$p{r * Columns + c}";
-                    if (c > 0) values.Append(", ");
-                    values.Append(name);
-                    parameters[r * Columns + c] = cmd.Parameters.Add(name, c == 6 ? SqliteType.Blob : SqliteType.Text);
-                }
-                values.Append(')');
-            }
-            cmd.CommandText = $"INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES {values}";
-            return (cmd, parameters);
-        }
-
-        /// <summary>Binds the statements to the transaction the next events go into.</summary>
-        public void Begin(SqliteTransaction tx)
-        {
-            _buffered = 0;
-            _one.Transaction = tx;
-            if (_many is not null) _many.Transaction = tx;
-        }
-
+        /// <summary>Inserts one event in the connection's current transaction.</summary>
         public void Add(OutgoingEvent e, string source, string time, string? traceParent)
         {
-            var o = _buffered * Columns;
-            _pending[o] = e.Topic;
-            _pending[o + 1] = e.Id;
-            _pending[o + 2] = e.Type;
-            _pending[o + 3] = source;
-            _pending[o + 4] = e.PartitionKey;
-            _pending[o + 5] = time;
-            // The payload's own array when it is one whole array (the usual case), a copy otherwise.
-            _pending[o + 6] = MemoryMarshal.TryGetArray(e.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-                ? segment.Array
-                : e.Data.ToArray();
-            _pending[o + 7] = traceParent;
-            if (++_buffered < Rows) return;
-            if (_many is null)
-            {
-                (_many, _manyParameters) = Create(_connection, Rows);
-                _many.Transaction = _one.Transaction;
-                _many.Prepare();
-            }
-            for (var i = 0; i < _pending.Length; i++) _manyParameters[i].Value = _pending[i] ?? DBNull.Value;
-            _many.ExecuteNonQuery();
-            _buffered = 0;
+            Text(1, e.Topic);
+            Text(2, e.Id);
+            Text(3, e.Type);
+            Text(4, source);
+            Text(5, e.PartitionKey);
+            Text(6, time);
+            // An empty span would bind NULL; the column takes an empty blob.
+            if (e.Data.IsEmpty) raw.sqlite3_bind_zeroblob(_statement, 7, 0);
+            else raw.sqlite3_bind_blob(_statement, 7, e.Data.Span);
+            Text(8, traceParent);
+            var rc = raw.sqlite3_step(_statement);
+            raw.sqlite3_reset(_statement);
+            if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
         }
 
-        /// <summary>Inserts the events still buffered, one row at a time.</summary>
-        public void Flush()
+        private void Text(int index, string? value)
         {
-            for (var r = 0; r < _buffered; r++)
-            {
-                for (var c = 0; c < Columns; c++) _oneParameters[c].Value = _pending[r * Columns + c] ?? DBNull.Value;
-                _one.ExecuteNonQuery();
-            }
-            _buffered = 0;
-            Array.Clear(_pending);
+            if (value is null) raw.sqlite3_bind_null(_statement, index);
+            else raw.sqlite3_bind_text(_statement, index, value);
         }
 
-        public void Dispose()
-        {
-            _one.Dispose();
-            _many?.Dispose();
-        }
+        public void Dispose() => _statement.Dispose();
     }
 
     private sealed record Pending(IReadOnlyList<OutgoingEvent> Events, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);

@@ -7,17 +7,30 @@ namespace Platform.BuildingBlocks.Embedded;
 public sealed class DataFileException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// One SQLite database file of the embedded runtime, in WAL mode with <c>synchronous=NORMAL</c>: a committed
-/// write survives a process kill (power-loss durability is the production store's job). Several processes may
-/// share the file; SQLite's locking serialises writers and <c>busy_timeout</c> makes them wait their turn.
+/// When SQLite waits for the disk (<c>PRAGMA synchronous</c> in WAL mode). <see cref="Normal"/>: a committed write survives
+/// a process kill, and the last commits before a power loss may be lost. <see cref="Full"/>: every commit is flushed to
+/// the disk before it returns, so it survives a power loss too, at the cost of an fsync per commit.
+/// </summary>
+public enum SqliteSynchronous { Normal, Full }
+
+/// <summary>
+/// One SQLite database file of the embedded runtime, in WAL mode with <c>synchronous=NORMAL</c> unless opened with
+/// <see cref="SqliteSynchronous.Full"/>: a committed write survives a process kill (power-loss durability is the
+/// production store's job, or <c>Full</c>'s). Several processes may share the file; SQLite's locking serialises writers
+/// and <c>busy_timeout</c> makes them wait their turn. A process opens a file with one setting.
 /// </summary>
 public sealed class SqliteFile
 {
+    private const string NormalPragmas = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+    private const string FullPragmas = "PRAGMA busy_timeout=10000; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
     private readonly string _connectionString;
+    private readonly string _pragmas;
 
-    private SqliteFile(string path)
+    private SqliteFile(string path, SqliteSynchronous synchronous)
     {
         Path = path;
+        Synchronous = synchronous;
+        _pragmas = synchronous == SqliteSynchronous.Full ? FullPragmas : NormalPragmas;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -30,8 +43,10 @@ public sealed class SqliteFile
 
     public string Path { get; }
 
+    public SqliteSynchronous Synchronous { get; }
+
     /// <summary>Opens (creating if needed) the file and applies <paramref name="schema"/>; fails with a message naming the file.</summary>
-    public static SqliteFile Open(string path, string schema)
+    public static SqliteFile Open(string path, string schema, SqliteSynchronous synchronous = SqliteSynchronous.Normal)
     {
         var full = System.IO.Path.GetFullPath(path);
         try
@@ -43,7 +58,7 @@ public sealed class SqliteFile
             throw new DataFileException($"Cannot create the data directory for '{full}': {ex.Message}", ex);
         }
 
-        var file = new SqliteFile(full);
+        var file = new SqliteFile(full, synchronous);
         try
         {
             using var connection = file.OpenConnection();
@@ -65,10 +80,11 @@ public sealed class SqliteFile
         return file;
     }
 
-    /// <summary>Native connections that have had their pragmas applied (a pooled connection keeps them between opens).</summary>
-    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
-
-    private static readonly object Applied = new();
+    /// <summary>
+    /// The pragmas applied to each native connection (a pooled connection keeps them between opens; the pool is shared by
+    /// every <see cref="SqliteFile"/> of a path, so a connection last set up with another setting is set up again).
+    /// </summary>
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, string> Configured = new();
 
     public SqliteConnection OpenConnection()
     {
@@ -77,12 +93,12 @@ public sealed class SqliteFile
         {
             connection.Open();
             // Connection-level settings last as long as the native connection: set them when the pool hands out a new one.
-            if (connection.Handle is not { } handle || !Configured.TryGetValue(handle, out _))
+            if (connection.Handle is not { } handle || !Configured.TryGetValue(handle, out var applied) || !ReferenceEquals(applied, _pragmas))
             {
                 using var pragmas = connection.CreateCommand();
-                pragmas.CommandText = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+                pragmas.CommandText = _pragmas;
                 pragmas.ExecuteNonQuery();
-                if (connection.Handle is { } opened) Configured.AddOrUpdate(opened, Applied);
+                if (connection.Handle is { } opened) Configured.AddOrUpdate(opened, _pragmas);
             }
             return connection;
         }
