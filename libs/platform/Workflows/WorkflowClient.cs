@@ -3,12 +3,15 @@ using Platform.BuildingBlocks.State;
 namespace Platform.Workflows;
 
 /// <summary>
-/// Starts and manages workflow instances, with Dapr's <c>DaprWorkflowClient</c> names. Instance ids are business
+/// The embedded runner's adapter of the workflow port (<see cref="IWorkflowClient"/>): starts and manages instances in the
+/// runner's records, with Dapr's <c>DaprWorkflowClient</c> names. Instance ids are business
 /// keys: starting an id that exists returns it without a second run. Terminate, suspend, resume and events are
 /// requests the instance's runner applies (at once in this process, within the poll interval from another).
 /// </summary>
-public sealed class WorkflowClient
+public sealed class WorkflowClient : IWorkflowClient
 {
+    public const string EngineName = "embedded";
+
     private readonly WorkflowStore _store;
     private readonly WorkflowRunnerOptions _options;
     private readonly WorkflowSignals _signals;
@@ -19,6 +22,8 @@ public sealed class WorkflowClient
         _options = options;
         _signals = signals;
     }
+
+    public string Engine => EngineName;
 
     /// <summary>
     /// Schedules <paramref name="name"/> as instance <paramref name="instanceId"/> (a new GUID when null) and returns the id.
