@@ -71,6 +71,21 @@ public sealed class PublishWorkflowStatusActivity(IEventPublisher publisher) : W
         var failure = input.ErrorType is null ? null : new WorkflowTaskFailureDetails(input.ErrorType, input.ErrorMessage ?? "", null);
         await publisher.PublishAsync(new WorkflowStatusChanged(input.InstanceId, input.WorkflowName, input.Status, input.At,
             input.SerializedOutput, failure), context.CancellationToken);
+        WorkflowMetrics.RunEnded(input.WorkflowName, input.Status);
         return true;
     }
+}
+
+/// <summary>
+/// <c>workflows.runs.ended</c> (Prometheus: <c>workflows_runs_ended_total{workflow,status}</c>): counted by the embedded
+/// runner when an instance ends, and on Dapr's engine when <see cref="PublishWorkflowStatusActivity"/> has published an end.
+/// </summary>
+internal static class WorkflowMetrics
+{
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Platform.Workflows");
+    private static readonly System.Diagnostics.Metrics.Counter<long> Ended = Meter.CreateCounter<long>("workflows.runs.ended", "{run}",
+        "Workflow instances that reached a terminal status, by workflow and status (completed, failed, terminated).");
+
+    public static void RunEnded(string workflow, WorkflowRuntimeStatus status) =>
+        Ended.Add(1, new KeyValuePair<string, object?>("workflow", workflow), new KeyValuePair<string, object?>("status", status.ToString().ToLowerInvariant()));
 }
