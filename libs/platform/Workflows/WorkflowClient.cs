@@ -48,9 +48,10 @@ public sealed class WorkflowClient : IWorkflowClient
         return instanceId;
     }
 
-    /// <summary>The instance's state; <see cref="WorkflowState.Exists"/> is false for an unknown id.</summary>
+    /// <summary>The instance's state; <see cref="WorkflowState.Exists"/> is false for an unknown id, an id no instance may have is an <see cref="ArgumentException"/>.</summary>
     public async Task<WorkflowState> GetWorkflowStateAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
     {
+        WorkflowStore.ValidateInstanceId(instanceId);
         var (record, _) = await _store.GetRecordAsync(instanceId, cancellation);
         if (record is not null && !getInputsAndOutputs)
         {
