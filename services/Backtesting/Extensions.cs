@@ -49,7 +49,7 @@ public static class BacktestingService
         services.AddSingleton<BacktestProgress>();
         // Test-only: inert unless Backtesting:Testing:HaltAt is set (the process-kill suite).
         services.AddSingleton(KillPoints.From(configuration));
-        services.AddWorkflows(RegisterWorkflows, options => configuration.GetSection("Workflows").Bind(options));
+        services.AddWorkflowEngine(configuration, RegisterWorkflows);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;

@@ -54,7 +54,7 @@ public static class TrainingService
         services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
             sp.GetRequiredService<IEventPublisher>(), sp.GetService<TimeProvider>()));
         services.AddHostedService<RegistryOutboxFlush>();
-        services.AddWorkflows(RegisterWorkflows, options => configuration.GetSection("Workflows").Bind(options));
+        services.AddWorkflowEngine(configuration, RegisterWorkflows);
         services.AddRetraining(configuration);
         services.ConfigureHttpJsonOptions(o =>
         {

@@ -57,11 +57,24 @@ public sealed class InMemoryWorkflowSidecar : IAsyncDisposable
     public void Attach(HostApplicationBuilder worker)
     {
         worker.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DAPR_GRPC_ENDPOINT"] = Address });
+        Attach(worker.Services);
+    }
+
+    /// <summary>
+    /// Points only the workflow gRPC client of <c>AddDaprWorkflow</c> at this sidecar, with the interceptor, leaving
+    /// <c>DAPR_GRPC_ENDPOINT</c> to another sidecar: an app whose state and pub/sub go to the faithful sidecar and whose
+    /// workflows run here, as one daprd serves both APIs in production.
+    /// </summary>
+    public void Attach(IServiceCollection services)
+    {
         var clientType = typeof(TaskHubSidecarService.TaskHubSidecarServiceClient);
         foreach (var name in new[] { clientType.Name, clientType.FullName! })
         {
-            worker.Services.PostConfigure<GrpcClientFactoryOptions>(name, o =>
-                o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => new ProtocolFieldsInterceptor())));
+            services.PostConfigure<GrpcClientFactoryOptions>(name, o =>
+            {
+                o.Address = new Uri(Address);
+                o.InterceptorRegistrations.Add(new InterceptorRegistration(InterceptorScope.Client, _ => new ProtocolFieldsInterceptor()));
+            });
         }
     }
 

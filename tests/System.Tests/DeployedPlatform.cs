@@ -97,6 +97,9 @@ public sealed partial class DeployedPlatform : IAsyncLifetime
         var environment = new Dictionary<string, string>
         {
             ["Runtime__Mode"] = "dapr",
+            // The faithful sidecars serve state, pub/sub, secrets and invocation, not the workflow API: training and
+            // backtesting keep their workflows on the embedded runner over the sidecars' state and pub/sub (docs/workflows.md).
+            ["Workflows__Engine"] = "embedded",
             ["DataDir"] = DataDir,
             ["MarketData__Demo__Enabled"] = "false",
             ["Logging__LogLevel__Default"] = "Warning",

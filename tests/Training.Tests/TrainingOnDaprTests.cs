@@ -1,66 +1,122 @@
 using Platform.DaprSidecar.Testing;
+using Platform.Modeling.Models;
 using Platform.TestSupport;
+using Platform.Training.Runs;
+using Platform.Workflows;
 
 namespace Platform.Training.Tests;
 
 /// <summary>
 /// The training service in Dapr mode, wired as it is deployed (service defaults, the Dapr adapter on the official SDK,
-/// the start-up gate, <c>MapDaprEndpoints</c>) against the faithful sidecar: state kept re-serialized as PostgreSQL's
-/// jsonb does, events through its broker. A training run goes end to end through the workflow runner on that state.
+/// the start-up gate, <c>MapDaprEndpoints</c>) against the faithful sidecar: state kept re-serialized as PostgreSQL's jsonb
+/// does, events through its broker. The same tests run on both workflow engines (<see cref="TrainingOnDaprEngineTests"/>,
+/// <see cref="TrainingOnEmbeddedEngineTests"/>), so the API answers the same whichever runs the runs.
 /// </summary>
-public sealed class TrainingOnDaprTests : IAsyncLifetime
+public abstract class TrainingOnDaprSuite(string engine) : IAsyncLifetime
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("training-dapr-").FullName;
-    private readonly SidecarCluster _cluster = new();
-    private ServiceTestHost _host = null!;
-    private HttpClient _http = null!;
+    private readonly GatedCandidateRuntime _candidates = new();
+    private DaprServiceHost _service = null!;
+    private HttpClient Http => _service.Http;
 
-    public async Task InitializeAsync()
-    {
-        var sidecar = await _cluster.StartSidecarAsync(AppTopology.Training.AppId);
-        _host = await ServiceTestHost.StartAsync(TrainingService.Module, new ServiceTestOptions
+    public async Task InitializeAsync() =>
+        _service = await DaprServiceHost.StartAsync(TrainingService.Module, engine, new Dictionary<string, string?>
         {
-            DataDir = _dir,
-            Settings = new Dictionary<string, string?>(sidecar.AppSettings())
-            {
-                ["Runtime:Mode"] = "dapr",
-                ["Training:SyntheticBars"] = "500",
-                ["Dapr:RequiredComponents"] = Components.ModelStore,
-                ["Workflows:PollInterval"] = "00:00:00.100",
-                ["Workflows:LeaseDuration"] = "00:00:02",
-                ["Workflows:RenewInterval"] = "00:00:00.500",
-            },
-        });
-        await sidecar.ConnectAppAsync(new Uri(_host.Url + "/"));
-        _http = _host.Http;
-    }
+            ["Training:SyntheticBars"] = "500",
+            ["Training:Limits:MaxConcurrentRuns"] = "1",
+            ["Dapr:RequiredComponents"] = Components.ModelStore,
+            ["Workflows:PollInterval"] = "00:00:00.100",
+            ["Workflows:LeaseDuration"] = "00:00:02",
+            ["Workflows:RenewInterval"] = "00:00:00.500",
+        }, builder => builder.Services.AddSingleton<ICandidateRuntime>(_candidates));
 
     public async Task DisposeAsync()
     {
-        if (_host is not null) await _host.DisposeAsync();
-        await _cluster.DisposeAsync();
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
+        _candidates.Open();
+        if (_service is not null) await _service.DisposeAsync();
+    }
+
+    private IReadOnlyList<string> Published(string topic, string? id = null) =>
+        _service.Cluster.Broker.Published.Where(m => m.Topic == topic && (id is null || m.Id == id)).Select(m => m.Id).ToList();
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task PostTrainingRun_OnDapr_CompletesRegistersOnceAndPublishesCompletedOnce()
+    {
+        var response = await Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("ret-dapr"), TrainingApiTests.Json);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var location = response.Headers.Location!.ToString();
+        var id = location.Split('/')[^1];
+
+        var run = await TrainingApiTests.WaitAsync(Http, location, TimeSpan.FromSeconds(120));
+
+        Assert.Equal("completed", run.GetProperty("status").GetString());
+        // The last step the workflow set as its custom status, and the counts it carried.
+        Assert.Equal("completed", run.GetProperty("step").GetString());
+        Assert.Equal(run.GetProperty("total").GetInt32(), run.GetProperty("done").GetInt32());
+        Assert.Equal(1, run.GetProperty("outcome").GetProperty("version").GetInt32());
+        var model = await Http.GetFromJsonAsync<JsonElement>("/v1/models/ret-dapr", TrainingApiTests.Json);
+        Assert.Equal(1, model.GetProperty("champion").GetProperty("version").GetInt32());
+        Assert.NotEmpty(_service.Cluster.State.Keys(Components.ModelStore));
+        // The engine asked for ran the run: only the embedded runner keeps its records in the app's state store.
+        Assert.Equal(engine, _service.Host.Services.GetRequiredService<IWorkflowClient>().Engine);
+        Assert.Equal(engine == "embedded", _service.Cluster.State.Keys(Components.StateStore, AppTopology.Training.AppId)
+            .Any(k => k.StartsWith("workflow:", StringComparison.Ordinal)));
+        Assert.Single(Published(Topics.ModelRegistered));
+        await Eventually.UntilAsync(() => Published(Topics.WorkflowEvents, $"wf:{id}:completed").Count > 0, "the completed event");
+        Assert.Single(Published(Topics.WorkflowEvents, $"wf:{id}:completed"));
+        Assert.Empty(Published(Topics.WorkflowEvents, $"wf:{id}:failed"));
     }
 
     [Fact]
     [Trait("Category", "Slow")]
-    public async Task PostTrainingRun_OnDaprAdapter_CompletesRegistersAndPublishesThroughTheSidecar()
+    public async Task PostTrainingRun_SecondWhileOneRuns_RefusedThenCancelTerminatesTheFirst()
     {
-        var response = await _http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("ret-dapr"), TrainingApiTests.Json);
+        _candidates.Close();
+        var response = await Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("ret-dapr-cancel"), TrainingApiTests.Json);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var location = response.Headers.Location!.ToString();
+        // The run waits at its first baseline: the step and counts come from the workflow's custom status.
+        JsonElement running = default;
+        await Eventually.UntilAsync(async () =>
+        {
+            running = await Http.GetFromJsonAsync<JsonElement>(location, TrainingApiTests.Json);
+            return running.GetProperty("step").GetString()?.StartsWith("validate-baseline:", StringComparison.Ordinal) == true;
+        }, "the run at its first baseline", TimeSpan.FromSeconds(60));
+        Assert.Equal("running", running.GetProperty("status").GetString());
+        Assert.Equal(1, running.GetProperty("done").GetInt32());
+        Assert.Equal(10, running.GetProperty("total").GetInt32()); // load, 3 baselines, 2 candidates, evaluate, champion, register, promote
 
-        var run = await TrainingApiTests.WaitAsync(_http, response.Headers.Location!.ToString(), TimeSpan.FromSeconds(120));
+        var second = await Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("ret-dapr-second"), TrainingApiTests.Json);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        var problem = await second.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Training:Limits:MaxConcurrentRuns", problem.GetProperty("limit").GetString());
 
-        Assert.Equal("completed", run.GetProperty("status").GetString());
-        Assert.Equal(1, run.GetProperty("outcome").GetProperty("version").GetInt32());
-        var model = await _http.GetFromJsonAsync<JsonElement>("/v1/models/ret-dapr", TrainingApiTests.Json);
-        Assert.Equal(1, model.GetProperty("champion").GetProperty("version").GetInt32());
-        // The registry lives in the shared modelstore (keyPrefix name), the workflow in training's private statestore.
-        Assert.NotEmpty(_cluster.State.Keys(Components.ModelStore));
-        Assert.Contains(_cluster.State.Keys(Components.StateStore, AppTopology.Training.AppId), k => k.StartsWith("workflow:", StringComparison.Ordinal));
-        var topics = _cluster.Broker.Published.Select(m => m.Topic).ToList();
-        Assert.Contains(Topics.ModelRegistered, topics);
-        Assert.Contains(Topics.ModelPromoted, topics);
-        Assert.Contains(Topics.WorkflowEvents, topics);
+        var cancelled = await Http.DeleteAsync(location);
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        var run = await cancelled.Content.ReadFromJsonAsync<JsonElement>(TrainingApiTests.Json);
+        Assert.Equal("terminated", run.GetProperty("status").GetString());
+        Assert.StartsWith("Cancelled by", run.GetProperty("error").GetString());
+        _candidates.Open();
+        Assert.Empty(Published(Topics.ModelRegistered));
+    }
+}
+
+public sealed class TrainingOnDaprEngineTests() : TrainingOnDaprSuite("dapr");
+
+public sealed class TrainingOnEmbeddedEngineTests() : TrainingOnDaprSuite("embedded");
+
+/// <summary>The machine's candidate check, held while closed: a run waits at its first validation as long as the test needs.</summary>
+internal sealed class GatedCandidateRuntime : ICandidateRuntime
+{
+    private readonly ManualResetEventSlim _open = new(true);
+    private readonly NativeCandidateRuntime _inner = new();
+
+    public void Close() => _open.Reset();
+    public void Open() => _open.Set();
+
+    public string? Unavailable(ModelSpec spec)
+    {
+        _open.Wait(TimeSpan.FromMinutes(2));
+        return _inner.Unavailable(spec);
     }
 }

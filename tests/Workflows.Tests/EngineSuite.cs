@@ -23,6 +23,8 @@ public abstract class EngineSuite : IAsyncLifetime
         o.RegisterWorkflow<GuidWorkflow>();
         o.RegisterWorkflow<ThrowingWorkflow>();
         o.RegisterActivity<Echo>();
+        o.RegisterWorkflow<PublishingWorkflow>();
+        o.RegisterStatusPublishing();
     }
 
     public async Task InitializeAsync()
@@ -234,6 +236,68 @@ public abstract class EngineSuite : IAsyncLifetime
 
         Assert.False(state.Exists);
     }
+
+    [Fact]
+    public async Task PortScheduleNew_ExistingInstanceId_ReturnsItAndRunsNothingAgain()
+    {
+        var id = await Engine.Port.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "port-again", new ChainInput(2));
+        var done = await Engine.Port.WaitForWorkflowCompletionAsync(id);
+
+        Assert.Equal("port-again", await Engine.Port.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), id, new ChainInput(2)));
+        var state = await Engine.Port.GetWorkflowStateAsync(id);
+        Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
+        Assert.Equal(nameof(ChainWorkflow), state.Name);
+        Assert.Equal(12, state.ReadOutputAs<long>());
+        Assert.Equal(done.CreatedAt, state.CreatedAt);
+        Assert.Equal(1, Effects.Count(id, "step1:done"));
+    }
+
+    [Fact]
+    public async Task Port_UnregisteredWorkflowBadIdOrUnknownInstance_AnswersAsThePortSays()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Engine.Port.ScheduleNewWorkflowAsync("NoSuchWorkflow", "port-unregistered"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Engine.Port.ScheduleNewWorkflowAsync(nameof(ChainWorkflow), "not an id!", new ChainInput(1)));
+        await Assert.ThrowsAsync<ArgumentException>(() => Engine.Port.GetWorkflowStateAsync("not an id!"));
+        Assert.False((await Engine.Port.GetWorkflowStateAsync("port-unregistered")).Exists);
+        await Assert.ThrowsAsync<WorkflowInstanceNotFoundException>(() => Engine.Port.WaitForWorkflowCompletionAsync("no-such-instance"));
+    }
+
+    [Fact]
+    public async Task PublishingStatus_BodyReturns_CompletedPublishedOnce()
+    {
+        var id = await Engine.ScheduleAsync(nameof(PublishingWorkflow), "publishing-ok", false);
+        var state = await Engine.WaitForCompletionAsync(id);
+
+        Assert.Equal(WorkflowRuntimeStatus.Completed, state.Status);
+        await Engine.WaitForAsync(id, _ => Engine.CountEvents($"wf:{id}:completed") > 0);
+        Assert.Equal(1, Engine.CountEvents($"wf:{id}:completed"));
+        Assert.Equal(0, Engine.CountEvents($"wf:{id}:failed"));
+    }
+
+    [Fact]
+    public async Task PublishingStatus_BodyThrows_FailedPublishedOnceAndTheInstanceFails()
+    {
+        var id = await Engine.ScheduleAsync(nameof(PublishingWorkflow), "publishing-fails", true);
+        var state = await Engine.WaitForCompletionAsync(id);
+
+        Assert.Equal(WorkflowRuntimeStatus.Failed, state.Status);
+        Assert.Equal(typeof(InvalidOperationException).FullName, state.FailureType);
+        await Engine.WaitForAsync(id, _ => Engine.CountEvents($"wf:{id}:failed") > 0);
+        Assert.Equal(1, Engine.CountEvents($"wf:{id}:failed"));
+        Assert.Equal(0, Engine.CountEvents($"wf:{id}:completed"));
+    }
+}
+
+/// <summary>An activity, then a throw when asked, with its end published on either engine (<see cref="WorkflowStatusEvents"/>).</summary>
+public sealed class PublishingWorkflow : Workflow<bool, string>
+{
+    public override Task<string> RunAsync(WorkflowContext context, bool fail) =>
+        context.PublishingStatusAsync(async () =>
+        {
+            var echoed = await context.CallActivityAsync<string>(nameof(Echo), new EchoInput("publishing"));
+            if (fail) throw new InvalidOperationException("asked to fail");
+            return echoed;
+        });
 }
 
 public sealed class EmbeddedEngineSuite : EngineSuite

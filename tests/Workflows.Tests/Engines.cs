@@ -24,6 +24,13 @@ public abstract class EngineState
 public interface IWorkflowEngine : IAsyncDisposable
 {
     Effects Effects { get; }
+
+    /// <summary>The engine's adapter of the services' workflow port.</summary>
+    IWorkflowClient Port { get; }
+
+    /// <summary>Events published with this CloudEvent id (duplicates included).</summary>
+    int CountEvents(string eventId);
+
     Task StartAsync(Action<Dapr.Workflow.WorkflowRuntimeOptions> register);
     Task<string> ScheduleAsync(string workflow, string instanceId, object? input);
     Task<EngineState> GetStateAsync(string instanceId);
@@ -57,6 +64,9 @@ public sealed class EmbeddedEngine : IWorkflowEngine
 
     public Effects Effects => _runtime.Effects;
     private WorkflowClient Client => _runner!.Client;
+    public IWorkflowClient Port => Client;
+
+    public int CountEvents(string eventId) => _runtime.CountEvents(eventId);
 
     public Task StartAsync(Action<Dapr.Workflow.WorkflowRuntimeOptions> register)
     {
@@ -98,8 +108,12 @@ public sealed class DaprEngine : IWorkflowEngine
     private InMemoryWorkflowSidecar? _sidecar;
     private IHost? _worker;
     private Dapr.Workflow.DaprWorkflowClient? _client;
+    private readonly RecordingPublisher _published = new();
 
     public Effects Effects { get; } = new();
+    public IWorkflowClient Port { get; private set; } = null!;
+
+    public int CountEvents(string eventId) => _published.Ids.Count(id => id == eventId);
 
     public async Task StartAsync(Action<Dapr.Workflow.WorkflowRuntimeOptions> register)
     {
@@ -108,10 +122,27 @@ public sealed class DaprEngine : IWorkflowEngine
         _sidecar.Attach(worker);
         worker.Logging.SetMinimumLevel(LogLevel.Warning);
         worker.Services.AddSingleton(Effects);
+        worker.Services.AddSingleton<Platform.BuildingBlocks.PubSub.IEventPublisher>(_published);
         worker.Services.AddDaprWorkflow(register);
         _worker = worker.Build();
         await _worker.StartAsync();
         _client = _worker.Services.GetRequiredService<Dapr.Workflow.DaprWorkflowClient>();
+        var registrations = new Dapr.Workflow.WorkflowRuntimeOptions();
+        register(registrations);
+        Port = new DaprEngineWorkflowClient(_client, WorkflowRegistry.From(registrations));
+    }
+
+    /// <summary>The publisher Dapr's worker gives <c>PublishWorkflowStatusActivity</c>: it keeps the ids it was given.</summary>
+    private sealed class RecordingPublisher : Platform.BuildingBlocks.PubSub.IEventPublisher
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _ids = new();
+        public IEnumerable<string> Ids => _ids;
+
+        public Task PublishAsync(Platform.BuildingBlocks.PubSub.OutgoingEvent e, CancellationToken ct = default)
+        {
+            _ids.Enqueue(e.Id);
+            return Task.CompletedTask;
+        }
     }
 
     public Task<string> ScheduleAsync(string workflow, string instanceId, object? input) =>

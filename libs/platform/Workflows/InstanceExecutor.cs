@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Dapr.Workflow;
 using Dapr.Workflow.Abstractions;
@@ -16,10 +15,6 @@ namespace Platform.Workflows;
 /// </summary>
 internal sealed class InstanceExecutor
 {
-    private static readonly Meter Meter = new("Platform.Workflows");
-    private static readonly Counter<long> Ended = Meter.CreateCounter<long>("workflows.runs.ended", "{run}",
-        "Workflow instances that reached a terminal status, by workflow and status (completed, failed, terminated).");
-
     private readonly WorkflowRunner _runner;
     private readonly LeasedRecord _leased;
     private readonly CancellationTokenSource _cts;
@@ -394,8 +389,7 @@ internal sealed class InstanceExecutor
         Record.CompletedAt = Store.Now;
         _cts.Cancel();
         await CheckpointAsync(WorkflowCheckpointKind.Finished);
-        Ended.Add(1, new KeyValuePair<string, object?>("workflow", Record.Name),
-            new KeyValuePair<string, object?>("status", status.ToString().ToLowerInvariant()));
+        WorkflowMetrics.RunEnded(Record.Name, status);
         await PublishAndFinishAsync();
     }
 

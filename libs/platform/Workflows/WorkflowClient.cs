@@ -3,12 +3,15 @@ using Platform.BuildingBlocks.State;
 namespace Platform.Workflows;
 
 /// <summary>
-/// Starts and manages workflow instances, with Dapr's <c>DaprWorkflowClient</c> names. Instance ids are business
+/// The embedded runner's adapter of the workflow port (<see cref="IWorkflowClient"/>): starts and manages instances in the
+/// runner's records, with Dapr's <c>DaprWorkflowClient</c> names. Instance ids are business
 /// keys: starting an id that exists returns it without a second run. Terminate, suspend, resume and events are
 /// requests the instance's runner applies (at once in this process, within the poll interval from another).
 /// </summary>
-public sealed class WorkflowClient
+public sealed class WorkflowClient : IWorkflowClient
 {
+    public const string EngineName = "embedded";
+
     private readonly WorkflowStore _store;
     private readonly WorkflowRunnerOptions _options;
     private readonly WorkflowSignals _signals;
@@ -19,6 +22,8 @@ public sealed class WorkflowClient
         _options = options;
         _signals = signals;
     }
+
+    public string Engine => EngineName;
 
     /// <summary>
     /// Schedules <paramref name="name"/> as instance <paramref name="instanceId"/> (a new GUID when null) and returns the id.
@@ -43,9 +48,10 @@ public sealed class WorkflowClient
         return instanceId;
     }
 
-    /// <summary>The instance's state; <see cref="WorkflowState.Exists"/> is false for an unknown id.</summary>
+    /// <summary>The instance's state; <see cref="WorkflowState.Exists"/> is false for an unknown id, an id no instance may have is an <see cref="ArgumentException"/>.</summary>
     public async Task<WorkflowState> GetWorkflowStateAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
     {
+        WorkflowStore.ValidateInstanceId(instanceId);
         var (record, _) = await _store.GetRecordAsync(instanceId, cancellation);
         if (record is not null && !getInputsAndOutputs)
         {

@@ -14,13 +14,22 @@ public sealed record RunLimits(int MaxConcurrent, string MaxConcurrentKey, int M
 /// <summary>Why a run was not started: the limit reached (its configuration key), its configured value, and a sentence for the caller.</summary>
 public sealed record RunRefusal(string Limit, int Value, string Detail);
 
+/// <summary>A run as its API shows it: the instance, who started it, and who cancelled it (recorded by <see cref="WorkflowRuns.CancelAsync"/>).</summary>
+public sealed record AdmittedRun(WorkflowState State, string? Owner, string? Cancellation)
+{
+    /// <summary>Why the run did not complete: the failure's message, or for a terminated run the cancellation.</summary>
+    public string? Error => State.FailureDetails?.ErrorMessage
+        ?? (State.RuntimeStatus == WorkflowRuntimeStatus.Terminated ? Cancellation ?? State.ReadOutputAs<string>() : null);
+}
+
 /// <summary>
 /// Starts user-requested runs under concurrency limits and remembers who started each. The runs a workflow has
 /// admitted are listed in one document of the app's state store (<c>workflow-runs:{name}</c>), written with its ETag,
 /// so replicas sharing the store count the same runs; an entry leaves the list once its instance has finished (checked
 /// at the next admission), so a run that crashed or was cancelled frees its slot without a hook. A caller's runs count
 /// against the per-caller limit, every run against the total. The owner is stored under <c>workflow-owner:{id}</c>
-/// before the instance is scheduled, so a run is never visible without it.
+/// before the instance is scheduled, so a run is never visible without it. It works on the workflow port
+/// (<see cref="IWorkflowClient"/>), so it behaves the same on the embedded runner and on Dapr's engine.
 /// </summary>
 public sealed class WorkflowRuns
 {
@@ -32,19 +41,21 @@ public sealed class WorkflowRuns
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Gates = new();
 
     private readonly IStateStore _store;
-    private readonly WorkflowClient _client;
+    private readonly IWorkflowClient _client;
     private readonly TimeProvider _clock;
 
-    public WorkflowRuns(IStateStoreProvider stores, WorkflowRunnerOptions options, WorkflowClient client, TimeProvider? clock = null)
+    /// <param name="stores">The app's stores; the list and owners go to <paramref name="stateStoreName"/>, whichever engine runs the instances.</param>
+    public WorkflowRuns(IStateStoreProvider stores, string stateStoreName, IWorkflowClient client, TimeProvider? clock = null)
     {
-        _store = stores.Get(options.StateStoreName);
+        _store = stores.Get(stateStoreName);
         _client = client;
         _clock = clock ?? TimeProvider.System;
     }
 
     private sealed record Admitted(string Id, string? Owner, DateTimeOffset At);
 
-    private sealed record OwnerRecord(string? Owner, DateTimeOffset At);
+    /// <summary>Who started the run and when; who cancelled it, kept here because an engine need not keep a terminated instance's output.</summary>
+    private sealed record OwnerRecord(string? Owner, DateTimeOffset At, string? Cancellation = null);
 
     /// <summary>
     /// Schedules <paramref name="workflow"/> as <paramref name="instanceId"/> for <paramref name="owner"/> (null: the
@@ -97,12 +108,11 @@ public sealed class WorkflowRuns
         }
     }
 
-    /// <summary>Who started the run: null for a run the platform started itself, or one started before owners were recorded.</summary>
     /// <summary>
     /// The run <paramref name="instanceId"/> of <paramref name="workflow"/> with its owner, or null when there is none or
     /// <paramref name="caller"/> may not see it (<see cref="Caller.MaySee"/>): the same answer, so a 404 tells nothing.
     /// </summary>
-    public async Task<(WorkflowState State, string? Owner)?> FindVisibleAsync(string instanceId, string workflow, Caller? caller, CancellationToken ct)
+    public async Task<AdmittedRun?> FindVisibleAsync(string instanceId, string workflow, Caller? caller, CancellationToken ct)
     {
         WorkflowState state;
         try
@@ -114,29 +124,35 @@ public sealed class WorkflowRuns
             return null; // not a valid instance id: no such run
         }
         if (!state.Exists || state.Name != workflow) return null;
-        var owner = await GetOwnerAsync(instanceId, ct);
-        return Caller.MaySee(caller, owner) ? (state, owner) : null;
+        var owner = await _store.GetAsync<OwnerRecord>(OwnerKey(instanceId), ct);
+        return Caller.MaySee(caller, owner?.Owner) ? new AdmittedRun(state, owner?.Owner, owner?.Cancellation) : null;
     }
 
     /// <summary>
-    /// Cancels a running instance for <paramref name="caller"/> (terminated with the reason, not resumed after a restart)
-    /// and waits up to <paramref name="wait"/> for it to stop; returns its state then and whether it has stopped.
+    /// Cancels a running instance of <paramref name="run"/> for <paramref name="caller"/> (terminated with the reason, not
+    /// resumed after a restart) and waits up to <paramref name="wait"/> for it to stop; returns the run then and whether it has stopped.
     /// </summary>
-    public async Task<(WorkflowState State, bool Stopped)> CancelAsync(string instanceId, Caller? caller, TimeSpan wait, CancellationToken ct)
+    public async Task<(AdmittedRun Run, bool Stopped)> CancelAsync(AdmittedRun run, Caller? caller, TimeSpan wait, CancellationToken ct)
     {
-        await _client.TerminateWorkflowAsync(instanceId, $"Cancelled by {caller?.Id ?? "the platform"}.", ct);
+        var instanceId = run.State.InstanceId;
+        var reason = $"Cancelled by {caller?.Id ?? "the platform"}.";
+        var owner = await _store.GetAsync<OwnerRecord>(OwnerKey(instanceId), ct) ?? new OwnerRecord(run.Owner, _clock.GetUtcNow());
+        var saved = await _store.SaveAsync(OwnerKey(instanceId), owner with { Cancellation = reason }, null, ct);
+        if (saved != StateOutcome.Ok) throw new StateStoreException($"Could not record the cancellation of run '{instanceId}': {saved}.");
+        await _client.TerminateWorkflowAsync(instanceId, reason, ct);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
         bound.CancelAfter(wait);
         try
         {
-            return (await _client.WaitForWorkflowCompletionAsync(instanceId, cancellation: bound.Token), true);
+            return (run with { State = await _client.WaitForWorkflowCompletionAsync(instanceId, cancellation: bound.Token), Cancellation = reason }, true);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return (await _client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs: true, ct), false);
+            return (run with { State = await _client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs: true, ct), Cancellation = reason }, false);
         }
     }
 
+    /// <summary>Who started the run: null for a run the platform started itself, or one started before owners were recorded.</summary>
     public async Task<string?> GetOwnerAsync(string instanceId, CancellationToken ct) =>
         (await _store.GetAsync<OwnerRecord>(OwnerKey(instanceId), ct))?.Owner;
 

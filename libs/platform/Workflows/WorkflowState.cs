@@ -39,6 +39,7 @@ public sealed class WorkflowState
     public DateTimeOffset LastUpdatedAt => _record?.LastUpdatedAt ?? default;
     public DateTimeOffset? CompletedAt => _record?.CompletedAt;
     public WorkflowTaskFailureDetails? FailureDetails => _record?.Failure;
+    /// <summary>Activities checkpointed so far, from the embedded runner's history; empty on Dapr's engine (read the custom status there).</summary>
     public WorkflowProgress Progress => _record?.Progress() ?? new WorkflowProgress(0, null);
 
     public bool IsWorkflowRunning => RuntimeStatus is WorkflowRuntimeStatus.Running;

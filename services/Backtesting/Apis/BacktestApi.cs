@@ -88,37 +88,33 @@ public static class BacktestApi
     internal static async Task<Results<Ok<BacktestRunView>, ProblemHttpResult>> GetAsync(
         string id, HttpContext http, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, runs, ct);
-        if (state is null) return NotFound(id);
-        return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
+        if (await FindAsync(id, http, runs, ct) is not { } run) return NotFound(id);
+        return TypedResults.Ok(await ViewAsync(run, reports, progress, ct));
     }
 
     internal static async Task<Results<Ok<BacktestRunView>, Accepted<BacktestRunView>, ProblemHttpResult>> CancelAsync(
         string id, HttpContext http, WorkflowRuns runs, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, runs, ct);
-        if (state is null) return NotFound(id);
-        if (state.RuntimeStatus.IsTerminal()) return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
-        (state, var stopped) = await runs.CancelAsync(id, Caller.From(http.Request.Headers[Caller.Header]), CancelWait, ct);
+        if (await FindAsync(id, http, runs, ct) is not { } run) return NotFound(id);
+        if (run.State.RuntimeStatus.IsTerminal()) return TypedResults.Ok(await ViewAsync(run, reports, progress, ct));
+        (run, var stopped) = await runs.CancelAsync(run, Caller.From(http.Request.Headers[Caller.Header]), CancelWait, ct);
         if (stopped)
         {
-            return TypedResults.Ok(await ViewAsync(id, state, owner, reports, progress, ct));
+            return TypedResults.Ok(await ViewAsync(run, reports, progress, ct));
         }
-        return TypedResults.Accepted($"/v1/backtests/{id}", await ViewAsync(id, state, owner, reports, progress, ct));
+        return TypedResults.Accepted($"/v1/backtests/{id}", await ViewAsync(run, reports, progress, ct));
     }
 
     /// <summary>The run and its owner, or null when there is none or the caller may not see it (the same answer: a 404 tells nothing).</summary>
-    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(string id, HttpContext http, WorkflowRuns runs, CancellationToken ct) =>
-        await runs.FindVisibleAsync(id, nameof(BacktestWorkflow), Caller.From(http.Request.Headers[Caller.Header]), ct) is { } found ? found : (null, null);
+    private static Task<AdmittedRun?> FindAsync(string id, HttpContext http, WorkflowRuns runs, CancellationToken ct) =>
+        runs.FindVisibleAsync(id, nameof(BacktestWorkflow), Caller.From(http.Request.Headers[Caller.Header]), ct);
 
-    private static async Task<BacktestRunView> ViewAsync(
-        string id, WorkflowState state, string? owner, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
+    private static async Task<BacktestRunView> ViewAsync(AdmittedRun run, BacktestReports reports, BacktestProgress progress, CancellationToken ct)
     {
+        var (state, id) = (run.State, run.State.InstanceId);
         var report = state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? await reports.GetAsync(id, ct) : null;
-        var error = state.FailureDetails?.ErrorMessage
-            ?? (state.RuntimeStatus == WorkflowRuntimeStatus.Terminated ? state.ReadOutputAs<string>() : null);
         return new BacktestRunView(id, state.RuntimeStatus.ToString().ToLowerInvariant(), state.ReadInputAs<BacktestSpec>(), state.CreatedAt,
-            state.CompletedAt, state.RuntimeStatus.IsTerminal() ? 1.0 : progress.Get(id) ?? 0.0, error, report, owner);
+            state.CompletedAt, state.RuntimeStatus.IsTerminal() ? 1.0 : progress.Get(id) ?? 0.0, run.Error, report, run.Owner);
     }
 
     internal static Ok<StrategyInfo[]> Strategies() =>

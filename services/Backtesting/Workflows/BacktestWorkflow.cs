@@ -14,12 +14,13 @@ public sealed record BacktestOutcome(string ReportKey, double TotalReturn, doubl
 /// <summary>
 /// A backtest as a durable workflow: one activity loads the bars, runs the strategy and its benchmark and
 /// stores the report. A run that throws (unknown symbol, empty range, a strategy error) fails the instance
-/// with its reason; the runner survives it.
+/// with its reason; the runner survives it. Its end is published as <see cref="WorkflowStatusChanged"/> on both engines
+/// (<see cref="WorkflowStatusEvents"/>).
 /// </summary>
 public sealed class BacktestWorkflow : Workflow<BacktestSpec, BacktestOutcome>
 {
     public override Task<BacktestOutcome> RunAsync(WorkflowContext context, BacktestSpec input) =>
-        context.CallActivityAsync<BacktestOutcome>(nameof(RunBacktestActivity), input);
+        context.PublishingStatusAsync(() => context.CallActivityAsync<BacktestOutcome>(nameof(RunBacktestActivity), input));
 }
 
 internal sealed class ModelLease(LoadedModel loaded) : IDisposable

@@ -65,31 +65,28 @@ public static class TrainingApi
     internal static async Task<Results<Ok<TrainingRunView>, ProblemHttpResult>> GetAsync(
         string id, HttpContext http, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, runs, ct);
-        if (state is null) return NotFound(id);
-        return TypedResults.Ok(View(id, state, owner, progress));
+        if (await FindAsync(id, http, runs, ct) is not { } run) return NotFound(id);
+        return TypedResults.Ok(View(run, progress));
     }
 
     internal static async Task<Results<Ok<TrainingRunView>, Accepted<TrainingRunView>, ProblemHttpResult>> CancelAsync(
         string id, HttpContext http, WorkflowRuns runs, TrainingProgress progress, CancellationToken ct)
     {
-        var (state, owner) = await FindAsync(id, http, runs, ct);
-        if (state is null) return NotFound(id);
-        if (state.RuntimeStatus.IsTerminal()) return TypedResults.Ok(View(id, state, owner, progress));
-        (state, var stopped) = await runs.CancelAsync(id, Caller.From(http.Request.Headers[Caller.Header]), CancelWait, ct);
+        if (await FindAsync(id, http, runs, ct) is not { } run) return NotFound(id);
+        if (run.State.RuntimeStatus.IsTerminal()) return TypedResults.Ok(View(run, progress));
+        (run, var stopped) = await runs.CancelAsync(run, Caller.From(http.Request.Headers[Caller.Header]), CancelWait, ct);
         if (stopped)
         {
             progress.Remove(id);
-            return TypedResults.Ok(View(id, state, owner, progress));
+            return TypedResults.Ok(View(run, progress));
         }
-        return TypedResults.Accepted($"/v1/training-runs/{id}", View(id, state, owner, progress));
+        return TypedResults.Accepted($"/v1/training-runs/{id}", View(run, progress));
     }
 
     internal static async Task<Results<Ok<TrialsView>, ProblemHttpResult>> TrialsAsync(
         string id, HttpContext http, WorkflowRuns runs, CancellationToken ct)
     {
-        var (state, _) = await FindAsync(id, http, runs, ct);
-        if (state is null) return NotFound(id);
+        if (await FindAsync(id, http, runs, ct) is not { State: var state }) return NotFound(id);
         if (state.RuntimeStatus != WorkflowRuntimeStatus.Completed || state.ReadOutputAs<TrainingOutcome>() is not { } outcome)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has not completed.",
                 detail: $"Training run '{id}' is {state.RuntimeStatus.ToString().ToLowerInvariant()}; its trials are listed once it completes.");
@@ -97,18 +94,18 @@ public static class TrainingApi
     }
 
     /// <summary>The run and its owner, or null when there is none or the caller may not see it (the same answer: a 404 tells nothing).</summary>
-    private static async Task<(WorkflowState? State, string? Owner)> FindAsync(string id, HttpContext http, WorkflowRuns runs, CancellationToken ct) =>
-        await runs.FindVisibleAsync(id, nameof(TrainingWorkflow), Caller.From(http.Request.Headers[Caller.Header]), ct) is { } found ? found : (null, null);
+    private static Task<AdmittedRun?> FindAsync(string id, HttpContext http, WorkflowRuns runs, CancellationToken ct) =>
+        runs.FindVisibleAsync(id, nameof(TrainingWorkflow), Caller.From(http.Request.Headers[Caller.Header]), ct);
 
-    private static TrainingRunView View(string id, WorkflowState state, string? owner, TrainingProgress progress)
+    /// <summary>The run's step and counts come from the workflow's custom status, which both engines report.</summary>
+    private static TrainingRunView View(AdmittedRun run, TrainingProgress progress)
     {
+        var (state, id) = (run.State, run.State.InstanceId);
         var status = state.ReadCustomStatusAs<TrainingStatus>();
         var outcome = state.RuntimeStatus == WorkflowRuntimeStatus.Completed ? state.ReadOutputAs<TrainingOutcome>() : null;
-        var error = state.FailureDetails?.ErrorMessage
-            ?? (state.RuntimeStatus == WorkflowRuntimeStatus.Terminated ? state.ReadOutputAs<string>() : null);
         return new TrainingRunView(id, state.RuntimeStatus.ToString().ToLowerInvariant(), status?.Step,
             status?.Done ?? 0, status?.Total ?? 0, state.RuntimeStatus.IsTerminal() ? null : progress.Get(id),
-            state.ReadInputAs<TrainingRequest>(), state.CreatedAt, state.CompletedAt, error, outcome, owner);
+            state.ReadInputAs<TrainingRequest>(), state.CreatedAt, state.CompletedAt, run.Error, outcome, run.Owner);
     }
 
     private static ProblemHttpResult TooMany(RunRefusal refused) =>

@@ -46,14 +46,14 @@ public static class RetrainingExtensions
         return app;
     }
 
-    internal static async Task<Results<Ok<RetrainingView>, ProblemHttpResult>> GetAsync(string name, IStateStoreProvider stores, WorkflowClient workflows,
+    internal static async Task<Results<Ok<RetrainingView>, ProblemHttpResult>> GetAsync(string name, IStateStoreProvider stores, IWorkflowClient workflows,
         CancellationToken ct) =>
         await ViewAsync(name, stores, workflows, ct) is { } view
             ? TypedResults.Ok(view)
             : TypedResults.Problem($"Model '{name}' has not been retrained.", statusCode: StatusCodes.Status404NotFound, title: "Not Found");
 
     /// <summary>The latest retraining run of a model and the triggers skipped; null when it has never been triggered.</summary>
-    public static async Task<RetrainingView?> ViewAsync(string name, IStateStoreProvider stores, WorkflowClient workflows, CancellationToken ct)
+    public static async Task<RetrainingView?> ViewAsync(string name, IStateStoreProvider stores, IWorkflowClient workflows, CancellationToken ct)
     {
         var record = await stores.PrivateStore().GetAsync<RetrainingRecord>(RetrainingTrigger.Key(name), ct);
         if (record is null) return null;

@@ -18,7 +18,7 @@ public sealed record SkippedTrigger(string TriggerId, DateTimeOffset At, string 
 /// run's instance id is <c>retrain-{model}-{sequence}</c>, the next sequence after the model's latest run, so a
 /// redelivered event or two racing triggers schedule the same instance (scheduling an existing id starts nothing).
 /// </summary>
-public sealed class RetrainingTrigger(IStateStoreProvider stores, WorkflowClient workflows, ModelRegistry registry, RetrainingOptions options,
+public sealed class RetrainingTrigger(IStateStoreProvider stores, IWorkflowClient workflows, ModelRegistry registry, RetrainingOptions options,
     TimeProvider clock, ILogger<RetrainingTrigger> logger)
 {
     private IStateStore Store => stores.PrivateStore();

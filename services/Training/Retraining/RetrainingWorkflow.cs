@@ -44,7 +44,10 @@ public sealed record RetrainingStatus(string Step, string? Detail = null);
 /// </summary>
 public sealed class RetrainingWorkflow : Workflow<RetrainingRequest, RetrainingOutcome>
 {
-    public override async Task<RetrainingOutcome> RunAsync(WorkflowContext context, RetrainingRequest input)
+    public override Task<RetrainingOutcome> RunAsync(WorkflowContext context, RetrainingRequest input) =>
+        context.PublishingStatusAsync(() => RetrainAsync(context, input));
+
+    private static async Task<RetrainingOutcome> RetrainAsync(WorkflowContext context, RetrainingRequest input)
     {
         context.SetCustomStatus(new RetrainingStatus("plan"));
         var options = await context.CallActivityAsync<RetrainingTimings>(nameof(RetrainingTimingsActivity), input.Model);

@@ -43,11 +43,16 @@ public sealed record TrainingStatus(string Step, int Done, int Total);
 /// A training run as a durable workflow. Each step is an activity whose result the runner checkpoints: a process
 /// killed mid-run resumes after the last completed step. Steps: load the dataset, validate the baselines, train and
 /// walk-forward-validate each candidate, pick the winner (workflow code, deterministic), register it (idempotent by
-/// run id), promote it if the policy allows. The registry publishes ModelRegistered/ModelPromoted after each commit.
+/// run id), promote it if the policy allows. The registry publishes ModelRegistered/ModelPromoted after each commit. The
+/// step is the custom status (<see cref="TrainingStatus"/>), which both engines report; the run's end is published as
+/// <see cref="WorkflowStatusChanged"/> on both (<see cref="WorkflowStatusEvents"/>).
 /// </summary>
 public sealed class TrainingWorkflow : Workflow<TrainingRequest, TrainingOutcome>
 {
-    public override async Task<TrainingOutcome> RunAsync(WorkflowContext context, TrainingRequest input)
+    public override Task<TrainingOutcome> RunAsync(WorkflowContext context, TrainingRequest input) =>
+        context.PublishingStatusAsync(() => TrainAsync(context, input));
+
+    private static async Task<TrainingOutcome> TrainAsync(WorkflowContext context, TrainingRequest input)
     {
         var candidates = input.EffectiveCandidates;
         var total = 3 + input.Baselines.Count + candidates.Count + 2;

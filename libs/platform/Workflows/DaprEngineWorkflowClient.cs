@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Dapr.Workflow;
+using Grpc.Core;
+using DaprWorkflowState = Dapr.Workflow.WorkflowState;
+
+namespace Platform.Workflows;
+
+/// <summary>
+/// The workflow port on Dapr's workflow engine (<see cref="DaprWorkflowClient"/>, the sidecar's workflow API). It keeps the
+/// port's rules where Dapr's client differs: an id Dapr would refuse and a workflow this app does not register are
+/// <see cref="ArgumentException"/>s before anything is sent; scheduling an id that exists returns it (Dapr refuses the
+/// second create); a state is never null (<see cref="WorkflowState.Exists"/> false for an unknown id). Dapr reports no
+/// completion time, so a finished instance's <see cref="WorkflowState.CompletedAt"/> is its last update.
+/// </summary>
+public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, WorkflowRegistry registry) : IWorkflowClient
+{
+    public const string EngineName = "dapr";
+
+    public string Engine => EngineName;
+
+    public async Task<string> ScheduleNewWorkflowAsync(string name, string? instanceId = null, object? input = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!registry.HasWorkflow(name))
+            throw new ArgumentException($"Workflow '{name}' is not registered. Registered: {string.Join(", ", registry.Workflows.Order())}.", nameof(name));
+        instanceId ??= Guid.NewGuid().ToString("N");
+        WorkflowStore.ValidateInstanceId(instanceId);
+        if (await ExistingAsync(name, instanceId, cancellation)) return instanceId;
+        try
+        {
+            return await client.ScheduleNewWorkflowAsync(name, instanceId, input, null, cancellation);
+        }
+        catch (RpcException)
+        {
+            if (await ExistingAsync(name, instanceId, cancellation)) return instanceId; // another caller created it meanwhile
+            throw;
+        }
+    }
+
+    public async Task<WorkflowState> GetWorkflowStateAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
+    {
+        WorkflowStore.ValidateInstanceId(instanceId);
+        return StateOf(instanceId, await client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs, cancellation));
+    }
+
+    public async Task<WorkflowState> WaitForWorkflowCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
+    {
+        if (!(await GetWorkflowStateAsync(instanceId, false, cancellation)).Exists) throw new WorkflowInstanceNotFoundException(instanceId);
+        return StateOf(instanceId, await client.WaitForWorkflowCompletionAsync(instanceId, getInputsAndOutputs, cancellation));
+    }
+
+    public Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
+    {
+        WorkflowStore.ValidateInstanceId(instanceId);
+        return client.RaiseEventAsync(instanceId, eventName, eventPayload, cancellation);
+    }
+
+    public Task TerminateWorkflowAsync(string instanceId, object? output = null, CancellationToken cancellation = default)
+    {
+        WorkflowStore.ValidateInstanceId(instanceId);
+        return client.TerminateWorkflowAsync(instanceId, output, cancellation);
+    }
+
+    public Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default)
+    {
+        WorkflowStore.ValidateInstanceId(instanceId);
+        return client.PurgeInstanceAsync(instanceId, cancellation);
+    }
+
+    /// <summary>Whether <paramref name="instanceId"/> exists; an instance of another workflow under that id is an error, as on the embedded runner.</summary>
+    private async Task<bool> ExistingAsync(string name, string instanceId, CancellationToken ct)
+    {
+        var existing = await client.GetWorkflowStateAsync(instanceId, false, ct);
+        if (existing is not { Exists: true }) return false;
+        if (!string.Equals(existing.WorkflowName, name, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"Instance '{instanceId}' exists and runs workflow '{existing.WorkflowName}', not '{name}'.");
+        return true;
+    }
+
+    private static WorkflowState StateOf(string instanceId, DaprWorkflowState? state)
+    {
+        if (state is not { Exists: true }) return new WorkflowState(null);
+        var status = Enum.Parse<WorkflowRuntimeStatus>(state.RuntimeStatus.ToString());
+        return new WorkflowState(new InstanceRecord
+        {
+            InstanceId = instanceId,
+            Name = state.WorkflowName ?? "",
+            Status = status,
+            Input = Json(state.ReadInputAs<JsonElement>()),
+            Output = Json(state.ReadOutputAs<JsonElement>()),
+            CustomStatus = Json(state.ReadCustomStatusAs<JsonElement>()),
+            Failure = state.FailureDetails,
+            CreatedAt = state.CreatedAt,
+            LastUpdatedAt = state.LastUpdatedAt,
+            CompletedAt = status.IsTerminal() ? state.LastUpdatedAt : null,
+        });
+    }
+
+    private static string? Json(JsonElement value) => value.ValueKind == JsonValueKind.Undefined ? null : value.GetRawText();
+}
