@@ -13,7 +13,7 @@ namespace Platform.DaprSidecar.Testing;
 /// </summary>
 public sealed class DaprServiceHost : IAsyncDisposable
 {
-    private readonly InMemoryWorkflowSidecar? _workflows;
+    private InMemoryWorkflowSidecar? _workflows;
 
     private DaprServiceHost(SidecarCluster cluster, InMemoryWorkflowSidecar? workflows) => (Cluster, _workflows) = (cluster, workflows);
 
@@ -55,6 +55,14 @@ public sealed class DaprServiceHost : IAsyncDisposable
             await host.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Stops the workflow engine's sidecar (on <c>dapr</c>) while the app keeps running, as when daprd restarts.</summary>
+    public async Task StopWorkflowEngineAsync()
+    {
+        if (_workflows is null) throw new InvalidOperationException("Only the dapr engine has a workflow sidecar to stop.");
+        await _workflows.DisposeAsync();
+        _workflows = null;
     }
 
     public async ValueTask DisposeAsync()

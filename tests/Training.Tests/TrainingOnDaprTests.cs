@@ -16,6 +16,7 @@ public abstract class TrainingOnDaprSuite(string engine) : IAsyncLifetime
 {
     private readonly GatedCandidateRuntime _candidates = new();
     private DaprServiceHost _service = null!;
+    protected DaprServiceHost Service => _service;
     private HttpClient Http => _service.Http;
 
     public async Task InitializeAsync() =>
@@ -101,7 +102,23 @@ public abstract class TrainingOnDaprSuite(string engine) : IAsyncLifetime
     }
 }
 
-public sealed class TrainingOnDaprEngineTests() : TrainingOnDaprSuite("dapr");
+public sealed class TrainingOnDaprEngineTests() : TrainingOnDaprSuite("dapr")
+{
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task PostTrainingRun_WorkflowEngineGone_Returns503ProblemWithRetryAfter()
+    {
+        await Service.StopWorkflowEngineAsync();
+
+        var response = await Service.Http.PostAsJsonAsync("/v1/training-runs", TrainingApiTests.Request("ret-dapr-gone"), TrainingApiTests.Json);
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(TimeSpan.FromSeconds(WorkflowEngineUnavailableProblems.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+        Assert.Contains("workflow API did not answer", body, StringComparison.Ordinal);
+    }
+}
 
 public sealed class TrainingOnEmbeddedEngineTests() : TrainingOnDaprSuite("embedded");
 

@@ -10,11 +10,14 @@ namespace Platform.Workflows;
 /// port's rules where Dapr's client differs: an id Dapr would refuse and a workflow this app does not register are
 /// <see cref="ArgumentException"/>s before anything is sent; scheduling an id that exists returns it (Dapr refuses the
 /// second create); a state is never null (<see cref="WorkflowState.Exists"/> false for an unknown id). Dapr reports no
-/// completion time, so a finished instance's <see cref="WorkflowState.CompletedAt"/> is its last update.
+/// completion time, so a finished instance's <see cref="WorkflowState.CompletedAt"/> is its last update. Every call but
+/// the wait for completion is bounded by <paramref name="callTimeout"/> (10 s unless given): gRPC waits for a sidecar that
+/// does not answer, and a request must not; past it the call fails as <see cref="StatusCode.DeadlineExceeded"/>.
 /// </summary>
-public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, WorkflowRegistry registry) : IWorkflowClient
+public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, WorkflowRegistry registry, TimeSpan? callTimeout = null) : IWorkflowClient
 {
     public const string EngineName = "dapr";
+    private readonly TimeSpan _callTimeout = callTimeout ?? TimeSpan.FromSeconds(10);
 
     public string Engine => EngineName;
 
@@ -28,7 +31,7 @@ public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, Workflow
         if (await ExistingAsync(name, instanceId, cancellation)) return instanceId;
         try
         {
-            return await client.ScheduleNewWorkflowAsync(name, instanceId, input, null, cancellation);
+            return await BoundedAsync(ct => client.ScheduleNewWorkflowAsync(name, instanceId, input, null, ct), cancellation);
         }
         catch (RpcException)
         {
@@ -40,7 +43,7 @@ public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, Workflow
     public async Task<WorkflowState> GetWorkflowStateAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
     {
         WorkflowStore.ValidateInstanceId(instanceId);
-        return StateOf(instanceId, await client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs, cancellation));
+        return StateOf(instanceId, await BoundedAsync(ct => client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs, ct), cancellation));
     }
 
     public async Task<WorkflowState> WaitForWorkflowCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellation = default)
@@ -52,29 +55,45 @@ public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, Workflow
     public Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
     {
         WorkflowStore.ValidateInstanceId(instanceId);
-        return client.RaiseEventAsync(instanceId, eventName, eventPayload, cancellation);
+        return BoundedAsync(async ct => { await client.RaiseEventAsync(instanceId, eventName, eventPayload, ct); return true; }, cancellation);
     }
 
     public Task TerminateWorkflowAsync(string instanceId, object? output = null, CancellationToken cancellation = default)
     {
         WorkflowStore.ValidateInstanceId(instanceId);
-        return client.TerminateWorkflowAsync(instanceId, output, cancellation);
+        return BoundedAsync(async ct => { await client.TerminateWorkflowAsync(instanceId, output, ct); return true; }, cancellation);
     }
 
     public Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default)
     {
         WorkflowStore.ValidateInstanceId(instanceId);
-        return client.PurgeInstanceAsync(instanceId, cancellation);
+        return BoundedAsync(ct => client.PurgeInstanceAsync(instanceId, ct), cancellation);
     }
 
     /// <summary>Whether <paramref name="instanceId"/> exists; an instance of another workflow under that id is an error, as on the embedded runner.</summary>
     private async Task<bool> ExistingAsync(string name, string instanceId, CancellationToken ct)
     {
-        var existing = await client.GetWorkflowStateAsync(instanceId, false, ct);
+        var existing = await BoundedAsync(c => client.GetWorkflowStateAsync(instanceId, false, c), ct);
         if (existing is not { Exists: true }) return false;
         if (!string.Equals(existing.WorkflowName, name, StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"Instance '{instanceId}' exists and runs workflow '{existing.WorkflowName}', not '{name}'.");
         return true;
+    }
+
+    /// <summary>Runs one call to the sidecar within the call timeout; the caller's own cancellation stays a cancellation.</summary>
+    private async Task<T> BoundedAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellation)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(_callTimeout);
+        try
+        {
+            return await call(timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }
+                                   && timeout.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"The workflow engine did not answer within {_callTimeout.TotalSeconds:0.#} s.", ex));
+        }
     }
 
     private static WorkflowState StateOf(string instanceId, DaprWorkflowState? state)

@@ -40,6 +40,7 @@ public static class WorkflowServiceCollectionExtensions
             register(o);
             o.RegisterStatusPublishing();
         });
+        services.AddExceptionHandler<WorkflowEngineUnavailableProblems>();
         services.TryAddSingleton<IWorkflowClient>(sp => new DaprEngineWorkflowClient(sp.GetRequiredService<DaprWorkflowClient>(), registry));
         services.TryAddSingleton(sp => new WorkflowRuns(sp.GetRequiredService<IStateStoreProvider>(), options.StateStoreName,
             sp.GetRequiredService<IWorkflowClient>(), sp.GetService<TimeProvider>()));
