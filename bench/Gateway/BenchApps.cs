@@ -9,8 +9,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.Contracts;
 using Platform.Gateway;
+using Platform.Gateway.Identity;
 using Platform.ServiceDefaults;
 using Platform.Serving;
+using Platform.TestSupport;
 
 namespace Platform.Bench.Gateway;
 
@@ -87,6 +89,91 @@ internal static class BenchApps
         return gateway;
     }
 
+    /// <summary>The gateway as its own process (its real entry point), its key and its CPU time.</summary>
+    public sealed class GatewayProcess(ServiceChildProcess child, Process process, string key) : IDisposable
+    {
+        public string Url { get; } = child.BaseAddress!.ToString().TrimEnd('/');
+        public string Key { get; } = key;
+
+        public TimeSpan CpuTime()
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+
+        /// <summary>
+        /// CPU time of the runtime's tiered-compilation thread, which recompiles hot methods with full optimisation for
+        /// many seconds after a cold start (Linux: <c>/proc/{pid}/task/*/stat</c>, user and system ticks at 100 Hz).
+        /// </summary>
+        public TimeSpan CompilerCpuTime()
+        {
+            long ticks = 0;
+            foreach (var task in Directory.GetDirectories($"/proc/{process.Id}/task"))
+            {
+                var stat = ReadOrEmpty(Path.Combine(task, "stat"));
+                var name = stat.IndexOf('(', StringComparison.Ordinal);
+                var end = stat.LastIndexOf(')');
+                if (name < 0 || end < name || !stat[(name + 1)..end].StartsWith(".NET Tiered", StringComparison.Ordinal)) continue;
+                var fields = stat[(end + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+
+        public void Dispose()
+        {
+            child.Dispose();
+            process.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Starts the gateway process on the embedded runtime with every cluster pointed at <paramref name="backend"/>, logging at
+    /// Warning as in production and <c>./platform run</c>, and a key (scope market:read) of a tier too large to limit the load.
+    /// </summary>
+    public static async Task<GatewayProcess> StartGatewayProcessAsync(string dataDir, string backend, string transport, CancellationToken ct)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Gateway:BackendProtocol"] = transport,
+            ["Gateway:RateLimits:Tiers:bench:Capacity"] = "100000000",
+            ["Gateway:RateLimits:Tiers:bench:TokensPerPeriod"] = "100000000",
+            ["Gateway:RateLimits:Tiers:bench:Period"] = "00:00:01",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var app in AppTopology.Services) settings[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = backend;
+        string key;
+        await using (var store = OfflineKeyStore.Open(dataDir, settings.ToDictionary(s => s.Key, s => (string?)s.Value)))
+            key = (await store.Keys.CreateAsync("bench", "bench", [Scopes.MarketRead], null, ct)).Token;
+        var child = await ServiceChildProcess.StartAsync("Gateway", dataDir, settings, TimeSpan.FromSeconds(60));
+        try
+        {
+            return new GatewayProcess(child, ChildProcess("Platform.Gateway.dll"), key);
+        }
+        catch
+        {
+            child.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The running child of this process whose command line names <paramref name="dll"/> (Linux: /proc).</summary>
+    private static Process ChildProcess(string dll)
+    {
+        foreach (var task in Directory.GetDirectories("/proc/self/task"))
+            foreach (var pid in ReadOrEmpty(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                if (ReadOrEmpty($"/proc/{pid}/cmdline").Contains(dll, StringComparison.Ordinal))
+                    return Process.GetProcessById(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture));
+        throw new InvalidOperationException($"No child process runs {dll} (its CPU time is read from /proc, which this benchmark needs).");
+    }
+
+    /// <summary>A file under /proc, or empty when its thread or process ended while the list was read.</summary>
+    private static string ReadOrEmpty(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
+    }
+
     public static async Task<WebApplication> StartServingAsync(string dataDir, Func<IServiceProvider, Task> seed)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
@@ -104,11 +191,16 @@ internal static class BenchApps
         return app;
     }
 
-    public sealed record LoadResult(double RequestsPerSecond, LatencyRecorder Latency, long Failures, long Requests);
+    /// <summary>A phase's figures; <see cref="CpuPerRequest"/> is this process's CPU time, plus the server's when it has its own, per request.</summary>
+    public sealed record LoadResult(double RequestsPerSecond, LatencyRecorder Latency, long Failures, long Requests, TimeSpan CpuPerRequest);
 
-    /// <summary>N workers, each sending its next request when the previous one answered, for <paramref name="duration"/>.</summary>
+    /// <summary>
+    /// N workers, each sending its next request when the previous one answered, for <paramref name="duration"/>.
+    /// <paramref name="serverCpu"/> reads the CPU time of a server in another process, counted with this process's.
+    /// </summary>
     public static async Task<LoadResult> RunAsync(int connections, TimeSpan duration, Func<HttpRequestMessage> request,
-        Func<HttpResponseMessage, Task<bool>>? check = null, System.Net.IPAddress? source = null, CancellationToken stop = default)
+        Func<HttpResponseMessage, Task<bool>>? check = null, System.Net.IPAddress? source = null, CancellationToken stop = default,
+        Func<TimeSpan>? serverCpu = null, TimeSpan? warmUp = null)
     {
         var handler = new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
         if (source is not null)
@@ -124,12 +216,15 @@ internal static class BenchApps
         using var client = new HttpClient(handler);
         // Warm-up: JIT, connections.
         var warm = Stopwatch.StartNew();
+        var warmFor = warmUp ?? TimeSpan.FromSeconds(1);
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
         {
-            while (warm.Elapsed < TimeSpan.FromSeconds(1)) using (var r = await client.SendAsync(request())) await r.Content.ReadAsByteArrayAsync();
+            while (warm.Elapsed < warmFor) using (var r = await client.SendAsync(request())) await r.Content.ReadAsByteArrayAsync();
         }));
         var samples = new List<long>[connections];
         long failures = 0;
+        using var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime + (serverCpu?.Invoke() ?? TimeSpan.Zero);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async i =>
         {
@@ -144,8 +239,10 @@ internal static class BenchApps
             }
         }));
         var elapsed = clock.Elapsed.TotalSeconds;
+        self.Refresh();
+        var cpu = self.TotalProcessorTime + (serverCpu?.Invoke() ?? TimeSpan.Zero) - cpuBefore;
         var all = new LatencyRecorder(samples.Sum(r => r.Count));
         foreach (var ticks in samples.SelectMany(r => r)) all.AddTicks(ticks);
-        return new LoadResult(all.Count / elapsed, all, failures, all.Count);
+        return new LoadResult(all.Count / elapsed, all, failures, all.Count, all.Count == 0 ? TimeSpan.Zero : cpu / all.Count);
     }
 }

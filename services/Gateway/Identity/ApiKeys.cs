@@ -27,7 +27,10 @@ public sealed record ApiKeyInfo(string Id, string Name, string? Owner, string Ti
 public sealed record CreatedApiKey(ApiKeyInfo Key, string Token);
 
 /// <summary>The caller an accepted key stands for.</summary>
-public sealed record ApiKeyPrincipal(string Id, string Name, string Tier, IReadOnlyList<string> Scopes);
+public sealed record ApiKeyPrincipal(string Id, string Name, string Tier, IReadOnlyList<string> Scopes)
+{
+    public GatewayCaller Caller { get; } = new("api-key", Id, Tier, Scopes);
+}
 
 public sealed class ApiKeyOptions
 {
@@ -79,14 +82,31 @@ public static class ApiKeyToken
     }
 
     /// <summary>HMAC-SHA256(pepper, salt || UTF-8(secret)) into <paramref name="digest"/> (32 bytes), without allocating.</summary>
-    public static void Digest(ReadOnlySpan<byte> pepper, ReadOnlySpan<byte> salt, ReadOnlySpan<char> secret, Span<byte> digest)
+    public static void Digest(byte[] pepper, ReadOnlySpan<byte> salt, ReadOnlySpan<char> secret, Span<byte> digest)
     {
         Span<byte> message = stackalloc byte[SaltBytes + 64];
         var saltLength = Math.Min(salt.Length, SaltBytes);
         salt[..saltLength].CopyTo(message);
         var written = Encoding.UTF8.GetBytes(secret.Length <= 64 ? secret : secret[..64], message[saltLength..]);
-        HMACSHA256.HashData(pepper, message[..(saltLength + written)], digest);
+        if (!MacFor(pepper).TryComputeHash(message[..(saltLength + written)], digest, out _))
+            throw new ArgumentException("The digest needs 32 bytes.", nameof(digest));
     }
+
+    /// <summary>
+    /// This thread's HMAC keyed with <paramref name="pepper"/>. A one-shot HMAC sets the key up again on every call, about
+    /// half of a key check's cost; an instance keeps it and resets after each hash. Instances are not thread-safe, hence one
+    /// per thread; a pepper other than the last one (another installation in the same process) gets a new instance.
+    /// </summary>
+    private static HMACSHA256 MacFor(byte[] pepper)
+    {
+        if (_mac is { } mac && ReferenceEquals(_macPepper, pepper)) return mac;
+        _mac?.Dispose();
+        _macPepper = pepper;
+        return _mac = new HMACSHA256(pepper);
+    }
+
+    [ThreadStatic] private static HMACSHA256? _mac;
+    [ThreadStatic] private static byte[]? _macPepper;
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

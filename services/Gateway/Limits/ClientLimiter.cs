@@ -101,10 +101,15 @@ public static class ClientLimitMiddleware
     /// details and <c>Retry-After</c>. The management port (when <c>Management:Port</c> is set) is not limited: only the
     /// scraper reaches it.
     /// </summary>
-    public static IApplicationBuilder UseClientLimits(this IApplicationBuilder app, int? managementPort) => app.Use((context, next) =>
+    public static IApplicationBuilder UseClientLimits(this IApplicationBuilder app, int? managementPort)
+    {
+        var limiter = app.ApplicationServices.GetRequiredService<ClientLimiter>();
+        return app.Use((context, next) => Refuse(context, next, limiter, managementPort));
+    }
+
+    private static Task Refuse(HttpContext context, RequestDelegate next, ClientLimiter limiter, int? managementPort)
     {
         if (managementPort is int port && context.Connection.LocalPort == port) return next(context);
-        var limiter = context.RequestServices.GetRequiredService<ClientLimiter>();
         if (limiter.Check(ClientLimiter.AddressKey(context.Connection.RemoteIpAddress), PresentedKeyId(context.Request)) is not { } refused)
             return next(context);
         var seconds = Math.Max(1, (long)Math.Ceiling(refused.RetryAfter.TotalSeconds));
@@ -114,16 +119,19 @@ public static class ClientLimitMiddleware
             ? $"Too many unauthenticated requests from this address. Retry after {seconds} s."
             : $"Too many requests with a wrong secret for this key id. Retry after {seconds} s.";
         return GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests", detail);
-    });
+    }
 
     /// <summary>Runs right after authentication: a request that is not authenticated spends budget before it is answered.</summary>
-    public static IApplicationBuilder UseClientLimitSpending(this IApplicationBuilder app, int? managementPort) => app.Use((context, next) =>
+    public static IApplicationBuilder UseClientLimitSpending(this IApplicationBuilder app, int? managementPort)
     {
-        if (context.User.Identity?.IsAuthenticated != true && !(managementPort is int port && context.Connection.LocalPort == port))
-            context.RequestServices.GetRequiredService<ClientLimiter>()
-                .Spend(ClientLimiter.AddressKey(context.Connection.RemoteIpAddress), PresentedKeyId(context.Request));
-        return next(context);
-    });
+        var limiter = app.ApplicationServices.GetRequiredService<ClientLimiter>();
+        return app.Use((context, next) =>
+        {
+            if (context.User.Identity?.IsAuthenticated != true && !(managementPort is int port && context.Connection.LocalPort == port))
+                limiter.Spend(ClientLimiter.AddressKey(context.Connection.RemoteIpAddress), PresentedKeyId(context.Request));
+            return next(context);
+        });
+    }
 
     private static string? PresentedKeyId(HttpRequest request) =>
         request.Headers.TryGetValue(GatewaySchemes.ApiKeyHeader, out var presented) && presented.Count == 1

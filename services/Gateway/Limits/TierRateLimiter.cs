@@ -128,12 +128,16 @@ public static class RateLimitMiddleware
     /// <c>RateLimit-Limit</c> (the bucket's capacity), <c>RateLimit-Remaining</c> and <c>RateLimit-Reset</c> (seconds until
     /// the bucket is full again); a refusal is 429 problem details with <c>Retry-After</c> (seconds until a token is back).
     /// </summary>
-    public static IApplicationBuilder UseTierRateLimits(this IApplicationBuilder app) => app.Use((context, next) =>
+    public static IApplicationBuilder UseTierRateLimits(this IApplicationBuilder app)
     {
-        var user = context.User;
-        if (user.Identity?.IsAuthenticated != true || GatewayClaims.IdOf(user) is not { } id) return next(context);
-        var limiter = context.RequestServices.GetRequiredService<TierRateLimiter>();
-        var decision = limiter.Acquire(GatewayClaims.TierOf(user) ?? "", GatewayClaims.KindOf(user) + ":" + id);
+        var limiter = app.ApplicationServices.GetRequiredService<TierRateLimiter>();
+        return app.Use((context, next) => Limit(context, next, limiter));
+    }
+
+    private static Task Limit(HttpContext context, RequestDelegate next, TierRateLimiter limiter)
+    {
+        if (GatewayCaller.Of(context.User) is not { } caller) return next(context);
+        var decision = limiter.Acquire(caller.Tier ?? "", caller.BucketKey);
         var headers = context.Response.Headers;
         headers["RateLimit-Limit"] = decision.Limit.Capacity.ToString(CultureInfo.InvariantCulture);
         headers["RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
@@ -142,8 +146,8 @@ public static class RateLimitMiddleware
         if (decision.Admitted) return next(context);
         var seconds = Math.Max(1, (long)Math.Ceiling(decision.RetryAfter.TotalSeconds));
         headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        GatewayMetrics.RateLimitRejected(GatewayClaims.TierOf(user) ?? "");
+        GatewayMetrics.RateLimitRejected(caller.Tier ?? "");
         return GatewayProblems.WriteAsync(context, StatusCodes.Status429TooManyRequests, "Too Many Requests",
-            $"Rate limit of the '{GatewayClaims.TierOf(user)}' tier exceeded ({decision.Limit.Capacity} burst, {decision.Limit.RefillPerSecond:0.###}/s). Retry after {seconds} s.");
-    });
+            $"Rate limit of the '{caller.Tier}' tier exceeded ({decision.Limit.Capacity} burst, {decision.Limit.RefillPerSecond:0.###}/s). Retry after {seconds} s.");
+    }
 }

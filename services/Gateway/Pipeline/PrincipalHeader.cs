@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Platform.Gateway.Identity;
 
 namespace Platform.Gateway.Pipeline;
@@ -11,9 +10,6 @@ public static class PrincipalHeader
 {
     public const string Header = "X-Principal";
 
-    public static string Format(ClaimsPrincipal user) =>
-        $"{GatewayClaims.KindOf(user)}:{GatewayClaims.IdOf(user)}; scopes={string.Join(' ', Scopes.Of(user))}";
-
     /// <summary>Strip early, before anything could read a forged value.</summary>
     public static IApplicationBuilder UseStripPrincipal(this IApplicationBuilder app) => app.Use((context, next) =>
     {
@@ -25,8 +21,7 @@ public static class PrincipalHeader
     public static IApplicationBuilder UseForwardPrincipal(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         context.Request.Headers.Remove(GatewaySchemes.ApiKeyHeader);
-        if (context.User.Identity?.IsAuthenticated == true && GatewayClaims.IdOf(context.User) is not null)
-            context.Request.Headers[Header] = Format(context.User);
+        if (GatewayCaller.Of(context.User) is { } caller) context.Request.Headers[Header] = caller.PrincipalHeader;
         return next(context);
     });
 }
