@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Platform.Gateway.Identity;
@@ -114,5 +115,28 @@ public sealed class ExposureTests
         var echo = await (await GetAsync(host, "/v1/market/symbols", key)).Content.ReadFromJsonAsync<EchoReply>();
 
         Assert.Equal("HTTP/1.1", echo!.Protocol);
+    }
+
+    [Fact]
+    public async Task Proxy_NoTraceExporter_RecordsNoSpansAndStillForwardsTheCallersTrace()
+    {
+        await using var host = await GatewayHost.StartAsync();
+        var key = await host.CreateKeyAsync("standard", Scopes.MarketRead);
+        var trace = ActivityTraceId.CreateRandom();
+        using var request = host.Request(HttpMethod.Get, "/v1/market/symbols", key);
+        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-01");
+
+        var echo = await (await host.Http.SendAsync(request)).Content.ReadFromJsonAsync<EchoReply>();
+
+        Assert.Null(host.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+        Assert.StartsWith($"00-{trace}-", echo!.Headers["traceparent"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Services_TraceExporterConfigured_RecordsSpans()
+    {
+        await using var host = await GatewayHost.StartAsync(new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9" });
+
+        Assert.NotNull(host.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
     }
 }

@@ -67,7 +67,7 @@ public static class ServiceDefaultsExtensions
             builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
 
         var otlp = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        builder.Services.AddOpenTelemetry()
+        var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(app.AppId, serviceVersion: Version))
             .WithMetrics(metrics =>
             {
@@ -78,15 +78,18 @@ public static class ServiceDefaultsExtensions
                     : null);
                 metrics.AddPrometheusExporter();
                 if (!string.IsNullOrEmpty(otlp)) metrics.AddOtlpExporter();
-            })
-            .WithTracing(tracing =>
-            {
-                // W3C traceparent in and out of every HTTP call (gateway to service, service to sidecar).
-                tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !IsManagementPath(context.Request.Path))
-                    .AddHttpClientInstrumentation()
-                    .AddSource(Platform.BuildingBlocks.PubSub.PubSubTelemetry.SourceName);
-                if (!string.IsNullOrEmpty(otlp)) tracing.AddOtlpExporter();
             });
+        // Spans are recorded only when they go somewhere. Without an exporter, ASP.NET Core still starts its request
+        // activity (logs and problem details carry its trace id) and W3C traceparent still flows in and out of HTTP
+        // calls and pub/sub events; only the per-request span recording, which nobody would read, is left out.
+        if (!string.IsNullOrEmpty(otlp))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsManagementPath(context.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddSource(Platform.BuildingBlocks.PubSub.PubSubTelemetry.SourceName)
+                .AddOtlpExporter());
+        }
         return builder;
     }
 
