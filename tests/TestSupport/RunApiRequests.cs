@@ -36,12 +36,19 @@ public static class RunApiRequests
         return (problem.GetProperty("limit").GetString(), problem.GetProperty("value").GetInt32());
     }
 
-    /// <summary>From the service's OpenAPI document: the operation id of DELETE on <c>{collection}/{id}</c>, and whether POST on the collection documents 429.</summary>
-    public static async Task<(string? CancelOperationId, bool PostDocumentsTooManyRequests)> DescribeRunApiAsync(this HttpClient http, string collection)
+    /// <summary>
+    /// From the service's OpenAPI document: the operation id of DELETE on <c>{collection}/{id}</c>, whether POST on the
+    /// collection documents 429, and whether POST, GET and DELETE all document 503 (the workflow engine not answering).
+    /// </summary>
+    public static async Task<(string? CancelOperationId, bool PostDocumentsTooManyRequests, bool AllDocumentServiceUnavailable)> DescribeRunApiAsync(
+        this HttpClient http, string collection)
     {
         var paths = (await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json")).GetProperty("paths");
-        var cancel = paths.GetProperty(collection + "/{id}").GetProperty("delete").GetProperty("operationId").GetString();
+        var run = paths.GetProperty(collection + "/{id}");
+        var cancel = run.GetProperty("delete").GetProperty("operationId").GetString();
         var post = paths.GetProperty(collection).GetProperty("post");
-        return (cancel, post.GetProperty("responses").TryGetProperty("429", out _));
+        var all503 = new[] { post, run.GetProperty("get"), run.GetProperty("delete") }
+            .All(operation => operation.GetProperty("responses").TryGetProperty("503", out _));
+        return (cancel, post.GetProperty("responses").TryGetProperty("429", out _), all503);
     }
 }

@@ -206,11 +206,12 @@ public sealed class TrainingRunLimitsTests() : TrainingHostTest("training-limits
     }
 
     [Fact]
-    public async Task OpenApi_TrainingRuns_DescribesCancelAndTheConcurrencyLimit()
+    public async Task OpenApi_TrainingRuns_DescribesCancelTheConcurrencyLimitAndTheEngineUnavailable()
     {
-        var (cancel, documents429) = await Host.Http.DescribeRunApiAsync("/v1/training-runs");
+        var (cancel, documents429, documents503) = await Host.Http.DescribeRunApiAsync("/v1/training-runs");
         Assert.Equal("CancelTrainingRun", cancel);
         Assert.True(documents429);
+        Assert.True(documents503);
     }
 
     [Fact]

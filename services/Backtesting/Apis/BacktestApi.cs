@@ -32,7 +32,9 @@ public static class BacktestApi
 
     public static RouteGroupBuilder MapBacktestApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/backtests").WithTags("Backtests");
+        var group = routes.MapGroup("/v1/backtests").WithTags("Backtests")
+            // 503 with Retry-After from any of them when the workflow engine (Dapr's, under a sidecar) does not answer.
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/", StartAsync).WithName("StartBacktest")
             .WithSummary("Start a backtest run (a durable workflow); poll its status with GET.")
             .WithDescription("Values out of range (cash, commissions, dates) and requests over a limit (Backtesting:Limits: symbols, bars) get 400 " +

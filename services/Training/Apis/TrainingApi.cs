@@ -23,7 +23,9 @@ public static class TrainingApi
 
     public static RouteGroupBuilder MapTrainingRunsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/training-runs").WithTags("Training runs");
+        var group = routes.MapGroup("/v1/training-runs").WithTags("Training runs")
+            // 503 with Retry-After from any of them when the workflow engine (Dapr's, under a sidecar) does not answer.
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/", StartAsync).WithName("StartTrainingRun")
             .WithSummary("Start a training run (a durable workflow); poll it with GET.")
             .WithDescription("Every limit (Training:Limits: symbols, candidates, search trials, dataset rows, memory budget) is checked before the run " +

@@ -164,11 +164,12 @@ public sealed class BacktestLimitsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OpenApi_Backtests_DescribesCancelAndTheConcurrencyLimit()
+    public async Task OpenApi_Backtests_DescribesCancelTheConcurrencyLimitAndTheEngineUnavailable()
     {
-        var (cancel, documents429) = await Client.DescribeRunApiAsync("/v1/backtests");
+        var (cancel, documents429, documents503) = await Client.DescribeRunApiAsync("/v1/backtests");
         Assert.Equal("CancelBacktest", cancel);
         Assert.True(documents429);
+        Assert.True(documents503);
     }
 
     [Fact]
