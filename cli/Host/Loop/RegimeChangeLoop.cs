@@ -127,10 +127,30 @@ public sealed class RegimeChangeLoop(EmbeddedPlatform platform, RegimeChangeLoop
         }
 
         var view = await SettleAsync(ct);
-        var (made, outcomes) = await predictions.CountAsync(o.Model, ct);
+        var (made, outcomes) = await DrainAsync(predictions, ct);
         var detections = await predictions.GetDriftAsync(o.Model, 1000, ct);
         int? firstDrift = detections.Count == 0 ? null : bars.FindIndex(b => b.Bar.Time == detections.Min(d => d.WindowEnd));
         return new LoopResult(initial, bars[o.ChangeAt].Bar.Time, firstDrift, view, ServedVersion(), made, outcomes);
+    }
+
+    /// <summary>
+    /// Waits, at most a minute, for the pipeline to catch up with the last bar: a prediction stored for every bar closed
+    /// after training and an outcome for every one whose 5-bar horizon has passed. At full speed the bars are written much
+    /// faster than features, serving and monitoring take them, and the retraining can end before they are through.
+    /// </summary>
+    private async Task<(long Made, long Outcomes)> DrainAsync(IPredictionStore predictions, CancellationToken ct)
+    {
+        var closed = options.Bars - options.TrainedTo - 1;
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        var (made, outcomes) = await predictions.CountAsync(options.Model, ct);
+        while ((made < closed || outcomes < closed - 5) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, ct);
+            (made, outcomes) = await predictions.CountAsync(options.Model, ct);
+        }
+        if (made < closed || outcomes < closed - 5)
+            report(new("timeout", $"{made} of {closed} predictions stored and {outcomes} of {closed - 5} joined a minute after the decision"));
+        return (made, outcomes);
     }
 
     private int ServedVersion() =>
