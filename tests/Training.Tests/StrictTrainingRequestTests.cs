@@ -34,9 +34,8 @@ public sealed class StrictTrainingRequestTests() : TrainingHostTest("training-st
     [Fact]
     public async Task Post_UnknownMember_DetailNamesTheMemberAndNotTheDotNetType()
     {
-        using var response = await PostAsync(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal)[..^1] + ""","horizn":5}""");
+        var detail = await ProblemDetailOfAsync(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal)[..^1] + ""","horizn":5}""");
 
-        var detail = (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
         Assert.Contains("'horizn'", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("Platform.", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("TrainingRequest", detail, StringComparison.Ordinal);
@@ -45,9 +44,9 @@ public sealed class StrictTrainingRequestTests() : TrainingHostTest("training-st
     [Fact]
     public async Task Post_WrongValueType_DetailGivesThePathAndNotTheDotNetType()
     {
-        using var response = await PostAsync(Valid.Replace("PARAMS", "{}", StringComparison.Ordinal).Replace("\"horizon\":5", "\"horizon\":\"five\"", StringComparison.Ordinal));
+        var detail = await ProblemDetailOfAsync(
+            Valid.Replace("PARAMS", "{}", StringComparison.Ordinal).Replace("\"horizon\":5", "\"horizon\":\"five\"", StringComparison.Ordinal));
 
-        var detail = (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
         Assert.Contains("wrong type at $.horizon", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("System.", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("TrainingRequest", detail, StringComparison.Ordinal);
@@ -56,9 +55,8 @@ public sealed class StrictTrainingRequestTests() : TrainingHostTest("training-st
     [Fact]
     public async Task Post_MalformedJson_DetailSaysWhereTheJsonBreaks()
     {
-        using var response = await PostAsync("""{"symbols":["ALPHA"],""" + "\n" + """ "target": return}""");
+        var detail = await ProblemDetailOfAsync("""{"symbols":["ALPHA"],""" + "\n" + """ "target": return}""");
 
-        var detail = (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
         Assert.StartsWith("The body is not valid JSON", detail, StringComparison.Ordinal);
         Assert.Contains("line 2", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("TrainingRequest", detail, StringComparison.Ordinal);
@@ -86,6 +84,13 @@ public sealed class StrictTrainingRequestTests() : TrainingHostTest("training-st
 
     private Task<HttpResponseMessage> PostAsync(string json) =>
         Host.Http.PostAsync("/v1/training-runs", new StringContent(json, Encoding.UTF8, "application/json"));
+
+    /// <summary>Posts <paramref name="json"/>, asserts a 400 problem and returns its detail.</summary>
+    private async Task<string> ProblemDetailOfAsync(string json)
+    {
+        using var response = await PostAsync(json);
+        return (await AssertProblemAsync(response)).GetProperty("detail").GetString()!;
+    }
 
     private static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response)
     {

@@ -12,7 +12,8 @@ namespace Platform.Workflows;
 /// second create); a state is never null (<see cref="WorkflowState.Exists"/> false for an unknown id). Dapr reports no
 /// completion time, so a finished instance's <see cref="WorkflowState.CompletedAt"/> is its last update. Every call but
 /// the wait for completion is bounded by <paramref name="callTimeout"/> (10 s unless given): gRPC waits for a sidecar that
-/// does not answer, and a request must not; past it the call fails as <see cref="StatusCode.DeadlineExceeded"/>.
+/// does not answer, and a request must not; past it, or when there is no sidecar, the call fails with
+/// <see cref="WorkflowEngineUnavailableException"/>.
 /// </summary>
 public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, WorkflowRegistry registry, TimeSpan? callTimeout = null) : IWorkflowClient
 {
@@ -55,13 +56,13 @@ public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, Workflow
     public Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default)
     {
         WorkflowStore.ValidateInstanceId(instanceId);
-        return BoundedAsync(async ct => { await client.RaiseEventAsync(instanceId, eventName, eventPayload, ct); return true; }, cancellation);
+        return BoundedAsync(ct => client.RaiseEventAsync(instanceId, eventName, eventPayload, ct), cancellation);
     }
 
     public Task TerminateWorkflowAsync(string instanceId, object? output = null, CancellationToken cancellation = default)
     {
         WorkflowStore.ValidateInstanceId(instanceId);
-        return BoundedAsync(async ct => { await client.TerminateWorkflowAsync(instanceId, output, ct); return true; }, cancellation);
+        return BoundedAsync(ct => client.TerminateWorkflowAsync(instanceId, output, ct), cancellation);
     }
 
     public Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellation = default)
@@ -80,7 +81,13 @@ public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, Workflow
         return true;
     }
 
-    /// <summary>Runs one call to the sidecar within the call timeout; the caller's own cancellation stays a cancellation.</summary>
+    private Task BoundedAsync(Func<CancellationToken, Task> call, CancellationToken cancellation) =>
+        BoundedAsync(async ct => { await call(ct); return true; }, cancellation);
+
+    /// <summary>
+    /// Runs one call to the sidecar within the call timeout. A sidecar that does not answer (no connection, or no answer
+    /// in time) is a <see cref="WorkflowEngineUnavailableException"/>; the caller's own cancellation stays a cancellation.
+    /// </summary>
     private async Task<T> BoundedAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellation)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -89,10 +96,14 @@ public sealed class DaprEngineWorkflowClient(DaprWorkflowClient client, Workflow
         {
             return await call(timeout.Token);
         }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            throw new WorkflowEngineUnavailableException($"The sidecar's workflow API did not answer ({ex.StatusCode}).", ex);
+        }
         catch (Exception ex) when (ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }
                                    && timeout.IsCancellationRequested && !cancellation.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"The workflow engine did not answer within {_callTimeout.TotalSeconds:0.#} s.", ex));
+            throw new WorkflowEngineUnavailableException($"The sidecar's workflow API did not answer within {_callTimeout.TotalSeconds:0.#} s.", ex);
         }
     }
 

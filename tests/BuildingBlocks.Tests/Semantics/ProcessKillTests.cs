@@ -46,20 +46,7 @@ public sealed class ProcessKillTests : IDisposable
         await consumer.WaitForExitAsync();
         Assert.DoesNotContain("done e3", Lines(log));
 
-        var restarted = Start("consume", _dir.Path, "killed-app", Topics.MarketBars, log, "0");
-        try
-        {
-            await TestRuntime.WaitUntilAsync(() => Lines(log).Any(l => l == "done e9" || l == "duplicate e9"), "all ten events", 30_000);
-        }
-        finally
-        {
-            restarted.Kill(entireProcessTree: true);
-            await restarted.WaitForExitAsync();
-        }
-
-        var lines = Lines(log);
-        Assert.True(lines.Count(l => l == "start e3") >= 2, "e3 was unacknowledged when killed, so it must be delivered again");
-        for (var i = 0; i < 10; i++) Assert.Single(lines, l => l == $"done e{i}");
+        await RestartAndAssertE3RedeliveredAndEachDoneOnceAsync("killed-app", log);
 
         using var host = TestRuntime.Build(_dir.Path, "killed-app");
         var effects = await host.Services.GetRequiredService<IStateStoreProvider>().PrivateStore().GetAsync<int>("effects");
@@ -77,20 +64,7 @@ public sealed class ProcessKillTests : IDisposable
         await first.WaitForExitAsync();
         Assert.DoesNotContain("done e3", Lines(log));
 
-        var restarted = Start("consume", _dir.Path, "tail-app", Topics.MarketBars, log, "0");
-        try
-        {
-            await TestRuntime.WaitUntilAsync(() => Lines(log).Any(l => l == "done e9" || l == "duplicate e9"), "all ten events", 30_000);
-        }
-        finally
-        {
-            restarted.Kill(entireProcessTree: true);
-            await restarted.WaitForExitAsync();
-        }
-
-        var lines = Lines(log);
-        Assert.True(lines.Count(l => l == "start e3") >= 2, "e3 was unacknowledged when killed, so it must be delivered again");
-        for (var i = 0; i < 10; i++) Assert.Single(lines, l => l == $"done e{i}");
+        await RestartAndAssertE3RedeliveredAndEachDoneOnceAsync("tail-app", log);
     }
 
     [Fact]
@@ -123,5 +97,24 @@ public sealed class ProcessKillTests : IDisposable
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _dir.Dispose();
+    }
+
+    /// <summary>Restarts <paramref name="appId"/>'s consumer until it has handled all ten events, then checks e3 came again and each was done once.</summary>
+    private async Task RestartAndAssertE3RedeliveredAndEachDoneOnceAsync(string appId, string log)
+    {
+        var restarted = Start("consume", _dir.Path, appId, Topics.MarketBars, log, "0");
+        try
+        {
+            await TestRuntime.WaitUntilAsync(() => Lines(log).Any(l => l == "done e9" || l == "duplicate e9"), "all ten events", 30_000);
+        }
+        finally
+        {
+            restarted.Kill(entireProcessTree: true);
+            await restarted.WaitForExitAsync();
+        }
+
+        var lines = Lines(log);
+        Assert.True(lines.Count(l => l == "start e3") >= 2, "e3 was unacknowledged when killed, so it must be delivered again");
+        for (var i = 0; i < 10; i++) Assert.Single(lines, l => l == $"done e{i}");
     }
 }
