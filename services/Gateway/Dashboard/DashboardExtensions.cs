@@ -50,7 +50,8 @@ public static class DashboardExtensions
             o.Cookie.Path = BasePath;
             o.HeaderName = AntiforgeryHeader;
         });
-        services.AddHttpClient(GatewayApi.ClientName, c => c.Timeout = TimeSpan.FromSeconds(60));
+        // Each call is bounded by Dashboard:CallTimeout (GatewayApi); the client adds no bound of its own.
+        services.AddHttpClient(GatewayApi.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<GatewayApi>();
         services.AddSingleton<DashboardSignIn>();
         return builder;
@@ -138,7 +139,8 @@ public abstract class DashboardPage(GatewayApi api) : PageModel
     {
         var answer = await Api.GetAsync(Session, pathAndQuery, ct);
         if (answer.Ok) return answer.Body;
-        Errors.Add($"GET {pathAndQuery.Split('?')[0]}: {answer.Problem}");
+        // A page may make its calls side by side.
+        lock (Errors) Errors.Add($"GET {pathAndQuery.Split('?')[0]}: {answer.Problem}");
         return null;
     }
 }

@@ -16,6 +16,11 @@ public sealed class DashboardOptions
     public int MaxCandles { get; set; } = 1500;
     /// <summary>How long a session lasts without use.</summary>
     public TimeSpan SessionIdle { get; set; } = TimeSpan.FromHours(8);
+    /// <summary>
+    /// Longest a page waits for one call to the API. A call without an answer by then shows in the page as a 504 problem
+    /// (the page still renders), so one slow service cannot hold a page open.
+    /// </summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>An answer of the gateway's API: its status and JSON body (a problem's title and detail when it failed).</summary>
@@ -58,26 +63,63 @@ public sealed class GatewayApi(IHttpClientFactory factory, IServer server, Micro
 
     public async Task<ApiAnswer> SendAsync(DashboardSession session, HttpMethod method, string pathAndQuery, HttpContent? content, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(method, new Uri(BaseAddress, pathAndQuery)) { Content = content };
-        if (session.Kind == "jwt") request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.Credential);
-        else request.Headers.Add(GatewaySchemes.ApiKeyHeader, session.Credential);
+        using var request = Request(session, method, pathAndQuery);
+        request.Content = content;
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        using var response = await factory.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
-        var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-        JsonElement body = default;
-        if (bytes.Length > 0 && (response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) ?? false))
-            body = JsonDocument.Parse(bytes).RootElement.Clone();
-        return new ApiAnswer((int)response.StatusCode, body);
+        using var bound = Bound(ct);
+        try
+        {
+            using var response = await factory.CreateClient(ClientName).SendAsync(request, HttpCompletionOption.ResponseContentRead, bound.Token);
+            var bytes = await response.Content.ReadAsByteArrayAsync(bound.Token);
+            JsonElement body = default;
+            if (bytes.Length > 0 && (response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) ?? false))
+                body = JsonDocument.Parse(bytes).RootElement.Clone();
+            return new ApiAnswer((int)response.StatusCode, body);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new ApiAnswer(StatusCodes.Status504GatewayTimeout, NoAnswer(method, pathAndQuery));
+        }
     }
 
-    /// <summary>Streams a non-JSON answer (a model card, a plot) to the browser as it came.</summary>
+    /// <summary>Streams a non-JSON answer (a model card, a plot) to the browser as it came; 504 without an answer in time.</summary>
     public async Task<(int Status, string? MediaType, byte[] Content)> GetRawAsync(DashboardSession session, string pathAndQuery, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseAddress, pathAndQuery));
+        using var request = Request(session, HttpMethod.Get, pathAndQuery);
+        using var bound = Bound(ct);
+        try
+        {
+            using var response = await factory.CreateClient(ClientName).SendAsync(request, bound.Token);
+            return ((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsByteArrayAsync(bound.Token));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (StatusCodes.Status504GatewayTimeout, "application/problem+json", JsonSerializer.SerializeToUtf8Bytes(NoAnswer(HttpMethod.Get, pathAndQuery)));
+        }
+    }
+
+    private HttpRequestMessage Request(DashboardSession session, HttpMethod method, string pathAndQuery)
+    {
+        var request = new HttpRequestMessage(method, new Uri(BaseAddress, pathAndQuery));
         if (session.Kind == "jwt") request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", session.Credential);
         else request.Headers.Add(GatewaySchemes.ApiKeyHeader, session.Credential);
-        using var response = await factory.CreateClient(ClientName).SendAsync(request, ct);
-        return ((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsByteArrayAsync(ct));
+        return request;
+    }
+
+    private CancellationTokenSource Bound(CancellationToken ct)
+    {
+        var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(options.Value.CallTimeout);
+        return bound;
+    }
+
+    /// <summary>The problem a call without an answer within <see cref="DashboardOptions.CallTimeout"/> shows in the page.</summary>
+    private JsonElement NoAnswer(HttpMethod method, string pathAndQuery)
+    {
+        var seconds = options.Value.CallTimeout.TotalSeconds;
+        var detail = $"{method} {pathAndQuery.Split('?')[0]} did not answer within {seconds:0.###} s (Dashboard:CallTimeout)."
+            + (method == HttpMethod.Get ? " Reload the page to try again." : " The change may still take effect; reload the page to see.");
+        return JsonSerializer.SerializeToElement(new { title = "No answer in time", status = StatusCodes.Status504GatewayTimeout, detail });
     }
 
     private Uri BaseAddress => _base ??= Resolve();
