@@ -217,7 +217,7 @@ public sealed class HoldoutEvaluationActivity(TrainingDatasets datasets, ModelRe
         var trainRows = Enumerable.Range(0, train.Rows).ToArray();
         foreach (var spec in plan.Train.Baselines)
         {
-            using var baseline = Evaluator.Fit(train, trainRows, spec, plan.Train.Seed);
+            using var baseline = Evaluator.Fit(train, trainRows, spec, plan.Train.Seed, ct);
             baselines[spec.Kind] = Score(baseline.Predict(x));
         }
         return new HoldoutReport(metric, rows.Length, plan.HoldoutFrom, plan.HoldoutTo, challenger, champion, baselines,

@@ -172,7 +172,7 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
         // untouched final period once.
         var refit = FinalPeriod.RefitSpec(report.Spec, report.Folds);
         progress.Set(id, $"{report.Model}: final period");
-        var final = await Task.Run(() => FinalPeriod.Score(ds, split, refit, input.Request.Seed), ct);
+        var final = await Task.Run(() => FinalPeriod.Score(ds, split, refit, input.Request.Seed, ct), ct);
         return report with { Final = final, Refit = refit, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3) };
     }
 
@@ -214,7 +214,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
         byte[] artifact;
         // The production model sees every row, the newest included: the refit spec has no early-stopping hold-out.
         var spec = input.Winner.Refit ?? FinalPeriod.RefitSpec(input.Winner.Spec, input.Winner.Folds);
-        using (var model = await Task.Run(() => Evaluator.Fit(ds, Enumerable.Range(0, ds.Rows).ToArray(), spec, request.Seed), ct))
+        using (var model = await Task.Run(() => Evaluator.Fit(ds, Enumerable.Range(0, ds.Rows).ToArray(), spec, request.Seed, ct), ct))
             artifact = model.ToArtifact();
         var (header, _) = ModelArtifact.Read(artifact);
         var winner = input.Winner;
@@ -224,7 +224,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
             winner.Final, input.Dataset.FinalFrom, input.Dataset.FinalTo, input.Gate.Reason);
         var version = await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
         halts?.Reach(KillPoints.AfterRegister);
-        var final = await Task.Run(() => ScoreFinalPeriod(ds, request, spec), ct);
+        var final = await Task.Run(() => ScoreFinalPeriod(ds, request, spec, ct), ct);
         // Monitoring measures live inputs and outputs against this reference, so it is stored before the activity completes
         // (a retry registers nothing new: registration is idempotent per run).
         var reference = ModelReference.Build(ds, final.Predicted, lineage.FinalFrom, lineage.FinalTo);
@@ -245,11 +245,11 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
     /// <summary>The final period's targets and the predictions of the winner refitted on the inner rows (as scored).</summary>
     private sealed record FinalPeriodFit(double[] Realised, double[] Predicted, IReadOnlyDictionary<string, double> Importance);
 
-    private static FinalPeriodFit ScoreFinalPeriod(Dataset ds, TrainingRequest request, ModelSpec spec)
+    private static FinalPeriodFit ScoreFinalPeriod(Dataset ds, TrainingRequest request, ModelSpec spec, CancellationToken ct)
     {
         var split = HoldoutSplit.Create(ds, request.FinalFraction);
         var (x, y) = ds.Take(split.Final);
-        using var model = Evaluator.Fit(ds, split.Inner, spec, request.Seed);
+        using var model = Evaluator.Fit(ds, split.Inner, spec, request.Seed, ct);
         return new FinalPeriodFit(y, model.Predict(x), model.FeatureImportance());
     }
 

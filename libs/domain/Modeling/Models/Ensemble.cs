@@ -63,7 +63,11 @@ public static class ModelFactory
         var fitted = new List<IModel>();
         try
         {
-            for (var i = 0; i < members.Count; i++) fitted.Add(Fit(members[i], data with { Seed = data.Seed + i }));
+            for (var i = 0; i < members.Count; i++)
+            {
+                data.Cancellation.ThrowIfCancellationRequested();
+                fitted.Add(Fit(members[i], data with { Seed = data.Seed + i }));
+            }
             return new EnsembleModel(fitted, data.Target);
         }
         catch

@@ -48,7 +48,7 @@ public sealed record ModelSpec(string Kind, SortedDictionary<string, string>? Pa
 
 /// <summary>Training input: the fitting rows, optional later validation rows (early stopping), the target, a seed.</summary>
 public sealed record TrainingData(FeatureFrame X, double[] Y, TargetSpec Target, int Seed,
-    FeatureFrame? ValidX = null, double[]? ValidY = null);
+    FeatureFrame? ValidX = null, double[]? ValidY = null, CancellationToken Cancellation = default);
 
 /// <summary>A fitted model. Predictions are on the target's scale (a probability for direction).</summary>
 public interface IModel : IDisposable

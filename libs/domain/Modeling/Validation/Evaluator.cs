@@ -85,7 +85,7 @@ public static class Evaluator
         {
             ct.ThrowIfCancellationRequested();
             progress?.Report(new Progress(fold.Index, folds.Count, spec.Describe()));
-            using var model = Fit(dataset, fold.TrainRows, spec, seed);
+            using var model = Fit(dataset, fold.TrainRows, spec, seed, ct);
             var (testX, testY) = dataset.Take(fold.TestRows);
             var p = model.Predict(testX);
             var metrics = Score(dataset, fold.TestRows, testY, p, out var dateIcs, out var dateRankIcs);
@@ -103,14 +103,17 @@ public static class Evaluator
             Clean(Metrics.InformationRatio(icSeries)), Clean(Metrics.InformationRatio(rankIcSeries)));
     }
 
-    /// <summary>Fits on <paramref name="trainRows"/>, holding out the last part for early stopping when the model supports it.</summary>
-    public static IModel Fit(Dataset dataset, IReadOnlyList<int> trainRows, ModelSpec spec, int seed)
+    /// <summary>
+    /// Fits on <paramref name="trainRows"/>, holding out the last part for early stopping when the model supports it.
+    /// <paramref name="ct"/> stops the fit itself (between boosting rounds), not only between folds.
+    /// </summary>
+    public static IModel Fit(Dataset dataset, IReadOnlyList<int> trainRows, ModelSpec spec, int seed, CancellationToken ct = default)
     {
         var (fit, valid) = FittingRows(dataset, trainRows, spec);
         var (fx, fy) = dataset.Take(fit);
-        if (valid.Length == 0) return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed));
+        if (valid.Length == 0) return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed, Cancellation: ct));
         var (vx, vy) = dataset.Take(valid);
-        return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed, vx, vy));
+        return ModelFactory.Fit(spec, new TrainingData(fx, fy, dataset.Target, seed, vx, vy, ct));
     }
 
     /// <summary>The rows <see cref="Fit"/> trains on and the rows it holds out for early stopping (none unless the spec early-stops).</summary>

@@ -58,9 +58,9 @@ public static class FinalPeriod
     }
 
     /// <summary>Fits <paramref name="spec"/> on the inner rows and scores it on the final period.</summary>
-    public static MetricSet Score(Dataset dataset, HoldoutSplit split, ModelSpec spec, int seed)
+    public static MetricSet Score(Dataset dataset, HoldoutSplit split, ModelSpec spec, int seed, CancellationToken ct = default)
     {
-        using var model = Evaluator.Fit(dataset, split.Inner, spec, seed);
+        using var model = Evaluator.Fit(dataset, split.Inner, spec, seed, ct);
         return Score(dataset, split, model);
     }
 

@@ -126,9 +126,15 @@ public sealed class MlNetTreeModel : IModel
             _ => throw new ModelSpecException($"'{spec.Kind}' is not an ML.NET tree model."),
         };
         ITransformer transformer;
+        using var cancel = data.Cancellation.Register(() => CancelExecution(ml));
         try
         {
+            data.Cancellation.ThrowIfCancellationRequested();
             transformer = trainer.Fit(view);
+        }
+        catch (Exception) when (data.Cancellation.IsCancellationRequested)
+        {
+            throw new OperationCanceledException($"{spec.Kind}: the fit was cancelled.", data.Cancellation);
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or BadImageFormatException)
         {
@@ -136,6 +142,18 @@ public sealed class MlNetTreeModel : IModel
         }
         return new MlNetTreeModel(spec.Kind, ml, transformer, data.X.Names, data.Target, parameters, Importance(transformer, data.X.Names));
     }
+
+    /// <summary>
+    /// Stops the context's running trainers: they check it between iterations and throw. ML.NET has no public way to cancel
+    /// a fit; <see cref="MLContext"/> has a non-public <c>CancelExecution</c> (what its AutoML uses), called here by
+    /// reflection, resolved once. If a later ML.NET drops it, cancelling a fit throws <see cref="MissingMethodException"/>
+    /// naming it, and FitCancellationTests fail.
+    /// </summary>
+    private static void CancelExecution(MLContext ml) => CancelExecutionMethod.Value.Invoke(ml, null);
+
+    private static readonly Lazy<System.Reflection.MethodInfo> CancelExecutionMethod = new(() =>
+        typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public, [])
+        ?? throw new MissingMethodException(nameof(MLContext), "CancelExecution"));
 
     /// <summary>The input schema: a fixed-size feature vector; Label (float) is the regression label, Flag (bool) the binary one.</summary>
     private static SchemaDefinition Schema(int columns)

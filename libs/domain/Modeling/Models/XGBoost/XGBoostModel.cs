@@ -73,6 +73,7 @@ public sealed class XGBoostModel : IModel
             var higherIsBetter = false;
             for (var i = 0; i < rounds; i++)
             {
+                data.Cancellation.ThrowIfCancellationRequested();
                 booster.UpdateOneIteration(i, train);
                 double? score = null;
                 if (valid is not null)
