@@ -19,21 +19,24 @@ public sealed class StateBenchmark : IBenchmark
         const int keys = 1000;
         for (var k = 0; k < keys; k++) await store.SaveAsync($"key-{k}", value, ct: ct);
 
+        var names = Enumerable.Range(0, keys).Select(k => $"key-{k}").ToArray();
         var gets = new LatencyRecorder(n);
+        var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         for (var i = 0; i < n; i++)
         {
             var t = Stopwatch.GetTimestamp();
-            _ = await store.GetAsync($"key-{i % keys}", ct);
+            _ = await store.GetAsync(names[i % keys], ct);
             gets.AddTicks(Stopwatch.GetTimestamp() - t);
         }
-        context.Line($"get: {gets.Summary()}");
+        var getBytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated0) / n;
+        context.Line($"get: {gets.Summary()}; {getBytes:N0} bytes allocated per get (the {value.Length:N0}-byte value returned included)");
 
         var saves = new LatencyRecorder(n);
         var conflicts = 0;
         var sw = Stopwatch.StartNew();
         for (var i = 0; i < n; i++)
         {
-            var key = $"key-{i % keys}";
+            var key = names[i % keys];
             var item = await store.GetAsync(key, ct);
             var t = Stopwatch.GetTimestamp();
             if (await store.SaveAsync(key, value, item!.ETag, ct) != StateOutcome.Ok) conflicts++;
@@ -42,18 +45,20 @@ public sealed class StateBenchmark : IBenchmark
         context.Line($"ETag-checked save: {saves.Summary()}, conflicts {conflicts}");
 
         sw.Restart();
-        for (var i = 0; i < n; i++) await store.SaveAsync($"key-{i % keys}", value, ct: ct);
+        allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        for (var i = 0; i < n; i++) await store.SaveAsync(names[i % keys], value, ct: ct);
         var sequential = n / sw.Elapsed.TotalSeconds;
-        context.Line($"saves/s, one writer: {sequential:N0}");
+        var saveBytes = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocated0) / n;
+        context.Line($"saves/s, one writer: {sequential:N0}; {saveBytes:N0} bytes allocated per save");
 
         sw.Restart();
         await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
         {
-            for (var i = w; i < n; i += 4) await store.SaveAsync($"key-{i % keys}", value, ct: ct);
+            for (var i = w; i < n; i += 4) await store.SaveAsync(names[i % keys], value, ct: ct);
         }, ct)));
         var parallel = n / sw.Elapsed.TotalSeconds;
         context.Line($"saves/s, four writers: {parallel:N0}");
 
-        return $"state: get p50 {gets.Percentile(50):F1} us / p99 {gets.Percentile(99):F1} us; ETag save p50 {saves.Percentile(50):F1} us / p99 {saves.Percentile(99):F1} us; {sequential:F0} saves/s";
+        return $"state: get p50 {gets.Percentile(50):F1} us / p99 {gets.Percentile(99):F1} us; ETag save p50 {saves.Percentile(50):F1} us / p99 {saves.Percentile(99):F1} us; {sequential:F0} saves/s; {getBytes:F0} bytes per get, {saveBytes:F0} per save";
     }
 }
