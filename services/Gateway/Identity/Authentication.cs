@@ -81,15 +81,7 @@ public sealed class ApiKeyAuthenticationHandler(
         if (values.Count != 1 || values[0] is not { Length: > 0 } presented) return AuthenticateResult.Fail("Exactly one X-Api-Key header is expected.");
         var principal = await keys.VerifyAsync(presented, Context.RequestAborted);
         if (principal is null) return AuthenticateResult.Fail("The API key is not valid.");
-        var claims = new List<Claim>(4 + principal.Scopes.Count)
-        {
-            new(GatewayClaims.Id, principal.Id),
-            new(GatewayClaims.Kind, "api-key"),
-            new(GatewayClaims.Tier, principal.Tier),
-            new(GatewayClaims.Name, principal.Name),
-        };
-        foreach (var scope in principal.Scopes) claims.Add(new Claim(Scopes.ClaimType, scope));
-        var identity = new GatewayIdentity(claims, GatewaySchemes.ApiKey, principal.Caller);
+        var identity = new GatewayIdentity(principal.Claims, GatewaySchemes.ApiKey, principal.Caller);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), GatewaySchemes.ApiKey));
     }
 }

@@ -18,14 +18,19 @@ public static class CorrelationId
         var id = incoming.Count == 1 && IsValid(incoming[0]) ? incoming[0]! : NewId();
         context.Request.Headers[Header] = id;
         context.Items[ItemKey] = id;
-        context.Response.OnStarting(() =>
-        {
-            context.Response.Headers[Header] = id;
-            return Task.CompletedTask;
-        });
-        Activity.Current?.SetTag("correlation.id", id);
+        context.Response.OnStarting(EchoAsync, context);
+        // A span that is not recorded (no exporter) would only carry the tag to nobody.
+        if (Activity.Current is { IsAllDataRequested: true } activity) activity.SetTag("correlation.id", id);
         return next(context);
     });
+
+    /// <summary>Sets the header when the response starts, so an answer that cleared the headers on the way (an error) still carries it.</summary>
+    private static readonly Func<object, Task> EchoAsync = static state =>
+    {
+        var context = (HttpContext)state;
+        context.Response.Headers[Header] = (string)context.Items[ItemKey]!;
+        return Task.CompletedTask;
+    };
 
     private static string NewId() => Activity.Current?.TraceId.ToHexString() is { } trace && trace != "00000000000000000000000000000000"
         ? trace
