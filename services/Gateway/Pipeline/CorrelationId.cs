@@ -9,28 +9,41 @@ namespace Platform.Gateway.Pipeline;
 public static class CorrelationId
 {
     public const string Header = "X-Correlation-Id";
-    public const string ItemKey = "Platform.CorrelationId";
     private const int MaxLength = 128;
+
+    /// <summary>
+    /// The request's id, kept as a feature (the server reuses its feature storage from request to request) that also echoes
+    /// it when the response starts, so an answer that cleared its headers on the way (an error) still carries it.
+    /// </summary>
+    private sealed class Feature(HttpResponse response, string id)
+    {
+        public string Id { get; } = id;
+
+        public static readonly Func<object, Task> EchoAsync = static state =>
+        {
+            var feature = (Feature)state;
+            feature.Response.Headers[Header] = feature.Id;
+            return Task.CompletedTask;
+        };
+
+        private HttpResponse Response { get; } = response;
+    }
+
+    /// <summary>The id of <paramref name="context"/>'s request, once <see cref="UseCorrelationId"/> has run.</summary>
+    public static string? Of(HttpContext context) => context.Features.Get<Feature>()?.Id;
 
     public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         var incoming = context.Request.Headers[Header];
         var id = incoming.Count == 1 && IsValid(incoming[0]) ? incoming[0]! : NewId();
         context.Request.Headers[Header] = id;
-        context.Items[ItemKey] = id;
-        context.Response.OnStarting(EchoAsync, context);
+        var feature = new Feature(context.Response, id);
+        context.Features.Set(feature);
+        context.Response.OnStarting(Feature.EchoAsync, feature);
         // A span that is not recorded (no exporter) would only carry the tag to nobody.
         if (Activity.Current is { IsAllDataRequested: true } activity) activity.SetTag("correlation.id", id);
         return next(context);
     });
-
-    /// <summary>Sets the header when the response starts, so an answer that cleared the headers on the way (an error) still carries it.</summary>
-    private static readonly Func<object, Task> EchoAsync = static state =>
-    {
-        var context = (HttpContext)state;
-        context.Response.Headers[Header] = (string)context.Items[ItemKey]!;
-        return Task.CompletedTask;
-    };
 
     private static string NewId() => Activity.Current?.TraceId.ToHexString() is { } trace && trace != "00000000000000000000000000000000"
         ? trace
