@@ -191,8 +191,12 @@ internal static class BenchApps
         return app;
     }
 
-    /// <summary>A phase's figures; <see cref="CpuPerRequest"/> is this process's CPU time, plus the server's when it has its own, per request.</summary>
-    public sealed record LoadResult(double RequestsPerSecond, LatencyRecorder Latency, long Failures, long Requests, TimeSpan CpuPerRequest);
+    /// <summary>
+    /// A phase's figures; <see cref="CpuPerRequest"/> is this process's CPU time, plus the server's when it has its own, per request;
+    /// <see cref="ServerCpuPerRequest"/> the server's alone (zero when it runs in this process).
+    /// </summary>
+    public sealed record LoadResult(double RequestsPerSecond, LatencyRecorder Latency, long Failures, long Requests, TimeSpan CpuPerRequest,
+        TimeSpan ServerCpuPerRequest = default);
 
     /// <summary>
     /// N workers, each sending its next request when the previous one answered, for <paramref name="duration"/>.
@@ -224,7 +228,8 @@ internal static class BenchApps
         var samples = new List<long>[connections];
         long failures = 0;
         using var self = Process.GetCurrentProcess();
-        var cpuBefore = self.TotalProcessorTime + (serverCpu?.Invoke() ?? TimeSpan.Zero);
+        var selfBefore = self.TotalProcessorTime;
+        var serverBefore = serverCpu?.Invoke() ?? TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async i =>
         {
@@ -240,9 +245,11 @@ internal static class BenchApps
         }));
         var elapsed = clock.Elapsed.TotalSeconds;
         self.Refresh();
-        var cpu = self.TotalProcessorTime + (serverCpu?.Invoke() ?? TimeSpan.Zero) - cpuBefore;
+        var server = (serverCpu?.Invoke() ?? TimeSpan.Zero) - serverBefore;
+        var cpu = self.TotalProcessorTime - selfBefore + server;
         var all = new LatencyRecorder(samples.Sum(r => r.Count));
         foreach (var ticks in samples.SelectMany(r => r)) all.AddTicks(ticks);
-        return new LoadResult(all.Count / elapsed, all, failures, all.Count, all.Count == 0 ? TimeSpan.Zero : cpu / all.Count);
+        return new LoadResult(all.Count / elapsed, all, failures, all.Count, all.Count == 0 ? TimeSpan.Zero : cpu / all.Count,
+            all.Count == 0 ? TimeSpan.Zero : server / all.Count);
     }
 }

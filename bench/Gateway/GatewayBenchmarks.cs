@@ -54,7 +54,7 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
             context.Line($"gateway    ({transport,-5}): warmed up for {warm.TotalSeconds:F0} s, " +
                 (compiled ? "until its tiered compilation was done" : "and its tiered compilation was still busy (measured anyway)"));
             var proxied = await BenchApps.RunAsync(connections, duration, Request, serverCpu: gateway.CpuTime, warmUp: duration);
-            context.Line($"gateway    ({transport,-5}): {Figures(proxied)}");
+            context.Line($"gateway    ({transport,-5}): {Figures(proxied)}  (gateway process alone {proxied.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
             var vsDirect = proxied.RequestsPerSecond / direct.RequestsPerSecond;
             var vsYarp = proxied.RequestsPerSecond / yarp.RequestsPerSecond;
             var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;

@@ -191,6 +191,15 @@ public sealed class GatewayAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Proxy_Refusal_ProblemNamesTheCorrelationIdItEchoes()
+    {
+        var response = await SendAsync(HttpMethod.Get, "/v1/market/bars", configure: r => r.Headers.Add("X-Correlation-Id", "req-43"));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("req-43", response.Headers.GetValues("X-Correlation-Id").Single());
+        Assert.Equal("req-43", (await ProblemAsync(response)).GetProperty("correlationId").GetString());
+    }
+
+    [Fact]
     public async Task Proxy_RevokedKey_Returns401AtOnce()
     {
         var created = await _host.Keys.CreateAsync("soon-revoked", "standard", [Scopes.MarketRead]);

@@ -10,14 +10,11 @@ namespace Platform.ServiceDefaults;
 /// </summary>
 public static class JsonCharset
 {
-    public static IApplicationBuilder UseUtf8JsonBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseUtf8JsonBodies(this IApplicationBuilder app) => app.Use((context, next) =>
     {
-        if (IsJsonWithForeignCharset(context.Request.ContentType))
-        {
-            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            return;
-        }
-        await next(context);
+        if (!IsJsonWithForeignCharset(context.Request.ContentType)) return next(context);
+        context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+        return Task.CompletedTask;
     });
 
     /// <summary>True for <c>application/json</c> (or <c>+json</c>) with a charset other than UTF-8.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,16 @@ public sealed record CreatedApiKey(ApiKeyInfo Key, string Token);
 public sealed record ApiKeyPrincipal(string Id, string Name, string Tier, IReadOnlyList<string> Scopes)
 {
     public GatewayCaller Caller { get; } = new("api-key", Id, Tier, Scopes);
+
+    /// <summary>The claims of the key's identity, built once per cached record: each request's identity takes its own copies.</summary>
+    public IReadOnlyList<Claim> Claims { get; } =
+    [
+        new(GatewayClaims.Id, Id),
+        new(GatewayClaims.Kind, "api-key"),
+        new(GatewayClaims.Tier, Tier),
+        new(GatewayClaims.Name, Name),
+        .. Scopes.Select(scope => new Claim(Platform.Gateway.Identity.Scopes.ClaimType, scope)),
+    ];
 }
 
 public sealed class ApiKeyOptions

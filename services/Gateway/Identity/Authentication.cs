@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -81,16 +82,87 @@ public sealed class ApiKeyAuthenticationHandler(
         if (values.Count != 1 || values[0] is not { Length: > 0 } presented) return AuthenticateResult.Fail("Exactly one X-Api-Key header is expected.");
         var principal = await keys.VerifyAsync(presented, Context.RequestAborted);
         if (principal is null) return AuthenticateResult.Fail("The API key is not valid.");
-        var claims = new List<Claim>(4 + principal.Scopes.Count)
-        {
-            new(GatewayClaims.Id, principal.Id),
-            new(GatewayClaims.Kind, "api-key"),
-            new(GatewayClaims.Tier, principal.Tier),
-            new(GatewayClaims.Name, principal.Name),
-        };
-        foreach (var scope in principal.Scopes) claims.Add(new Claim(Scopes.ClaimType, scope));
-        var identity = new GatewayIdentity(claims, GatewaySchemes.ApiKey, principal.Caller);
+        var identity = new GatewayIdentity(principal.Claims, GatewaySchemes.ApiKey, principal.Caller);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), GatewaySchemes.ApiKey));
+    }
+}
+
+/// <summary>
+/// The framework's scheme provider, answering from tasks it completed once. ASP.NET Core asks for the request-handling
+/// schemes, the default scheme and the scheme by name on every request, and the base class wraps each answer in a new task.
+/// The answers are the base class's, taken together when first asked; adding or removing a scheme takes them again.
+/// </summary>
+public sealed class CachedSchemeProvider(IOptions<AuthenticationOptions> options) : AuthenticationSchemeProvider(options)
+{
+    private readonly Lock _gate = new();
+    private volatile Answers? _answers;
+
+    private sealed record Answers(
+        Dictionary<string, Task<AuthenticationScheme?>> ByName, Task<IEnumerable<AuthenticationScheme>> All,
+        Task<IEnumerable<AuthenticationScheme>> RequestHandlers, Task<AuthenticationScheme?> Authenticate, Task<AuthenticationScheme?> Challenge,
+        Task<AuthenticationScheme?> Forbid, Task<AuthenticationScheme?> SignIn, Task<AuthenticationScheme?> SignOut);
+
+    private static readonly Task<AuthenticationScheme?> None = Task.FromResult<AuthenticationScheme?>(null);
+
+    /// <summary>
+    /// The kept answers; null on the thread that is taking them or changing the schemes, which asks the base class (whose
+    /// answers call these methods in turn).
+    /// </summary>
+    private Answers? Kept() => _gate.IsHeldByCurrentThread ? null : _answers ?? Take();
+
+    private Answers Take()
+    {
+        lock (_gate)
+        {
+            if (_answers is { } taken) return taken;
+            // The base class answers synchronously: its tasks are complete.
+            var all = base.GetAllSchemesAsync().Result.ToArray();
+            return _answers = new Answers(
+                all.ToDictionary(s => s.Name, s => Task.FromResult<AuthenticationScheme?>(s), StringComparer.Ordinal),
+                Task.FromResult<IEnumerable<AuthenticationScheme>>(all),
+                Task.FromResult<IEnumerable<AuthenticationScheme>>(base.GetRequestHandlerSchemesAsync().Result.ToArray()),
+                Task.FromResult(base.GetDefaultAuthenticateSchemeAsync().Result), Task.FromResult(base.GetDefaultChallengeSchemeAsync().Result),
+                Task.FromResult(base.GetDefaultForbidSchemeAsync().Result), Task.FromResult(base.GetDefaultSignInSchemeAsync().Result),
+                Task.FromResult(base.GetDefaultSignOutSchemeAsync().Result));
+        }
+    }
+
+    public override Task<AuthenticationScheme?> GetSchemeAsync(string name) =>
+        Kept() is { } kept ? kept.ByName.GetValueOrDefault(name) ?? None : base.GetSchemeAsync(name);
+
+    public override Task<IEnumerable<AuthenticationScheme>> GetAllSchemesAsync() => Kept()?.All ?? base.GetAllSchemesAsync();
+    public override Task<IEnumerable<AuthenticationScheme>> GetRequestHandlerSchemesAsync() => Kept()?.RequestHandlers ?? base.GetRequestHandlerSchemesAsync();
+    public override Task<AuthenticationScheme?> GetDefaultAuthenticateSchemeAsync() => Kept()?.Authenticate ?? base.GetDefaultAuthenticateSchemeAsync();
+    public override Task<AuthenticationScheme?> GetDefaultChallengeSchemeAsync() => Kept()?.Challenge ?? base.GetDefaultChallengeSchemeAsync();
+    public override Task<AuthenticationScheme?> GetDefaultForbidSchemeAsync() => Kept()?.Forbid ?? base.GetDefaultForbidSchemeAsync();
+    public override Task<AuthenticationScheme?> GetDefaultSignInSchemeAsync() => Kept()?.SignIn ?? base.GetDefaultSignInSchemeAsync();
+    public override Task<AuthenticationScheme?> GetDefaultSignOutSchemeAsync() => Kept()?.SignOut ?? base.GetDefaultSignOutSchemeAsync();
+
+    public override bool TryAddScheme(AuthenticationScheme scheme)
+    {
+        lock (_gate)
+        {
+            _answers = null;
+            return base.TryAddScheme(scheme);
+        }
+    }
+
+    public override void AddScheme(AuthenticationScheme scheme)
+    {
+        lock (_gate)
+        {
+            _answers = null;
+            base.AddScheme(scheme);
+        }
+    }
+
+    public override void RemoveScheme(string name)
+    {
+        lock (_gate)
+        {
+            _answers = null;
+            base.RemoveScheme(name);
+        }
     }
 }
 
@@ -156,6 +228,7 @@ public static class GatewayAuthentication
                     OnTokenValidated = context => { Normalize(context.Principal!, jwt.DefaultTier); return Task.CompletedTask; },
                 };
             });
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, CachedSchemeProvider>());
         services.AddOptions<JwtBearerOptions>(GatewaySchemes.Bearer).Configure<JwtSigningKeyProvider>((o, keys) =>
             // No key: nothing resolves, so every token fails signature validation.
             o.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, _, _) => keys.Current is { } key ? [key] : []);

@@ -45,15 +45,18 @@ public sealed class ClientLimiter : IDisposable
     {
         if (limit.Capacity < 1 || limit.TokensPerPeriod < 1 || limit.Period <= TimeSpan.Zero)
             throw new InvalidOperationException("Gateway:ClientLimits: Capacity and TokensPerPeriod must be at least 1 and Period positive.");
+        // What RateLimitPartition.GetTokenBucketLimiter builds, without the two delegates it allocates on every call (the
+        // partitioner runs on every request): the partitioned limiter's own timer refills its buckets, so theirs is off.
         var bucket = new TokenBucketRateLimiterOptions
         {
             TokenLimit = limit.Capacity,
             TokensPerPeriod = limit.TokensPerPeriod,
             ReplenishmentPeriod = limit.Period,
             QueueLimit = 0,
-            AutoReplenishment = true,
+            AutoReplenishment = false,
         };
-        return PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => bucket), StringComparer.Ordinal);
+        Func<string, RateLimiter> create = _ => new TokenBucketRateLimiter(bucket);
+        return PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.Get(key, create), StringComparer.Ordinal);
     }
 
     /// <summary>Null when both have at least one request's budget left; otherwise which one is spent and when to retry.</summary>

@@ -56,7 +56,7 @@ public sealed class RateLimitOptions
 public sealed class TierRateLimiter(RateLimitOptions options, TimeProvider? clock = null) : IDisposable
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
-    private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Tier, string Caller), Bucket> _buckets = new();
     private long _acquisitions;
 
     public readonly record struct Decision(bool Admitted, TierLimit Limit, long Remaining, TimeSpan RetryAfter);
@@ -72,9 +72,11 @@ public sealed class TierRateLimiter(RateLimitOptions options, TimeProvider? cloc
 
     public Decision Acquire(string tier, string callerId)
     {
-        var limit = options.For(tier);
         var now = _clock.GetTimestamp();
-        var bucket = _buckets.GetOrAdd(tier + "|" + callerId, static (_, state) => new Bucket(state.limit, state.now), (limit, now));
+        // Keyed by the pair, so no key is built per request; the tier's limit is looked up when the bucket is created.
+        if (!_buckets.TryGetValue((tier, callerId), out var bucket))
+            bucket = _buckets.GetOrAdd((tier, callerId), static (key, state) => new Bucket(state.options.For(key.Tier), state.now), (options, now));
+        var limit = bucket.Limit;
         Decision decision;
         lock (bucket)
         {

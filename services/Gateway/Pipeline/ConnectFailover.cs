@@ -18,34 +18,32 @@ public static class ConnectFailover
 
     public static IReverseProxyApplicationBuilder UseConnectFailover(this IReverseProxyApplicationBuilder proxy)
     {
-        proxy.Use(async (context, next) =>
-        {
-            var feature = context.GetReverseProxyFeature();
-            if (feature.AvailableDestinations.Count < 2)
-            {
-                await next();
-                return;
-            }
-            context.Request.EnableBuffering(MaxBufferedBytes);
-            // Load balancing narrows AvailableDestinations to the one it picked: keep the full list to pick again from.
-            var candidates = feature.AvailableDestinations;
-            var tried = new HashSet<DestinationState>();
-            while (true)
-            {
-                await next();
-                if (context.GetForwarderErrorFeature() is not { } error || context.Response.HasStarted || !Refused(error)
-                    || feature.ProxiedDestination is not { } failed)
-                    return;
-                tried.Add(failed);
-                var others = candidates.Where(d => !tried.Contains(d)).ToList();
-                if (others.Count == 0) return;
-                feature.AvailableDestinations = others;
-                context.Features.Set<IForwarderErrorFeature>(null);
-                context.Response.Clear();
-                context.Request.Body.Position = 0;
-            }
-        });
+        // A single destination (every cluster in Kubernetes, and most elsewhere) goes straight on, with nothing allocated.
+        proxy.Use(next => context => context.GetReverseProxyFeature().AvailableDestinations.Count < 2 ? next(context) : FailOverAsync(context, next));
         return proxy;
+    }
+
+    private static async Task FailOverAsync(HttpContext context, RequestDelegate next)
+    {
+        var feature = context.GetReverseProxyFeature();
+        context.Request.EnableBuffering(MaxBufferedBytes);
+        // Load balancing narrows AvailableDestinations to the one it picked: keep the full list to pick again from.
+        var candidates = feature.AvailableDestinations;
+        var tried = new HashSet<DestinationState>();
+        while (true)
+        {
+            await next(context);
+            if (context.GetForwarderErrorFeature() is not { } error || context.Response.HasStarted || !Refused(error)
+                || feature.ProxiedDestination is not { } failed)
+                return;
+            tried.Add(failed);
+            var others = candidates.Where(d => !tried.Contains(d)).ToList();
+            if (others.Count == 0) return;
+            feature.AvailableDestinations = others;
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.Clear();
+            context.Request.Body.Position = 0;
+        }
     }
 
     private static bool Refused(IForwarderErrorFeature error)

@@ -9,20 +9,37 @@ namespace Platform.Gateway.Pipeline;
 public static class CorrelationId
 {
     public const string Header = "X-Correlation-Id";
-    public const string ItemKey = "Platform.CorrelationId";
     private const int MaxLength = 128;
+
+    /// <summary>
+    /// The request's id, kept as a feature (the server reuses its feature storage from request to request) that also echoes
+    /// it when the response starts, so an answer that cleared its headers on the way (an error) still carries it.
+    /// </summary>
+    private sealed class Feature(HttpResponse response, string id)
+    {
+        public string Id { get; } = id;
+
+        public static readonly Func<object, Task> EchoAsync = static state =>
+        {
+            var feature = (Feature)state;
+            feature.Response.Headers[Header] = feature.Id;
+            return Task.CompletedTask;
+        };
+
+        private HttpResponse Response { get; } = response;
+    }
+
+    /// <summary>The id of <paramref name="context"/>'s request, once <see cref="UseCorrelationId"/> has run.</summary>
+    public static string? Of(HttpContext context) => context.Features.Get<Feature>()?.Id;
 
     public static IApplicationBuilder UseCorrelationId(this IApplicationBuilder app) => app.Use((context, next) =>
     {
         var incoming = context.Request.Headers[Header];
         var id = incoming.Count == 1 && IsValid(incoming[0]) ? incoming[0]! : NewId();
         context.Request.Headers[Header] = id;
-        context.Items[ItemKey] = id;
-        context.Response.OnStarting(() =>
-        {
-            context.Response.Headers[Header] = id;
-            return Task.CompletedTask;
-        });
+        var feature = new Feature(context.Response, id);
+        context.Features.Set(feature);
+        context.Response.OnStarting(Feature.EchoAsync, feature);
         Activity.Current?.SetTag("correlation.id", id);
         return next(context);
     });

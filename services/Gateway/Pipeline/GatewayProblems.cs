@@ -15,7 +15,7 @@ public static class GatewayProblems
         {
             Status = status, Title = title, Detail = detail, Type = $"https://httpstatuses.io/{status}",
         };
-        if (context.Items[CorrelationId.ItemKey] is string correlation) problem.Extensions["correlationId"] = correlation;
+        if (CorrelationId.Of(context) is { } correlation) problem.Extensions["correlationId"] = correlation;
         var writer = context.RequestServices.GetRequiredService<IProblemDetailsService>();
         return writer.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).AsTask();
     }
