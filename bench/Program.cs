@@ -8,6 +8,10 @@ var benchmarks = typeof(IBenchmark).Assembly.GetTypes()
     .OrderBy(b => b.Name, StringComparer.Ordinal)
     .ToList();
 
+// The gateway benchmark's plain YARP proxy runs in a process of its own, as the gateway does.
+if (args is [Platform.Bench.Gateway.BenchApps.PlainProxyVerb, var backendUrl, var hop])
+    return await Platform.Bench.Gateway.BenchApps.ServePlainProxyAsync(backendUrl, hop == "h2c");
+
 if (args.Length == 0 || args[0] is "--list" or "-l")
 {
     foreach (var b in benchmarks) Console.WriteLine($"{b.Name,-24} {b.Description}");

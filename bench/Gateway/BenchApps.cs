@@ -89,16 +89,16 @@ internal static class BenchApps
         return gateway;
     }
 
-    /// <summary>The gateway as its own process (its real entry point), its key and its CPU time.</summary>
-    public sealed class GatewayProcess(ServiceChildProcess child, Process process, string key) : IDisposable
+    /// <summary>A server in its own process, child of this one: its address and the CPU time it spends.</summary>
+    public abstract class ServerProcess(Process process) : IDisposable
     {
-        public string Url { get; } = child.BaseAddress!.ToString().TrimEnd('/');
-        public string Key { get; } = key;
+        protected Process Process { get; } = process;
+        public abstract string Url { get; }
 
         public TimeSpan CpuTime()
         {
-            process.Refresh();
-            return process.TotalProcessorTime;
+            Process.Refresh();
+            return Process.TotalProcessorTime;
         }
 
         /// <summary>
@@ -108,7 +108,7 @@ internal static class BenchApps
         public TimeSpan CompilerCpuTime()
         {
             long ticks = 0;
-            foreach (var task in Directory.GetDirectories($"/proc/{process.Id}/task"))
+            foreach (var task in Directory.GetDirectories($"/proc/{Process.Id}/task"))
             {
                 var stat = ReadOrEmpty(Path.Combine(task, "stat"));
                 var name = stat.IndexOf('(', StringComparison.Ordinal);
@@ -120,11 +120,77 @@ internal static class BenchApps
             return TimeSpan.FromSeconds(ticks / 100.0);
         }
 
-        public void Dispose()
+        public virtual void Dispose() => Process.Dispose();
+    }
+
+    /// <summary>The gateway as its own process (its real entry point) and its key.</summary>
+    public sealed class GatewayProcess(ServiceChildProcess child, Process process, string key) : ServerProcess(process)
+    {
+        public override string Url { get; } = child.BaseAddress!.ToString().TrimEnd('/');
+        public string Key { get; } = key;
+
+        public override void Dispose()
         {
             child.Dispose();
-            process.Dispose();
+            base.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The plain YARP proxy as its own process (this benchmark's executable, <c>plain-proxy BACKEND h2c|http1</c>), as the
+    /// gateway runs in its own: both then pay the same process hop and neither shares a thread pool with the load.
+    /// It prints its address on its first line and stops when its standard input closes.
+    /// </summary>
+    public sealed class PlainProxyProcess : ServerProcess
+    {
+        private PlainProxyProcess(Process process, string url) : base(process) => Url = url;
+
+        public override string Url { get; }
+
+        public static async Task<PlainProxyProcess> StartAsync(string backend, bool h2c, CancellationToken ct)
+        {
+            var start = new ProcessStartInfo(Environment.ProcessPath!)
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false,
+            };
+            foreach (var arg in new[] { typeof(BenchApps).Assembly.Location, PlainProxyVerb, backend, h2c ? "h2c" : "http1" }) start.ArgumentList.Add(arg);
+            var process = Process.Start(start) ?? throw new InvalidOperationException("The plain proxy process did not start.");
+            try
+            {
+                using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                bound.CancelAfter(TimeSpan.FromSeconds(60));
+                var url = await process.StandardOutput.ReadLineAsync(bound.Token)
+                    ?? throw new InvalidOperationException($"The plain proxy process exited ({(process.HasExited ? process.ExitCode : -1)}) before it listened.");
+                return new PlainProxyProcess(process, url.Trim());
+            }
+            catch
+            {
+                process.Kill(entireProcessTree: true);
+                process.Dispose();
+                throw;
+            }
+        }
+
+        public override void Dispose()
+        {
+            Process.StandardInput.Close();
+            if (!Process.WaitForExit(TimeSpan.FromSeconds(10))) Process.Kill(entireProcessTree: true);
+            base.Dispose();
+        }
+    }
+
+    /// <summary>The verb that runs this executable as <see cref="PlainProxyProcess"/>.</summary>
+    public const string PlainProxyVerb = "plain-proxy";
+
+    /// <summary>Runs a plain proxy until standard input closes, its address on the first line of standard output.</summary>
+    public static async Task<int> ServePlainProxyAsync(string backend, bool h2c)
+    {
+        await using var app = await StartPlainProxyAsync(backend, h2c);
+        Console.Out.WriteLine(Address(app));
+        await Console.Out.FlushAsync();
+        while (await Console.In.ReadLineAsync() is not null) { }
+        await app.StopAsync();
+        return 0;
     }
 
     /// <summary>

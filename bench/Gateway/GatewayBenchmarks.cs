@@ -9,8 +9,9 @@ namespace Platform.Bench.Gateway;
 /// <summary>
 /// Requests/s, latency and CPU per request straight to a backend, through a plain YARP proxy (no authentication, no limits)
 /// and through the gateway (client limits, API key, scope, tier bucket, X-Principal), in one run, for each transport of the
-/// hop. The gateway runs as its own process, as it does in production, so its telemetry instruments only itself; the plain
-/// proxy runs in this process, which holds no telemetry listener. Each proxy runs only during its own phase.
+/// hop. Both proxies run as their own processes, as they do in production, each warmed up until its tiered compilation
+/// settles: the gateway from its real entry point (its telemetry instruments only itself), the plain proxy from this
+/// executable. Each proxy runs only during its own phase.
 /// </summary>
 public sealed class GatewayThroughputBenchmark : IBenchmark
 {
@@ -26,7 +27,7 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         var backendH2c = BenchApps.H2cAddress(backend);
 
         context.Line($"load: {connections} connections, {duration.TotalSeconds:0} s each after as long a warm-up (the gateway's process starts cold), " +
-            "in-process HttpClient over HTTP/1.1 (shares the 2 cores with the servers); CPU: this process (load and backend), plus the gateway's process in its phase");
+            "in-process HttpClient over HTTP/1.1 (shares the 2 cores with the servers); CPU: this process (load and backend), plus the proxy's process in its phase");
         var direct = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, backendUrl + "/v1/market/bars"), warmUp: duration);
         context.Line($"direct            : {Figures(direct)}");
         string? summary = null;
@@ -35,12 +36,15 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
             var transport = h2c ? "h2c" : "http1";
             var destination = h2c ? backendH2c : backendUrl;
             BenchApps.LoadResult yarp;
-            await using (var plain = await BenchApps.StartPlainProxyAsync(destination, h2c))
+            using (var plain = await BenchApps.PlainProxyProcess.StartAsync(destination, h2c, ct))
             {
-                var plainUrl = BenchApps.Address(plain);
-                yarp = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, plainUrl + "/v1/market/bars"), warmUp: duration);
+                var plainUrl = plain.Url + "/v1/market/bars";
+                var (plainWarm, plainCompiled) = await WarmUpAsync(plain, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2),
+                    () => new HttpRequestMessage(HttpMethod.Get, plainUrl), warmUp: TimeSpan.Zero));
+                yarp = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, plainUrl), serverCpu: plain.CpuTime, warmUp: duration);
+                context.Line($"plain YARP ({transport,-5}): {Figures(yarp)}  (proxy process alone {yarp.ServerCpuPerRequest.TotalMicroseconds:F1} us/request; " +
+                    $"warmed up for {plainWarm.TotalSeconds:F0} s{(plainCompiled ? "" : ", tiered compilation still busy")})");
             }
-            context.Line($"plain YARP ({transport,-5}): {Figures(yarp)}");
 
             using var gateway = await BenchApps.StartGatewayProcessAsync(Path.Combine(context.WorkDir, "gw-" + transport), destination, transport, ct);
             var gatewayUrl = gateway.Url + "/v1/market/bars";
@@ -77,15 +81,15 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
     /// cold otherwise spends a third of its CPU recompiling hot methods for tens of seconds on this machine, which a
     /// gateway running for hours does not.
     /// </summary>
-    private static async Task<(TimeSpan Elapsed, bool Compiled)> WarmUpAsync(BenchApps.GatewayProcess gateway, Func<Task<BenchApps.LoadResult>> round)
+    private static async Task<(TimeSpan Elapsed, bool Compiled)> WarmUpAsync(BenchApps.ServerProcess server, Func<Task<BenchApps.LoadResult>> round)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(60))
         {
-            var before = gateway.CompilerCpuTime();
+            var before = server.CompilerCpuTime();
             var start = clock.Elapsed;
             await round();
-            if (gateway.CompilerCpuTime() - before < (clock.Elapsed - start) / 100) return (clock.Elapsed, true);
+            if (server.CompilerCpuTime() - before < (clock.Elapsed - start) / 100) return (clock.Elapsed, true);
         }
         return (clock.Elapsed, false);
     }
