@@ -123,7 +123,7 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         var collections = $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
         var rate = events.Count / elapsed.TotalSeconds;
         var coverage = await app.Services.GetRequiredService<IFeatureHistory>().GetCoverageAsync(ct: ct);
-        var rows = coverage.Sum(c => c.Count);
+        var rows = coverage.Where(c => names.Contains(c.Symbol)).Sum(c => c.Count);
         context.Line($"load average {FeaturesStreamingBenchmark.LoadAverage()}; sets {string.Join(", ", sets.Select(s => s.Id))}");
         context.Line($"warm-up (cold process, other symbols, same bars): {warmupRate:N0} bars/s end to end");
         context.Line($"throughput: {events.Count:N0} bars ({Symbols} symbols x {throughputBars}) published in {publishedIn.TotalSeconds:F2} s, " +
