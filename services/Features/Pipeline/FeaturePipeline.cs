@@ -68,8 +68,8 @@ public sealed class FeaturePipeline(
     /// <see cref="FeaturesComputed"/> events in one publish, then every checkpoint in one (the commit point). Until the
     /// checkpoints are written nothing is counted as processed; a failure before them forgets the streams' in-memory
     /// state, so a redelivery recomputes the same rows and vectors and republishes the same event ids. The series of a
-    /// batch (symbol and interval) are independent of each other: they are loaded and computed side by side, one per
-    /// core, each in its own delivery order, and their events keep the batch's delivery order.
+    /// batch (symbol and interval) are independent of each other: a large batch's are loaded and computed side by side, one
+    /// per core, each in its own delivery order, and their events keep the batch's delivery order.
     /// </summary>
     public async Task OnBarsClosedAsync(IReadOnlyList<BarClosed> events, CancellationToken ct = default)
     {
@@ -120,10 +120,19 @@ public sealed class FeaturePipeline(
         }
     }
 
-    /// <summary>Runs <paramref name="body"/> for every series of the batch: as many at once as there are cores, or one after the other.</summary>
+    /// <summary>
+    /// Fewest bars in a batch for its series to go side by side: a small batch (a steady trickle of bars) costs less on the
+    /// calling thread than handed to the pool and waited for, which would add to every bar's latency.
+    /// </summary>
+    private const int MinBarsSideBySide = 128;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for every series of the batch: as many at once as there are cores, or (a small batch,
+    /// or <paramref name="inParallel"/> false) one after the other.
+    /// </summary>
     private static async Task ForEachSeriesAsync(BarBatch batch, bool inParallel, Func<PendingSeries, CancellationToken, ValueTask> body, CancellationToken ct)
     {
-        if (inParallel && batch.Series.Count > 1)
+        if (inParallel && batch.Bars >= MinBarsSideBySide && batch.Series.Count > 1)
             await Parallel.ForEachAsync(batch.Series.Values, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, body);
         else
             foreach (var series in batch.Series.Values) await body(series, ct);
