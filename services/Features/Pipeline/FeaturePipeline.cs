@@ -178,12 +178,16 @@ public sealed class FeaturePipeline(
         public OutgoingEvent?[] Slots { get; set; } = [];
         /// <summary>Most gap rows the batch can fill: its series' stored bars that are not among its bars, once per set.</summary>
         public long GapBound { get; set; }
-        /// <summary>Whether the series are computed side by side: when <see cref="GapBound"/> is below a chunk of rows.</summary>
+        /// <summary>
+        /// Whether the series may be computed side by side: <see cref="GapBound"/> is below a chunk of rows, so the batch's gaps
+        /// cannot fill one and are not counted.
+        /// </summary>
         public bool InParallel { get; set; }
         /// <summary>Rows of filled gaps among the rows not yet written (counted when the series are computed one at a time).</summary>
         public int GapRows { get; set; }
         /// <summary>Stopwatch ticks spent writing history chunks while the batch was being computed.</summary>
         public long WritingTicks { get; set; }
+        /// <summary>Every stream of the batch, series by series.</summary>
         public IEnumerable<PendingStream> Streams => Series.Values.SelectMany(s => s.Streams);
     }
 
