@@ -33,6 +33,7 @@ public static class FeatureJson
     public static OutgoingEvent ToOutgoing(FeatureSet set, string symbol, string interval, DateTimeOffset time, double[] values)
     {
         var e = new FeaturesComputed(symbol, interval, time, set.Id, null, values, set.Hash);
+        var id = e.EventId;
         // One buffer and writer per thread, reused: the event's bytes are copied out once, exactly sized.
         var buffer = t_eventBuffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
@@ -46,12 +47,12 @@ public static class FeatureJson
         writer.WritePropertyName("values");
         PackedDoublesJsonConverter.Write(writer, values);
         writer.WriteString("setHash", set.Hash);
-        writer.WriteString("eventId", e.EventId);
+        writer.WriteString("eventId", id);
         writer.WriteString("topic", e.Topic);
         writer.WriteString("partitionKey", e.PartitionKey);
         writer.WriteEndObject();
         writer.Flush();
-        return new OutgoingEvent(e.Topic, e.EventId, nameof(FeaturesComputed), buffer.WrittenSpan.ToArray(), e.PartitionKey);
+        return new OutgoingEvent(e.Topic, id, nameof(FeaturesComputed), buffer.WrittenSpan.ToArray(), e.PartitionKey);
     }
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_eventBuffer;

@@ -92,11 +92,11 @@ public static class FeatureHistoryStores
 /// <summary>Vectors as BLOBs: the doubles' IEEE 754 bytes, little-endian, in feature order (NaN kept).</summary>
 internal static class FeatureBlob
 {
-    /// <summary>Writes the blob of <paramref name="values"/> into <paramref name="blob"/>, which has exactly its length.</summary>
-    public static void EncodeInto(double[] values, byte[] blob)
+    /// <summary>The blob of <paramref name="values"/>: their own memory, read as bytes.</summary>
+    public static ReadOnlySpan<byte> Bytes(double[] values)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("The feature blob format is little-endian.");
-        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(blob);
+        return MemoryMarshal.AsBytes(values.AsSpan());
     }
 
     public static double[] Decode(byte[] blob)

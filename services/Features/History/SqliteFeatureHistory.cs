@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.Embedded;
 using Platform.Quant;
 using Platform.Quant.Features;
+using SQLitePCL;
 
 namespace Platform.Features.History.Sqlite;
 
@@ -114,6 +115,12 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
         );
         """;
 
+    private const string InsertRow = """
+        INSERT INTO features(feature_set, symbol, interval, time, feature_values) VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (feature_set, symbol, interval, time) DO UPDATE SET feature_values = excluded.feature_values
+        WHERE features.feature_values <> excluded.feature_values
+        """;
+
     private readonly Lazy<SqliteFile> _file;
 
     public SqliteFeatureHistory(string path) : base(path) =>
@@ -158,33 +165,27 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
                 meta.ExecuteNonQuery();
             }
         }
-        using var insert = connection.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = """
-            INSERT INTO features(feature_set, symbol, interval, time, feature_values) VALUES ($set, $symbol, $interval, $time, $values)
-            ON CONFLICT (feature_set, symbol, interval, time) DO UPDATE SET feature_values = excluded.feature_values
-            WHERE features.feature_values <> excluded.feature_values
-            """;
-        var featureSet = insert.Parameters.Add("$set", SqliteType.Text);
-        var symbol = insert.Parameters.Add("$symbol", SqliteType.Text);
-        var interval = insert.Parameters.Add("$interval", SqliteType.Text);
-        var time = insert.Parameters.Add("$time", SqliteType.Integer);
-        var values = insert.Parameters.Add("$values", SqliteType.Blob);
-        insert.Prepare();
-        foreach (var s in series)
+        // The row insert, prepared once per write and bound by position through SQLite's own API (SQLitePCLRaw, which
+        // Microsoft.Data.Sqlite runs on), as the event log's insert is: Microsoft.Data.Sqlite binds every parameter by name
+        // on every execution. A series' names stay bound for all its rows; SQLite copies each row's values when it binds them.
+        var db = connection.Handle!;
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db, InsertRow, out var insert), db);
+        using (insert)
         {
-            featureSet.Value = s.Set.Id;
-            symbol.Value = s.Symbol;
-            interval.Value = s.Interval.Name;
-            // SQLite copies a bound blob when the statement runs, so one buffer serves every row of the series.
-            var blob = new byte[s.Set.Count * sizeof(double)];
-            values.Value = blob;
-            foreach (var row in s.Rows)
+            foreach (var s in series)
             {
-                ct.ThrowIfCancellationRequested();
-                time.Value = row.Time.UtcTicks;
-                FeatureBlob.EncodeInto(row.Values, blob);
-                insert.ExecuteNonQuery();
+                raw.sqlite3_bind_text(insert, 1, s.Set.Id);
+                raw.sqlite3_bind_text(insert, 2, s.Symbol);
+                raw.sqlite3_bind_text(insert, 3, s.Interval.Name);
+                foreach (var row in s.Rows)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    raw.sqlite3_bind_int64(insert, 4, row.Time.UtcTicks);
+                    raw.sqlite3_bind_blob(insert, 5, FeatureBlob.Bytes(row.Values));
+                    var rc = raw.sqlite3_step(insert);
+                    raw.sqlite3_reset(insert);
+                    if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, db);
+                }
             }
         }
         tx.Commit();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Platform.BuildingBlocks;
@@ -54,7 +55,7 @@ public sealed class FeaturePipeline(
     }
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<StreamKey, StreamState> _streams = [];
+    private readonly ConcurrentDictionary<StreamKey, StreamState> _streams = new();
     private int ChunkRows => Math.Max(1, options.Value.HistoryChunkRows);
     private IStateStore Private => stores.PrivateStore();
 
@@ -66,11 +67,13 @@ public sealed class FeaturePipeline(
     /// committed once for the batch: the history rows in one transaction, the featurestore's latest vectors in one, the
     /// <see cref="FeaturesComputed"/> events in one publish, then every checkpoint in one (the commit point). Until the
     /// checkpoints are written nothing is counted as processed; a failure before them forgets the streams' in-memory
-    /// state, so a redelivery recomputes the same rows and vectors and republishes the same event ids.
+    /// state, so a redelivery recomputes the same rows and vectors and republishes the same event ids. The series of a
+    /// batch (symbol and interval) are independent of each other: a large batch's are loaded and computed side by side, one
+    /// per core, each in its own delivery order, and their events keep the batch's delivery order.
     /// </summary>
     public async Task OnBarsClosedAsync(IReadOnlyList<BarClosed> events, CancellationToken ct = default)
     {
-        var bars = new List<(string Symbol, BarInterval Interval, Bar Bar)>(events.Count);
+        var batch = new BarBatch(catalog.Computed.Count);
         foreach (var e in events)
         {
             if (!BarInterval.TryParse(e.Interval, out var interval))
@@ -79,28 +82,36 @@ public sealed class FeaturePipeline(
                 logger.LogError("Ignoring bar {Symbol} at {Time}: unknown interval '{Interval}'", e.Symbol, e.Time, e.Interval);
                 continue;
             }
-            bars.Add((e.Symbol, interval, new Bar(e.Time, e.Open, e.High, e.Low, e.Close, e.Volume, null, e.Vwap)));
+            if (!batch.Series.TryGetValue((e.Symbol, interval.Name), out var series))
+                batch.Series.Add((e.Symbol, interval.Name), series = new PendingSeries(e.Symbol, interval));
+            series.Bars.Add((batch.Bars++, new Bar(e.Time, e.Open, e.High, e.Low, e.Close, e.Volume, null, e.Vwap)));
         }
-        if (bars.Count == 0) return;
+        if (batch.Bars == 0) return;
 
         await _gate.WaitAsync(ct);
-        var batch = new BarBatch();
         try
         {
             var started = Stopwatch.GetTimestamp();
-            await LoadBatchAsync(bars, batch, ct);
+            await LoadBatchAsync(batch, ct);
             metrics.OnStage(FeatureMetrics.Stage.Load, started);
             started = Stopwatch.GetTimestamp();
-            foreach (var (symbol, interval, bar) in bars)
-                foreach (var set in catalog.Computed)
-                    await ProcessBarAsync(batch.Streams[new StreamKey(set.Id, symbol, interval.Name)], batch, bar, ct);
+            // Long gaps are written in chunks of all the batch's rows: a batch that could fill one is computed one series at a time.
+            batch.InParallel = batch.GapBound < ChunkRows;
+            await ForEachSeriesAsync(batch, batch.InParallel, async (series, token) =>
+            {
+                foreach (var (index, bar) in series.Bars)
+                    for (var s = 0; s < series.Streams.Length; s++)
+                        await ProcessBarAsync(series, series.Streams[s], bar, index * batch.Sets + s, batch, token);
+            }, ct);
+            // Long gaps are written in chunks while computing: that time is the history's, not the computation's.
             metrics.OnStage(FeatureMetrics.Stage.Compute, started + batch.WritingTicks);
             await CommitAsync(batch, ct);
         }
         catch
         {
             // The calculators may have moved past what the checkpoints record: rebuild them on the retry.
-            foreach (var key in batch.Streams.Keys) _streams.Remove(key);
+            foreach (var (symbol, interval) in batch.Series.Keys)
+                foreach (var set in catalog.Computed) _streams.TryRemove(new StreamKey(set.Id, symbol, interval), out _);
             throw;
         }
         finally
@@ -109,15 +120,32 @@ public sealed class FeaturePipeline(
         }
     }
 
-    /// <summary>One stream's part of a batch: its state, the rows and vector not yet written, its cursor in the stored bars.</summary>
-    private sealed class PendingStream(StreamKey key, FeatureSet set, BarInterval interval, StreamState state, List<Bar> stored)
+    /// <summary>
+    /// Fewest bars in a batch for its series to go side by side: a small batch (a steady trickle of bars) costs less on the
+    /// calling thread than handed to the pool and waited for, which would add to every bar's latency.
+    /// </summary>
+    private const int MinBarsSideBySide = 128;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for every series of the batch: as many at once as there are cores, or (a small batch,
+    /// or <paramref name="inParallel"/> false) one after the other.
+    /// </summary>
+    private static async Task ForEachSeriesAsync(BarBatch batch, bool inParallel, Func<PendingSeries, CancellationToken, ValueTask> body, CancellationToken ct)
+    {
+        if (inParallel && batch.Bars >= MinBarsSideBySide && batch.Series.Count > 1)
+            await Parallel.ForEachAsync(batch.Series.Values, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct }, body);
+        else
+            foreach (var series in batch.Series.Values) await body(series, ct);
+    }
+
+    /// <summary>One stream's part of a batch: its state, the rows and vector not yet written.</summary>
+    private sealed class PendingStream(StreamKey key, FeatureSet set, BarInterval interval, StreamState state)
     {
         public StreamKey Key { get; } = key;
         public FeatureSet Set { get; } = set;
         public BarInterval Interval { get; } = interval;
         public StreamState State { get; } = state;
-        /// <summary>The symbol's stored bars after the earliest last time of the batch's streams, up to its last bar (exclusive).</summary>
-        public List<Bar> Stored { get; } = stored;
+        /// <summary>Position in the series' stored bars of the first one this stream has not passed.</summary>
         public int StoredCursor { get; set; }
         public List<FeatureRow> Rows { get; set; } = [];
         public FeatureRow? Latest { get; set; }
@@ -125,56 +153,89 @@ public sealed class FeaturePipeline(
         public long GapFilled { get; set; }
     }
 
-    private sealed class BarBatch
+    /// <summary>
+    /// One symbol and interval of a batch: its bars in delivery order (with their positions in the batch), its streams (one
+    /// per computed set, in the catalog's order) and the stored bars a gap could need. Computed by one task at a time.
+    /// </summary>
+    private sealed class PendingSeries(string symbol, BarInterval interval)
     {
-        public Dictionary<StreamKey, PendingStream> Streams { get; } = [];
-        public List<OutgoingEvent> Published { get; } = [];
-        /// <summary>Rows of filled gaps among the rows not yet written.</summary>
+        public string Symbol { get; } = symbol;
+        public BarInterval Interval { get; } = interval;
+        public List<(int Index, Bar Bar)> Bars { get; } = [];
+        public PendingStream[] Streams { get; set; } = [];
+        /// <summary>The stored bars after the earliest last time of the series' streams, up to its last bar (exclusive).</summary>
+        public List<Bar> Stored { get; set; } = [];
+    }
+
+    private sealed class BarBatch(int sets)
+    {
+        public int Sets { get; } = sets;
+        /// <summary>The batch's series in the order of their first bar.</summary>
+        public Dictionary<(string Symbol, string Interval), PendingSeries> Series { get; } = [];
+        /// <summary>Valid bars in the batch.</summary>
+        public int Bars { get; set; }
+        /// <summary>The events to publish, at bar position times sets plus set position (delivery order); null where none.</summary>
+        public OutgoingEvent?[] Slots { get; set; } = [];
+        /// <summary>Most gap rows the batch can fill: its series' stored bars that are not among its bars, once per set.</summary>
+        public long GapBound { get; set; }
+        /// <summary>
+        /// Whether the series may be computed side by side: <see cref="GapBound"/> is below a chunk of rows, so the batch's gaps
+        /// cannot fill one and are not counted.
+        /// </summary>
+        public bool InParallel { get; set; }
+        /// <summary>Rows of filled gaps among the rows not yet written (counted when the series are computed one at a time).</summary>
         public int GapRows { get; set; }
         /// <summary>Stopwatch ticks spent writing history chunks while the batch was being computed.</summary>
         public long WritingTicks { get; set; }
+        /// <summary>Every stream of the batch, series by series.</summary>
+        public IEnumerable<PendingStream> Streams => Series.Values.SelectMany(s => s.Streams);
     }
 
     /// <summary>
-    /// Loads every stream the batch touches (checkpoints read together) and, per symbol and interval, the stored bars a
-    /// gap could need: after the earliest last time of its streams, before its last bar in the batch.
+    /// Loads every stream the batch touches (checkpoints read together) and, per series, the stored bars a gap could need:
+    /// after the earliest last time of its streams, before its last bar in the batch.
     /// </summary>
-    private async Task LoadBatchAsync(List<(string Symbol, BarInterval Interval, Bar Bar)> incoming, BarBatch batch, CancellationToken ct)
+    private async Task LoadBatchAsync(BarBatch batch, CancellationToken ct)
     {
-        var series = new Dictionary<(string Symbol, string Interval), (BarInterval Interval, DateTimeOffset Last)>();
-        foreach (var (symbol, interval, bar) in incoming)
-        {
-            var key = (symbol, interval.Name);
-            series[key] = series.TryGetValue(key, out var s) && s.Last > bar.Time ? s : (interval, bar.Time);
-        }
-        var keys = series.Keys.SelectMany(k => catalog.Computed.Select(set => new StreamKey(set.Id, k.Symbol, k.Interval))).ToList();
-        var checkpoints = (await Private.GetBulkAsync(keys.Select(k => FeatureCheckpoint.Key(k.Set, k.Symbol, k.Interval)).ToList(), ct))
+        batch.Slots = new OutgoingEvent?[batch.Bars * batch.Sets];
+        var keys = batch.Series.Values.SelectMany(s => catalog.Computed.Select(set => FeatureCheckpoint.Key(set.Id, s.Symbol, s.Interval.Name))).ToList();
+        var checkpoints = (await Private.GetBulkAsync(keys, ct))
             .ToDictionary(i => i.Key, i => StateStoreExtensions.Deserialize<FeatureCheckpoint>(i.Value), StringComparer.Ordinal);
 
-        foreach (var ((symbol, intervalName), (interval, last)) in series)
+        await ForEachSeriesAsync(batch, inParallel: true, async (series, token) =>
         {
-            var states = new List<(FeatureSet Set, StreamKey Key, StreamState State)>();
-            foreach (var set in catalog.Computed)
+            var (symbol, interval) = (series.Symbol, series.Interval);
+            var streams = new PendingStream[catalog.Computed.Count];
+            for (var s = 0; s < streams.Length; s++)
             {
-                var key = new StreamKey(set.Id, symbol, intervalName);
-                checkpoints.TryGetValue(FeatureCheckpoint.Key(set.Id, symbol, intervalName), out var checkpoint);
-                states.Add((set, key, await LoadAsync(key, set, interval, checkpoint, ct)));
+                var set = catalog.Computed[s];
+                var key = new StreamKey(set.Id, symbol, interval.Name);
+                checkpoints.TryGetValue(FeatureCheckpoint.Key(set.Id, symbol, interval.Name), out var checkpoint);
+                streams[s] = new PendingStream(key, set, interval, await LoadAsync(key, set, interval, checkpoint, token));
             }
-            DateTimeOffset? from = states.Any(s => s.State.LastTime is null) ? null : states.Min(s => s.State.LastTime!.Value).AddTicks(1);
+            var last = series.Bars.Max(b => b.Bar.Time);
+            DateTimeOffset? from = streams.Any(s => s.State.LastTime is null) ? null : streams.Min(s => s.State.LastTime!.Value).AddTicks(1);
             var stored = new List<Bar>();
             if (from is null || from < last)
-                await foreach (var bar in bars.StreamBarsAsync(new BarQuery(symbol, interval, from, last), ct)) stored.Add(bar);
-            foreach (var (set, key, state) in states) batch.Streams[key] = new PendingStream(key, set, interval, state, stored);
+                await foreach (var bar in bars.StreamBarsAsync(new BarQuery(symbol, interval, from, last), token)) stored.Add(bar);
+            (series.Streams, series.Stored) = (streams, stored);
+        }, ct);
+        var gapBound = 0L;
+        foreach (var series in batch.Series.Values)
+        {
+            var times = series.Bars.Select(b => b.Bar.Time).ToHashSet();
+            gapBound += series.Stored.Count(b => !times.Contains(b.Time)) * (long)batch.Sets;
         }
+        batch.GapBound = gapBound;
     }
 
     /// <summary>
     /// One bar of one stream. A bar after the stream's last bar is computed, after the stored bars between them that never
     /// came as events (a gap); a bar at or before it is a duplicate (already computed) or out of order (ignored).
     /// </summary>
-    private async Task ProcessBarAsync(PendingStream pending, BarBatch batch, Bar bar, CancellationToken ct)
+    private async Task ProcessBarAsync(PendingSeries series, PendingStream pending, Bar bar, int slot, BarBatch batch, CancellationToken ct)
     {
-        var (set, symbol, interval, state) = (pending.Set, pending.Key.Symbol, pending.Interval, pending.State);
+        var (set, symbol, interval, state) = (pending.Set, series.Symbol, series.Interval, pending.State);
         if (state.LastTime is { } last && bar.Time <= last)
         {
             if (bar.Time == last || pending.Rows.BinarySearch(new FeatureRow(bar.Time, []), RowTimeComparer.Instance) >= 0
@@ -193,7 +254,7 @@ public sealed class FeaturePipeline(
         }
 
         // Stored bars that never came as events (missed while a replica was elsewhere, dead-lettered): compute them first.
-        var stored = pending.Stored;
+        var stored = series.Stored;
         var i = pending.StoredCursor;
         while (i < stored.Count && state.LastTime is { } after && stored[i].Time <= after) i++;
         long gap = 0;
@@ -216,26 +277,27 @@ public sealed class FeaturePipeline(
         state.LastTime = bar.Time;
         state.Bars += gap + 1;
         pending.Processed++;
-        batch.Published.Add(FeatureJson.ToOutgoing(set, symbol, interval.Name, bar.Time, values));
-        // Only gap rows are unbounded (a batch's own rows are bounded by its size): a long gap is written in chunks.
+        batch.Slots[slot] = FeatureJson.ToOutgoing(set, symbol, interval.Name, bar.Time, values);
+        // Only gap rows are unbounded (a batch's own rows are bounded by its size): a long gap is written in chunks. A batch
+        // whose gaps could fill a chunk is computed one series at a time (the others cannot fill one), so the count has one writer.
+        if (gap == 0 || batch.InParallel) return;
         batch.GapRows += (int)gap;
         if (batch.GapRows >= ChunkRows)
         {
             var started = Stopwatch.GetTimestamp();
-            await WriteRowsAsync(batch, ct);
+            await WriteRowsAsync(batch.Streams, ct);
+            batch.GapRows = 0;
             batch.WritingTicks += Stopwatch.GetTimestamp() - started;
         }
     }
 
     /// <summary>Writes the rows computed so far (a long gap is written in chunks before the batch commits; rewriting a row changes nothing).</summary>
-    private async Task WriteRowsAsync(BarBatch batch, CancellationToken ct)
+    private async Task WriteRowsAsync(IEnumerable<PendingStream> streams, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
-        var series = batch.Streams.Values.Where(p => p.Rows.Count > 0)
-            .Select(p => new FeatureSeriesRows(p.Set, p.Key.Symbol, p.Interval, p.Rows)).ToList();
-        await history.WriteManyAsync(series, ct);
-        foreach (var p in batch.Streams.Values) p.Rows = [];
-        batch.GapRows = 0;
+        var pending = streams.Where(p => p.Rows.Count > 0).ToList();
+        await history.WriteManyAsync(pending.Select(p => new FeatureSeriesRows(p.Set, p.Key.Symbol, p.Interval, p.Rows)).ToList(), ct);
+        foreach (var p in pending) p.Rows = [];
         metrics.OnStage(FeatureMetrics.Stage.History, started);
     }
 
@@ -245,14 +307,14 @@ public sealed class FeaturePipeline(
     /// </summary>
     private async Task CommitAsync(BarBatch batch, CancellationToken ct)
     {
-        var advanced = batch.Streams.Values.Where(p => p.Latest is not null).ToList();
+        var advanced = batch.Streams.Where(p => p.Latest is not null).ToList();
         if (advanced.Count == 0) return;
         var latest = advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList();
         // The stores' clients do their work on the calling thread: one of them moves to the pool so both run at once.
-        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch, ct), ct), SaveLatestAsync(latest, ct));
+        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch.Streams, ct), ct), SaveLatestAsync(latest, ct));
         halts.Reach(KillPoints.AfterStores);
         var started = Stopwatch.GetTimestamp();
-        await publisher.PublishManyAsync(batch.Published, ct);
+        await publisher.PublishManyAsync(batch.Slots.OfType<OutgoingEvent>().ToList(), ct);
         metrics.OnStage(FeatureMetrics.Stage.Publish, started);
         halts.Reach(KillPoints.AfterPublish);
         started = Stopwatch.GetTimestamp();
@@ -308,7 +370,7 @@ public sealed class FeaturePipeline(
         catch
         {
             // The checkpoints were not committed: forget the recomputed states so the retry starts from what was.
-            foreach (var set in catalog.Computed) _streams.Remove(new StreamKey(set.Id, e.Symbol, interval.Name));
+            foreach (var set in catalog.Computed) _streams.TryRemove(new StreamKey(set.Id, e.Symbol, interval.Name), out _);
             throw;
         }
         finally

@@ -64,6 +64,34 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
     }
 
     [Fact]
+    public async Task AppendAsync_FieldsChangeFromEventToEventAndCallToCall_EachRowStoresItsOwn()
+    {
+        var log = Embedded.EventLog.For(Path.Combine(_dir.Path, "fields.db"));
+        static List<OutgoingEvent> Calls(string prefix) => Enumerable.Range(0, 12).Select(i => new OutgoingEvent(
+            i % 4 == 0 ? Topics.MarketFeatures : Topics.MarketBars, $"{prefix}{i}", i % 3 == 0 ? "Odd" : "Even",
+            StateStoreExtensions.Serialize(new { i }), i % 2 == 0 ? null : $"k{i % 5}")).ToList();
+        var (first, second) = (Calls("a"), Calls("b"));
+        // Two calls that may share a commit, with other sources and trace contexts (the second none).
+        await Task.WhenAll(log.AppendAsync(first, "app-a", CancellationToken.None, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            log.AppendAsync(second, "app-b", CancellationToken.None));
+
+        using var connection = new SqliteConnection($"Data Source={log.File.Path};Pooling=False");
+        connection.Open();
+        using var select = connection.CreateCommand();
+        select.CommandText = "SELECT id, topic, type, source, partition_key, traceparent FROM events";
+        var rows = new Dictionary<string, (string, string, string, string?, string?)>();
+        using (var reader = select.ExecuteReader())
+            while (reader.Read())
+                rows[reader.GetString(0)] = (reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5));
+
+        Assert.Equal(first.Count + second.Count, rows.Count);
+        foreach (var e in first)
+            Assert.Equal((e.Topic, e.Type, "app-a", e.PartitionKey, (string?)"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), rows[e.Id]);
+        foreach (var e in second) Assert.Equal((e.Topic, e.Type, "app-b", e.PartitionKey, (string?)null), rows[e.Id]);
+    }
+
+    [Fact]
     public async Task Deliver_AnotherWriterAppendsBetweenInProcessCommits_EveryEventDeliveredInLogOrder()
     {
         var received = new ConcurrentQueue<string>();

@@ -190,6 +190,39 @@ public sealed class PipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BarClosed_BatchOfManySymbols_EventsInDeliveryOrderAndHistorySameAsBatch()
+    {
+        string[] symbols = ["MA", "MB", "MC", "MD", "ME", "MF"];
+        var bars = symbols.ToDictionary(s => s, s => TestBars.Daily(25, seed: (ulong)s[1]));
+        foreach (var symbol in symbols) await _app.StoreAsync(symbol, bars[symbol]);
+        // One publish, bars interleaved across the symbols as a relay sends them: the pipeline gets them as one batch.
+        var events = Enumerable.Range(0, 25).SelectMany(i => symbols.Select(s => FeaturesApp.Event(s, bars[s][i]))).ToList();
+        await _app.Publisher.PublishManyAsync(events.Select(e => EventPublisherExtensions.ToOutgoing(e)).ToList());
+        foreach (var symbol in symbols) await _app.WaitForLatestAsync(symbol, bars[symbol][^1].Time, Sets);
+
+        var expected = events.SelectMany(e => Sets.Select(set => new FeaturesComputed(e.Symbol, e.Interval, e.Time, set, null, []).EventId)).ToList();
+        Assert.Equal(expected, _app.Events.All.Where(e => e.Topic == Topics.MarketFeatures).Select(e => e.Id).ToList());
+        foreach (var symbol in symbols) await AssertHistoryEqualsBatchAsync(symbol, bars[symbol]);
+    }
+
+    [Fact]
+    public async Task BarClosed_GapsOfManySymbolsLongerThanTheHistoryChunk_SameAsBatch()
+    {
+        await using var app = await FeaturesApp.StartAsync(settings: new Dictionary<string, string?> { ["Features:HistoryChunkRows"] = "4" });
+        string[] symbols = ["GA", "GB", "GC"];
+        var bars = symbols.ToDictionary(s => s, s => TestBars.Daily(30, seed: (ulong)s[1]));
+        foreach (var symbol in symbols) await app.StoreAsync(symbol, bars[symbol]);
+        // Three bars of each symbol, then (after a gap of 26 stored bars) the last: one batch.
+        var events = bars[symbols[0]].Take(3).Select((_, i) => i).Append(29)
+            .SelectMany(i => symbols.Select(s => EventPublisherExtensions.ToOutgoing(FeaturesApp.Event(s, bars[s][i])))).ToList();
+        await app.Publisher.PublishManyAsync(events);
+        foreach (var symbol in symbols) await app.WaitForLatestAsync(symbol, bars[symbol][^1].Time, Sets);
+
+        Assert.Equal(symbols.Length * 26 * Sets.Length, app.Metrics.GapFilled);
+        foreach (var symbol in symbols) await AssertHistoryEqualsBatchAsync(app, symbol, bars[symbol]);
+    }
+
+    [Fact]
     public async Task BarClosed_BatchWithPoisonEntries_OnlyThoseDeadLetteredTheRestComputed()
     {
         var bars = TestBars.Daily(40, seed: 9);

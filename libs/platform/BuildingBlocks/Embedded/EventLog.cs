@@ -190,12 +190,17 @@ public sealed class EventLog
     /// The event insert, prepared once per connection and bound by position through SQLite's own API (SQLitePCLRaw, which
     /// Microsoft.Data.Sqlite runs on): Microsoft.Data.Sqlite binds every parameter by name, which SQLite looks up in a list,
     /// so a multi-row statement spent more time finding its parameters than inserting. Rows get their sequence numbers in
-    /// the order they are inserted, so the log keeps the append order.
+    /// the order they are inserted, so the log keeps the append order. A text parameter keeps its binding from one row to
+    /// the next (SQLite's reset leaves bindings alone), so a string is bound again only when it is another string than
+    /// the last one bound there: a call's source, time and trace context once, its topic and type once per run of events
+    /// that share them.
     /// </summary>
     private sealed class EventInsert : IDisposable
     {
         private readonly sqlite3 _db;
         private readonly sqlite3_stmt _statement;
+        /// <summary>The string bound at each text parameter (by position; null also when none has been, which SQLite reads as NULL).</summary>
+        private readonly string?[] _bound = new string?[9];
 
         public EventInsert(SqliteConnection connection)
         {
@@ -226,8 +231,10 @@ public sealed class EventLog
 
         private void Text(int index, string? value)
         {
+            if (ReferenceEquals(_bound[index], value)) return;
             if (value is null) raw.sqlite3_bind_null(_statement, index);
             else raw.sqlite3_bind_text(_statement, index, value);
+            _bound[index] = value;
         }
 
         public void Dispose() => _statement.Dispose();
