@@ -6,10 +6,11 @@ using Platform.BuildingBlocks.PubSub;
 using Platform.BuildingBlocks.State;
 
 // Usage:
-//   consume  DATA_DIR APP_ID TOPIC LOG_FILE [SLOW_MS]  - subscribe; each delivery appends "start ID" and, after SLOW_MS,
-//                                                       applies its effect once via the idempotency helper and appends "done ID"
+//   consume  DATA_DIR APP_ID TOPIC LOG_FILE [SLOW_MS [STALL_ID]] - subscribe; each delivery appends "start ID" and, after SLOW_MS,
+//                                                       applies its effect once via the idempotency helper and appends "done ID";
+//                                                       the delivery of STALL_ID never ends (it waits to be killed)
 //   publish  DATA_DIR TOPIC COUNT                     - publish COUNT events with ids e0..e{COUNT-1}, one by one, then print "published"
-//   publish-consume DATA_DIR APP_ID TOPIC LOG_FILE COUNT SLOW_MS - publish as "publish" does, then consume them as "consume"
+//   publish-consume DATA_DIR APP_ID TOPIC LOG_FILE COUNT SLOW_MS [STALL_ID] - publish as "publish" does, then consume them as "consume"
 //                                                       does in the same process (deliveries from the log's committed tail)
 var mode = args[0];
 var dataDir = args[1];
@@ -34,10 +35,12 @@ if (mode is "consume" or "publish-consume")
     var publishCount = mode == "publish-consume" ? int.Parse(args[5]) : 0;
     var slowArg = mode == "publish-consume" ? 6 : 5;
     var slow = args.Length > slowArg ? int.Parse(args[slowArg]) : 0;
+    var stall = args.Length > slowArg + 1 ? args[slowArg + 1] : null;
     using var host = BuildHost(dataDir, appId, services => services.AddRawEventHandler(topic, async (sp, e, ct) =>
     {
         Append(logFile, "start " + e.Id);
         if (slow > 0) await Task.Delay(slow, ct);
+        if (e.Id == stall) await Task.Delay(Timeout.Infinite, ct);
         var store = sp.GetRequiredService<IStateStoreProvider>().PrivateStore();
         var applied = await store.HandleOnceAsync(e.Id, async token =>
         {

@@ -173,7 +173,10 @@ public abstract class PubSubSemantics
         await using var again = await Consumer("c1", (_, e, _) => { second.Enqueue(e.Id); return Task.FromResult(DeliveryResult.Success); });
         await Publisher(again).PublishAsync(Event("b0"));
         await TestRuntime.WaitUntilAsync(() => second.Contains("b0"), "new event");
-        Assert.Equal(["b0"], second);
+        // The first consumer stopped as soon as its handler had taken a9, so a9's acknowledgement may not have reached the
+        // broker (Dapr's sidecar counts a delivery only once the app's answer arrives): a9 may come once more, nothing before it.
+        var ids = second.ToArray();
+        Assert.True(ids is ["b0"] or ["a9", "b0"], $"delivered after the restart: {string.Join(", ", ids)}");
     }
 
     public static TheoryData<string, OutgoingEvent, string> RefusedEvents => new()
