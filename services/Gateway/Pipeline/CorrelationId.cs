@@ -17,16 +17,16 @@ public static class CorrelationId
     /// </summary>
     private sealed class Feature(HttpResponse response, string id)
     {
-        public string Id { get; } = id;
+        public string Id => id;
 
-        public static readonly Func<object, Task> EchoAsync = static state =>
+        /// <summary>The <c>OnStarting</c> callback, one for every request (its state is the feature).</summary>
+        public static readonly Func<object, Task> EchoAsync = static state => ((Feature)state).Echo();
+
+        private Task Echo()
         {
-            var feature = (Feature)state;
-            feature.Response.Headers[Header] = feature.Id;
+            response.Headers[Header] = id;
             return Task.CompletedTask;
-        };
-
-        private HttpResponse Response { get; } = response;
+        }
     }
 
     /// <summary>The id of <paramref name="context"/>'s request, once <see cref="UseCorrelationId"/> has run.</summary>
