@@ -11,8 +11,15 @@ using Microsoft.Extensions.Logging;
 
 namespace Platform.DaprSidecar.Testing;
 
-/// <summary>A subscription as the app's <c>GET /dapr/subscribe</c> declared it.</summary>
-public sealed record SidecarSubscription(string PubSub, string Topic, string Route, string? DeadLetterTopic, IReadOnlyDictionary<string, string> Metadata);
+/// <summary>A subscription as the app's <c>GET /dapr/subscribe</c> declared it; <see cref="Bulk"/> when it enabled <c>bulkSubscribe</c>.</summary>
+public sealed record SidecarSubscription(string PubSub, string Topic, string Route, string? DeadLetterTopic, IReadOnlyDictionary<string, string> Metadata,
+    BulkSubscribe? Bulk = null);
+
+/// <summary>
+/// A subscription's <c>bulkSubscribe</c> (§3.3): at most <see cref="MaxMessages"/> messages per delivery, sent once that many
+/// are waiting or <see cref="MaxAwait"/> after the first was taken. daprd's defaults: 100 messages, 1 s.
+/// </summary>
+public sealed record BulkSubscribe(int MaxMessages, TimeSpan MaxAwait);
 
 internal enum DeliveryOutcome { Success, Retry, Drop, DroppedNotFound }
 
@@ -200,7 +207,12 @@ public sealed partial class FaithfulSidecar : IAsyncDisposable
                 .ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "") ?? [];
             if (metadata.Keys.Any(k => k != "rawPayload"))
                 _cluster.Violation($"{AppId}: subscription metadata {string.Join(",", metadata.Keys)} for {topic} is not understood");
-            var subscription = new SidecarSubscription(pubsub, topic, route.StartsWith('/') ? route : "/" + route, Field("deadLetterTopic"), metadata);
+            var bulk = item.FirstOrDefault(p => string.Equals(p.Key, "bulkSubscribe", StringComparison.OrdinalIgnoreCase)).Value as JsonObject;
+            int? Number(string name) => bulk?.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.GetValue<int>();
+            var enabled = bulk?.FirstOrDefault(p => string.Equals(p.Key, "enabled", StringComparison.OrdinalIgnoreCase)).Value?.GetValue<bool>() == true;
+            var subscription = new SidecarSubscription(pubsub, topic, route.StartsWith('/') ? route : "/" + route, Field("deadLetterTopic"), metadata,
+                enabled ? new BulkSubscribe(Number("maxMessagesCount") is > 0 and var n ? n : 100,
+                    TimeSpan.FromMilliseconds(Number("maxAwaitDurationMs") is > 0 and var ms ? ms : 1000)) : null);
             Subscriptions.Add(subscription);
             _cluster.Broker.Subscribe(this, subscription);
         }
@@ -233,6 +245,96 @@ public sealed partial class FaithfulSidecar : IAsyncDisposable
         var outcome = Classify(status, text);
         _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, status, outcome.ToString()));
         return outcome;
+    }
+
+    /// <summary>
+    /// One bulk delivery (§3.6): a plain JSON body (<c>application/json</c>, not a CloudEvent) wrapping each message's
+    /// envelope as an entry with its own <c>entryId</c>. The answer gives one outcome per message: 2xx with a readable body
+    /// takes each entry's status (SUCCESS, DROP; RETRY, an unknown or empty status, or no status for the entry: retry), an
+    /// unreadable 2xx body retries all, 404 drops all without dead-lettering, anything else retries all.
+    /// </summary>
+    internal async Task<DeliveryOutcome[]> DeliverBulkAsync(SidecarSubscription subscription, IReadOnlyList<BrokerMessage> messages, int attempt,
+        CancellationToken stop)
+    {
+        var entryIds = messages.Select(_ => Guid.NewGuid().ToString()).ToArray();
+        var entries = new JsonArray();
+        for (var i = 0; i < messages.Count; i++)
+            entries.Add(new JsonObject
+            {
+                ["entryId"] = entryIds[i],
+                ["event"] = messages[i].Envelope.DeepClone(),
+                ["contentType"] = "application/cloudevents+json",
+                ["metadata"] = new JsonObject(),
+            });
+        var envelope = new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["type"] = "com.dapr.event.sent.bulk",
+            ["topic"] = subscription.Topic,
+            ["pubsubname"] = subscription.PubSub,
+            ["metadata"] = new JsonObject(),
+            ["entries"] = entries,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_appAddress!, subscription.Route.TrimStart('/')))
+        {
+            Content = new StringContent(envelope.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        if (_cluster.Options.AppApiToken is { } token) request.Headers.Add("dapr-api-token", token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(_cluster.Options.Delivery.Timeout);
+        int status;
+        string text;
+        try
+        {
+            using var response = await _appClient.SendAsync(request, timeout.Token);
+            status = (int)response.StatusCode;
+            text = await response.Content.ReadAsStringAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
+        {
+            foreach (var message in messages)
+                _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, 0, "RETRY (no answer: " + ex.GetType().Name + ")"));
+            return messages.Select(_ => DeliveryOutcome.Retry).ToArray();
+        }
+        var outcomes = ClassifyBulk(status, text, entryIds);
+        for (var i = 0; i < messages.Count; i++)
+            _cluster.Broker.Record(new DeliveryAttempt(AppId, messages[i].Topic, messages[i].Id, attempt, status, outcomes[i].ToString(), messages.Count));
+        return outcomes;
+    }
+
+    private DeliveryOutcome[] ClassifyBulk(int status, string body, string[] entryIds)
+    {
+        var outcomes = entryIds.Select(_ => DeliveryOutcome.Retry).ToArray();
+        if (status == 404) return entryIds.Select(_ => DeliveryOutcome.DroppedNotFound).ToArray();
+        if (status is < 200 or > 299) return outcomes;
+        JsonArray? statuses;
+        try
+        {
+            statuses = (JsonNode.Parse(body) as JsonObject)?["statuses"] as JsonArray;
+        }
+        catch (JsonException)
+        {
+            return outcomes;
+        }
+        foreach (var item in statuses?.OfType<JsonObject>() ?? [])
+        {
+            var entryId = item["entryId"] is JsonValue e && e.TryGetValue<string>(out var id) ? id : null;
+            var index = entryId is null ? -1 : Array.IndexOf(entryIds, entryId);
+            if (index < 0)
+            {
+                // daprd logs an unknown entry id and ignores it.
+                _cluster.Violation($"{AppId}: a bulk delivery's answer names entry '{entryId}', which the delivery did not carry");
+                continue;
+            }
+            var s = item["status"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : "";
+            outcomes[index] = s switch
+            {
+                "SUCCESS" => DeliveryOutcome.Success,
+                "DROP" => DeliveryOutcome.Drop,
+                _ => DeliveryOutcome.Retry,
+            };
+        }
+        return outcomes;
     }
 
     /// <summary>§3.6: 2xx without a status is SUCCESS, status strings are case-sensitive, 404 drops without dead-lettering, the rest is retried.</summary>

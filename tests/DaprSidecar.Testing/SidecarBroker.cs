@@ -10,14 +10,19 @@ public sealed record BrokerMessage(string PubSub, string Topic, JsonObject Envel
     public string Id => (string)Envelope["id"]!;
 }
 
-/// <summary>What happened to one delivery attempt, as the sidecar read the app's answer (§3.6).</summary>
-public sealed record DeliveryAttempt(string AppId, string Topic, string Id, int Attempt, int HttpStatus, string Outcome);
+/// <summary>
+/// What happened to one message in one delivery attempt, as the sidecar read the app's answer (§3.6); <see cref="BatchSize"/>
+/// is how many messages the attempt's request carried (1 unless the subscription is bulk).
+/// </summary>
+public sealed record DeliveryAttempt(string AppId, string Topic, string Id, int Attempt, int HttpStatus, string Outcome, int BatchSize = 1);
 
 /// <summary>
 /// The broker behind the pub/sub component, Kafka-like: each topic has one consumer group per subscribing app id,
 /// a group starts at the newest message when its first member subscribes, and each message goes to one member of each
 /// group (round robin over the group's running sidecars), one delivery at a time per group. A group keeps its
-/// undelivered messages while none of its members runs.
+/// undelivered messages while none of its members runs. A bulk subscription takes up to its most messages per delivery,
+/// waiting at most its await time after the first; as daprd does, it retries only the messages whose entries failed, then
+/// dead-letters (or gives up on) those still failing.
 /// </summary>
 public sealed class SidecarBroker(SidecarCluster cluster) : IAsyncDisposable
 {
@@ -104,10 +109,93 @@ public sealed class SidecarBroker(SidecarCluster cluster) : IAsyncDisposable
             try
             {
                 await foreach (var message in _queue.Reader.ReadAllAsync(stop))
-                    await DeliverAsync(message, stop);
+                {
+                    if (await BulkAsync(stop) is { } bulk)
+                        await DeliverBulkAsync(await FillAsync(message, bulk, stop), stop);
+                    else
+                        await DeliverAsync(message, stop);
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+            }
+        }
+
+        private async Task<(FaithfulSidecar Sidecar, SidecarSubscription Subscription)> PickAsync(CancellationToken stop)
+        {
+            var member = Pick();
+            while (member is null)
+            {
+                await _membersChanged.WaitAsync(stop);
+                member = Pick();
+            }
+            return member.Value;
+        }
+
+        /// <summary>The group's bulk setting (its members are one app id, so they declare the same), once it has a member.</summary>
+        private async Task<BulkSubscribe?> BulkAsync(CancellationToken stop)
+        {
+            while (true)
+            {
+                lock (_members)
+                    if (_members.Count > 0) return _members[0].Subscription.Bulk;
+                await _membersChanged.WaitAsync(stop);
+            }
+        }
+
+        /// <summary>The first message and those that arrive after it, up to the bulk's count or its await time.</summary>
+        private async Task<List<BrokerMessage>> FillAsync(BrokerMessage first, BulkSubscribe bulk, CancellationToken stop)
+        {
+            var batch = new List<BrokerMessage> { first };
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            wait.CancelAfter(bulk.MaxAwait);
+            while (batch.Count < bulk.MaxMessages)
+            {
+                if (_queue.Reader.TryRead(out var next))
+                {
+                    batch.Add(next);
+                    continue;
+                }
+                try
+                {
+                    if (!await _queue.Reader.WaitToReadAsync(wait.Token)) break;
+                }
+                catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+            return batch;
+        }
+
+        private async Task DeliverBulkAsync(List<BrokerMessage> messages, CancellationToken stop)
+        {
+            var policy = _cluster.Options.Delivery;
+            for (var attempt = 1; messages.Count > 0; attempt++)
+            {
+                var (sidecar, subscription) = await PickAsync(stop);
+                if (subscription.Bulk is null)
+                {
+                    foreach (var message in messages) await DeliverAsync(message, stop);
+                    return;
+                }
+                var outcomes = await sidecar.DeliverBulkAsync(subscription, messages, attempt, stop);
+                var failed = new List<BrokerMessage>();
+                for (var i = 0; i < messages.Count; i++)
+                {
+                    if (outcomes[i] == DeliveryOutcome.Drop && subscription.DeadLetterTopic is { Length: > 0 } dlq) sidecar.PublishDeadLetter(messages[i], dlq);
+                    else if (outcomes[i] == DeliveryOutcome.Retry) failed.Add(messages[i]);
+                }
+                messages = failed;
+                if (messages.Count == 0) return;
+                if (attempt > policy.MaxRetries)
+                {
+                    foreach (var message in messages)
+                        if (subscription.DeadLetterTopic is { Length: > 0 } dlq) sidecar.PublishDeadLetter(message, dlq);
+                        else _cluster.Broker.Undelivered.Enqueue(message);
+                    return;
+                }
+                await Task.Delay(policy.Backoff(attempt), stop);
             }
         }
 
@@ -116,13 +204,7 @@ public sealed class SidecarBroker(SidecarCluster cluster) : IAsyncDisposable
             var policy = _cluster.Options.Delivery;
             for (var attempt = 1; ; attempt++)
             {
-                var member = Pick();
-                while (member is null)
-                {
-                    await _membersChanged.WaitAsync(stop);
-                    member = Pick();
-                }
-                var (sidecar, subscription) = member.Value;
+                var (sidecar, subscription) = await PickAsync(stop);
                 var outcome = await sidecar.DeliverAsync(subscription, message, attempt, stop);
                 switch (outcome)
                 {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using CloudEventsMiddlewareOptions = Dapr.CloudEventsMiddlewareOptions;
 using TopicOptions = Dapr.TopicOptions;
+using BulkSubscribeTopicOptions = Dapr.AspNetCore.BulkSubscribeTopicOptions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -64,18 +65,44 @@ public static class DaprAppEndpoints
         foreach (var subscription in subscriptions)
         {
             var s = subscription;
-            endpoints.MapPost(s.Route, (HttpContext context) => DeliverAsync(context, s, logger))
+            var route = endpoints.MapPost(s.Route, (HttpContext context) => DeliverAsync(context, s, logger))
                 .WithTopic(new TopicOptions { PubsubName = options.PubSubName, Name = s.Topic, DeadLetterTopic = s.DeadLetterTopic })
                 .ExcludeFromDescription();
+            // A topic with a batch handler is declared with bulkSubscribe: the sidecar then sends many events per request.
+            if (s.BatchHandler is not null)
+                route.WithBulkSubscribe(new BulkSubscribeTopicOptions
+                {
+                    TopicName = s.Topic,
+                    MaxMessagesCount = options.BulkMaxMessages,
+                    MaxAwaitDurationMs = (int)Math.Ceiling(options.BulkMaxAwait.TotalMilliseconds),
+                });
         }
         return endpoints;
     }
 
+    /// <summary>The <c>type</c> of the envelope daprd wraps a bulk delivery in (§3.6).</summary>
+    public const string BulkEventType = "com.dapr.event.sent.bulk";
+
     private static async Task DeliverAsync(HttpContext context, Subscription subscription, ILogger logger)
     {
         var ct = context.RequestAborted;
+        var request = context.Request;
+        var mediaType = request.ContentType is { } contentType && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+            ? parsed.MediaType.Value?.ToLowerInvariant()
+            : null;
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, ct);
+        var bytes = body.ToArray();
+        // A bulk delivery is a plain JSON body (UseCloudEvents leaves it alone): the envelope of §3.6 with its entries.
+        if (subscription.BatchHandler is { } batch && mediaType == "application/json" && !request.Headers.ContainsKey("Cloudevent.id")
+            && BulkDelivery.TryRead(bytes, subscription) is { } bulk)
+        {
+            await DeliverBulkAsync(context, subscription, batch, bulk, logger);
+            return;
+        }
+
         DeliveryResult result;
-        var (e, reason) = await ReadEventAsync(context.Request, subscription, ct);
+        var (e, reason) = ReadEvent(request, mediaType, bytes, subscription);
         if (e is null)
         {
             logger.LogError("Dropping a delivery on {Topic} ({Route}): {Reason}", subscription.Topic, subscription.Route, reason);
@@ -102,22 +129,80 @@ public static class DaprAppEndpoints
     }
 
     /// <summary>
+    /// A bulk delivery (§3.6): the readable entries go to the batch handler in the order sent, an unreadable one is
+    /// answered DROP with its reason logged, and a handler that throws answers RETRY for every readable entry (the sidecar
+    /// sends those again). Always 200 with one status per entry id.
+    /// </summary>
+    private static async Task DeliverBulkAsync(HttpContext context, Subscription subscription, BatchEventHandlerDelegate handler,
+        BulkDelivery bulk, ILogger logger)
+    {
+        var ct = context.RequestAborted;
+        var statuses = new DeliveryResult[bulk.Entries.Count];
+        var events = new List<CloudEvent>(bulk.Entries.Count);
+        var positions = new List<int>(bulk.Entries.Count);
+        for (var i = 0; i < bulk.Entries.Count; i++)
+        {
+            var entry = bulk.Entries[i];
+            if (entry.Event is null)
+            {
+                logger.LogError("Dropping entry {EntryId} of a bulk delivery on {Topic} ({Route}): {Reason}", entry.EntryId, subscription.Topic,
+                    subscription.Route, entry.Reason);
+                statuses[i] = DeliveryResult.Drop;
+                continue;
+            }
+            events.Add(entry.Event);
+            positions.Add(i);
+        }
+        if (events.Count > 0)
+        {
+            try
+            {
+                await using var scope = context.RequestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+                var results = await handler(scope.ServiceProvider, events, ct);
+                if (results.Count != events.Count)
+                    throw new InvalidOperationException($"The batch handler on '{subscription.Topic}' answered {results.Count} results for {events.Count} events.");
+                for (var k = 0; k < results.Count; k++)
+                {
+                    statuses[positions[k]] = results[k];
+                    if (results[k] == DeliveryResult.Drop)
+                        logger.LogWarning("Handler dropped {Id} ({Type}) on {Topic}", events[k].Id, events[k].Type, events[k].Topic);
+                }
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Batch handler for {Topic} failed on {Count} events ({First} to {Last}); asking the sidecar to retry them",
+                    subscription.Topic, events.Count, events[0].Id, events[^1].Id);
+                foreach (var position in positions) statuses[position] = DeliveryResult.Retry;
+            }
+        }
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteStartArray("statuses");
+        for (var i = 0; i < bulk.Entries.Count; i++)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("entryId", bulk.Entries[i].EntryId);
+            writer.WriteString("status", StatusOf(statuses[i]));
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(CancellationToken.None);
+    }
+
+    /// <summary>
     /// Builds the delivered event from what <c>UseCloudEvents</c> left: the body is the envelope's <c>data</c> (JSON), the
     /// attributes are <c>Cloudevent.*</c> headers. A delivery that was not an envelope (a raw payload, no
     /// <c>Cloudevent.id</c>) gets a hash of its bytes as id, so a redelivery keeps it. Null with a reason when the delivery
     /// cannot be read (a poison message: dropped).
     /// </summary>
-    internal static async Task<(CloudEvent? Event, string Reason)> ReadEventAsync(HttpRequest request, Subscription subscription, CancellationToken ct)
+    private static (CloudEvent? Event, string Reason) ReadEvent(HttpRequest request, string? mediaType, byte[] bytes, Subscription subscription)
     {
-        var mediaType = request.ContentType is { } contentType && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
-            ? parsed.MediaType.Value?.ToLowerInvariant()
-            : null;
         if (mediaType != "application/json")
             return (null, $"unsupported data content type '{request.ContentType}' (expected application/json)");
 
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, ct);
-        var bytes = body.ToArray();
         try
         {
             using var _ = JsonDocument.Parse(bytes);

@@ -46,6 +46,19 @@ public sealed class DaprOptions
     public string SecretStoreName { get; init; } = Components.SecretStore;
 
     /// <summary>
+    /// <c>Dapr:BulkSubscribe:MaxMessages</c>: most events the sidecar puts in one delivery to a topic with a batch handler
+    /// (Dapr's <c>bulkSubscribe.maxMessagesCount</c>).
+    /// </summary>
+    public int BulkMaxMessages { get; init; } = 100;
+
+    /// <summary>
+    /// <c>Dapr:BulkSubscribe:MaxAwait</c> (seconds or hh:mm:ss): how long the sidecar waits to fill a bulk delivery once it
+    /// holds its first event (Dapr's <c>bulkSubscribe.maxAwaitDurationMs</c>; Dapr's own default is 1 s). A trickle of
+    /// events waits up to this long, so it bounds the latency bulk delivery adds.
+    /// </summary>
+    public TimeSpan BulkMaxAwait { get; init; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
     /// Components the sidecar must have loaded, checked at start-up: <c>statestore</c>, the pub/sub component
     /// unless <c>Dapr:RequirePubSub</c> is false, and every name in <c>Dapr:RequiredComponents</c>
     /// (comma-separated or a list). Required state stores must also report <c>ETAG</c> and <c>TRANSACTIONAL</c>.
@@ -82,6 +95,13 @@ public sealed class DaprOptions
                 : 3,
             RetryDelay = Duration(configuration, "Dapr:RetryDelay") ?? TimeSpan.FromMilliseconds(100),
             PubSubName = pubSub,
+            BulkMaxMessages = int.TryParse(configuration["Dapr:BulkSubscribe:MaxMessages"], NumberStyles.None, CultureInfo.InvariantCulture, out var bulk)
+                && bulk > 0
+                ? bulk
+                : NonEmpty(configuration["Dapr:BulkSubscribe:MaxMessages"]) is { } bad
+                    ? throw new InvalidOperationException($"Dapr:BulkSubscribe:MaxMessages '{bad}' is not a positive whole number.")
+                    : 100,
+            BulkMaxAwait = Duration(configuration, "Dapr:BulkSubscribe:MaxAwait") ?? TimeSpan.FromMilliseconds(20),
             SecretStoreName = NonEmpty(configuration["Dapr:SecretStore"]) ?? Components.SecretStore,
             RequiredComponents = required,
         };
