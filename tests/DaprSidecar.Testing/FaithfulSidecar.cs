@@ -220,31 +220,35 @@ public sealed partial class FaithfulSidecar : IAsyncDisposable
 
     internal async Task<DeliveryOutcome> DeliverAsync(SidecarSubscription subscription, BrokerMessage message, int attempt, CancellationToken stop)
     {
-        var envelope = message.Envelope.ToJsonString();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_appAddress!, subscription.Route.TrimStart('/')))
         {
-            Content = new StringContent(envelope, Encoding.UTF8, "application/cloudevents+json"),
+            Content = new StringContent(message.Envelope.ToJsonString(), Encoding.UTF8, "application/cloudevents+json"),
         };
         if (message.Envelope["traceparent"]?.GetValue<string>() is { } traceparent) request.Headers.TryAddWithoutValidation("traceparent", traceparent);
+        var (status, text, failure) = await SendToAppAsync(request, stop);
+        var outcome = failure is null ? Classify(status, text) : DeliveryOutcome.Retry;
+        _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, status, failure ?? outcome.ToString()));
+        return outcome;
+    }
+
+    /// <summary>
+    /// Sends a delivery to the app with <c>dapr-api-token</c> when <c>APP_API_TOKEN</c> is set, within the delivery timeout.
+    /// No answer (refused, reset, timed out) is a failure named as the attempt log shows it, status 0.
+    /// </summary>
+    private async Task<(int Status, string Text, string? Failure)> SendToAppAsync(HttpRequestMessage request, CancellationToken stop)
+    {
         if (_cluster.Options.AppApiToken is { } token) request.Headers.Add("dapr-api-token", token);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(_cluster.Options.Delivery.Timeout);
-        int status;
-        string text;
         try
         {
             using var response = await _appClient.SendAsync(request, timeout.Token);
-            status = (int)response.StatusCode;
-            text = await response.Content.ReadAsStringAsync(timeout.Token);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync(timeout.Token), null);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
         {
-            _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, 0, "RETRY (no answer: " + ex.GetType().Name + ")"));
-            return DeliveryOutcome.Retry;
+            return (0, "", "RETRY (no answer: " + ex.GetType().Name + ")");
         }
-        var outcome = Classify(status, text);
-        _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, status, outcome.ToString()));
-        return outcome;
     }
 
     /// <summary>
@@ -279,26 +283,10 @@ public sealed partial class FaithfulSidecar : IAsyncDisposable
         {
             Content = new StringContent(envelope.ToJsonString(), Encoding.UTF8, "application/json"),
         };
-        if (_cluster.Options.AppApiToken is { } token) request.Headers.Add("dapr-api-token", token);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        timeout.CancelAfter(_cluster.Options.Delivery.Timeout);
-        int status;
-        string text;
-        try
-        {
-            using var response = await _appClient.SendAsync(request, timeout.Token);
-            status = (int)response.StatusCode;
-            text = await response.Content.ReadAsStringAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !stop.IsCancellationRequested))
-        {
-            foreach (var message in messages)
-                _cluster.Broker.Record(new DeliveryAttempt(AppId, message.Topic, message.Id, attempt, 0, "RETRY (no answer: " + ex.GetType().Name + ")"));
-            return messages.Select(_ => DeliveryOutcome.Retry).ToArray();
-        }
-        var outcomes = ClassifyBulk(status, text, entryIds);
+        var (status, text, failure) = await SendToAppAsync(request, stop);
+        var outcomes = failure is null ? ClassifyBulk(status, text, entryIds) : entryIds.Select(_ => DeliveryOutcome.Retry).ToArray();
         for (var i = 0; i < messages.Count; i++)
-            _cluster.Broker.Record(new DeliveryAttempt(AppId, messages[i].Topic, messages[i].Id, attempt, status, outcomes[i].ToString(), messages.Count));
+            _cluster.Broker.Record(new DeliveryAttempt(AppId, messages[i].Topic, messages[i].Id, attempt, status, failure ?? outcomes[i].ToString(), messages.Count));
         return outcomes;
     }
 
