@@ -34,7 +34,19 @@ public sealed class GatewayCaller
     {
         Tier = tier;
         BucketKey = kind + ":" + id;
-        PrincipalHeader = $"{kind}:{id}; scopes={string.Join(' ', scopes.Distinct(StringComparer.Ordinal))}";
+        Scopes = scopes.Distinct(StringComparer.Ordinal).ToArray();
+        PrincipalHeader = $"{kind}:{id}; scopes={string.Join(' ', Scopes)}";
+    }
+
+    /// <summary>The caller's scopes, each once.</summary>
+    public IReadOnlyList<string> Scopes { get; }
+
+    /// <summary>Whether the caller holds <paramref name="scope"/> or <c>admin</c> (as <see cref="Identity.Scopes.Has"/> on its principal).</summary>
+    public bool Has(string scope)
+    {
+        foreach (var held in Scopes)
+            if (held == scope || held == Identity.Scopes.Admin) return true;
+        return false;
     }
 
     /// <summary>Null when the principal names none (the fallback tier applies).</summary>
@@ -51,7 +63,7 @@ public sealed class GatewayCaller
     {
         if (user.Identity is GatewayIdentity { IsAuthenticated: true } known) return known.Caller;
         return user.Identity?.IsAuthenticated == true && GatewayClaims.IdOf(user) is { } id
-            ? new GatewayCaller(GatewayClaims.KindOf(user), id, GatewayClaims.TierOf(user), Scopes.Of(user))
+            ? new GatewayCaller(GatewayClaims.KindOf(user), id, GatewayClaims.TierOf(user), Identity.Scopes.Of(user))
             : null;
     }
 }
