@@ -46,6 +46,10 @@ public static class GatewayService
         builder.Services.AddSingleton<ApiKeyService>();
         builder.Services.AddGatewayAuthentication(configuration);
         builder.Services.AddAuthorization(Scopes.AddScopePolicies);
+        // Proxied routes carry their policy as authorization metadata, which ProxyAccess enforces rather than the framework's
+        // authorization middleware: routing would otherwise refuse to run them for want of that middleware. Every other
+        // endpoint still passes through it (see ProxyAccess.UseGatewayAccess).
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteOptions>(o => o.SuppressCheckForUnhandledSecurityMetadata = true);
         builder.Services.AddSingleton<IAuthorizationHandler, ScopeAuthorizationHandler>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
 
@@ -70,11 +74,8 @@ public static class GatewayService
         var managementPort = app.Configuration.GetValue<int?>("Management:Port");
         app.UseClientLimits(managementPort);
         app.UseRequestSizeLimit(maxBody);
-        app.UseAuthentication();
-        app.UseClientLimitSpending(managementPort);
-        app.UseAuthorization();
-        app.UseTierRateLimits();
-        app.UseForwardPrincipal();
+        // Authentication, the spending of unauthenticated requests, authorization, the tier bucket and X-Principal.
+        ProxyAccess.UseGatewayAccess(app, managementPort);
         app.MapKeysApi();
         // The single-service API's health route, for clients and probes written against it: the gateway's readiness.
         app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

@@ -112,6 +112,22 @@ public sealed class GatewayAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Proxy_AnonymousRoute_ForwardsACallerWithAKeyAsItselfAndOneWithoutAsNobody()
+    {
+        var created = await _host.Keys.CreateAsync("reader", "standard", [Scopes.MarketRead]);
+        var withKey = await SendAsync(HttpMethod.Get, "/openapi/serving/v1.json", created.Token);
+        Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
+        Assert.Equal($"api-key:{created.Key.Id}; scopes=market:read", (await withKey.Content.ReadFromJsonAsync<EchoReply>())!.Headers["X-Principal"]);
+        Assert.True(withKey.Headers.Contains("RateLimit-Limit"));
+
+        var without = await SendAsync(HttpMethod.Get, "/openapi/serving/v1.json",
+            configure: r => r.Headers.Add("X-Principal", "api-key:admin; scopes=admin"));
+        Assert.Equal(HttpStatusCode.OK, without.StatusCode);
+        Assert.False((await without.Content.ReadFromJsonAsync<EchoReply>())!.Headers.ContainsKey("X-Principal"));
+        Assert.False(without.Headers.Contains("RateLimit-Limit"));
+    }
+
+    [Fact]
     public async Task Health_CompatibilityAlias_AnswersReadinessAnonymously()
     {
         var response = await SendAsync(HttpMethod.Get, "/health");

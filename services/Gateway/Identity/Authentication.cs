@@ -34,7 +34,19 @@ public sealed class GatewayCaller
     {
         Tier = tier;
         BucketKey = kind + ":" + id;
-        PrincipalHeader = $"{kind}:{id}; scopes={string.Join(' ', scopes.Distinct(StringComparer.Ordinal))}";
+        Scopes = scopes.Distinct(StringComparer.Ordinal).ToArray();
+        PrincipalHeader = $"{kind}:{id}; scopes={string.Join(' ', Scopes)}";
+    }
+
+    /// <summary>The caller's scopes, each once.</summary>
+    public IReadOnlyList<string> Scopes { get; }
+
+    /// <summary>Whether the caller holds <paramref name="scope"/> or <c>admin</c> (as <see cref="Identity.Scopes.Has"/> on its principal).</summary>
+    public bool Has(string scope)
+    {
+        foreach (var held in Scopes)
+            if (held == scope || held == Identity.Scopes.Admin) return true;
+        return false;
     }
 
     /// <summary>Null when the principal names none (the fallback tier applies).</summary>
@@ -51,16 +63,53 @@ public sealed class GatewayCaller
     {
         if (user.Identity is GatewayIdentity { IsAuthenticated: true } known) return known.Caller;
         return user.Identity?.IsAuthenticated == true && GatewayClaims.IdOf(user) is { } id
-            ? new GatewayCaller(GatewayClaims.KindOf(user), id, GatewayClaims.TierOf(user), Scopes.Of(user))
+            ? new GatewayCaller(GatewayClaims.KindOf(user), id, GatewayClaims.TierOf(user), Identity.Scopes.Of(user))
             : null;
     }
 }
 
-/// <summary>An API key's identity, carrying the caller worked out when the key's record was cached.</summary>
-public sealed class GatewayIdentity(IEnumerable<Claim> claims, string authenticationType, GatewayCaller caller)
-    : ClaimsIdentity(claims, authenticationType, GatewayClaims.Name, null)
+/// <summary>
+/// An API key's identity, carrying the caller worked out when the key's record was cached. Its claims are the record's,
+/// copied in (each with this identity as its subject) when something first reads, changes, clones or copies them. A proxied
+/// request mostly never does: the gateway needs only <see cref="Caller"/>, and the copies were most of what building the
+/// identity cost. Every virtual member that touches the claims takes the copies first, and so does
+/// <see cref="AuthenticationType"/>, which <c>new ClaimsIdentity(identity)</c> reads before it copies another identity's
+/// claims.
+/// </summary>
+public sealed class GatewayIdentity : ClaimsIdentity
 {
-    public GatewayCaller Caller { get; } = caller;
+    private IEnumerable<Claim>? _pending;
+
+    public GatewayIdentity(IEnumerable<Claim> claims, string authenticationType, GatewayCaller caller)
+        : base(authenticationType, GatewayClaims.Name, null)
+    {
+        _pending = claims;
+        Caller = caller;
+    }
+
+    public GatewayCaller Caller { get; }
+
+    private void TakeClaims()
+    {
+        if (_pending is not { } claims) return;
+        _pending = null;
+        base.AddClaims(claims);
+    }
+
+    public override string? AuthenticationType { get { TakeClaims(); return base.AuthenticationType; } }
+    public override IEnumerable<Claim> Claims { get { TakeClaims(); return base.Claims; } }
+    public override void AddClaim(Claim claim) { TakeClaims(); base.AddClaim(claim); }
+    public override void AddClaims(IEnumerable<Claim?> claims) { TakeClaims(); base.AddClaims(claims); }
+    public override bool TryRemoveClaim(Claim? claim) { TakeClaims(); return base.TryRemoveClaim(claim); }
+    public override void RemoveClaim(Claim? claim) { TakeClaims(); base.RemoveClaim(claim); }
+    public override IEnumerable<Claim> FindAll(Predicate<Claim> match) { TakeClaims(); return base.FindAll(match); }
+    public override IEnumerable<Claim> FindAll(string type) { TakeClaims(); return base.FindAll(type); }
+    public override Claim? FindFirst(Predicate<Claim> match) { TakeClaims(); return base.FindFirst(match); }
+    public override Claim? FindFirst(string type) { TakeClaims(); return base.FindFirst(type); }
+    public override bool HasClaim(Predicate<Claim> match) { TakeClaims(); return base.HasClaim(match); }
+    public override bool HasClaim(string type, string value) { TakeClaims(); return base.HasClaim(type, value); }
+    public override ClaimsIdentity Clone() { TakeClaims(); return base.Clone(); }
+    protected override void WriteTo(BinaryWriter writer, byte[]? userData) { TakeClaims(); base.WriteTo(writer, userData); }
 }
 
 public static class GatewaySchemes

@@ -130,10 +130,16 @@ public static class ClientLimitMiddleware
         var limiter = app.ApplicationServices.GetRequiredService<ClientLimiter>();
         return app.Use((context, next) =>
         {
-            if (context.User.Identity?.IsAuthenticated != true && !(managementPort is int port && context.Connection.LocalPort == port))
-                limiter.Spend(ClientLimiter.AddressKey(context.Connection.RemoteIpAddress), PresentedKeyId(context.Request));
+            if (context.User.Identity?.IsAuthenticated != true) SpendUnauthenticated(context, limiter, managementPort);
             return next(context);
         });
+    }
+
+    /// <summary>Spends a request's unit of its address's (and presented key id's) budget, unless it came in on the management port.</summary>
+    internal static void SpendUnauthenticated(HttpContext context, ClientLimiter limiter, int? managementPort)
+    {
+        if (managementPort is int port && context.Connection.LocalPort == port) return;
+        limiter.Spend(ClientLimiter.AddressKey(context.Connection.RemoteIpAddress), PresentedKeyId(context.Request));
     }
 
     private static string? PresentedKeyId(HttpRequest request) =>

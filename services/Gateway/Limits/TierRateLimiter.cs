@@ -133,12 +133,13 @@ public static class RateLimitMiddleware
     public static IApplicationBuilder UseTierRateLimits(this IApplicationBuilder app)
     {
         var limiter = app.ApplicationServices.GetRequiredService<TierRateLimiter>();
-        return app.Use((context, next) => Limit(context, next, limiter));
+        return app.Use((context, next) => Limit(context, GatewayCaller.Of(context.User), next, limiter));
     }
 
-    private static Task Limit(HttpContext context, RequestDelegate next, TierRateLimiter limiter)
+    /// <summary>Takes a token from <paramref name="caller"/>'s bucket and goes on, or answers 429; no caller: goes on.</summary>
+    internal static Task Limit(HttpContext context, GatewayCaller? caller, RequestDelegate next, TierRateLimiter limiter)
     {
-        if (GatewayCaller.Of(context.User) is not { } caller) return next(context);
+        if (caller is null) return next(context);
         var decision = limiter.Acquire(caller.Tier ?? "", caller.BucketKey);
         var headers = context.Response.Headers;
         headers["RateLimit-Limit"] = decision.Limit.Capacity.ToString(CultureInfo.InvariantCulture);

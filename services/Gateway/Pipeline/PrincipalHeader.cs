@@ -20,8 +20,13 @@ public static class PrincipalHeader
     /// <summary>Sets the header for an authenticated caller; the API key itself is not forwarded (services never need it).</summary>
     public static IApplicationBuilder UseForwardPrincipal(this IApplicationBuilder app) => app.Use((context, next) =>
     {
-        context.Request.Headers.Remove(GatewaySchemes.ApiKeyHeader);
-        if (GatewayCaller.Of(context.User) is { } caller) context.Request.Headers[Header] = caller.PrincipalHeader;
+        Forward(context.Request, GatewayCaller.Of(context.User));
         return next(context);
     });
+
+    internal static void Forward(HttpRequest request, GatewayCaller? caller)
+    {
+        request.Headers.Remove(GatewaySchemes.ApiKeyHeader);
+        if (caller is not null) request.Headers[Header] = caller.PrincipalHeader;
+    }
 }
