@@ -49,11 +49,13 @@ public sealed class EventLog
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private TaskCompletionSource _appended = NewSignal();
     private readonly CommittedTail _tail = new();
+    private readonly Checkpointer _checkpointer;
 
     private EventLog(SqliteFile file)
     {
         File = file;
         AddTraceParentColumn(file);
+        _checkpointer = new Checkpointer(file);
         _ = Task.Run(WriteLoopAsync);
     }
 
@@ -144,16 +146,17 @@ public sealed class EventLog
                 batch.Add(p);
                 events += p.Events.Count;
             }
+            var bytes = 0L;
             try
             {
                 connection ??= File.OpenKeptConnection();
-                insert ??= new EventInsert(connection);
+                insert ??= new EventInsert(connection, _checkpointer);
                 insert.Begin();
                 foreach (var p in batch)
                 {
                     insert.Call(p.Source, p.Time, p.TraceParent);
                     // By index: a foreach over the interface would allocate an enumerator per call.
-                    for (var i = 0; i < p.Events.Count; i++) insert.Add(p.Events[i]);
+                    for (var i = 0; i < p.Events.Count; i++) bytes += insert.Add(p.Events[i]);
                 }
                 insert.Commit();
                 // The rows of one write transaction get consecutive sequence numbers (it holds the write lock throughout).
@@ -165,6 +168,7 @@ public sealed class EventLog
                 }
                 foreach (var p in batch) p.TrySetResult();
                 NotifyAppended();
+                _checkpointer.Appended(connection, bytes);
             }
             catch (Exception ex)
             {
@@ -204,9 +208,10 @@ public sealed class EventLog
         /// <summary>The string bound at each per-event text parameter (by position; null also when none has been, which SQLite reads as NULL).</summary>
         private readonly string?[] _bound = new string?[6];
 
-        public EventInsert(SqliteConnection connection)
+        public EventInsert(SqliteConnection connection, Checkpointer? checkpointer = null)
         {
             _connection = connection;
+            checkpointer?.TakeOver(connection);
             _insert = new SqliteStatement(connection,
                 "INSERT INTO events(topic, id, type, partition_key, data, source, time, traceparent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         }
@@ -225,8 +230,8 @@ public sealed class EventLog
             _insert.Text(8, traceParent);
         }
 
-        /// <summary>Inserts one event in the connection's current transaction, with the last call's shared values.</summary>
-        public void Add(OutgoingEvent e)
+        /// <summary>Inserts one event in the connection's current transaction, with the last call's shared values; its payload's size.</summary>
+        public int Add(OutgoingEvent e)
         {
             Text(1, e.Topic);
             _insert.Text(2, e.Id);
@@ -234,6 +239,7 @@ public sealed class EventLog
             Text(4, e.PartitionKey);
             _insert.Blob(5, e.Data.Span);
             _insert.Execute();
+            return e.Data.Length;
         }
 
         private void Text(int index, string? value)
@@ -248,6 +254,81 @@ public sealed class EventLog
             _insert.Dispose();
             _begin?.Dispose();
             _commit?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Copies the log's WAL back into the file (a checkpoint) on a thread of its own, so a publish does not wait for it:
+    /// left to SQLite, the commit that takes the WAL past 1,000 pages runs the checkpoint before it returns, which with
+    /// batches of megabytes is nearly every commit. The write loop's connection has automatic checkpoints off and tells
+    /// this after each commit how much it wrote; about every 4 MiB a passive checkpoint (one that never waits for readers
+    /// or writers) runs on another connection. A checkpoint that runs beside the writer may not catch up with it, and the
+    /// WAL restarts from its beginning only after one has: when the WAL has passed 64 MiB, the write loop runs the next
+    /// checkpoint itself between two commits, as SQLite would have, so it cannot grow without bound.
+    /// </summary>
+    private sealed class Checkpointer
+    {
+        private const long EveryBytes = 4L << 20;
+        private const int MaxWalFrames = 16_384;
+        private readonly SqliteFile _file;
+        private readonly SemaphoreSlim _due = new(0, 1);
+        private long _sinceLast;
+        private volatile bool _catchUp;
+
+        public Checkpointer(SqliteFile file)
+        {
+            _file = file;
+            _ = Task.Run(LoopAsync);
+        }
+
+        /// <summary>Turns SQLite's own checkpoints off on the write loop's connection: this one runs them.</summary>
+        public void TakeOver(SqliteConnection connection)
+        {
+            using var off = new SqliteStatement(connection, "PRAGMA wal_autocheckpoint=0");
+            off.Execute();
+        }
+
+        /// <summary>Called by the write loop after each commit of <paramref name="bytes"/> of payload.</summary>
+        public void Appended(SqliteConnection connection, long bytes)
+        {
+            if (_catchUp)
+            {
+                _catchUp = false;
+                Checkpoint(connection);
+            }
+            _sinceLast += bytes;
+            if (_sinceLast < EveryBytes) return;
+            _sinceLast = 0;
+            // Only this thread releases, so the count cannot pass its maximum of one.
+            if (_due.CurrentCount == 0) _due.Release();
+        }
+
+        private async Task LoopAsync()
+        {
+            SqliteConnection? connection = null;
+            while (true)
+            {
+                await _due.WaitAsync();
+                try
+                {
+                    connection ??= _file.OpenKeptConnection();
+                    if (Checkpoint(connection) > MaxWalFrames) _catchUp = true;
+                }
+                catch (Exception)
+                {
+                    // A failed checkpoint loses nothing (the WAL keeps every commit); the next one tries again.
+                    connection?.Dispose();
+                    connection = null;
+                }
+            }
+        }
+
+        /// <summary>A passive checkpoint; the WAL's size in frames.</summary>
+        private static int Checkpoint(SqliteConnection connection)
+        {
+            var rc = raw.sqlite3_wal_checkpoint_v2(connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out var walFrames, out _);
+            if (rc != raw.SQLITE_OK && rc != raw.SQLITE_BUSY) SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+            return walFrames;
         }
     }
 
