@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Bench.Features;
 using Platform.BuildingBlocks;
+using Platform.BuildingBlocks.Embedded;
 using Platform.BuildingBlocks.PubSub;
 using Platform.Contracts;
 
@@ -11,7 +12,9 @@ namespace Platform.Bench.BuildingBlocks;
 
 /// <summary>
 /// Embedded pub/sub: 100,000 events of about 1 KB published (16 concurrent publishers, group commit) and delivered
-/// to one durable subscriber; then publish-to-handler latency at a steady 1,000 events/s.
+/// to one durable subscriber; then publish-to-handler latency at a steady 1,000 events/s. First, the cost of appending
+/// to the log as the features service does (batches of 2,000 events of about 2 KB through <c>PublishManyAsync</c>), next
+/// to a bare SQLite insert of the same payloads in the same run.
 /// </summary>
 public sealed class PubSubBenchmark : IBenchmark
 {
@@ -25,6 +28,8 @@ public sealed class PubSubBenchmark : IBenchmark
     {
         var count = context.Quick ? 20_000 : 100_000;
         var padding = new string('x', 960);
+
+        await MeasureAppendAsync(context, ct);
 
         // Throughput.
         var delivered = 0;
@@ -66,6 +71,86 @@ public sealed class PubSubBenchmark : IBenchmark
             return $"pubsub: {throughput:F0} events/s ({throughput / TargetEventsPerSecond:F2} vs {TargetEventsPerSecond:F0} events/s target); " +
                    $"latency at 1000/s p50 {latency.Percentile(50) / 1000:F2} ms, p99 {latency.Percentile(99) / 1000:F2} ms (target p99 <= 5 ms)";
         }
+    }
+
+    private const int AppendBatch = 2000;
+
+    /// <summary>
+    /// Appends batches of <see cref="AppendBatch"/> events of about 2 KB in one <c>PublishManyAsync</c> call each (no
+    /// subscriber), alternating with the reference: the same payloads inserted as bare blobs (one table, one column,
+    /// one prepared statement, one transaction per batch) into a file with the same settings. Prints wall and CPU time
+    /// per event and per KB and the bus's allocations per event; the events are built before the clock starts.
+    /// </summary>
+    private static async Task MeasureAppendAsync(BenchContext context, CancellationToken ct)
+    {
+        var rounds = context.Quick ? 3 : 10;
+        const int batchesPerRound = 4;
+        var dir = Path.Combine(context.WorkDir, "append");
+        var log = Platform.BuildingBlocks.Embedded.EventLog.For(Path.Combine(dir, "pubsub.db"));
+        var publisher = new EmbeddedEventPublisher(log, "features", new PubSubOptions());
+        var reference = SqliteFile.Open(Path.Combine(dir, "bare.db"), "CREATE TABLE IF NOT EXISTS blobs (data BLOB NOT NULL);");
+        var batches = Enumerable.Range(0, batchesPerRound).Select(b => Enumerable.Range(0, AppendBatch).Select(i => FeatureLikeEvent(b * AppendBatch + i)).ToList()).ToList();
+        var bytesPerEvent = batches.SelectMany(b => b).Average(e => e.Data.Length);
+
+        // Warm both paths (statements prepared, pages cached) before measuring.
+        await publisher.PublishManyAsync(batches[0], ct);
+        InsertBare(reference, batches[0]);
+
+        double logWall = 0, logCpu = 0, bareWall = 0, bareCpu = 0;
+        long logAllocated = 0;
+        for (var round = 0; round < rounds; round++)
+        {
+            var cpu0 = FeaturesStreamingBenchmark.CpuSeconds();
+            var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+            var sw = Stopwatch.StartNew();
+            foreach (var batch in batches) await publisher.PublishManyAsync(batch, ct);
+            logWall += sw.Elapsed.TotalSeconds;
+            logAllocated += GC.GetTotalAllocatedBytes(precise: true) - allocated0;
+            logCpu += FeaturesStreamingBenchmark.CpuSeconds() - cpu0;
+
+            cpu0 = FeaturesStreamingBenchmark.CpuSeconds();
+            sw.Restart();
+            foreach (var batch in batches) InsertBare(reference, batch);
+            bareWall += sw.Elapsed.TotalSeconds;
+            bareCpu += FeaturesStreamingBenchmark.CpuSeconds() - cpu0;
+        }
+        var events = (double)rounds * batchesPerRound * AppendBatch;
+        var kb = bytesPerEvent / 1024;
+        context.Line($"append: {events:N0} events of {bytesPerEvent:N0} bytes in batches of {AppendBatch:N0} (PublishManyAsync): " +
+                     $"{logWall / events * 1e6:F2} us wall, {logCpu / events * 1e6:F2} us CPU per event ({logWall / events / kb * 1e6:F2} us wall per KB), " +
+                     $"{(double)logAllocated / events:N0} bytes allocated per event; load average {FeaturesStreamingBenchmark.LoadAverage()}");
+        context.Line($"append reference, the same payloads as bare blob rows in the same run: {bareWall / events * 1e6:F2} us wall, " +
+                     $"{bareCpu / events * 1e6:F2} us CPU per event; the log takes {logWall / bareWall:F2}x its wall time, {logCpu / bareCpu:F2}x its CPU");
+    }
+
+    /// <summary>The floor: SQLite's own API, one prepared insert, each payload bound in place, one transaction.</summary>
+    private static void InsertBare(SqliteFile file, IReadOnlyList<OutgoingEvent> events)
+    {
+        using var connection = file.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        var db = connection.Handle!;
+        SQLitePCL.raw.sqlite3_prepare_v2(db, "INSERT INTO blobs(data) VALUES (?1)", out var insert);
+        using (insert)
+        {
+            foreach (var e in events)
+            {
+                SQLitePCL.raw.sqlite3_bind_blob(insert, 1, e.Data.Span);
+                if (SQLitePCL.raw.sqlite3_step(insert) != SQLitePCL.raw.SQLITE_DONE) throw new InvalidOperationException(SQLitePCL.raw.sqlite3_errmsg(db).utf8_to_string());
+                SQLitePCL.raw.sqlite3_reset(insert);
+            }
+        }
+        tx.Commit();
+    }
+
+    /// <summary>An event shaped like the features service's: an id naming set, symbol, interval and time, ~2 KB of numbers.</summary>
+    private static OutgoingEvent FeatureLikeEvent(int i)
+    {
+        var symbol = $"SYM{i % 200:D3}";
+        var time = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(i / 200);
+        var values = string.Join(',', Enumerable.Range(0, 158).Select(k => ((i * 31 + k) % 1000 / 7.0).ToString("G10", System.Globalization.CultureInfo.InvariantCulture)));
+        var json = $"{{\"symbol\":\"{symbol}\",\"interval\":\"1m\",\"time\":\"{time:O}\",\"set\":\"alpha158\",\"hash\":\"0123456789abcdef\",\"values\":[{values}]}}";
+        return new OutgoingEvent(Topics.MarketFeatures, $"alpha158:{symbol}:1m:{time.ToUnixTimeSeconds()}", "FeaturesComputed",
+            System.Text.Encoding.UTF8.GetBytes(json), symbol);
     }
 
     private static async Task<LatencyRecorder> MeasureLatencyAsync(BenchContext context, string padding, CancellationToken ct)

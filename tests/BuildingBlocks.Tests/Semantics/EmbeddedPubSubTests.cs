@@ -92,6 +92,27 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
     }
 
     [Fact]
+    public async Task AppendAsync_ManyMegabytes_WalCopiedBackIntoTheDatabaseFile()
+    {
+        var log = Embedded.EventLog.For(Path.Combine(_dir.Path, "checkpoint.db"));
+        var payload = StateStoreExtensions.Serialize(new { pad = new string('x', 4000) });
+
+        // About 16 MiB in calls of 1 MiB: several times the interval at which the WAL is copied back.
+        for (var call = 0; call < 16; call++)
+            await log.AppendAsync(Enumerable.Range(0, 256).Select(i => new OutgoingEvent(Topics.MarketBars, $"{call}-{i}", "Padded", payload)).ToList(),
+                "app-a", CancellationToken.None);
+
+        // The copies run beside the writer: wait until the database file itself holds most of what was appended.
+        var file = new FileInfo(log.File.Path);
+        for (var waited = 0; file.Length < 8 << 20 && waited < 600; waited++)
+        {
+            await Task.Delay(50);
+            file.Refresh();
+        }
+        Assert.True(file.Length >= 8 << 20, $"The database file holds {file.Length:N0} bytes of ~16 MiB appended; the rest is still only in the WAL.");
+    }
+
+    [Fact]
     public async Task Deliver_AnotherWriterAppendsBetweenInProcessCommits_EveryEventDeliveredInLogOrder()
     {
         var received = new ConcurrentQueue<string>();

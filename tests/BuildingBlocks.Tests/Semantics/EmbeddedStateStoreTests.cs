@@ -41,6 +41,23 @@ public sealed class EmbeddedStateStoreTests : StateStoreSemantics, IDisposable
     }
 
     [Fact]
+    public async Task TransactAsync_StaleETag_LeavesTheWriteLockFreeForOtherConnections()
+    {
+        await Store.SaveAsync("guarded", 1);
+        var (_, stale) = await Store.GetWithETagAsync<int>("guarded");
+        await Store.SaveAsync("guarded", 2);
+
+        var outcome = await Store.TransactAsync([StateStoreExtensions.Upsert("a", 1), StateStoreExtensions.Upsert("guarded", 3, stale)]);
+
+        // The store keeps its connection: had the failed transaction stayed open on it, the write lock would still be
+        // held and a write through another connection would time out.
+        Assert.Equal(StateOutcome.TransactionFailed, outcome);
+        var other = new SqliteStateStore(_file, Components.StateStore, "app-a");
+        Assert.Equal(StateOutcome.Ok, await other.SaveAsync("b", 2));
+        Assert.Equal(2, await other.GetAsync<int>("b"));
+    }
+
+    [Fact]
     public void Open_CorruptFile_FailsNamingTheFile()
     {
         var path = Path.Combine(_dir.Path, "corrupt.db");

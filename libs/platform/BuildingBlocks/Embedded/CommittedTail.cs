@@ -37,8 +37,9 @@ internal sealed class CommittedTail
                 _from = firstSeq;
             }
             var seq = firstSeq;
-            foreach (var e in events)
+            for (var i = 0; i < events.Count; i++)
             {
+                var e = events[i];
                 if (_topics.TryGetValue(e.Topic, out var topic))
                     topic.Add(seq, new CloudEvent(e.Id, source, e.Type, e.Topic, EventLog.PubSubName, time, EventLog.DataContentType, e.Data, traceParent));
                 seq++;

@@ -49,11 +49,13 @@ public sealed class EventLog
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private TaskCompletionSource _appended = NewSignal();
     private readonly CommittedTail _tail = new();
+    private readonly Checkpointer _checkpointer;
 
     private EventLog(SqliteFile file)
     {
         File = file;
         AddTraceParentColumn(file);
+        _checkpointer = new Checkpointer(file);
         _ = Task.Run(WriteLoopAsync);
     }
 
@@ -121,9 +123,9 @@ public sealed class EventLog
     /// <summary>Appends <paramref name="events"/> in order, in one commit with whatever else is pending; returns after the commit.</summary>
     public Task AppendAsync(IReadOnlyList<OutgoingEvent> events, string source, CancellationToken ct, string? traceParent = null)
     {
-        var pending = new Pending(events, source, DateTimeOffset.UtcNow, traceParent, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(events, source, DateTimeOffset.UtcNow, traceParent);
         if (!_queue.Writer.TryWrite(pending)) throw new InvalidOperationException("The event log is closed.");
-        return ct.CanBeCanceled ? pending.Done.Task.WaitAsync(ct) : pending.Done.Task;
+        return ct.CanBeCanceled ? pending.Task.WaitAsync(ct) : pending.Task;
     }
 
     /// <summary>Most events one commit takes from the queue (a single call's events are never split).</summary>
@@ -132,7 +134,7 @@ public sealed class EventLog
     private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(512);
-        // One connection and its prepared inserts for the loop's life, opened again after a failure.
+        // One connection and its prepared statements for the loop's life, opened again after a failure.
         SqliteConnection? connection = null;
         EventInsert? insert = null;
         while (await _queue.Reader.WaitToReadAsync())
@@ -144,19 +146,19 @@ public sealed class EventLog
                 batch.Add(p);
                 events += p.Events.Count;
             }
+            var bytes = 0L;
             try
             {
-                connection ??= File.OpenConnection();
-                insert ??= new EventInsert(connection);
-                using (var tx = connection.BeginTransaction(deferred: false))
+                connection ??= File.OpenKeptConnection();
+                insert ??= new EventInsert(connection, _checkpointer);
+                insert.Begin();
+                foreach (var p in batch)
                 {
-                    foreach (var p in batch)
-                    {
-                        var time = p.Time.ToString("o", System.Globalization.CultureInfo.InvariantCulture);
-                        foreach (var e in p.Events) insert.Add(e, p.Source, time, p.TraceParent);
-                    }
-                    tx.Commit();
+                    insert.Call(p.Source, p.Time, p.TraceParent);
+                    // By index: a foreach over the interface would allocate an enumerator per call.
+                    for (var i = 0; i < p.Events.Count; i++) bytes += insert.Add(p.Events[i]);
                 }
+                insert.Commit();
                 // The rows of one write transaction get consecutive sequence numbers (it holds the write lock throughout).
                 var seq = raw.sqlite3_last_insert_rowid(connection.Handle) - events + 1;
                 foreach (var p in batch)
@@ -164,15 +166,17 @@ public sealed class EventLog
                     _tail.Add(seq, p.Events, p.Source, p.Time, p.TraceParent);
                     seq += p.Events.Count;
                 }
-                foreach (var p in batch) p.Done.TrySetResult();
+                foreach (var p in batch) p.TrySetResult();
                 NotifyAppended();
+                _checkpointer.Appended(connection, bytes);
             }
             catch (Exception ex)
             {
+                // Closing the connection rolls back a transaction the failure left open.
                 insert?.Dispose();
                 connection?.Dispose();
                 (insert, connection) = (null, null);
-                foreach (var p in batch) p.Done.TrySetException(ex);
+                foreach (var p in batch) p.TrySetException(ex);
             }
         }
         insert?.Dispose();
@@ -183,74 +187,176 @@ public sealed class EventLog
     internal static void Insert(SqliteConnection connection, OutgoingEvent e, string source, DateTimeOffset time, string? traceParent = null)
     {
         using var insert = new EventInsert(connection);
-        insert.Add(e, source, time.ToString("o", System.Globalization.CultureInfo.InvariantCulture), traceParent);
+        insert.Call(source, time, traceParent);
+        insert.Add(e);
     }
 
     /// <summary>
-    /// The event insert, prepared once per connection and bound by position through SQLite's own API (SQLitePCLRaw, which
-    /// Microsoft.Data.Sqlite runs on): Microsoft.Data.Sqlite binds every parameter by name, which SQLite looks up in a list,
-    /// so a multi-row statement spent more time finding its parameters than inserting. Rows get their sequence numbers in
-    /// the order they are inserted, so the log keeps the append order. A text parameter keeps its binding from one row to
-    /// the next (SQLite's reset leaves bindings alone), so a string is bound again only when it is another string than
-    /// the last one bound there: a call's source, time and trace context once, its topic and type once per run of events
-    /// that share them.
+    /// The event insert, prepared once per connection and bound by position through SQLite's own API
+    /// (<see cref="SqliteStatement"/>): Microsoft.Data.Sqlite binds every parameter by name, which SQLite looks up in a
+    /// list, so a multi-row statement spent more time finding its parameters than inserting. Rows get their sequence
+    /// numbers in the order they are inserted, so the log keeps the append order. SQLite's reset leaves bindings alone, so
+    /// a call's source, time and trace context are bound once for all its events (<see cref="Call"/>), and a topic, type
+    /// or partition key only when it is another string than the last one bound there. The write loop's transaction
+    /// statements are prepared here too, so a commit allocates nothing.
     /// </summary>
     private sealed class EventInsert : IDisposable
     {
-        private readonly sqlite3 _db;
-        private readonly sqlite3_stmt _statement;
-        /// <summary>The string bound at each text parameter (by position; null also when none has been, which SQLite reads as NULL).</summary>
-        private readonly string?[] _bound = new string?[9];
+        private readonly SqliteStatement _insert;
+        private readonly SqliteConnection _connection;
+        private SqliteStatement? _begin, _commit;
+        /// <summary>The string bound at each per-event text parameter (by position; null also when none has been, which SQLite reads as NULL).</summary>
+        private readonly string?[] _bound = new string?[6];
 
-        public EventInsert(SqliteConnection connection)
+        public EventInsert(SqliteConnection connection, Checkpointer? checkpointer = null)
         {
-            _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
-            var rc = raw.sqlite3_prepare_v2(_db,
-                "INSERT INTO events(topic, id, type, source, partition_key, time, data, traceparent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                out _statement);
-            SqliteException.ThrowExceptionForRC(rc, _db);
+            _connection = connection;
+            checkpointer?.TakeOver(connection);
+            _insert = new SqliteStatement(connection,
+                "INSERT INTO events(topic, id, type, partition_key, data, source, time, traceparent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         }
 
-        /// <summary>Inserts one event in the connection's current transaction.</summary>
-        public void Add(OutgoingEvent e, string source, string time, string? traceParent)
+        public void Begin() => (_begin ??= new SqliteStatement(_connection, "BEGIN IMMEDIATE")).Execute();
+
+        public void Commit() => (_commit ??= new SqliteStatement(_connection, "COMMIT")).Execute();
+
+        /// <summary>Binds what the events of one call share: its source, time (ISO 8601 text, formatted on the stack) and trace context.</summary>
+        public void Call(string source, DateTimeOffset time, string? traceParent)
+        {
+            _insert.Text(6, source);
+            Span<byte> text = stackalloc byte[40];
+            time.TryFormat(text, out var written, "o", System.Globalization.CultureInfo.InvariantCulture);
+            _insert.Text(7, text[..written]);
+            _insert.Text(8, traceParent);
+        }
+
+        /// <summary>Inserts one event in the connection's current transaction, with the last call's shared values; its payload's size.</summary>
+        public int Add(OutgoingEvent e)
         {
             Text(1, e.Topic);
-            Text(2, e.Id);
+            _insert.Text(2, e.Id);
             Text(3, e.Type);
-            Text(4, source);
-            Text(5, e.PartitionKey);
-            Text(6, time);
-            // An empty span would bind NULL; the column takes an empty blob.
-            if (e.Data.IsEmpty) raw.sqlite3_bind_zeroblob(_statement, 7, 0);
-            else raw.sqlite3_bind_blob(_statement, 7, e.Data.Span);
-            Text(8, traceParent);
-            var rc = raw.sqlite3_step(_statement);
-            raw.sqlite3_reset(_statement);
-            if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
+            Text(4, e.PartitionKey);
+            _insert.Blob(5, e.Data.Span);
+            _insert.Execute();
+            return e.Data.Length;
         }
 
         private void Text(int index, string? value)
         {
             if (ReferenceEquals(_bound[index], value)) return;
-            if (value is null) raw.sqlite3_bind_null(_statement, index);
-            else raw.sqlite3_bind_text(_statement, index, value);
+            _insert.Text(index, value);
             _bound[index] = value;
         }
 
-        public void Dispose() => _statement.Dispose();
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _begin?.Dispose();
+            _commit?.Dispose();
+        }
     }
 
-    private sealed record Pending(IReadOnlyList<OutgoingEvent> Events, string Source, DateTimeOffset Time, string? TraceParent, TaskCompletionSource Done);
+    /// <summary>
+    /// Copies the log's WAL back into the file (a checkpoint) on a thread of its own, so a publish does not wait for it:
+    /// left to SQLite, the commit that takes the WAL past 1,000 pages runs the checkpoint before it returns, which with
+    /// batches of megabytes is nearly every commit. The write loop's connection has automatic checkpoints off and tells
+    /// this after each commit how much it wrote; about every 4 MiB a passive checkpoint (one that never waits for readers
+    /// or writers) runs on another connection. A checkpoint that runs beside the writer may not catch up with it, and the
+    /// WAL restarts from its beginning only after one has: when the WAL has passed 64 MiB, the write loop runs the next
+    /// checkpoint itself between two commits, as SQLite would have, so it cannot grow without bound.
+    /// </summary>
+    private sealed class Checkpointer
+    {
+        private const long EveryBytes = 4L << 20;
+        private const int MaxWalFrames = 16_384;
+        private readonly SqliteFile _file;
+        private readonly SemaphoreSlim _due = new(0, 1);
+        private long _sinceLast;
+        private volatile bool _catchUp;
+
+        public Checkpointer(SqliteFile file)
+        {
+            _file = file;
+            _ = Task.Run(LoopAsync);
+        }
+
+        /// <summary>Turns SQLite's own checkpoints off on the write loop's connection: this one runs them.</summary>
+        public void TakeOver(SqliteConnection connection)
+        {
+            using var off = new SqliteStatement(connection, "PRAGMA wal_autocheckpoint=0");
+            off.Execute();
+        }
+
+        /// <summary>Called by the write loop after each commit of <paramref name="bytes"/> of payload.</summary>
+        public void Appended(SqliteConnection connection, long bytes)
+        {
+            if (_catchUp)
+            {
+                _catchUp = false;
+                Checkpoint(connection);
+            }
+            _sinceLast += bytes;
+            if (_sinceLast < EveryBytes) return;
+            _sinceLast = 0;
+            // Only this thread releases, so the count cannot pass its maximum of one.
+            if (_due.CurrentCount == 0) _due.Release();
+        }
+
+        private async Task LoopAsync()
+        {
+            SqliteConnection? connection = null;
+            while (true)
+            {
+                await _due.WaitAsync();
+                try
+                {
+                    connection ??= _file.OpenKeptConnection();
+                    if (Checkpoint(connection) > MaxWalFrames) _catchUp = true;
+                }
+                catch (Exception)
+                {
+                    // A failed checkpoint loses nothing (the WAL keeps every commit); the next one tries again.
+                    connection?.Dispose();
+                    connection = null;
+                }
+            }
+        }
+
+        /// <summary>A passive checkpoint; the WAL's size in frames.</summary>
+        private static int Checkpoint(SqliteConnection connection)
+        {
+            var rc = raw.sqlite3_wal_checkpoint_v2(connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out var walFrames, out _);
+            if (rc != raw.SQLITE_OK && rc != raw.SQLITE_BUSY) SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+            return walFrames;
+        }
+    }
+
+    /// <summary>One call's events, completed (as a task) when their commit is.</summary>
+    private sealed class Pending(IReadOnlyList<OutgoingEvent> events, string source, DateTimeOffset time, string? traceParent)
+        : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public IReadOnlyList<OutgoingEvent> Events { get; } = events;
+        public string Source { get; } = source;
+        public DateTimeOffset Time { get; } = time;
+        public string? TraceParent { get; } = traceParent;
+    }
 }
 
 /// <summary>The embedded publish adapter for one app: validates, then appends to the shared log.</summary>
 public sealed class EmbeddedEventPublisher(EventLog log, string appId, PubSubOptions options) : IEventPublisher
 {
-    public async Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
+    public Task PublishAsync(OutgoingEvent e, CancellationToken ct = default)
     {
         options.Validate(e);
         var (span, traceParent) = PubSubTelemetry.StartPublish(e);
-        using (span) await log.AppendAsync(e, appId, ct, traceParent);
+        // Without a span to end after the commit, the log's own task is the answer (no async frame per event).
+        return span is null ? log.AppendAsync(e, appId, ct, traceParent) : AppendTracedAsync(span, [e], traceParent, ct);
+    }
+
+    private async Task AppendTracedAsync(System.Diagnostics.Activity span, IReadOnlyList<OutgoingEvent> events, string? traceParent, CancellationToken ct)
+    {
+        using (span) await log.AppendAsync(events, appId, ct, traceParent);
     }
 
     /// <summary>Validates every event, then appends them in order in one commit (shared with concurrent publishers).</summary>
@@ -259,6 +365,7 @@ public sealed class EmbeddedEventPublisher(EventLog log, string appId, PubSubOpt
         if (events.Count == 0) return;
         foreach (var e in events) options.Validate(e);
         var (span, traceParent) = PubSubTelemetry.StartPublish(events[0], events.Count);
-        using (span) await log.AppendAsync(events, appId, ct, traceParent);
+        if (span is null) await log.AppendAsync(events, appId, ct, traceParent);
+        else await AppendTracedAsync(span, events, traceParent, ct);
     }
 }

@@ -24,6 +24,7 @@ public sealed class SqliteFile
     private const string NormalPragmas = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
     private const string FullPragmas = "PRAGMA busy_timeout=10000; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
     private readonly string _connectionString;
+    private readonly string _keptConnectionString;
     private readonly string _pragmas;
 
     private SqliteFile(string path, SqliteSynchronous synchronous)
@@ -39,6 +40,7 @@ public sealed class SqliteFile
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _keptConnectionString = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString();
     }
 
     public string Path { get; }
@@ -86,9 +88,18 @@ public sealed class SqliteFile
     /// </summary>
     private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, string> Configured = new();
 
-    public SqliteConnection OpenConnection()
+    public SqliteConnection OpenConnection() => Open(_connectionString);
+
+    /// <summary>
+    /// A connection its caller keeps open for many operations and drives through SQLite's own API (statements it prepares
+    /// and transactions it begins itself). It is not pooled: closing it closes the native connection, which rolls back
+    /// whatever it left open, so no transaction its owner began can reach another user of the pool.
+    /// </summary>
+    public SqliteConnection OpenKeptConnection() => Open(_keptConnectionString);
+
+    private SqliteConnection Open(string connectionString)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new SqliteConnection(connectionString);
         try
         {
             connection.Open();

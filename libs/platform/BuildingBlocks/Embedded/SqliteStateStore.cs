@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.State;
 
@@ -9,6 +8,8 @@ namespace Platform.BuildingBlocks.Embedded;
 /// The embedded state adapter: one table in <c>state.db</c> shared by every component and app, the component
 /// name and the key prefix (<c>{appid}||</c> or <c>{component}||</c>, Dapr's keyPrefix rule) making rows distinct.
 /// ETags are random 63-bit numbers drawn on every write, so a deleted and re-created key never matches an old ETag.
+/// Calls run on kept connections with statements prepared once (<see cref="Session"/>), a few of them held idle between
+/// calls, so several threads work at once (reads side by side under WAL, writes in turn under SQLite's write lock).
 /// </summary>
 public sealed class SqliteStateStore : IStateStore
 {
@@ -22,8 +23,18 @@ public sealed class SqliteStateStore : IStateStore
         ) WITHOUT ROWID;
         """;
 
+    /// <summary>Kept connections a store holds on to between calls; more are opened while more calls run at once.</summary>
+    private const int MaxIdleSessions = 8;
+
+    private static readonly Task<StateOutcome> Ok = Task.FromResult(StateOutcome.Ok);
+    private static readonly Task<StateOutcome> Conflict = Task.FromResult(StateOutcome.Conflict);
+    private static readonly Task<StateOutcome> TransactionFailed = Task.FromResult(StateOutcome.TransactionFailed);
+
     private readonly SqliteFile _file;
     private readonly string _prefix;
+    private readonly Lock _lock = new();
+    private readonly Session?[] _idle = new Session?[MaxIdleSessions];
+    private int _idleCount;
 
     public SqliteStateStore(SqliteFile file, string name, string keyPrefix)
     {
@@ -34,155 +45,229 @@ public sealed class SqliteStateStore : IStateStore
 
     public string Name { get; }
 
-    private string Physical(string key)
+    private static void Validate(string key)
     {
         if (string.IsNullOrEmpty(key)) throw new StateStoreException("A state key must not be empty.", "ERR_MALFORMED_REQUEST");
         if (key.Contains("||", StringComparison.Ordinal))
             throw new StateStoreException($"State key '{key}' contains the reserved separator '||'.", "ERR_MALFORMED_REQUEST");
-        return _prefix + key;
     }
 
-    private static long ParseETag(string etag) =>
-        long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new StateStoreException($"Invalid ETag '{etag}'.", "ERR_INVALID_ETAG");
+    private static long? ParseETag(string? etag) =>
+        etag is null ? null
+        : long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value
+        : throw new StateStoreException($"Invalid ETag '{etag}'.", "ERR_INVALID_ETAG");
 
     private static long NewETag() => Random.Shared.NextInt64(1, long.MaxValue);
 
     public Task<StateItem?> GetAsync(string key, CancellationToken ct = default)
     {
-        var physical = Physical(key);
-        using var connection = _file.OpenConnection();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT value, etag FROM state WHERE store = $s AND key = $k";
-        cmd.Parameters.AddWithValue("$s", Name);
-        cmd.Parameters.AddWithValue("$k", physical);
-        using var reader = cmd.ExecuteReader();
-        StateItem? item = reader.Read()
-            ? new StateItem(key, (byte[])reader[0], reader.GetInt64(1).ToString(CultureInfo.InvariantCulture))
-            : null;
-        return Task.FromResult(item);
+        Validate(key);
+        return Task.FromResult(Run(key, static (session, key) => session.Get(key)));
     }
 
     public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken ct = default)
     {
         var items = new List<StateItem>(keys.Count);
         if (keys.Count == 0) return Task.FromResult<IReadOnlyList<StateItem>>(items);
-        // One connection and one prepared statement for every key, read in one snapshot.
-        using var connection = _file.OpenConnection();
-        using var tx = connection.BeginTransaction(deferred: true);
-        using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "SELECT value, etag FROM state WHERE store = $s AND key = $k";
-        cmd.Parameters.AddWithValue("$s", Name);
-        var physical = cmd.Parameters.Add("$k", SqliteType.Text);
-        cmd.Prepare();
-        foreach (var key in keys.Distinct(StringComparer.Ordinal))
+        foreach (var key in keys) Validate(key);
+        // Every key read in one snapshot.
+        Run((keys, items), static (session, args) =>
         {
-            physical.Value = Physical(key);
-            using var reader = cmd.ExecuteReader();
-            if (reader.Read()) items.Add(new StateItem(key, (byte[])reader[0], reader.GetInt64(1).ToString(CultureInfo.InvariantCulture)));
-        }
-        tx.Commit();
+            session.Execute(Session.Kind.BeginRead);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var key in args.keys)
+                if (seen.Add(key) && session.Get(key) is { } item) args.items.Add(item);
+            session.Execute(Session.Kind.Commit);
+            return 0;
+        });
         return Task.FromResult<IReadOnlyList<StateItem>>(items);
     }
 
     public Task<StateOutcome> SaveAsync(string key, ReadOnlyMemory<byte> value, string? etag = null, CancellationToken ct = default)
     {
-        using var connection = _file.OpenConnection();
-        using var statements = new Statements(this, connection, null);
-        return Task.FromResult(statements.Apply(new StateOperation.Upsert(key, value, etag)) ? StateOutcome.Ok : StateOutcome.Conflict);
+        Validate(key);
+        var write = new Write(key, value, ParseETag(etag), Delete: false);
+        return Run(write, static (session, write) => session.Apply(write)) ? Ok : Conflict;
     }
 
     public Task<StateOutcome> DeleteAsync(string key, string? etag = null, CancellationToken ct = default)
     {
-        using var connection = _file.OpenConnection();
-        using var statements = new Statements(this, connection, null);
-        return Task.FromResult(statements.Apply(new StateOperation.Delete(key, etag)) ? StateOutcome.Ok : StateOutcome.Conflict);
+        Validate(key);
+        var write = new Write(key, default, ParseETag(etag), Delete: true);
+        return Run(write, static (session, write) => session.Apply(write)) ? Ok : Conflict;
     }
 
     public Task<StateOutcome> TransactAsync(IReadOnlyList<StateOperation> operations, CancellationToken ct = default)
     {
-        if (operations.Count == 0) return Task.FromResult(StateOutcome.Ok);
-        using var connection = _file.OpenConnection();
-        using var tx = connection.BeginTransaction(deferred: false);
-        using var statements = new Statements(this, connection, tx);
-        foreach (var op in operations)
+        if (operations.Count == 0) return Ok;
+        // Refuse a malformed operation before anything is written.
+        var writes = new Write[operations.Count];
+        for (var i = 0; i < writes.Length; i++)
         {
-            if (!statements.Apply(op))
+            var op = operations[i];
+            Validate(op.Key);
+            writes[i] = op switch
             {
-                tx.Rollback();
-                return Task.FromResult(StateOutcome.TransactionFailed);
-            }
+                StateOperation.Upsert upsert => new Write(op.Key, upsert.Value, ParseETag(op.ETag), Delete: false),
+                StateOperation.Delete => new Write(op.Key, default, ParseETag(op.ETag), Delete: true),
+                _ => throw new StateStoreException($"Unsupported state operation {op.GetType().Name}.", "ERR_NOT_SUPPORTED_STATE_OPERATION"),
+            };
         }
-        tx.Commit();
-        return Task.FromResult(StateOutcome.Ok);
+        return Run(writes, static (session, writes) =>
+        {
+            session.Execute(Session.Kind.Begin);
+            foreach (var write in writes)
+            {
+                if (!session.Apply(write))
+                {
+                    session.Execute(Session.Kind.Rollback);
+                    return false;
+                }
+            }
+            session.Execute(Session.Kind.Commit);
+            return true;
+        }) ? Ok : TransactionFailed;
     }
 
     /// <summary>
-    /// The four write statements (upsert and delete, with and without an ETag), each prepared on first use and reused for
-    /// every further operation of the same kind on this connection and transaction.
+    /// Runs <paramref name="work"/> on an idle session (or a new one) and puts the session back. A session whose work
+    /// failed is closed instead, which also rolls back a transaction it left open.
     /// </summary>
-    private sealed class Statements(SqliteStateStore store, SqliteConnection connection, SqliteTransaction? tx) : IDisposable
+    private TResult Run<TState, TResult>(TState state, Func<Session, TState, TResult> work)
     {
-        private const string UpsertSql = """
-            INSERT INTO state(store, key, value, etag) VALUES ($s, $k, $v, $n)
-            ON CONFLICT(store, key) DO UPDATE SET value = excluded.value, etag = excluded.etag
-            """;
-        private const string UpdateSql = "UPDATE state SET value = $v, etag = $n WHERE store = $s AND key = $k AND etag = $e";
-        private const string DeleteSql = "DELETE FROM state WHERE store = $s AND key = $k";
-        private const string DeleteIfSql = "DELETE FROM state WHERE store = $s AND key = $k AND etag = $e";
-
-        private readonly SqliteCommand?[] _commands = new SqliteCommand?[4];
-
-        private SqliteCommand Command(int kind, string sql, bool value, bool etag)
+        Session? session = null;
+        lock (_lock)
         {
-            if (_commands[kind] is { } cached) return cached;
-            var cmd = connection.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = sql;
-            cmd.Parameters.AddWithValue("$s", store.Name);
-            cmd.Parameters.Add("$k", SqliteType.Text);
-            if (value)
+            if (_idleCount > 0)
             {
-                cmd.Parameters.Add("$v", SqliteType.Blob);
-                cmd.Parameters.Add("$n", SqliteType.Integer);
+                session = _idle[--_idleCount];
+                _idle[_idleCount] = null;
             }
-            if (etag) cmd.Parameters.Add("$e", SqliteType.Integer);
-            cmd.Prepare();
-            return _commands[kind] = cmd;
+        }
+        session ??= new Session(this);
+        TResult result;
+        try
+        {
+            result = work(session, state);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+        lock (_lock)
+        {
+            if (_idleCount < MaxIdleSessions)
+            {
+                _idle[_idleCount++] = session;
+                session = null;
+            }
+        }
+        session?.Dispose();
+        return result;
+    }
+
+    /// <summary>One upsert or delete, checked and parsed before its transaction begins.</summary>
+    private readonly record struct Write(string Key, ReadOnlyMemory<byte> Value, long? ETag, bool Delete);
+
+    /// <summary>
+    /// A kept connection and its statements, each prepared on first use with the store's name bound once (SQLite's reset
+    /// keeps bindings), then bound by position for every call: no command, parameter or reader objects per call.
+    /// </summary>
+    private sealed class Session : IDisposable
+    {
+        public enum Kind { Get, Upsert, UpdateIf, Delete, DeleteIf, Begin, BeginRead, Commit, Rollback }
+
+        /// <summary>By <see cref="Kind"/>: ?1 the store, ?2 the key, ?3 the value, ?4 the new ETag, ?5 the expected ETag.</summary>
+        private static readonly string[] Sql =
+        [
+            "SELECT value, etag FROM state WHERE store = ?1 AND key = ?2",
+            """
+            INSERT INTO state(store, key, value, etag) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT(store, key) DO UPDATE SET value = excluded.value, etag = excluded.etag
+            """,
+            "UPDATE state SET value = ?3, etag = ?4 WHERE store = ?1 AND key = ?2 AND etag = ?5",
+            "DELETE FROM state WHERE store = ?1 AND key = ?2",
+            "DELETE FROM state WHERE store = ?1 AND key = ?2 AND etag = ?5",
+            "BEGIN IMMEDIATE",
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+        ];
+
+        private readonly SqliteStateStore _store;
+        private readonly SqliteConnection _connection;
+        private readonly SqliteStatement?[] _statements = new SqliteStatement?[Sql.Length];
+
+        public Session(SqliteStateStore store)
+        {
+            _store = store;
+            _connection = store._file.OpenKeptConnection();
         }
 
-        /// <summary>Applies one operation; false when its ETag does not match (or the key is absent and an ETag was given).</summary>
-        public bool Apply(StateOperation op)
+        private SqliteStatement Statement(Kind kind)
         {
-            var physical = store.Physical(op.Key);
-            long? expected = op.ETag is null ? null : ParseETag(op.ETag);
-            SqliteCommand cmd;
-            switch (op)
+            if (_statements[(int)kind] is { } prepared) return prepared;
+            var statement = new SqliteStatement(_connection, Sql[(int)kind]);
+            if (kind < Kind.Begin) statement.Text(1, _store.Name);
+            return _statements[(int)kind] = statement;
+        }
+
+        public void Execute(Kind kind) => Statement(kind).Execute();
+
+        /// <summary>Binds the store's prefix and <paramref name="key"/> as one text, composed on the stack when short.</summary>
+        private void BindKey(SqliteStatement statement, string key)
+        {
+            var prefix = _store._prefix;
+            var length = prefix.Length + key.Length;
+            if (length > 256)
             {
-                case StateOperation.Upsert upsert:
-                    cmd = expected is null ? Command(0, UpsertSql, value: true, etag: false) : Command(1, UpdateSql, value: true, etag: true);
-                    // The value's own array when it is one whole array, a copy otherwise.
-                    cmd.Parameters["$v"].Value = MemoryMarshal.TryGetArray(upsert.Value, out var segment) && segment.Offset == 0
-                        && segment.Count == segment.Array!.Length ? segment.Array : upsert.Value.ToArray();
-                    cmd.Parameters["$n"].Value = NewETag();
-                    break;
-                case StateOperation.Delete:
-                    cmd = expected is null ? Command(2, DeleteSql, value: false, etag: false) : Command(3, DeleteIfSql, value: false, etag: true);
-                    break;
-                default:
-                    throw new StateStoreException($"Unsupported state operation {op.GetType().Name}.", "ERR_NOT_SUPPORTED_STATE_OPERATION");
+                statement.Text(2, prefix + key);
+                return;
             }
-            cmd.Parameters["$k"].Value = physical;
-            if (expected is { } e) cmd.Parameters["$e"].Value = e;
-            var changed = cmd.ExecuteNonQuery();
-            return expected is null || changed == 1;
+            Span<char> physical = stackalloc char[length];
+            prefix.CopyTo(physical);
+            key.CopyTo(physical[prefix.Length..]);
+            statement.Text(2, physical);
+        }
+
+        public StateItem? Get(string key)
+        {
+            var get = Statement(Kind.Get);
+            BindKey(get, key);
+            try
+            {
+                return get.Step()
+                    ? new StateItem(key, get.ColumnBlob(0).ToArray(), get.ColumnInt64(1).ToString(CultureInfo.InvariantCulture))
+                    : null;
+            }
+            finally
+            {
+                get.Reset();
+            }
+        }
+
+        /// <summary>Applies one write; false when its ETag does not match (or the key is absent and an ETag was given).</summary>
+        public bool Apply(Write write)
+        {
+            var statement = Statement(write.Delete
+                ? write.ETag is null ? Kind.Delete : Kind.DeleteIf
+                : write.ETag is null ? Kind.Upsert : Kind.UpdateIf);
+            BindKey(statement, write.Key);
+            if (!write.Delete)
+            {
+                statement.Blob(3, write.Value.Span);
+                statement.Int64(4, NewETag());
+            }
+            if (write.ETag is { } expected) statement.Int64(5, expected);
+            var changed = statement.Execute();
+            return write.ETag is null || changed == 1;
         }
 
         public void Dispose()
         {
-            foreach (var cmd in _commands) cmd?.Dispose();
+            foreach (var statement in _statements) statement?.Dispose();
+            _connection.Dispose();
         }
     }
 }
