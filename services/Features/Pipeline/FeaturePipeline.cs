@@ -164,7 +164,7 @@ public sealed class FeaturePipeline(
         public List<(int Index, Bar Bar)> Bars { get; } = [];
         public PendingStream[] Streams { get; set; } = [];
         /// <summary>The stored bars after the earliest last time of the series' streams, up to its last bar (exclusive).</summary>
-        public List<Bar> Stored { get; set; } = [];
+        public IReadOnlyList<Bar> Stored { get; set; } = [];
     }
 
     private sealed class BarBatch(int sets)
@@ -192,8 +192,8 @@ public sealed class FeaturePipeline(
     }
 
     /// <summary>
-    /// Loads every stream the batch touches (checkpoints read together) and, per series, the stored bars a gap could need:
-    /// after the earliest last time of its streams, before its last bar in the batch.
+    /// Loads every stream the batch touches (checkpoints read together) and, per series, the stored bars a gap could need
+    /// (after the earliest last time of its streams, before its last bar in the batch; every series' in one read).
     /// </summary>
     private async Task LoadBatchAsync(BarBatch batch, CancellationToken ct)
     {
@@ -213,13 +213,19 @@ public sealed class FeaturePipeline(
                 checkpoints.TryGetValue(FeatureCheckpoint.Key(set.Id, symbol, interval.Name), out var checkpoint);
                 streams[s] = new PendingStream(key, set, interval, await LoadAsync(key, set, interval, checkpoint, token));
             }
-            var last = series.Bars.Max(b => b.Bar.Time);
-            DateTimeOffset? from = streams.Any(s => s.State.LastTime is null) ? null : streams.Min(s => s.State.LastTime!.Value).AddTicks(1);
-            var stored = new List<Bar>();
-            if (from is null || from < last)
-                await foreach (var bar in bars.StreamBarsAsync(new BarQuery(symbol, interval, from, last), token)) stored.Add(bar);
-            (series.Streams, series.Stored) = (streams, stored);
+            series.Streams = streams;
         }, ct);
+        // The stored bars of every series in one read: a batch of many symbols costs one query, not one per symbol.
+        var reads = new List<(PendingSeries Series, BarQuery Query)>();
+        foreach (var series in batch.Series.Values)
+        {
+            var last = series.Bars.Max(b => b.Bar.Time);
+            var streams = series.Streams;
+            DateTimeOffset? from = streams.Any(s => s.State.LastTime is null) ? null : streams.Min(s => s.State.LastTime!.Value).AddTicks(1);
+            if (from is null || from < last) reads.Add((series, new BarQuery(series.Symbol, series.Interval, from, last)));
+        }
+        var stored = await bars.GetBarsManyAsync(reads.Select(r => r.Query).ToList(), ct);
+        for (var i = 0; i < reads.Count; i++) reads[i].Series.Stored = stored[i];
         var gapBound = 0L;
         foreach (var series in batch.Series.Values)
         {
