@@ -308,22 +308,20 @@ public sealed class FeaturePipeline(
     }
 
     /// <summary>
-    /// History rows and latest vectors (two stores, written side by side), then the events, then the checkpoints: each in
-    /// one call for the whole batch.
+    /// The batch's effects, each in one call for the whole batch: the latest vectors, then the events (a consumer that gets
+    /// a <see cref="FeaturesComputed"/> finds its vector in the featurestore); the history rows beside both (another store,
+    /// which no consumer of the events reads); once all three are committed, the checkpoints.
     /// </summary>
     private async Task CommitAsync(BarBatch batch, CancellationToken ct)
     {
         var advanced = batch.Streams.Where(p => p.Latest is not null).ToList();
         if (advanced.Count == 0) return;
         var latest = advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList();
-        // The stores' clients do their work on the calling thread: one of them moves to the pool so both run at once.
-        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch.Streams, ct), ct), SaveLatestAsync(latest, ct));
-        halts.Reach(KillPoints.AfterStores);
-        var started = Stopwatch.GetTimestamp();
-        await publisher.PublishManyAsync(batch.Slots.OfType<OutgoingEvent>().ToList(), ct);
-        metrics.OnStage(FeatureMetrics.Stage.Publish, started);
+        // The stores' clients do their work on the calling thread: the history moves to the pool so it runs beside the
+        // others. Both are awaited whatever happens to either, so a failed batch leaves no write running into its retry.
+        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch.Streams, ct), ct), SaveLatestAndPublishAsync(batch, latest, ct));
         halts.Reach(KillPoints.AfterPublish);
-        started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         var checkpoints = advanced.Select(p => (StateOperation)StateStoreExtensions.Upsert(
             FeatureCheckpoint.Key(p.Set.Id, p.Key.Symbol, p.Key.Interval), new FeatureCheckpoint(p.Set.Hash, p.State.LastTime!.Value, p.State.Bars))).ToList();
         if (await Private.TransactAsync(checkpoints, ct) != StateOutcome.Ok)
@@ -334,6 +332,16 @@ public sealed class FeaturePipeline(
             if (p.GapFilled > 0) metrics.OnGapFilled(p.Set.Id, p.GapFilled);
             metrics.OnProcessed(p.Set.Id, p.Processed);
         }
+    }
+
+    /// <summary>The latest vectors, then the batch's events in delivery order.</summary>
+    private async Task SaveLatestAndPublishAsync(BarBatch batch, IReadOnlyList<LatestVector> latest, CancellationToken ct)
+    {
+        await SaveLatestAsync(latest, ct);
+        halts.Reach(KillPoints.AfterStores);
+        var started = Stopwatch.GetTimestamp();
+        await publisher.PublishManyAsync(batch.Slots.OfType<OutgoingEvent>().ToList(), ct);
+        metrics.OnStage(FeatureMetrics.Stage.Publish, started);
     }
 
     private async Task SaveLatestAsync(IReadOnlyList<LatestVector> latest, CancellationToken ct)
