@@ -102,6 +102,9 @@ public sealed class FeaturePipeline(
                 foreach (var (index, bar) in series.Bars)
                     for (var s = 0; s < series.Streams.Length; s++)
                         await ProcessBarAsync(series, series.Streams[s], bar, index * batch.Sets + s, batch, token);
+                // The featurestore values are encoded here, beside the other series, rather than on the commit's path.
+                foreach (var p in series.Streams)
+                    if (p.Latest is { } l) p.Vector = LatestVector.Of(p.Set, series.Symbol, series.Interval, l.Time, l.Values);
             }, ct);
             // Long gaps are written in chunks while computing: that time is the history's, not the computation's.
             metrics.OnStage(FeatureMetrics.Stage.Compute, started + batch.WritingTicks);
@@ -149,6 +152,8 @@ public sealed class FeaturePipeline(
         public int StoredCursor { get; set; }
         public List<FeatureRow> Rows { get; set; } = [];
         public FeatureRow? Latest { get; set; }
+        /// <summary><see cref="Latest"/> as the featurestore stores it, once the series is computed.</summary>
+        public LatestVector? Vector { get; set; }
         public long Processed { get; set; }
         public long GapFilled { get; set; }
     }
@@ -316,7 +321,7 @@ public sealed class FeaturePipeline(
     {
         var advanced = batch.Streams.Where(p => p.Latest is not null).ToList();
         if (advanced.Count == 0) return;
-        var latest = advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList();
+        var latest = advanced.Select(p => p.Vector!).ToList();
         // The stores' clients do their work on the calling thread: the history moves to the pool so it runs beside the
         // others. Both are awaited whatever happens to either, so a failed batch leaves no write running into its retry.
         await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch.Streams, ct), ct), SaveLatestAndPublishAsync(batch, latest, ct));
