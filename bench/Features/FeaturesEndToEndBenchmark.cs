@@ -57,7 +57,9 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
             await store.WriteAsync(new BarWrite(histories[s].Take(throughputBars).Select(b => new SymbolBar(warmupNames[s], BarInterval.OneDay, b)).ToList()), ct);
         }
 
-        var builder = WebApplication.CreateBuilder();
+        // No watching of the content root (the working directory) for configuration changes: run from a directory that holds
+        // the data directory, the watcher would wake on every SQLite write and charge the kernel's notifications to the service.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Configuration["Runtime:Mode"] = "embedded";
         builder.Configuration["DataDir"] = dataDir;
         builder.Configuration["Logging:LogLevel:Default"] = "Warning";

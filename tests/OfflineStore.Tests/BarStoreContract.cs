@@ -176,6 +176,31 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
     }
 
     [Fact]
+    public async Task GetBarsManyAsync_SeveralRanges_EachAsItsOwnQueryInTheGivenOrder()
+    {
+        var a = NewSymbol();
+        var b = NewSymbol();
+        await Store.WriteAsync(Import([.. Daily(a, 30), .. Daily(b, 12, price: 50)]));
+        BarQuery[] queries =
+        [
+            new(b, BarInterval.OneDay, T0.AddDays(3), T0.AddDays(8)),
+            new(a, BarInterval.OneDay, T0.AddDays(5), null, 3),
+            new(NewSymbol(), BarInterval.OneDay),
+            new(a, BarInterval.OneDay, null, T0.AddDays(2)),
+            new(a, BarInterval.OneHour),
+            new(b, BarInterval.OneDay, T0.AddDays(3), T0.AddDays(8)),
+            new(a, BarInterval.OneDay, T0.AddDays(29)),
+        ];
+
+        var many = await Store.GetBarsManyAsync(queries);
+
+        Assert.Equal(queries.Length, many.Count);
+        for (var i = 0; i < queries.Length; i++) Assert.Equal(await Store.GetBarsAsync(queries[i]), many[i]);
+        Assert.Equal([5, 3, 0, 2, 0, 5, 1], many.Select(m => m.Count));
+        Assert.Empty(await Store.GetBarsManyAsync([]));
+    }
+
+    [Fact]
     public async Task GetCoverageAsync_AfterEarlierInsertsOverwritesAndRepeats_CountsEachStoredBarOnce()
     {
         var s = NewSymbol();
@@ -488,6 +513,7 @@ public abstract class BarStoreContract() : StoreContract<IBarStore>(store => sto
         var reader = OpenReader();
 
         Assert.Equal(4, (await reader.GetBarsAsync(new BarQuery(s, BarInterval.OneDay))).Count);
+        Assert.Equal(4, Assert.Single(await reader.GetBarsManyAsync([new BarQuery(s, BarInterval.OneDay)])).Count);
         Assert.Contains(await reader.GetCoverageAsync(), c => c.Symbol == s && c.Count == 4);
         if (reader is IAsyncDisposable d) await d.DisposeAsync();
     }
@@ -545,6 +571,7 @@ public sealed class SqliteBarStoreTests : BarStoreContract, IDisposable
 
         Assert.Empty(await reader.GetCoverageAsync());
         Assert.Empty(await reader.GetBarsAsync(new BarQuery("X", BarInterval.OneDay)));
+        Assert.Equal([0, 0], (await reader.GetBarsManyAsync([new BarQuery("X", BarInterval.OneDay), new BarQuery("Y", BarInterval.OneDay)])).Select(b => b.Count));
     }
 
     public void Dispose()

@@ -22,6 +22,19 @@ public interface IBarReader
     /// <summary>Streams a range without holding it in memory (long histories).</summary>
     IAsyncEnumerable<Bar> StreamBarsAsync(BarQuery query, CancellationToken ct = default);
 
+    /// <summary>
+    /// The bars of several ranges in one read (one connection, one prepared statement or one round trip, not one per range):
+    /// a list per query, in the order of <paramref name="queries"/>, each the bars <see cref="GetBarsAsync(BarQuery, CancellationToken)"/>
+    /// returns for it. For a consumer that needs a few bars of many series at once (the features pipeline's batches). The
+    /// stores read them together; this default, for wrappers, reads them one by one.
+    /// </summary>
+    async Task<IReadOnlyList<IReadOnlyList<Bar>>> GetBarsManyAsync(IReadOnlyList<BarQuery> queries, CancellationToken ct = default)
+    {
+        var results = new IReadOnlyList<Bar>[queries.Count];
+        for (var i = 0; i < results.Length; i++) results[i] = await GetBarsAsync(queries[i], ct);
+        return results;
+    }
+
     /// <summary>Every stored series, or those of <paramref name="symbol"/>, ordered by symbol then interval length.</summary>
     Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default);
 }

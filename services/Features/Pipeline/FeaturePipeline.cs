@@ -102,6 +102,9 @@ public sealed class FeaturePipeline(
                 foreach (var (index, bar) in series.Bars)
                     for (var s = 0; s < series.Streams.Length; s++)
                         await ProcessBarAsync(series, series.Streams[s], bar, index * batch.Sets + s, batch, token);
+                // The featurestore values are encoded here, beside the other series, rather than on the commit's path.
+                foreach (var p in series.Streams)
+                    if (p.Latest is { } l) p.Vector = LatestVector.Of(p.Set, series.Symbol, series.Interval, l.Time, l.Values);
             }, ct);
             // Long gaps are written in chunks while computing: that time is the history's, not the computation's.
             metrics.OnStage(FeatureMetrics.Stage.Compute, started + batch.WritingTicks);
@@ -149,6 +152,8 @@ public sealed class FeaturePipeline(
         public int StoredCursor { get; set; }
         public List<FeatureRow> Rows { get; set; } = [];
         public FeatureRow? Latest { get; set; }
+        /// <summary><see cref="Latest"/> as the featurestore stores it, once the series is computed.</summary>
+        public LatestVector? Vector { get; set; }
         public long Processed { get; set; }
         public long GapFilled { get; set; }
     }
@@ -164,7 +169,7 @@ public sealed class FeaturePipeline(
         public List<(int Index, Bar Bar)> Bars { get; } = [];
         public PendingStream[] Streams { get; set; } = [];
         /// <summary>The stored bars after the earliest last time of the series' streams, up to its last bar (exclusive).</summary>
-        public List<Bar> Stored { get; set; } = [];
+        public IReadOnlyList<Bar> Stored { get; set; } = [];
     }
 
     private sealed class BarBatch(int sets)
@@ -192,8 +197,8 @@ public sealed class FeaturePipeline(
     }
 
     /// <summary>
-    /// Loads every stream the batch touches (checkpoints read together) and, per series, the stored bars a gap could need:
-    /// after the earliest last time of its streams, before its last bar in the batch.
+    /// Loads every stream the batch touches (checkpoints read together) and, per series, the stored bars a gap could need
+    /// (after the earliest last time of its streams, before its last bar in the batch; every series' in one read).
     /// </summary>
     private async Task LoadBatchAsync(BarBatch batch, CancellationToken ct)
     {
@@ -213,13 +218,19 @@ public sealed class FeaturePipeline(
                 checkpoints.TryGetValue(FeatureCheckpoint.Key(set.Id, symbol, interval.Name), out var checkpoint);
                 streams[s] = new PendingStream(key, set, interval, await LoadAsync(key, set, interval, checkpoint, token));
             }
-            var last = series.Bars.Max(b => b.Bar.Time);
-            DateTimeOffset? from = streams.Any(s => s.State.LastTime is null) ? null : streams.Min(s => s.State.LastTime!.Value).AddTicks(1);
-            var stored = new List<Bar>();
-            if (from is null || from < last)
-                await foreach (var bar in bars.StreamBarsAsync(new BarQuery(symbol, interval, from, last), token)) stored.Add(bar);
-            (series.Streams, series.Stored) = (streams, stored);
+            series.Streams = streams;
         }, ct);
+        // The stored bars of every series in one read: a batch of many symbols costs one query, not one per symbol.
+        var reads = new List<(PendingSeries Series, BarQuery Query)>();
+        foreach (var series in batch.Series.Values)
+        {
+            var last = series.Bars.Max(b => b.Bar.Time);
+            var streams = series.Streams;
+            DateTimeOffset? from = streams.Any(s => s.State.LastTime is null) ? null : streams.Min(s => s.State.LastTime!.Value).AddTicks(1);
+            if (from is null || from < last) reads.Add((series, new BarQuery(series.Symbol, series.Interval, from, last)));
+        }
+        var stored = await bars.GetBarsManyAsync(reads.Select(r => r.Query).ToList(), ct);
+        for (var i = 0; i < reads.Count; i++) reads[i].Series.Stored = stored[i];
         var gapBound = 0L;
         foreach (var series in batch.Series.Values)
         {
@@ -302,22 +313,20 @@ public sealed class FeaturePipeline(
     }
 
     /// <summary>
-    /// History rows and latest vectors (two stores, written side by side), then the events, then the checkpoints: each in
-    /// one call for the whole batch.
+    /// The batch's effects, each in one call for the whole batch: the latest vectors, then the events (a consumer that gets
+    /// a <see cref="FeaturesComputed"/> finds its vector in the featurestore); the history rows beside both (another store,
+    /// which no consumer of the events reads); once all three are committed, the checkpoints.
     /// </summary>
     private async Task CommitAsync(BarBatch batch, CancellationToken ct)
     {
         var advanced = batch.Streams.Where(p => p.Latest is not null).ToList();
         if (advanced.Count == 0) return;
-        var latest = advanced.Select(p => new LatestVector(p.Set, p.Key.Symbol, p.Interval, p.Latest!.Time, p.Latest.Values)).ToList();
-        // The stores' clients do their work on the calling thread: one of them moves to the pool so both run at once.
-        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch.Streams, ct), ct), SaveLatestAsync(latest, ct));
-        halts.Reach(KillPoints.AfterStores);
-        var started = Stopwatch.GetTimestamp();
-        await publisher.PublishManyAsync(batch.Slots.OfType<OutgoingEvent>().ToList(), ct);
-        metrics.OnStage(FeatureMetrics.Stage.Publish, started);
+        var latest = advanced.Select(p => p.Vector!).ToList();
+        // The stores' clients do their work on the calling thread: the history moves to the pool so it runs beside the
+        // others. Both are awaited whatever happens to either, so a failed batch leaves no write running into its retry.
+        await Task.WhenAll(Task.Run(() => WriteRowsAsync(batch.Streams, ct), ct), SaveLatestAndPublishAsync(batch, latest, ct));
         halts.Reach(KillPoints.AfterPublish);
-        started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         var checkpoints = advanced.Select(p => (StateOperation)StateStoreExtensions.Upsert(
             FeatureCheckpoint.Key(p.Set.Id, p.Key.Symbol, p.Key.Interval), new FeatureCheckpoint(p.Set.Hash, p.State.LastTime!.Value, p.State.Bars))).ToList();
         if (await Private.TransactAsync(checkpoints, ct) != StateOutcome.Ok)
@@ -328,6 +337,16 @@ public sealed class FeaturePipeline(
             if (p.GapFilled > 0) metrics.OnGapFilled(p.Set.Id, p.GapFilled);
             metrics.OnProcessed(p.Set.Id, p.Processed);
         }
+    }
+
+    /// <summary>The latest vectors, then the batch's events in delivery order.</summary>
+    private async Task SaveLatestAndPublishAsync(BarBatch batch, IReadOnlyList<LatestVector> latest, CancellationToken ct)
+    {
+        await SaveLatestAsync(latest, ct);
+        halts.Reach(KillPoints.AfterStores);
+        var started = Stopwatch.GetTimestamp();
+        await publisher.PublishManyAsync(batch.Slots.OfType<OutgoingEvent>().ToList(), ct);
+        metrics.OnStage(FeatureMetrics.Stage.Publish, started);
     }
 
     private async Task SaveLatestAsync(IReadOnlyList<LatestVector> latest, CancellationToken ct)

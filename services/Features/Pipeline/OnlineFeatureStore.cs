@@ -64,7 +64,7 @@ public sealed class OnlineFeatureStore(IStateStoreProvider stores)
                     if (time > v.Time && setHash == v.Set.Hash) continue;
                     etag = item.ETag;
                 }
-                operations.Add(new StateOperation.Upsert(keys[i], FeatureJson.SerializeOnlineVector(v.Set, v.Symbol, v.Interval.Name, v.Time, v.Values), etag));
+                operations.Add(new StateOperation.Upsert(keys[i], v.Value, etag));
             }
             return await Store.TransactAsync(operations, token) == StateOutcome.Ok;
         }, ct);
@@ -92,5 +92,10 @@ public sealed class OnlineFeatureStore(IStateStoreProvider stores)
     }
 }
 
-/// <summary>A stream's newest vector, to be saved as its latest.</summary>
-public sealed record LatestVector(FeatureSet Set, string Symbol, BarInterval Interval, DateTimeOffset Time, double[] Values);
+/// <summary>A stream's newest vector, to be saved as its latest: its time and its featurestore value (<see cref="Of"/> encodes it).</summary>
+public sealed record LatestVector(FeatureSet Set, string Symbol, BarInterval Interval, DateTimeOffset Time, byte[] Value)
+{
+    /// <summary>The vector of <paramref name="values"/>, encoded as the featurestore stores it.</summary>
+    public static LatestVector Of(FeatureSet set, string symbol, BarInterval interval, DateTimeOffset time, double[] values) =>
+        new(set, symbol, interval, time, FeatureJson.SerializeOnlineVector(set, symbol, interval.Name, time, values));
+}

@@ -6,8 +6,10 @@ namespace Platform.Features.Testing;
 /// The points at which the process-kill suite (<c>tests/Features.Tests/Pipeline/FeaturesKillTests.cs</c>) can halt a batch of
 /// streamed bars (<see cref="HaltPoints"/>, set with <c>Features:Testing:HaltAt</c>):
 /// <list type="bullet">
-/// <item><c>after-stores</c>: the batch's history rows and latest vectors are committed; its events and checkpoints not.</item>
-/// <item><c>after-publish</c>: its events are published too; the checkpoints (the commit point) are not written.</item>
+/// <item><c>after-stores</c>: the batch's latest vectors are committed (its history rows are being written beside them); its
+/// events and checkpoints not.</item>
+/// <item><c>after-publish</c>: its events are published and its history rows committed too; the checkpoints (the commit
+/// point) are not written.</item>
 /// </list>
 /// </summary>
 public static class KillPoints

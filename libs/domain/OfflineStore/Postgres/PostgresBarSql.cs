@@ -70,6 +70,22 @@ internal static class PostgresBarSql
         ORDER BY time LIMIT $5::bigint
         """;
 
+    /// <summary>
+    /// <see cref="Bars"/> for several ranges in one round trip: the ranges as parallel arrays, each one's bars tagged with its
+    /// position (1-based), ordered by range then time.
+    /// </summary>
+    public const string BarsMany = """
+        SELECT q.n, b.time, b.open, b.high, b.low, b.close, b.volume, b.adj_close, b.vwap
+        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[])
+            WITH ORDINALITY AS q(q_symbol, q_interval, q_from, q_to, q_limit, n)
+        CROSS JOIN LATERAL (
+            SELECT time, open, high, low, close, volume, adj_close, vwap FROM bars
+            WHERE symbol = q.q_symbol AND interval = q.q_interval
+              AND time >= coalesce(q.q_from, '-infinity') AND time < coalesce(q.q_to, 'infinity')
+            ORDER BY time LIMIT q.q_limit) b
+        ORDER BY q.n, b.time
+        """;
+
     public const string CoverageAll = "SELECT symbol, interval, first, last, count FROM series";
 
     public const string CoverageOfSymbol = "SELECT symbol, interval, first, last, count FROM series WHERE symbol = $1";

@@ -41,6 +41,22 @@ public class PostgresBarReader(NpgsqlDataSource dataSource) : IBarReader, IAsync
         while (await reader.ReadAsync(ct)) yield return ReadBar(reader, 0);
     }
 
+    public async Task<IReadOnlyList<IReadOnlyList<Bar>>> GetBarsManyAsync(IReadOnlyList<BarQuery> queries, CancellationToken ct = default)
+    {
+        var results = new List<Bar>[queries.Count];
+        for (var i = 0; i < results.Length; i++) results[i] = [];
+        if (queries.Count == 0) return results;
+        await using var cmd = DataSource.CreateCommand(PostgresBarSql.BarsMany);
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = queries.Select(q => q.Symbol).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = queries.Select(q => q.Interval.Name).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, Value = queries.Select(q => q.From?.UtcDateTime).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, Value = queries.Select(q => q.To?.UtcDateTime).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = queries.Select(q => q.Limit is { } l ? Math.Max(0, l) : (long?)null).ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) results[reader.GetInt64(0) - 1].Add(ReadBar(reader, 1));
+        return results;
+    }
+
     public async Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default)
     {
         await using var cmd = DataSource.CreateCommand(symbol is null ? PostgresBarSql.CoverageAll : PostgresBarSql.CoverageOfSymbol);

@@ -66,6 +66,37 @@ public class SqliteBarReader : IBarReader
         }
     }
 
+    public Task<IReadOnlyList<IReadOnlyList<Bar>>> GetBarsManyAsync(IReadOnlyList<BarQuery> queries, CancellationToken ct = default)
+    {
+        var results = new IReadOnlyList<Bar>[queries.Count];
+        Array.Fill(results, []);
+        using var connection = queries.Count == 0 ? null : OpenRead();
+        if (connection is null) return Task.FromResult<IReadOnlyList<IReadOnlyList<Bar>>>(results);
+        // One command for every range: SQLite prepares its statement once, and each range only rebinds the parameters.
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = SqliteBarSql.Bars;
+        var symbol = cmd.Parameters.Add("$symbol", SqliteType.Text);
+        var interval = cmd.Parameters.Add("$interval", SqliteType.Text);
+        var from = cmd.Parameters.Add("$from", SqliteType.Integer);
+        var to = cmd.Parameters.Add("$to", SqliteType.Integer);
+        var limit = cmd.Parameters.Add("$limit", SqliteType.Integer);
+        for (var i = 0; i < queries.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var query = queries[i];
+            symbol.Value = query.Symbol;
+            interval.Value = query.Interval.Name;
+            from.Value = query.From?.UtcTicks ?? long.MinValue;
+            to.Value = query.To?.UtcTicks ?? long.MaxValue;
+            limit.Value = query.Limit is { } l ? Math.Max(0, l) : -1;
+            var bars = new List<Bar>();
+            using (var reader = cmd.ExecuteReader())
+                while (reader.Read()) bars.Add(ReadBar(reader, 0));
+            results[i] = bars;
+        }
+        return Task.FromResult<IReadOnlyList<IReadOnlyList<Bar>>>(results);
+    }
+
     public Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default)
     {
         using var connection = OpenRead();
