@@ -86,9 +86,7 @@ public sealed class FeaturesOnDaprBenchmark : IBenchmark
         async Task<(double Rate, double Cpu, long Batches)> PassAsync(string[] symbols)
         {
             var events = Enumerable.Range(0, barsPerSymbol)
-                .SelectMany(i => symbols.Select((name, s) => EventPublisherExtensions.ToOutgoing(new BarClosed(name, BarInterval.OneDay.Name,
-                    histories[s][i].Time, histories[s][i].Open, histories[s][i].High, histories[s][i].Low, histories[s][i].Close, histories[s][i].Volume,
-                    histories[s][i].Vwap))))
+                .SelectMany(i => symbols.Select((name, s) => EventPublisherExtensions.ToOutgoing(FeaturesEndToEndBenchmark.Event(name, histories[s][i]))))
                 .ToList();
             Interlocked.Exchange(ref processed, 0);
             Interlocked.Exchange(ref batches, 0);
@@ -97,12 +95,7 @@ public sealed class FeaturesOnDaprBenchmark : IBenchmark
             // One bulk publish per round of bars (one bar of every symbol), in time order.
             foreach (var chunk in events.Chunk(Symbols)) await publisher.PublishManyAsync(chunk, ct);
             var expected = (long)events.Count * sets;
-            var deadline = Stopwatch.GetTimestamp() + 10 * 60 * Stopwatch.Frequency;
-            while (Interlocked.Read(ref processed) < expected)
-            {
-                if (Stopwatch.GetTimestamp() > deadline) throw new TimeoutException($"{label}: {Interlocked.Read(ref processed)} of {expected} feature rows stored after 10 minutes.");
-                await Task.Delay(2, ct);
-            }
+            await FeaturesEndToEndBenchmark.WaitAsync(() => Interlocked.Read(ref processed) >= expected, TimeSpan.FromMinutes(10), ct);
             return (events.Count / watch.Elapsed.TotalSeconds, FeaturesStreamingBenchmark.CpuSeconds() - cpu0, Interlocked.Read(ref batches));
         }
 

@@ -216,10 +216,10 @@ public sealed class FeaturesEndToEndBenchmark : IBenchmark
         }
     }
 
-    private static BarClosed Event(string symbol, Bar b) =>
+    internal static BarClosed Event(string symbol, Bar b) =>
         new(symbol, BarInterval.OneDay.Name, b.Time, b.Open, b.High, b.Low, b.Close, b.Volume, b.Vwap);
 
-    private static async Task WaitAsync(Func<bool> done, TimeSpan timeout, CancellationToken ct)
+    internal static async Task WaitAsync(Func<bool> done, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (!done())

@@ -110,10 +110,7 @@ public sealed class SidecarBroker(SidecarCluster cluster) : IAsyncDisposable
             {
                 await foreach (var message in _queue.Reader.ReadAllAsync(stop))
                 {
-                    if (await BulkAsync(stop) is { } bulk)
-                        await DeliverBulkAsync(await FillAsync(message, bulk, stop), stop);
-                    else
-                        await DeliverAsync(message, stop);
+                    await DeliverAsync(await BulkAsync(stop) is { } bulk ? await FillAsync(message, bulk, stop) : [message], stop);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -168,18 +165,26 @@ public sealed class SidecarBroker(SidecarCluster cluster) : IAsyncDisposable
             return batch;
         }
 
-        private async Task DeliverBulkAsync(List<BrokerMessage> messages, CancellationToken stop)
+        /// <summary>
+        /// Delivers <paramref name="messages"/> (one, or a bulk subscription's batch) under the delivery policy: each attempt
+        /// goes to a member in turn, a dropped message goes to the dead-letter topic, and only the messages still failing
+        /// are sent again, until the attempts are spent (then dead-lettered, or given up on without a dead-letter topic).
+        /// </summary>
+        private async Task DeliverAsync(List<BrokerMessage> messages, CancellationToken stop)
         {
             var policy = _cluster.Options.Delivery;
-            for (var attempt = 1; messages.Count > 0; attempt++)
+            for (var attempt = 1; ; attempt++)
             {
                 var (sidecar, subscription) = await PickAsync(stop);
-                if (subscription.Bulk is null)
+                DeliveryOutcome[] outcomes;
+                if (subscription.Bulk is not null) outcomes = await sidecar.DeliverBulkAsync(subscription, messages, attempt, stop);
+                else if (messages.Count == 1) outcomes = [await sidecar.DeliverAsync(subscription, messages[0], attempt, stop)];
+                else
                 {
-                    foreach (var message in messages) await DeliverAsync(message, stop);
+                    // The members changed to ones without bulkSubscribe while the batch was filled: one request per message.
+                    foreach (var message in messages) await DeliverAsync([message], stop);
                     return;
                 }
-                var outcomes = await sidecar.DeliverBulkAsync(subscription, messages, attempt, stop);
                 var failed = new List<BrokerMessage>();
                 for (var i = 0; i < messages.Count; i++)
                 {
@@ -193,32 +198,6 @@ public sealed class SidecarBroker(SidecarCluster cluster) : IAsyncDisposable
                     foreach (var message in messages)
                         if (subscription.DeadLetterTopic is { Length: > 0 } dlq) sidecar.PublishDeadLetter(message, dlq);
                         else _cluster.Broker.Undelivered.Enqueue(message);
-                    return;
-                }
-                await Task.Delay(policy.Backoff(attempt), stop);
-            }
-        }
-
-        private async Task DeliverAsync(BrokerMessage message, CancellationToken stop)
-        {
-            var policy = _cluster.Options.Delivery;
-            for (var attempt = 1; ; attempt++)
-            {
-                var (sidecar, subscription) = await PickAsync(stop);
-                var outcome = await sidecar.DeliverAsync(subscription, message, attempt, stop);
-                switch (outcome)
-                {
-                    case DeliveryOutcome.Success:
-                    case DeliveryOutcome.DroppedNotFound:
-                        return;
-                    case DeliveryOutcome.Drop:
-                        if (subscription.DeadLetterTopic is { Length: > 0 } dlq) sidecar.PublishDeadLetter(message, dlq);
-                        return;
-                }
-                if (attempt > policy.MaxRetries)
-                {
-                    if (subscription.DeadLetterTopic is { Length: > 0 } dlq) sidecar.PublishDeadLetter(message, dlq);
-                    else _cluster.Broker.Undelivered.Enqueue(message);
                     return;
                 }
                 await Task.Delay(policy.Backoff(attempt), stop);

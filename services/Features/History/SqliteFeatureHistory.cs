@@ -2,7 +2,6 @@ using Microsoft.Data.Sqlite;
 using Platform.BuildingBlocks.Embedded;
 using Platform.Quant;
 using Platform.Quant.Features;
-using SQLitePCL;
 
 namespace Platform.Features.History.Sqlite;
 
@@ -165,27 +164,21 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
                 meta.ExecuteNonQuery();
             }
         }
-        // The row insert, prepared once per write and bound by position through SQLite's own API (SQLitePCLRaw, which
-        // Microsoft.Data.Sqlite runs on), as the event log's insert is: Microsoft.Data.Sqlite binds every parameter by name
-        // on every execution. A series' names stay bound for all its rows; SQLite copies each row's values when it binds them.
-        var db = connection.Handle!;
-        SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db, InsertRow, out var insert), db);
-        using (insert)
+        // The row insert, prepared once per write and bound by position (SqliteStatement, as the event log's insert):
+        // Microsoft.Data.Sqlite binds every parameter by name on every execution. A series' names stay bound for all its
+        // rows; SQLite copies each row's values when it binds them.
+        using var insert = new SqliteStatement(connection, InsertRow);
+        foreach (var s in series)
         {
-            foreach (var s in series)
+            insert.Text(1, s.Set.Id);
+            insert.Text(2, s.Symbol);
+            insert.Text(3, s.Interval.Name);
+            foreach (var row in s.Rows)
             {
-                raw.sqlite3_bind_text(insert, 1, s.Set.Id);
-                raw.sqlite3_bind_text(insert, 2, s.Symbol);
-                raw.sqlite3_bind_text(insert, 3, s.Interval.Name);
-                foreach (var row in s.Rows)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    raw.sqlite3_bind_int64(insert, 4, row.Time.UtcTicks);
-                    raw.sqlite3_bind_blob(insert, 5, FeatureBlob.Bytes(row.Values));
-                    var rc = raw.sqlite3_step(insert);
-                    raw.sqlite3_reset(insert);
-                    if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, db);
-                }
+                ct.ThrowIfCancellationRequested();
+                insert.Int64(4, row.Time.UtcTicks);
+                insert.Blob(5, FeatureBlob.Bytes(row.Values));
+                insert.Execute();
             }
         }
         tx.Commit();

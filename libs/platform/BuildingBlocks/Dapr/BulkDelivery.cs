@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Platform.BuildingBlocks.PubSub;
@@ -54,14 +52,8 @@ internal sealed record BulkDelivery(IReadOnlyList<BulkEntry> Entries)
         if (e.ValueKind != JsonValueKind.Object) return new BulkEntry(entryId, null, $"the entry's event is a JSON {e.ValueKind}, neither a CloudEvent nor base64 data");
 
         if (Text(e, "id") is not { } eventId) return new BulkEntry(entryId, null, "the CloudEvent has no id");
-        if (eventId.Length == 0) return new BulkEntry(entryId, null, "the CloudEvent has an empty id");
-        if (Text(e, "type") is not { Length: > 0 } eventType) return new BulkEntry(entryId, null, $"the CloudEvent {eventId} has no type");
         if (Text(e, "datacontenttype") is { } dataType && !IsJson(dataType))
             return new BulkEntry(entryId, null, $"unsupported data content type '{dataType}' of {eventId} (expected application/json)");
-        var time = DateTimeOffset.UtcNow;
-        if (Text(e, "time") is { } timeText && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
-            return new BulkEntry(entryId, null, $"the CloudEvent {eventId} has an unreadable time '{timeText}'");
-
         byte[] data;
         if (e.TryGetProperty("data", out var json))
         {
@@ -70,23 +62,22 @@ internal sealed record BulkDelivery(IReadOnlyList<BulkEntry> Entries)
         else if (e.TryGetProperty("data_base64", out var base64) && base64.ValueKind == JsonValueKind.String && base64.TryGetBytesFromBase64(out var decoded))
         {
             data = decoded;
-            if (!IsJsonDocument(data, out var why)) return new BulkEntry(entryId, null, $"the data of {eventId} is not JSON: {why}");
+            if (DaprAppEndpoints.NotJson(data) is { } why) return new BulkEntry(entryId, null, $"the data of {eventId} is not JSON: {why}");
         }
         else
         {
             return new BulkEntry(entryId, null, $"the CloudEvent {eventId} has no data");
         }
-        return new BulkEntry(entryId, new CloudEvent(eventId, Text(e, "source") ?? "", eventType, Text(e, "topic") ?? subscription.Topic, "", time,
-            "application/json", data), "");
+        var (read, reason) = DaprAppEndpoints.Enveloped(eventId, Text(e, "type"), Text(e, "source"), Text(e, "topic"), Text(e, "time"), data, subscription);
+        return new BulkEntry(entryId, read, reason);
     }
 
-    /// <summary>A raw payload (no envelope): its id is a hash of its bytes, as on the single-event route, so a redelivery keeps it.</summary>
+    /// <summary>A raw payload (no envelope): its bytes in base64, read as the single-event route reads a raw delivery.</summary>
     private static BulkEntry ReadRaw(string entryId, JsonElement e, Subscription subscription)
     {
         if (!e.TryGetBytesFromBase64(out var data)) return new BulkEntry(entryId, null, "the entry's event is a string but not base64");
-        if (!IsJsonDocument(data, out var why)) return new BulkEntry(entryId, null, "the data is not JSON: " + why);
-        var hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(data));
-        return new BulkEntry(entryId, new CloudEvent(hash, "", "com.dapr.event.sent", subscription.Topic, "", DateTimeOffset.UtcNow, "application/json", data), "");
+        if (DaprAppEndpoints.NotJson(data) is { } why) return new BulkEntry(entryId, null, "the data is not JSON: " + why);
+        return new BulkEntry(entryId, DaprAppEndpoints.RawEvent(data, subscription), "");
     }
 
     private static string? Text(JsonElement e, string name) =>
@@ -95,19 +86,4 @@ internal sealed record BulkDelivery(IReadOnlyList<BulkEntry> Entries)
     private static bool IsJson(string contentType) =>
         Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
         && string.Equals(parsed.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase);
-
-    private static bool IsJsonDocument(byte[] data, out string why)
-    {
-        try
-        {
-            using var _ = JsonDocument.Parse(data);
-            why = "";
-            return true;
-        }
-        catch (JsonException ex)
-        {
-            why = ex.Message;
-            return false;
-        }
-    }
 }

@@ -202,33 +202,44 @@ public static class DaprAppEndpoints
     {
         if (mediaType != "application/json")
             return (null, $"unsupported data content type '{request.ContentType}' (expected application/json)");
-
-        try
-        {
-            using var _ = JsonDocument.Parse(bytes);
-        }
-        catch (JsonException ex)
-        {
-            return (null, "the data is not JSON: " + ex.Message);
-        }
-
-        var id = Header(request, "id");
-        if (id is null)
-        {
-            var hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
-            return (new CloudEvent(hash, "", "com.dapr.event.sent", subscription.Topic, "", DateTimeOffset.UtcNow, "application/json", bytes), "");
-        }
-        if (id.Length == 0) return (null, "the CloudEvent has an empty id");
-        if (Header(request, "type") is not { Length: > 0 } type) return (null, $"the CloudEvent {id} has no type");
-        var time = DateTimeOffset.UtcNow;
-        if (Header(request, "time") is { } timeText
-            && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
-            return (null, $"the CloudEvent {id} has an unreadable time '{timeText}'");
-        return (new CloudEvent(id, Header(request, "source") ?? "", type, Header(request, "topic") ?? subscription.Topic, "", time,
-            "application/json", bytes), "");
+        if (NotJson(bytes) is { } why) return (null, "the data is not JSON: " + why);
+        return Header(request, "id") is { } id
+            ? Enveloped(id, Header(request, "type"), Header(request, "source"), Header(request, "topic"), Header(request, "time"), bytes, subscription)
+            : (RawEvent(bytes, subscription), "");
 
         static string? Header(HttpRequest request, string attribute) =>
             request.Headers.TryGetValue("Cloudevent." + attribute, out var values) && values.Count > 0 ? values[0] : null;
+    }
+
+    /// <summary>Why <paramref name="data"/> is not one JSON document, or null when it is.</summary>
+    internal static string? NotJson(byte[] data)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(data);
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>A delivery that was not an envelope: its id is a hash of its bytes, so a redelivery keeps it.</summary>
+    internal static CloudEvent RawEvent(byte[] data, Subscription subscription) =>
+        new("sha256:" + Convert.ToHexStringLower(SHA256.HashData(data)), "", "com.dapr.event.sent", subscription.Topic, "", DateTimeOffset.UtcNow,
+            "application/json", data);
+
+    /// <summary>An envelope's event from its attributes, or null with the reason it cannot be read (a poison message).</summary>
+    internal static (CloudEvent? Event, string Reason) Enveloped(string id, string? type, string? source, string? topic, string? timeText, byte[] data,
+        Subscription subscription)
+    {
+        if (id.Length == 0) return (null, "the CloudEvent has an empty id");
+        if (type is not { Length: > 0 }) return (null, $"the CloudEvent {id} has no type");
+        var time = DateTimeOffset.UtcNow;
+        if (timeText is not null && !DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out time))
+            return (null, $"the CloudEvent {id} has an unreadable time '{timeText}'");
+        return (new CloudEvent(id, source ?? "", type, topic ?? subscription.Topic, "", time, "application/json", data), "");
     }
 }
 

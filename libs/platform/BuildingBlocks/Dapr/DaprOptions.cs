@@ -95,12 +95,7 @@ public sealed class DaprOptions
                 : 3,
             RetryDelay = Duration(configuration, "Dapr:RetryDelay") ?? TimeSpan.FromMilliseconds(100),
             PubSubName = pubSub,
-            BulkMaxMessages = int.TryParse(configuration["Dapr:BulkSubscribe:MaxMessages"], NumberStyles.None, CultureInfo.InvariantCulture, out var bulk)
-                && bulk > 0
-                ? bulk
-                : NonEmpty(configuration["Dapr:BulkSubscribe:MaxMessages"]) is { } bad
-                    ? throw new InvalidOperationException($"Dapr:BulkSubscribe:MaxMessages '{bad}' is not a positive whole number.")
-                    : 100,
+            BulkMaxMessages = PositiveCount(configuration, "Dapr:BulkSubscribe:MaxMessages") ?? 100,
             BulkMaxAwait = Duration(configuration, "Dapr:BulkSubscribe:MaxAwait") ?? TimeSpan.FromMilliseconds(20),
             SecretStoreName = NonEmpty(configuration["Dapr:SecretStore"]) ?? Components.SecretStore,
             RequiredComponents = required,
@@ -126,6 +121,15 @@ public sealed class DaprOptions
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <summary>A positive whole number, or null when <paramref name="key"/> is not set; anything else is an error naming the key.</summary>
+    private static int? PositiveCount(IConfiguration configuration, string key)
+    {
+        if (NonEmpty(configuration[key]) is not { } text) return null;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0
+            ? count
+            : throw new InvalidOperationException($"{key} '{text}' is not a positive whole number.");
+    }
 
     /// <summary>A number of seconds (as the SDKs read <c>DAPR_HEALTH_TIMEOUT</c>) or a TimeSpan such as <c>00:00:05</c>.</summary>
     private static TimeSpan? Duration(IConfiguration configuration, string key)

@@ -9,7 +9,7 @@ namespace Platform.BuildingBlocks.Embedded;
 /// command, its parameters and a reader per call and binds by name; this binds in place and allocates nothing itself.
 /// A statement is used by one thread at a time, as its connection is.
 /// </summary>
-internal sealed class SqliteStatement : IDisposable
+public sealed class SqliteStatement : IDisposable
 {
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;
