@@ -41,12 +41,17 @@ public sealed partial class ServiceChildProcess : IDisposable
     /// Starts <c>Platform.{service}.dll</c> in embedded mode on <paramref name="dataDir"/> with <paramref name="settings"/> as
     /// environment configuration (<c>:</c> written <c>__</c>), and waits until <c>/health/ready</c> answers 200.
     /// </summary>
-    public static async Task<ServiceChildProcess> StartAsync(string service, string dataDir, IReadOnlyDictionary<string, string> settings, TimeSpan timeout)
+    /// <paramref name="workingDirectory"/> is the process's current directory (default: the binaries' folder).
+    public static async Task<ServiceChildProcess> StartAsync(string service, string dataDir, IReadOnlyDictionary<string, string> settings, TimeSpan timeout,
+        string? workingDirectory = null)
     {
         var dir = AppContext.BaseDirectory;
         var dll = Path.Combine(dir, $"Platform.{service}.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: the test project must reference the service project.", dll);
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? dir,
+        };
         if (File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json")))
         {
             start.ArgumentList.Add(dll);

@@ -26,5 +26,13 @@ public sealed record ServiceModule(AppInfo App, Action<WebApplicationBuilder> Ad
     }
 
     /// <summary>The service as its own process (what its container and <c>dapr run</c> start).</summary>
-    public Task RunAsync(string[] args) => Build(WebApplication.CreateBuilder(args)).RunAsync();
+    public Task RunAsync(string[] args) => Build(CreateBuilder(args)).RunAsync();
+
+    /// <summary>
+    /// The builder of a service process. Its content root is the binaries' folder, as in the embedded and test hosts, not
+    /// the working directory: the host watches its content root's whole tree for configuration changes, so a SQLite data
+    /// directory below the working directory would wake that watcher on every write.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 }
