@@ -101,6 +101,21 @@ public sealed class XGBoostTests
     }
 
     [Fact]
+    public void PredictDense_SuccessiveBlocksOfOtherShapes_EachMatchesItsDMatrixPrediction()
+    {
+        using var model = (XGBoostModel)ModelFactory.Fit(Spec(("num_boost_round", "30")), Synthetic.Training(1000, 12));
+        var (x, _) = Synthetic.Regression(50, 13);
+        using var all = new DMatrix(x.Values, x.Rows, x.Columns);
+        var expected = model.Booster.Predict(all);
+        // One caller, so every call below reuses the same kept proxy: a block left over from the call before would show.
+        for (var row = 0; row < x.Rows; row++)
+        {
+            Assert.Equal(expected[row], model.Booster.PredictDense(x.Values.AsSpan(row * x.Columns, x.Columns), 1, x.Columns)[0]);
+            if (row % 10 == 0) Assert.Equal(expected, model.Booster.PredictDense(x.Values, x.Rows, x.Columns));
+        }
+    }
+
+    [Fact]
     public void Predict_ConcurrentSingleRows_AfterWarmUp_AreConsistent()
     {
         using var model = (XGBoostModel)ModelFactory.Fit(Spec(("num_boost_round", "30")), Synthetic.Training(1000, 10));

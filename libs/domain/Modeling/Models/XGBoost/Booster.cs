@@ -48,6 +48,13 @@ public sealed unsafe class Booster : IDisposable
 {
     private BoosterHandle _handle;
 
+    /// <summary>
+    /// Proxy DMatrices for <see cref="PredictDense"/>, one per concurrent call. Without one, XGBoost builds a proxy inside
+    /// every call, which is most of a one-row prediction's cost (about 15 us of 34 us for 300 trees here); a proxy holds
+    /// the block of the call that set it, so two calls never share one at the same time.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentStack<DMatrixHandle> _proxies = new();
+
     private Booster(BoosterHandle handle) => _handle = handle;
 
     public static Booster Create(params DMatrix[] cache)
@@ -151,9 +158,26 @@ public sealed unsafe class Booster : IDisposable
                 $$"""{"data":[{{(ulong)p}},true],"shape":[{{rows}},{{columns}}],"typestr":"<f4","version":3}""");
             var config = string.Create(CultureInfo.InvariantCulture,
                 $$"""{"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN,"nthread":{{nthread}}}""");
-            XGBoostLibrary.Check(XGBoostNative.XGBoosterPredictFromDense(_handle, array, config, IntPtr.Zero, out var shape, out var dim, out var result));
-            return Copy(shape, dim, result);
+            var proxy = RentProxy();
+            try
+            {
+                XGBoostLibrary.Check(XGBoostNative.XGBoosterPredictFromDense(_handle, array, config, proxy.DangerousGetHandle(),
+                    out var shape, out var dim, out var result));
+                return Copy(shape, dim, result);
+            }
+            finally
+            {
+                _proxies.Push(proxy);
+            }
         }
+    }
+
+    private DMatrixHandle RentProxy()
+    {
+        if (_proxies.TryPop(out var proxy)) return proxy;
+        var rc = XGBoostNative.XGProxyDMatrixCreate(out proxy);
+        if (rc != 0) { proxy.Dispose(); XGBoostLibrary.Check(rc); }
+        return proxy;
     }
 
     private static float[] Copy(ulong* shape, ulong dim, float* result)
@@ -186,5 +210,9 @@ public sealed unsafe class Booster : IDisposable
         return result;
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _handle.Dispose();
+        while (_proxies.TryPop(out var proxy)) proxy.Dispose();
+    }
 }

@@ -92,6 +92,7 @@ internal static unsafe partial class XGBoostNative
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int XGDMatrixSetFloatInfo(DMatrixHandle handle, string field, float* array, ulong len);
     [LibraryImport(Lib)] internal static partial int XGDMatrixFree(IntPtr handle);
+    [LibraryImport(Lib)] internal static partial int XGProxyDMatrixCreate(out DMatrixHandle handle);
     [LibraryImport(Lib)] internal static partial int XGDMatrixNumRow(DMatrixHandle handle, out ulong rows);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int XGDMatrixSaveBinary(DMatrixHandle handle, string fileName, int silent);
