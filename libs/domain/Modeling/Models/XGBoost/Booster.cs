@@ -55,6 +55,8 @@ public sealed unsafe class Booster : IDisposable
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentStack<DMatrixHandle> _proxies = new();
 
+    private bool _disposed;
+
     private Booster(BoosterHandle handle) => _handle = handle;
 
     public static Booster Create(params DMatrix[] cache)
@@ -161,13 +163,14 @@ public sealed unsafe class Booster : IDisposable
             var proxy = RentProxy();
             try
             {
-                XGBoostLibrary.Check(XGBoostNative.XGBoosterPredictFromDense(_handle, array, config, proxy.DangerousGetHandle(),
-                    out var shape, out var dim, out var result));
+                XGBoostLibrary.Check(XGBoostNative.XGBoosterPredictFromDense(_handle, array, config, proxy, out var shape, out var dim, out var result));
                 return Copy(shape, dim, result);
             }
             finally
             {
                 _proxies.Push(proxy);
+                // A call that ended after Dispose (a model swapped out mid-call) frees what it returned.
+                if (Volatile.Read(ref _disposed)) FreeProxies();
             }
         }
     }
@@ -212,7 +215,13 @@ public sealed unsafe class Booster : IDisposable
 
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
         _handle.Dispose();
+        FreeProxies();
+    }
+
+    private void FreeProxies()
+    {
         while (_proxies.TryPop(out var proxy)) proxy.Dispose();
     }
 }

@@ -108,7 +108,7 @@ internal static unsafe partial class XGBoostNative
     internal static partial int XGBoosterPredictFromDMatrix(BoosterHandle handle, DMatrixHandle dmat, string config,
         out ulong* shape, out ulong dim, out float* result);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int XGBoosterPredictFromDense(BoosterHandle handle, string values, string config, IntPtr proxy,
+    internal static partial int XGBoosterPredictFromDense(BoosterHandle handle, string values, string config, DMatrixHandle proxy,
         out ulong* shape, out ulong dim, out float* result);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int XGBoosterSaveModelToBuffer(BoosterHandle handle, string config, out ulong len, out byte* buffer);
