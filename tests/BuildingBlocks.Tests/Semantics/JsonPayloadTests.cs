@@ -48,6 +48,22 @@ public sealed class JsonPayloadTests
         }));
 
     [Fact]
+    public void Write_InsideAnotherPayloadsCallback_BothPayloadsHaveOnlyTheirOwnValue()
+    {
+        ReadOnlyMemory<byte> inner = default;
+        var outer = JsonPayload.Write("b", (w, b) =>
+        {
+            w.WriteStartObject();
+            inner = JsonPayload.Write("c", Object);
+            w.WriteString("a", b);
+            w.WriteEndObject();
+        });
+        Assert.Equal("""{"a":"b"}""", System.Text.Encoding.UTF8.GetString(outer.Span));
+        Assert.Equal("""{"a":"c"}""", System.Text.Encoding.UTF8.GetString(inner.Span));
+        Assert.True(JsonPayload.IsCheckedJson(inner));
+    }
+
+    [Fact]
     public void Write_AfterACallbackFailed_NextPayloadHasOnlyItsOwnValue()
     {
         Assert.Throws<InvalidOperationException>(() => JsonPayload.Write(0, static (w, _) =>

@@ -15,19 +15,30 @@ public static class JsonPayload
 {
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
+    [ThreadStatic] private static bool t_writing;
 
     /// <summary>
     /// The JSON value <paramref name="write"/> writes, in memory of its own, exactly sized. The writer (one per thread,
-    /// reused) refuses what would not be JSON; a callback that leaves the value unfinished, or writes none, is refused here.
+    /// reused; a payload written inside another's callback gets one of its own) refuses what would not be JSON; a callback
+    /// that leaves the value unfinished, or writes none, is refused here.
     /// </summary>
     public static ReadOnlyMemory<byte> Write<TState>(TState state, Action<Utf8JsonWriter, TState> write)
     {
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        var nested = t_writing;
+        var buffer = nested ? new ArrayBufferWriter<byte>(256) : t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
-        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        var writer = nested ? new Utf8JsonWriter(buffer) : t_writer ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
-        write(writer, state);
-        writer.Flush();
+        t_writing = true;
+        try
+        {
+            write(writer, state);
+            writer.Flush();
+        }
+        finally
+        {
+            t_writing = nested;
+        }
         if (writer.CurrentDepth != 0 || buffer.WrittenCount == 0)
             throw new InvalidOperationException("The payload writer did not write one complete JSON value.");
         return new Checked(buffer.WrittenSpan.ToArray()).Memory;
