@@ -23,40 +23,36 @@ public static class FeatureJson
 
     /// <summary>The event as published on <c>market-features</c> (names included when the event has them).</summary>
     public static OutgoingEvent ToOutgoing(FeaturesComputed e) =>
-        new(e.Topic, e.EventId, nameof(FeaturesComputed), JsonSerializer.SerializeToUtf8Bytes(e, Options), e.PartitionKey);
+        new(e.Topic, e.EventId, nameof(FeaturesComputed), JsonPayload.Write(e, static (writer, e) => JsonSerializer.Serialize(writer, e, Options)), e.PartitionKey);
 
     /// <summary>
     /// The compact event of a vector of <paramref name="set"/> (schema 2: no names, the set's hash, values packed), byte for
-    /// byte what <see cref="ToOutgoing(FeaturesComputed)"/> writes for it, written directly. The streaming pipeline publishes
+    /// byte what <see cref="ToOutgoing(FeaturesComputed)"/> writes for it, written directly through the bus's checking
+    /// writer (<see cref="JsonPayload"/>), so publishing does not read it through again. The streaming pipeline publishes
     /// one per bar and set. Consumers take the names from the set (<see cref="ResolveNames"/>).
     /// </summary>
     public static OutgoingEvent ToOutgoing(FeatureSet set, string symbol, string interval, DateTimeOffset time, double[] values)
     {
         var e = new FeaturesComputed(symbol, interval, time, set.Id, null, values, set.Hash);
         var id = e.EventId;
-        // One buffer and writer per thread, reused: the event's bytes are copied out once, exactly sized.
-        var buffer = t_eventBuffer ??= new ArrayBufferWriter<byte>(4096);
-        buffer.ResetWrittenCount();
-        var writer = t_eventWriter ??= new Utf8JsonWriter(buffer);
-        writer.Reset(buffer);
-        writer.WriteStartObject();
-        writer.WriteString("symbol", symbol);
-        writer.WriteString("interval", interval);
-        writer.WriteString("time", time);
-        writer.WriteString("featureSet", set.Id);
-        writer.WritePropertyName("values");
-        PackedDoublesJsonConverter.Write(writer, values);
-        writer.WriteString("setHash", set.Hash);
-        writer.WriteString("eventId", id);
-        writer.WriteString("topic", e.Topic);
-        writer.WriteString("partitionKey", e.PartitionKey);
-        writer.WriteEndObject();
-        writer.Flush();
-        return new OutgoingEvent(e.Topic, id, nameof(FeaturesComputed), buffer.WrittenSpan.ToArray(), e.PartitionKey);
+        var data = JsonPayload.Write((e, id), static (writer, s) =>
+        {
+            var (e, id) = s;
+            writer.WriteStartObject();
+            writer.WriteString("symbol", e.Symbol);
+            writer.WriteString("interval", e.Interval);
+            writer.WriteString("time", e.Time);
+            writer.WriteString("featureSet", e.FeatureSet);
+            writer.WritePropertyName("values");
+            PackedDoublesJsonConverter.Write(writer, e.Values);
+            writer.WriteString("setHash", e.SetHash);
+            writer.WriteString("eventId", id);
+            writer.WriteString("topic", e.Topic);
+            writer.WriteString("partitionKey", e.PartitionKey);
+            writer.WriteEndObject();
+        });
+        return new OutgoingEvent(e.Topic, id, nameof(FeaturesComputed), data, e.PartitionKey);
     }
-
-    [ThreadStatic] private static ArrayBufferWriter<byte>? t_eventBuffer;
-    [ThreadStatic] private static Utf8JsonWriter? t_eventWriter;
 
     /// <summary>
     /// The names of a delivered vector's values: its own, or (compact events) those of the built-in set it names when the

@@ -91,7 +91,7 @@ public sealed class FeatureJsonWriterTests
     }
 
     [Fact]
-    public void ToOutgoing_FromTheSet_SameBytesAsTheSerializedEvent()
+    public void ToOutgoing_FromTheSet_SameBytesAsTheSerializedEventAndCheckedJson()
     {
         var time = new DateTimeOffset(2024, 3, 4, 0, 0, 0, TimeSpan.Zero);
         var values = Values();
@@ -99,6 +99,7 @@ public sealed class FeatureJsonWriterTests
         var actual = FeatureJson.ToOutgoing(Set, "A\"B", "1d", time, values);
         Assert.Equal(expected with { Data = default }, actual with { Data = default });
         Assert.Equal(System.Text.Encoding.UTF8.GetString(expected.Data.Span), System.Text.Encoding.UTF8.GetString(actual.Data.Span));
+        Assert.True(Platform.BuildingBlocks.PubSub.JsonPayload.IsCheckedJson(actual.Data));
         var read = JsonSerializer.Deserialize<FeaturesComputed>(actual.Data.Span, FeatureJson.Options)!;
         TestBars.Identical(values, read.Values.ToArray(), "compact round trip");
         // Packed: about 11 bytes a value, where the names and formatted numbers took several times that.

@@ -92,6 +92,17 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
     }
 
     [Fact]
+    public void For_NewFile_CreatedWithTheLogsPageSize()
+    {
+        var log = Embedded.EventLog.For(Path.Combine(_dir.Path, "pages.db"));
+        using var connection = log.File.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA page_size";
+        Assert.Equal((long)Embedded.EventLog.PageSize, (long)cmd.ExecuteScalar()!);
+        Assert.NotEqual(Embedded.SqliteFile.DefaultPageSize, Embedded.EventLog.PageSize);
+    }
+
+    [Fact]
     public async Task AppendAsync_ManyMegabytes_WalCopiedBackIntoTheDatabaseFile()
     {
         var log = Embedded.EventLog.For(Path.Combine(_dir.Path, "checkpoint.db"));

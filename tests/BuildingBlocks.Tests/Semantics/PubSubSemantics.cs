@@ -185,6 +185,12 @@ public abstract class PubSubSemantics
         { "empty id", new OutgoingEvent(Topic, "", "T", "{}"u8.ToArray()), "needs an id" },
         { "empty type", new OutgoingEvent(Topic, "id", "", "{}"u8.ToArray()), "needs a type" },
         { "not JSON", new OutgoingEvent(Topic, "id", "T", "{oops"u8.ToArray()), "not valid JSON" },
+        { "part of a checked payload", new OutgoingEvent(Topic, "id", "T", JsonPayload.Write("b", static (w, b) =>
+            {
+                w.WriteStartObject();
+                w.WriteString("a", b);
+                w.WriteEndObject();
+            })[..5]), "not valid JSON" },
         { "oversized", new OutgoingEvent(Topic, "id", "T", StateStoreExtensions.Serialize(new string('x', 1024 * 1024))), "limit" },
     };
 

@@ -67,6 +67,48 @@ public sealed class SqliteFileTests : IDisposable
         Assert.Equal(2L, Settings(again).Synchronous);
     }
 
+    private static long PageSize(SqliteFile file)
+    {
+        using var connection = file.OpenConnection();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA page_size";
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public void Open_NewFileWithAPageSize_FileHasItAndAnExistingOneKeepsItsOwn()
+    {
+        const string schema = "CREATE TABLE IF NOT EXISTS t (x INTEGER);";
+        var large = Path.Combine(_dir.Path, "large.db");
+        Assert.Equal(16384L, PageSize(SqliteFile.Open(large, schema, pageSize: 16384)));
+        Assert.Equal(16384L, PageSize(SqliteFile.Open(large, schema)));
+        var plain = Path.Combine(_dir.Path, "plain.db");
+        Assert.Equal((long)SqliteFile.DefaultPageSize, PageSize(SqliteFile.Open(plain, schema)));
+        Assert.Equal((long)SqliteFile.DefaultPageSize, PageSize(SqliteFile.Open(plain, schema, pageSize: 16384)));
+    }
+
+    [Fact]
+    public void OpenConnection_FileWithLargerPages_AutomaticCheckpointAfterTheDefaultsBytes()
+    {
+        const string schema = "CREATE TABLE IF NOT EXISTS t (x INTEGER);";
+        long AutoCheckpointPages(SqliteFile file)
+        {
+            using var connection = file.OpenConnection();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_autocheckpoint";
+            return (long)cmd.ExecuteScalar()!;
+        }
+        Assert.Equal(1000L, AutoCheckpointPages(SqliteFile.Open(Path.Combine(_dir.Path, "plain-wal.db"), schema)));
+        Assert.Equal(250L, AutoCheckpointPages(SqliteFile.Open(Path.Combine(_dir.Path, "large-wal.db"), schema, pageSize: 16384)));
+    }
+
+    [Theory]
+    [InlineData(256)]
+    [InlineData(12288)]
+    [InlineData(131072)]
+    public void Open_PageSizeNotAPowerOfTwoFrom512To65536_Throws(int pageSize) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => SqliteFile.Open(Path.Combine(_dir.Path, "bad.db"), "CREATE TABLE IF NOT EXISTS t (x INTEGER);", pageSize: pageSize));
+
     [Theory]
     [InlineData(null, SqliteSynchronous.Normal)]
     [InlineData("full", SqliteSynchronous.Full)]

@@ -128,6 +128,19 @@ public sealed class SqliteFeatureHistoryTests : FeatureHistoryContract, IDisposa
         Assert.Empty(await reader.GetAsync(new FeatureHistoryQuery("alpha158@1", "AAA", BarInterval.OneDay)));
     }
 
+    [Fact]
+    public async Task Initialize_NewFile_CreatedWithTheHistorysPageSize()
+    {
+        var path = Path.Combine(_dir, Guid.NewGuid().ToString("N"), SqliteFeatureHistoryReader.FileName);
+        await new SqliteFeatureHistory(path).InitializeAsync();
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA page_size";
+        Assert.Equal((long)SqliteFeatureHistory.PageSize, (long)cmd.ExecuteScalar()!);
+        Assert.NotEqual(Platform.BuildingBlocks.Embedded.SqliteFile.DefaultPageSize, SqliteFeatureHistory.PageSize);
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -23,9 +23,17 @@ public sealed class SqliteFile
 {
     private const string NormalPragmas = "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
     private const string FullPragmas = "PRAGMA busy_timeout=10000; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+
+    /// <summary>
+    /// WAL bytes after which a commit copies the WAL back into the file (SQLite's automatic checkpoint): SQLite's default
+    /// of 1,000 pages of its default size, kept in bytes whatever the file's page size, so larger pages do not make each
+    /// checkpoint (run inside a commit) longer.
+    /// </summary>
+    public const int AutoCheckpointBytes = 1000 * DefaultPageSize;
+
     private readonly string _connectionString;
     private readonly string _keptConnectionString;
-    private readonly string _pragmas;
+    private string _pragmas;
 
     private SqliteFile(string path, SqliteSynchronous synchronous)
     {
@@ -47,9 +55,21 @@ public sealed class SqliteFile
 
     public SqliteSynchronous Synchronous { get; }
 
-    /// <summary>Opens (creating if needed) the file and applies <paramref name="schema"/>; fails with a message naming the file.</summary>
-    public static SqliteFile Open(string path, string schema, SqliteSynchronous synchronous = SqliteSynchronous.Normal)
+    /// <summary>The file's page size (the one it was created with).</summary>
+    public int PageSize { get; private set; } = DefaultPageSize;
+
+    /// <summary>SQLite's own page size, which a file created without <c>pageSize</c> gets.</summary>
+    public const int DefaultPageSize = 4096;
+
+    /// <summary>
+    /// Opens (creating if needed) the file and applies <paramref name="schema"/>; fails with a message naming the file.
+    /// <paramref name="pageSize"/> (a power of two from 512 to 65,536) is the page size a new file is created with; a file
+    /// that exists keeps the one it was created with.
+    /// </summary>
+    public static SqliteFile Open(string path, string schema, SqliteSynchronous synchronous = SqliteSynchronous.Normal, int pageSize = DefaultPageSize)
     {
+        if (pageSize is < 512 or > 65536 || (pageSize & (pageSize - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, "A SQLite page size is a power of two from 512 to 65,536.");
         var full = System.IO.Path.GetFullPath(path);
         try
         {
@@ -64,6 +84,13 @@ public sealed class SqliteFile
         try
         {
             using var connection = file.OpenConnection();
+            // Only an empty file takes a page size, and only before it switches to WAL (SQLite ignores it otherwise).
+            if (pageSize != DefaultPageSize)
+            {
+                using var page = connection.CreateCommand();
+                page.CommandText = $"PRAGMA page_size={pageSize};";
+                page.ExecuteNonQuery();
+            }
             using (var wal = connection.CreateCommand())
             {
                 wal.CommandText = "PRAGMA journal_mode=WAL;";
@@ -74,6 +101,10 @@ public sealed class SqliteFile
             using var create = connection.CreateCommand();
             create.CommandText = schema;
             create.ExecuteNonQuery();
+            using var size = connection.CreateCommand();
+            size.CommandText = "PRAGMA page_size;";
+            file.PageSize = (int)(long)size.ExecuteScalar()!;
+            if (file.PageSize != DefaultPageSize) file._pragmas += $" PRAGMA wal_autocheckpoint={AutoCheckpointBytes / file.PageSize};";
         }
         catch (SqliteException ex)
         {

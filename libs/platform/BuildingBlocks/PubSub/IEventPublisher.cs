@@ -31,8 +31,13 @@ public static class EventPublisherExtensions
     public static Task PublishAsync<T>(this IEventPublisher publisher, T e, CancellationToken ct = default) where T : IIntegrationEvent =>
         publisher.PublishAsync(ToOutgoing(e), ct);
 
+    /// <summary>
+    /// The contract event as published: the state JSON of <paramref name="e"/>, written through the checking writer
+    /// (<see cref="JsonPayload"/>), so publishing does not read it through again.
+    /// </summary>
     public static OutgoingEvent ToOutgoing<T>(T e) where T : IIntegrationEvent =>
-        new(e.Topic, e.EventId, typeof(T).Name, StateStoreExtensions.Serialize(e), e.PartitionKey);
+        new(e.Topic, e.EventId, typeof(T).Name,
+            JsonPayload.Write(e, static (writer, e) => System.Text.Json.JsonSerializer.Serialize(writer, e, StateStoreExtensions.Json)), e.PartitionKey);
 }
 
 /// <summary>Publish limits and the topic allow-list, shared by both adapters.</summary>
@@ -67,6 +72,8 @@ public sealed class PubSubOptions
             throw new PublishRefusedException($"Unknown topic '{e.Topic}'. Known topics: {string.Join(", ", AllowedTopics.Order(StringComparer.Ordinal))}.");
         if (e.Data.Length > MaxPayloadBytes)
             throw new PublishRefusedException($"Event '{e.Id}' is {e.Data.Length} bytes, over the {MaxPayloadBytes}-byte limit for '{e.Topic}'.");
+        // A payload written through a checking JSON writer is one complete value already.
+        if (JsonPayload.IsCheckedJson(e.Data)) return;
         try
         {
             // One complete JSON value, read through without building a document (no allocation per event).
