@@ -16,7 +16,11 @@ using Platform.TestSupport;
 
 namespace Platform.Bench.Gateway;
 
-/// <summary>Starts the real apps on 127.0.0.1:0 for the HTTP benchmarks, and a simple closed-loop load generator.</summary>
+/// <summary>
+/// Starts the real apps on 127.0.0.1:0 for the HTTP benchmarks, and a simple closed-loop load generator. Every host's content
+/// root is the binaries' folder: a host watches its content root's whole tree, and run from /tmp that is thousands of
+/// directories whose every write (the benchmarks' own SQLite files) it would be woken for.
+/// </summary>
 internal static class BenchApps
 {
     public static string Address(WebApplication app) =>
@@ -25,7 +29,7 @@ internal static class BenchApps
     /// <summary>A backend answering every path with a small JSON body: HTTP/1.1 on its first address, cleartext HTTP/2 on its second.</summary>
     public static async Task<WebApplication> StartBackendAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(System.Net.IPAddress.Loopback, 0);
@@ -45,7 +49,7 @@ internal static class BenchApps
     /// <summary>A plain YARP proxy: one catch-all route to <paramref name="backend"/>, no authentication, no limits, no logging.</summary>
     public static async Task<WebApplication> StartPlainProxyAsync(string backend, bool h2c)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.AddReverseProxy().LoadFromMemory(

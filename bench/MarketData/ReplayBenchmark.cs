@@ -30,7 +30,7 @@ public sealed class ReplayBenchmark : IBenchmark
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
         var dataDir = Path.Combine(context.WorkDir, "data");
-        var builder = WebApplication.CreateBuilder();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration["Runtime:Mode"] = "embedded";
         builder.Configuration["DataDir"] = dataDir;
         builder.Configuration["MarketData:Demo:Enabled"] = "false";
