@@ -161,3 +161,43 @@ public sealed class DriftLoopTests() : RegimeChangeTest(seed: 21, new Dictionary
         Assert.Equal("qlike", quality.Windows[0].Metric);
     }
 }
+
+/// <summary>
+/// A monitor that falls behind: every prediction is stored before the bars that settle it, then one bar settles them all
+/// at once (as when bars run ahead of the predictions, or after an import). The regime change is that of
+/// <see cref="DriftLoopTests"/>.
+/// </summary>
+public sealed class DriftCatchUpTests : IAsyncLifetime
+{
+    private const int TrainEnd = 299;
+    private const int ChangeAt = 400;
+    private readonly List<Platform.Quant.Bar> _bars = RegimeSeries.Generate(500, 21, changeAt: ChangeAt);
+    private MonitoringHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await MonitoringHost.StartAsync(new Dictionary<string, string?> { ["Monitoring:Drift:WindowSize"] = "60" });
+        await _host.WriteBarsAsync("AAA", _bars.Take(TrainEnd + 1).ToList());
+        await _host.RegisterAsync("vol", MonitoringHost.Lineage("volatility", 5, ["AAA"], _bars[0].Time, _bars[TrainEnd].Time));
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task CatchUp_OneBarSettlesEveryStoredPrediction_DriftFoundWhereTheChangeBegan()
+    {
+        var predictions = _bars.Count - TrainEnd - 1;
+        for (var t = TrainEnd + 1; t < _bars.Count; t++)
+            await _host.Publisher.PublishAsync(new PredictionMade($"v{t}", "vol", 1, "AAA", _bars[t].Time, 5, 0.02, "1d", "volatility"));
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Predictions == predictions, "stored");
+
+        await _host.WriteBarsAsync("AAA", _bars.Skip(TrainEnd + 1).ToList());
+        await _host.PublishBarAsync("AAA", _bars[^1]);
+        await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Outcomes == predictions - 5, "joined");
+
+        var drift = await _host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
+        var first = drift.Detections.MinBy(d => d.WindowEnd)!;
+        Assert.True(first.WindowEnd > _bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {_bars[ChangeAt].Time:o}");
+        Assert.True(first.WindowEnd <= _bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
+    }
+}

@@ -56,7 +56,12 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
         if (_evaluated.TryGetValue(key, out var done) && done >= windowEnd) return null;
         var facts = await catalog.FindAsync(model, version, ct);
         if (facts is null) return null;
-        var window = await store.QueryAsync(new PredictionQuery(model, version, To: windowEnd.AddTicks(1), JoinedOnly: true, Limit: o.WindowSize), ct);
+        // The newest predictions whose outcomes were known by the window's end. A join that caught up has also joined
+        // predictions made up to a horizon before it whose outcomes became known later: they belong to later windows.
+        var pastHorizon = facts.Horizon * Math.Max(1, facts.Symbols.Count);
+        var window = (await store.QueryAsync(new PredictionQuery(model, version, To: windowEnd.AddTicks(1), JoinedOnly: true,
+                Limit: o.WindowSize + pastHorizon), ct))
+            .Where(w => w.Outcome!.KnownAt <= windowEnd).Take(o.WindowSize).ToList();
         if (window.Count < o.WindowSize) return null;
 
         var subjects = await AssessAsync(facts, interval, window, ct);

@@ -9,7 +9,10 @@ namespace Platform.Monitoring.Outcomes;
 /// <summary>
 /// Joins predictions with their realised targets as bars arrive: for a bar of (symbol, interval) at time T, every
 /// stored prediction of that series made before T without an outcome whose horizon has passed gets one. Outcomes are
-/// written once (a redelivered bar finds nothing pending); then drift is evaluated for the models that got outcomes.
+/// written once (a redelivered bar finds nothing pending); then drift is evaluated for the models that got outcomes, at
+/// every bar where one of those outcomes became known, oldest first. A join that catches up (predictions stored after
+/// the bars that settle them, or a monitor behind the market) thus evaluates the same windows as one that kept pace,
+/// instead of only the window ending at T: a drift is found where it began, however late the join ran.
 /// </summary>
 public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, MonitoringOptions options, IDriftEvaluator drift,
     MonitoringMetrics metrics, TimeProvider clock)
@@ -19,7 +22,7 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
     {
         var barInterval = BarInterval.Parse(interval);
         var total = 0;
-        var touched = new Dictionary<(string Model, int Version), int>();
+        var known = new Dictionary<(string Model, int Version), SortedSet<DateTimeOffset>>();
         while (true)
         {
             var pending = await store.GetPendingAsync(symbol, barInterval.Name, upTo, options.Outcomes.BatchSize, ct);
@@ -37,7 +40,8 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
                 var spec = new TargetSpec(TargetSpec.ParseKind(p.Target), p.Horizon);
                 if (math.Outcome(math.DecisionBar(p.Time), spec) is not { } o || double.IsNaN(o.Realised)) continue;
                 outcomes.Add(new OutcomeRecord(p.RequestId, o.Realised, o.Last, o.Trailing, o.KnownAt, now));
-                touched[(p.Model, p.Version)] = touched.GetValueOrDefault((p.Model, p.Version)) + 1;
+                if (!known.TryGetValue((p.Model, p.Version), out var ends)) known[(p.Model, p.Version)] = ends = [];
+                ends.Add(o.KnownAt);
             }
             var written = await store.AddOutcomesAsync(outcomes, ct);
             total += written;
@@ -45,8 +49,9 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
             // A full page with nothing due means the rest is not due either (pending is oldest first).
             if (pending.Count < options.Outcomes.BatchSize || outcomes.Count == 0) break;
         }
-        foreach (var ((model, version), _) in touched)
-            await drift.EvaluateAsync(model, version, barInterval, upTo, ct);
+        foreach (var ((model, version), ends) in known)
+            foreach (var end in ends)
+                await drift.EvaluateAsync(model, version, barInterval, end, ct);
         return total;
     }
 }
