@@ -120,12 +120,8 @@ public sealed class SqliteFeatureHistory : SqliteFeatureHistoryReader, IFeatureH
         WHERE features.feature_values <> excluded.feature_values
         """;
 
-    /// <summary>
-    /// The page size of a new history file. A row holds a vector of a kilobyte or more, so 4 KiB pages hold two or three:
-    /// 16 KiB pages take a quarter of the page writes (WAL and checkpoint) and b-tree work per row. A file created with
-    /// other pages keeps them.
-    /// </summary>
-    public const int PageSize = 16384;
+    /// <summary>The page size of a new history file (a vector of a kilobyte or more per row); a file created with other pages keeps them.</summary>
+    public const int PageSize = SqliteFile.LargeRowPageSize;
 
     private readonly Lazy<SqliteFile> _file;
 

@@ -40,12 +40,8 @@ public sealed class EventLog
         ) WITHOUT ROWID;
         """;
 
-    /// <summary>
-    /// The page size of a new log file. Events of a kilobyte or two fill 4 KiB pages two or three at a time, and every
-    /// page costs a write to the WAL, a read and a write when checkpointed, and its b-tree bookkeeping: with 16 KiB pages
-    /// a batch of events takes a quarter of the system calls. A file created with other pages keeps them.
-    /// </summary>
-    public const int PageSize = 16384;
+    /// <summary>The page size of a new log file (events of a kilobyte or two); a file created with other pages keeps them.</summary>
+    public const int PageSize = SqliteFile.LargeRowPageSize;
 
     /// <summary>The component name and content type every delivered event carries.</summary>
     public const string PubSubName = "pubsub";
@@ -271,7 +267,8 @@ public sealed class EventLog
     /// this after each commit how much it wrote; about every 4 MiB a passive checkpoint (one that never waits for readers
     /// or writers) runs on another connection. A checkpoint that runs beside the writer may not catch up with it, and the
     /// WAL restarts from its beginning only after one has: when the WAL has passed 64 MiB, the write loop runs the next
-    /// checkpoint itself between two commits, as SQLite would have, so it cannot grow without bound.
+    /// checkpoint itself between two commits, as SQLite would have, so it cannot grow without bound; it does the same after
+    /// a background checkpoint failed, until one of its own succeeds.
     /// </summary>
     private sealed class Checkpointer
     {
@@ -302,8 +299,15 @@ public sealed class EventLog
         {
             if (_catchUp)
             {
-                _catchUp = false;
-                Checkpoint(connection);
+                try
+                {
+                    Checkpoint(connection);
+                    _catchUp = false;
+                }
+                catch (SqliteException)
+                {
+                    // Still due: tried again after the next commit, which has already been answered.
+                }
             }
             _sinceLast += bytes;
             if (_sinceLast < EveryBytes) return;
@@ -325,7 +329,9 @@ public sealed class EventLog
                 }
                 catch (Exception)
                 {
-                    // A failed checkpoint loses nothing (the WAL keeps every commit); the next one tries again.
+                    // A failed checkpoint loses nothing (the WAL keeps every commit). The write loop runs the next one
+                    // itself after its next commit, as SQLite would have, rather than waiting for another 4 MiB.
+                    _catchUp = true;
                     connection?.Dispose();
                     connection = null;
                 }
