@@ -194,8 +194,11 @@ public sealed class DriftCatchUpTests : IAsyncLifetime
         await _host.WriteBarsAsync("AAA", _bars.Skip(TrainEnd + 1).ToList());
         await _host.PublishBarAsync("AAA", _bars[^1]);
         await MonitoringHost.EventuallyAsync(async () => (await _host.Store.CountAsync("vol")).Outcomes == predictions - 5, "joined");
+        // Drift is evaluated once the join has written its outcomes, window by window, oldest first.
+        DriftResponse drift = null!;
+        await MonitoringHost.EventuallyAsync(async () =>
+            (drift = await _host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift")).Detections.Count > 0, "a drift detected");
 
-        var drift = await _host.GetAsync<DriftResponse>("/v1/monitoring/models/vol/drift");
         var first = drift.Detections.MinBy(d => d.WindowEnd)!;
         Assert.True(first.WindowEnd > _bars[ChangeAt].Time, $"first detection at {first.WindowEnd:o}, the change is at {_bars[ChangeAt].Time:o}");
         Assert.True(first.WindowEnd <= _bars[ChangeAt + 60].Time, $"first detection at {first.WindowEnd:o}, more than a window after the change");
