@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using Platform.Gateway.Identity;
 using Platform.ServiceDefaults;
 
@@ -130,6 +131,84 @@ public sealed class ExposureTests
 
         Assert.Null(host.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
         Assert.StartsWith($"00-{trace}-", echo!.Headers["traceparent"], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("01")]
+    [InlineData("00")]
+    public async Task Proxy_NoTraceExporter_ForwardsTheCallersTraceUnderItsOwnSpanWithTheCallersSamplingFlag(string flags)
+    {
+        await using var host = await GatewayHost.StartAsync();
+        var key = await host.CreateKeyAsync("standard", Scopes.MarketRead);
+        var trace = ActivityTraceId.CreateRandom();
+        var callerSpan = ActivitySpanId.CreateRandom();
+        using var request = host.Request(HttpMethod.Get, "/v1/market/symbols", key);
+        request.Headers.Add("traceparent", $"00-{trace}-{callerSpan}-{flags}");
+
+        var echo = await (await host.Http.SendAsync(request)).Content.ReadFromJsonAsync<EchoReply>();
+
+        var forwarded = echo!.Headers["traceparent"];
+        Assert.Matches($"^00-{trace}-[0-9a-f]{{16}}-{flags}$", forwarded);
+        Assert.DoesNotContain(callerSpan.ToHexString(), forwarded);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("Critical", true)]
+    public async Task Proxy_LogWrittenDuringARequest_CarriesItsTraceIdAndTheRequestScopeOnlyWhenConfigured(string? hostingLevel, bool requestScope)
+    {
+        var logs = new ScopeCapture();
+        var settings = new Dictionary<string, string?>
+        {
+            // A refused connection: the proxy logs a warning inside the request.
+            ["ReverseProxy:Clusters:marketdata:Destinations:primary:Address"] = "http://127.0.0.1:1",
+        };
+        if (hostingLevel is not null) settings[ServiceDefaultsExtensions.RequestLogLevelKey] = hostingLevel;
+        await using var host = await GatewayHost.StartAsync(settings, b => b.Logging.AddProvider(logs));
+        var key = await host.CreateKeyAsync("standard", Scopes.MarketRead);
+        var trace = ActivityTraceId.CreateRandom();
+        using var request = host.Request(HttpMethod.Get, "/v1/market/symbols", key);
+        request.Headers.Add("traceparent", $"00-{trace}-{ActivitySpanId.CreateRandom()}-00");
+
+        using var response = await host.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = Assert.Single(logs.Entries, e => e.Category == "Yarp.ReverseProxy.Forwarder.HttpForwarder" && e.Level == LogLevel.Warning
+            && e.Message.StartsWith("Request:", StringComparison.Ordinal));
+        Assert.Equal(trace.ToHexString(), error.Scope["TraceId"]);
+        Assert.Equal(requestScope, error.Scope.ContainsKey("RequestPath"));
+    }
+
+    /// <summary>Every entry with the values of the scopes it was written in, as a console logger with scopes would show them.</summary>
+    private sealed class ScopeCapture : ILoggerProvider, ISupportExternalScope
+    {
+        private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
+
+        public System.Collections.Concurrent.ConcurrentQueue<(string Category, LogLevel Level, string Message, Dictionary<string, object?> Scope)> Entries { get; } = new();
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose() { }
+
+        private sealed class Logger(ScopeCapture owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => owner._scopes.Push(state);
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var scope = new Dictionary<string, object?>();
+                owner._scopes.ForEachScope((value, values) =>
+                {
+                    if (value is IEnumerable<KeyValuePair<string, object?>> pairs)
+                        foreach (var (k, v) in pairs) values[k] = v;
+                }, scope);
+                owner.Entries.Enqueue((category, logLevel, formatter(state, exception), scope));
+            }
+        }
     }
 
     [Fact]
