@@ -12,6 +12,9 @@ public sealed class LatencyRecorder(int capacity = 1024)
     public void Add(TimeSpan elapsed) => _micros.Add(elapsed.TotalMicroseconds);
     public void AddTicks(long stopwatchTicks) => _micros.Add(stopwatchTicks * 1_000_000.0 / Stopwatch.Frequency);
 
+    /// <summary>Adds every sample of <paramref name="other"/>.</summary>
+    public void AddAll(LatencyRecorder other) => _micros.AddRange(other._micros);
+
     public double Percentile(double p)
     {
         if (_micros.Count == 0) return double.NaN;

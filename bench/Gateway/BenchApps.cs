@@ -199,9 +199,11 @@ internal static class BenchApps
 
     /// <summary>
     /// Starts the gateway process on the embedded runtime with every cluster pointed at <paramref name="backend"/>, logging at
-    /// Warning as in production and <c>./platform run</c>, and a key (scope market:read) of a tier too large to limit the load.
+    /// Warning as in production and <c>./platform run</c>, and a key (scope market:read) of a tier too large to limit the load;
+    /// <paramref name="extra"/> settings (configuration keys or environment variables) go over those.
     /// </summary>
-    public static async Task<GatewayProcess> StartGatewayProcessAsync(string dataDir, string backend, string transport, CancellationToken ct)
+    public static async Task<GatewayProcess> StartGatewayProcessAsync(string dataDir, string backend, string transport, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? extra = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -212,29 +214,20 @@ internal static class BenchApps
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var app in AppTopology.Services) settings[$"ReverseProxy:Clusters:{app.AppId}:Destinations:primary:Address"] = backend;
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) settings[k] = v;
         string key;
         await using (var store = OfflineKeyStore.Open(dataDir, settings.ToDictionary(s => s.Key, s => (string?)s.Value)))
             key = (await store.Keys.CreateAsync("bench", "bench", [Scopes.MarketRead], null, ct)).Token;
         var child = await ServiceChildProcess.StartAsync("Gateway", dataDir, settings, TimeSpan.FromSeconds(60));
         try
         {
-            return new GatewayProcess(child, ChildProcess("Platform.Gateway.dll"), key);
+            return new GatewayProcess(child, Process.GetProcessById(child.ProcessId), key);
         }
         catch
         {
             child.Dispose();
             throw;
         }
-    }
-
-    /// <summary>The running child of this process whose command line names <paramref name="dll"/> (Linux: /proc).</summary>
-    private static Process ChildProcess(string dll)
-    {
-        foreach (var task in Directory.GetDirectories("/proc/self/task"))
-            foreach (var pid in ReadOrEmpty(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                if (ReadOrEmpty($"/proc/{pid}/cmdline").Contains(dll, StringComparison.Ordinal))
-                    return Process.GetProcessById(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture));
-        throw new InvalidOperationException($"No child process runs {dll} (its CPU time is read from /proc, which this benchmark needs).");
     }
 
     /// <summary>A file under /proc, or empty when its thread or process ended while the list was read.</summary>

@@ -11,70 +11,140 @@ namespace Platform.Bench.Gateway;
 /// and through the gateway (client limits, API key, scope, tier bucket, X-Principal), in one run, for each transport of the
 /// hop. Both proxies run as their own processes, as they do in production, each warmed up until its tiered compilation
 /// settles: the gateway from its real entry point (its telemetry instruments only itself), the plain proxy from this
-/// executable. Each proxy runs only during its own phase.
+/// executable. The three are measured in short phases taken in turn over several rounds (the order rotating), and the
+/// ratios are the medians of the rounds' ratios: on a shared machine whose speed drifts from minute to minute, phases
+/// measured minutes apart compare the drift as much as the proxies.
 /// </summary>
 public sealed class GatewayThroughputBenchmark : IBenchmark
 {
     public string Name => "gateway";
     public string Description => "HTTP req/s, p50/p99 and CPU per request: direct vs plain YARP vs the gateway process (API key + limits), hop over h2c and HTTP/1.1";
 
+    private sealed record Phase(string Name, Func<HttpRequestMessage> Request, BenchApps.ServerProcess? Server);
+
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
         const int connections = 16;
-        var duration = TimeSpan.FromSeconds(context.Quick ? 3 : 10);
+        var rounds = context.Quick ? 3 : 5;
+        var length = TimeSpan.FromSeconds(context.Quick ? 2 : 4);
         await using var backend = await BenchApps.StartBackendAsync();
         var backendUrl = BenchApps.Address(backend);
         var backendH2c = BenchApps.H2cAddress(backend);
 
-        context.Line($"load: {connections} connections, {duration.TotalSeconds:0} s each after as long a warm-up (the gateway's process starts cold), " +
-            "in-process HttpClient over HTTP/1.1 (shares the 2 cores with the servers); CPU: this process (load and backend), plus the proxy's process in its phase");
-        var direct = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, backendUrl + "/v1/market/bars"), warmUp: duration);
-        context.Line($"direct            : {Figures(direct)}");
+        context.Line($"load: {connections} connections, in-process HttpClient over HTTP/1.1 (shares the 2 cores with the servers); for each hop " +
+            $"{rounds} rounds of {length.TotalSeconds:0} s phases, direct, plain YARP and the gateway in turn (the order rotating), after each proxy's " +
+            "warm-up (the processes start cold); ratios: the median of the rounds' ratios; CPU: this process (load and backend), plus the proxy's process in its phase");
+        HttpRequestMessage Direct() => new(HttpMethod.Get, backendUrl + "/v1/market/bars");
+        await BenchApps.RunAsync(connections, length, Direct, warmUp: TimeSpan.Zero);
+        var hops = context.Args?.Contains("--h2c-only") == true ? new[] { true } : [true, false];
+        // --variant "KEY=VALUE;...": a second gateway process with these settings, measured in the same rounds.
+        var variantSettings = Option(context, "--variant")?.Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--variant: '{kv[0]}' has no value."));
+        if (variantSettings is not null) context.Line($"variant: a second gateway process with {string.Join(", ", variantSettings.Select(s => s.Key + "=" + s.Value))}");
         string? summary = null;
-        foreach (var h2c in new[] { true, false })
+        foreach (var h2c in hops)
         {
             var transport = h2c ? "h2c" : "http1";
             var destination = h2c ? backendH2c : backendUrl;
-            BenchApps.LoadResult yarp;
-            using (var plain = await BenchApps.PlainProxyProcess.StartAsync(destination, h2c, ct))
+            using var plain = await BenchApps.PlainProxyProcess.StartAsync(destination, h2c, ct);
+            using var gateway = await BenchApps.StartGatewayProcessAsync(Path.Combine(context.WorkDir, "gw-" + transport), destination, transport, ct);
+            using var variant = variantSettings is null ? null
+                : await BenchApps.StartGatewayProcessAsync(Path.Combine(context.WorkDir, "gw-variant-" + transport), destination, transport, ct, variantSettings);
+            var plainUrl = plain.Url + "/v1/market/bars";
+            HttpRequestMessage Plain() => new(HttpMethod.Get, plainUrl);
+            Func<HttpRequestMessage> Through(BenchApps.GatewayProcess process) => () =>
             {
-                var plainUrl = plain.Url + "/v1/market/bars";
-                var (plainWarm, plainCompiled) = await WarmUpAsync(plain, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2),
-                    () => new HttpRequestMessage(HttpMethod.Get, plainUrl), warmUp: TimeSpan.Zero));
-                yarp = await BenchApps.RunAsync(connections, duration, () => new HttpRequestMessage(HttpMethod.Get, plainUrl), serverCpu: plain.CpuTime, warmUp: duration);
-                context.Line($"plain YARP ({transport,-5}): {Figures(yarp)}  (proxy process alone {yarp.ServerCpuPerRequest.TotalMicroseconds:F1} us/request; " +
-                    $"warmed up for {plainWarm.TotalSeconds:F0} s{(plainCompiled ? "" : ", tiered compilation still busy")})");
+                var r = new HttpRequestMessage(HttpMethod.Get, process.Url + "/v1/market/bars");
+                r.Headers.Add("X-Api-Key", process.Key);
+                return r;
+            };
+            var viaGateway = Through(gateway);
+            List<(string Name, BenchApps.ServerProcess Server, Func<HttpRequestMessage> Request)> proxies = [("plain YARP", plain, Plain), ("gateway", gateway, viaGateway)];
+            if (variant is not null) proxies.Add(("variant", variant, Through(variant)));
+            foreach (var (name, server, request) in proxies)
+            {
+                var (warm, compiled) = await WarmUpAsync(server, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2), request, warmUp: TimeSpan.Zero));
+                context.Line($"{name,-10} ({transport,-5}): warmed up for {warm.TotalSeconds:F0} s, " +
+                    (compiled ? "until its tiered compilation was done" : "and its tiered compilation was still busy (measured anyway)"));
             }
 
-            using var gateway = await BenchApps.StartGatewayProcessAsync(Path.Combine(context.WorkDir, "gw-" + transport), destination, transport, ct);
-            var gatewayUrl = gateway.Url + "/v1/market/bars";
-            HttpRequestMessage Request()
+            Phase[] phases = [new("direct", Direct, null), .. proxies.Select(p => new Phase(p.Name, p.Request, p.Server))];
+            var results = phases.Select(_ => new List<BenchApps.LoadResult>()).ToArray();
+            var vsYarpByRound = new List<double>();
+            var vsDirectByRound = new List<double>();
+            for (var round = 0; round < rounds; round++)
             {
-                var r = new HttpRequestMessage(HttpMethod.Get, gatewayUrl);
-                r.Headers.Add("X-Api-Key", gateway.Key);
-                return r;
+                for (var k = 0; k < phases.Length; k++)
+                {
+                    var i = (k + round) % phases.Length;
+                    results[i].Add(await BenchApps.RunAsync(connections, length, phases[i].Request, serverCpu: phases[i].Server is { } s ? s.CpuTime : null,
+                        warmUp: TimeSpan.FromMilliseconds(500)));
+                }
+                var (d, y, g) = (results[0][round], results[1][round], results[2][round]);
+                var variantRound = variant is null ? "" : $", variant {results[3][round].RequestsPerSecond:N0} ({results[3][round].ServerCpuPerRequest.TotalMicroseconds:F1} us, " +
+                    $"{results[3][round].RequestsPerSecond / g.RequestsPerSecond:F2} x the gateway)";
+                vsYarpByRound.Add(g.RequestsPerSecond / y.RequestsPerSecond);
+                vsDirectByRound.Add(g.RequestsPerSecond / d.RequestsPerSecond);
+                context.Line($"  round {round + 1} ({transport}): direct {d.RequestsPerSecond:N0}, plain YARP {y.RequestsPerSecond:N0} ({y.ServerCpuPerRequest.TotalMicroseconds:F1} us), " +
+                    $"gateway {g.RequestsPerSecond:N0} ({g.ServerCpuPerRequest.TotalMicroseconds:F1} us) req/s (proxy process per request): " +
+                    $"gateway/plain YARP {vsYarpByRound[^1]:F2}, gateway/direct {vsDirectByRound[^1]:F2}{variantRound}");
             }
-            var (warm, compiled) = await WarmUpAsync(gateway, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2), Request, warmUp: TimeSpan.Zero));
-            context.Line($"gateway    ({transport,-5}): warmed up for {warm.TotalSeconds:F0} s, " +
-                (compiled ? "until its tiered compilation was done" : "and its tiered compilation was still busy (measured anyway)"));
-            var proxied = await BenchApps.RunAsync(connections, duration, Request, serverCpu: gateway.CpuTime, warmUp: duration);
+            var direct = Merge(results[0]);
+            var yarp = Merge(results[1]);
+            var proxied = Merge(results[2]);
+            context.Line($"direct     ({transport,-5}): {Figures(direct)}");
+            context.Line($"plain YARP ({transport,-5}): {Figures(yarp)}  (proxy process alone {yarp.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
             context.Line($"gateway    ({transport,-5}): {Figures(proxied)}  (gateway process alone {proxied.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
-            var vsDirect = proxied.RequestsPerSecond / direct.RequestsPerSecond;
-            var vsYarp = proxied.RequestsPerSecond / yarp.RequestsPerSecond;
+            if (variant is not null)
+            {
+                var other = Merge(results[3]);
+                context.Line($"variant    ({transport,-5}): {Figures(other)}  (its process alone {other.ServerCpuPerRequest.TotalMicroseconds:F1} us/request): " +
+                    $"{Median(results[3].Zip(results[2], (v, g) => v.RequestsPerSecond / g.RequestsPerSecond).ToList()):F2} x the gateway, " +
+                    $"{Median(results[3].Zip(results[1], (v, y) => v.RequestsPerSecond / y.RequestsPerSecond).ToList()):F2} x plain YARP (medians)");
+            }
+            var vsDirect = Median(vsDirectByRound);
+            var vsYarp = Median(vsYarpByRound);
+            var yarpVsDirect = Median(results[1].Zip(results[0], (y, d) => y.RequestsPerSecond / d.RequestsPerSecond).ToList());
             var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;
             var addedVsYarp = (proxied.Latency.Percentile(50) - yarp.Latency.Percentile(50)) / 1000;
             var hopCpu = yarp.CpuPerRequest - direct.CpuPerRequest;
             var gatewayCpu = proxied.CpuPerRequest - direct.CpuPerRequest;
-            context.Line($"  hop {transport}: gateway/direct {vsDirect:F2} (target >= 0.4); gateway/plain YARP {vsYarp:F2} (target >= 0.85); " +
-                $"plain YARP/direct {yarp.RequestsPerSecond / direct.RequestsPerSecond:F2}; added p50 vs direct {added:F3} ms (target <= 1 ms), vs plain YARP {addedVsYarp:F3} ms");
+            context.Line($"  hop {transport}: gateway/direct {vsDirect:F2} (target >= 0.4; rounds {Range(vsDirectByRound)}); gateway/plain YARP {vsYarp:F2} " +
+                $"(target >= 0.85; rounds {Range(vsYarpByRound)}); plain YARP/direct {yarpVsDirect:F2}; added p50 vs direct {added:F3} ms (target <= 1 ms), vs plain YARP {addedVsYarp:F3} ms");
             context.Line($"  hop {transport}: CPU added per request vs direct: plain YARP {hopCpu.TotalMicroseconds:F1} us, gateway {gatewayCpu.TotalMicroseconds:F1} us " +
                 $"({gatewayCpu / hopCpu:F2} x plain YARP)");
             summary ??= $"gateway: {proxied.RequestsPerSecond:F0} req/s over h2c ({vsDirect:F2} vs direct {direct.RequestsPerSecond:F0} req/s, " +
-                $"{vsYarp:F2} vs plain YARP {yarp.RequestsPerSecond:F0} req/s; p50 +{added:F3} ms vs direct; " +
-                $"{gatewayCpu.TotalMicroseconds:F1} us CPU added per request, {gatewayCpu / hopCpu:F2} x plain YARP)";
+                $"{vsYarp:F2} vs plain YARP {yarp.RequestsPerSecond:F0} req/s, medians of {rounds} rounds; p50 +{added:F3} ms vs direct; " +
+                $"gateway process {proxied.ServerCpuPerRequest.TotalMicroseconds:F1} us per request, plain YARP's {yarp.ServerCpuPerRequest.TotalMicroseconds:F1} us)";
         }
         return summary!;
     }
+
+    /// <summary>Several phases of one kind as one: their requests over their time, their samples, CPU per request weighted by requests.</summary>
+    private static BenchApps.LoadResult Merge(IReadOnlyList<BenchApps.LoadResult> phases)
+    {
+        var latency = new LatencyRecorder(phases.Sum(p => p.Latency.Count));
+        foreach (var p in phases) latency.AddAll(p.Latency);
+        var requests = phases.Sum(p => p.Requests);
+        var seconds = phases.Sum(p => p.Requests / p.RequestsPerSecond);
+        TimeSpan PerRequest(Func<BenchApps.LoadResult, TimeSpan> of) => requests == 0 ? TimeSpan.Zero : phases.Aggregate(TimeSpan.Zero, (sum, p) => sum + of(p) * p.Requests) / requests;
+        return new BenchApps.LoadResult(requests / seconds, latency, phases.Sum(p => p.Failures), requests, PerRequest(p => p.CpuPerRequest), PerRequest(p => p.ServerCpuPerRequest));
+    }
+
+    private static string? Option(BenchContext context, string name)
+    {
+        var args = context.Args ?? [];
+        var at = args.ToList().IndexOf(name);
+        return at < 0 ? null : at + 1 < args.Count ? args[at + 1] : throw new ArgumentException($"{name} needs a value.");
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string Range(List<double> values) => $"{values.Min():F2} to {values.Max():F2}";
 
     /// <summary>
     /// Load until the gateway's tiered-compilation thread spent under 1 % of a 2 s round (at most 60 s): a process started

@@ -29,6 +29,9 @@ public sealed partial class ServiceChildProcess : IDisposable
     public Uri? BaseAddress { get; private set; }
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The service's process id (it runs in the process this started, not in a child of it).</summary>
+    public int ProcessId => _process.Id;
+
     public string Output
     {
         get
