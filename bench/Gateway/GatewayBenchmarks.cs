@@ -25,7 +25,7 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
         const int connections = 16;
-        var rounds = context.Quick ? 3 : 5;
+        var rounds = context.IntOption("--rounds", context.Quick ? 3 : 5);
         var length = TimeSpan.FromSeconds(context.Quick ? 2 : 4);
         await using var backend = await BenchApps.StartBackendAsync();
         var backendUrl = BenchApps.Address(backend);

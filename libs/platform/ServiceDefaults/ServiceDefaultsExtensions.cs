@@ -28,9 +28,6 @@ public static class ServiceDefaultsExtensions
     /// <summary>The platform's own meters: every <c>new Meter("Platform.…")</c> in the services and libraries.</summary>
     public const string PlatformMeters = "Platform.*";
 
-    /// <summary>The level of ASP.NET Core's per-request hosting logger (its request lines and request log scope): None by default.</summary>
-    public const string RequestLogLevelKey = "Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics";
-
     private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     /// <summary>The header a Dapr sidecar sends its app when the app token is set (<c>dapr.io/app-token-secret</c>).</summary>
@@ -64,16 +61,6 @@ public static class ServiceDefaultsExtensions
             .AddCheck<StateStoreHealthCheck>("statestore", tags: ["ready"]);
 
         builder.Logging.ClearProviders();
-        // ASP.NET Core's hosting logger writes a line as each request starts and ends (Information) and, whenever it is on
-        // at any level, opens a log scope (request id and path) around every request, which costs every request several
-        // microseconds whether anything is logged or not. It is off unless configured; log lines written during a request
-        // still carry the request's trace and span ids (the logger factory's activity tracking), and RequestTraceContext
-        // keeps the request's activity for them. Configuration still decides: Critical brings the scope back, Information
-        // the lines too.
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
-        {
-            InitialData = [new(RequestLogLevelKey, nameof(LogLevel.None))],
-        });
         if (builder.Configuration["Logging:Format"] == "text")
             builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         else
@@ -95,8 +82,7 @@ public static class ServiceDefaultsExtensions
         // Spans are recorded only when they go somewhere. Without an exporter, ASP.NET Core still starts its request
         // activity (logs and problem details carry its trace id) and W3C traceparent still flows in and out of HTTP
         // calls and pub/sub events; only the per-request span recording, which nobody would read, is left out.
-        if (string.IsNullOrEmpty(otlp)) RequestTraceContext.Keep();
-        else
+        if (!string.IsNullOrEmpty(otlp))
         {
             telemetry.WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsManagementPath(context.Request.Path))
@@ -223,30 +209,4 @@ public sealed class StateStoreHealthCheck(IStateStoreProvider stores) : IHealthC
             return HealthCheckResult.Unhealthy("The state store is not reachable: " + ex.Message, ex);
         }
     }
-}
-
-/// <summary>
-/// Keeps ASP.NET Core's request activity when spans are not recorded. The framework starts it only when something asks: a
-/// listener of its activity source, or its hosting logger being on, which the service defaults turn off. This listener
-/// asks for the trace context alone (no tags, nothing recorded), so logs and problem details carry the request's trace id
-/// and <c>traceparent</c> flows on to the services; a caller's sampled trace stays sampled (all data is asked for then,
-/// as a recording tracer downstream expects of its parent). One listener for the process, however many hosts it runs.
-/// </summary>
-internal static class RequestTraceContext
-{
-    public const string SourceName = "Microsoft.AspNetCore";
-
-    private static readonly Lazy<ActivityListener> Listener = new(() =>
-    {
-        var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == SourceName,
-            Sample = static (ref ActivityCreationOptions<ActivityContext> options) =>
-                (options.Parent.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData,
-        };
-        ActivitySource.AddActivityListener(listener);
-        return listener;
-    });
-
-    public static void Keep() => _ = Listener.Value;
 }

@@ -40,8 +40,7 @@ public static class CorrelationId
         var feature = new Feature(context.Response, id);
         context.Features.Set(feature);
         context.Response.OnStarting(Feature.EchoAsync, feature);
-        // A tag is kept only where the span is recorded; an activity kept for its trace context alone would just carry it.
-        if (Activity.Current is { IsAllDataRequested: true } activity) activity.SetTag("correlation.id", id);
+        Activity.Current?.SetTag("correlation.id", id);
         return next(context);
     });
 
