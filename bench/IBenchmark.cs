@@ -20,6 +20,16 @@ public sealed record BenchContext(string WorkDir, TextWriter Out, string? Shared
 {
     public void Line(string text) => Out.WriteLine(text);
 
+    /// <summary>The text after <paramref name="name"/> on the command line, or null when <paramref name="name"/> is absent.</summary>
+    public string? Option(string name)
+    {
+        var args = Args ?? [];
+        for (var i = 0; i < args.Count; i++)
+            if (args[i] == name)
+                return i + 1 < args.Count ? args[i + 1] : throw new ArgumentException($"{name} needs a value.");
+        return null;
+    }
+
     /// <summary>The positive integer after <paramref name="name"/> on the command line, or <paramref name="fallback"/> when it is absent.</summary>
     public int IntOption(string name, int fallback)
     {

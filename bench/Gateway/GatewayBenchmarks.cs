@@ -38,7 +38,7 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         await BenchApps.RunAsync(connections, length, Direct, warmUp: TimeSpan.Zero);
         var hops = context.Args?.Contains("--h2c-only") == true ? new[] { true } : [true, false];
         // --variant "KEY=VALUE;...": a second gateway process with these settings, measured in the same rounds.
-        var variantSettings = Option(context, "--variant")?.Split(';', StringSplitOptions.RemoveEmptyEntries)
+        var variantSettings = context.Option("--variant")?.Split(';', StringSplitOptions.RemoveEmptyEntries)
             .Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--variant: '{kv[0]}' has no value."));
         if (variantSettings is not null) context.Line($"variant: a second gateway process with {string.Join(", ", variantSettings.Select(s => s.Key + "=" + s.Value))}");
         string? summary = null;
@@ -129,13 +129,6 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         var seconds = phases.Sum(p => p.Requests / p.RequestsPerSecond);
         TimeSpan PerRequest(Func<BenchApps.LoadResult, TimeSpan> of) => requests == 0 ? TimeSpan.Zero : phases.Aggregate(TimeSpan.Zero, (sum, p) => sum + of(p) * p.Requests) / requests;
         return new BenchApps.LoadResult(requests / seconds, latency, phases.Sum(p => p.Failures), requests, PerRequest(p => p.CpuPerRequest), PerRequest(p => p.ServerCpuPerRequest));
-    }
-
-    private static string? Option(BenchContext context, string name)
-    {
-        var args = context.Args ?? [];
-        var at = args.ToList().IndexOf(name);
-        return at < 0 ? null : at + 1 < args.Count ? args[at + 1] : throw new ArgumentException($"{name} needs a value.");
     }
 
     private static double Median(List<double> values)

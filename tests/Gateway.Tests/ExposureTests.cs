@@ -169,7 +169,7 @@ public sealed class ExposureTests
     }
 
     [Fact]
-    public async Task Proxy_LogWrittenDuringARequest_CarriesTheCallersTraceId()
+    public async Task Proxy_LogWrittenDuringARequest_CarriesTheCallersTraceIdAndTheRequestPath()
     {
         var logs = new ScopeCapture();
         var settings = new Dictionary<string, string?>
