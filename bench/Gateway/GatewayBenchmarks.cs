@@ -58,25 +58,24 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
                 r.Headers.Add("X-Api-Key", process.Key);
                 return r;
             };
-            var viaGateway = Through(gateway);
-            List<(string Name, BenchApps.ServerProcess Server, Func<HttpRequestMessage> Request)> proxies = [("plain YARP", plain, Plain), ("gateway", gateway, viaGateway)];
-            if (variant is not null) proxies.Add(("variant", variant, Through(variant)));
-            foreach (var (name, server, request) in proxies)
+            // Direct first, then the proxies; results are indexed in this order.
+            List<Phase> phases = [new("direct", Direct, null), new("plain YARP", Plain, plain), new("gateway", Through(gateway), gateway)];
+            if (variant is not null) phases.Add(new("variant", Through(variant), variant));
+            foreach (var (name, request, server) in phases.Skip(1))
             {
-                var (warm, compiled) = await WarmUpAsync(server, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2), request, warmUp: TimeSpan.Zero));
+                var (warm, compiled) = await WarmUpAsync(server!, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2), request, warmUp: TimeSpan.Zero));
                 context.Line($"{name,-10} ({transport,-5}): warmed up for {warm.TotalSeconds:F0} s, " +
                     (compiled ? "until its tiered compilation was done" : "and its tiered compilation was still busy (measured anyway)"));
             }
 
-            Phase[] phases = [new("direct", Direct, null), .. proxies.Select(p => new Phase(p.Name, p.Request, p.Server))];
             var results = phases.Select(_ => new List<BenchApps.LoadResult>()).ToArray();
             var vsYarpByRound = new List<double>();
             var vsDirectByRound = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
-                for (var k = 0; k < phases.Length; k++)
+                for (var k = 0; k < phases.Count; k++)
                 {
-                    var i = (k + round) % phases.Length;
+                    var i = (k + round) % phases.Count;
                     results[i].Add(await BenchApps.RunAsync(connections, length, phases[i].Request, serverCpu: phases[i].Server is { } s ? s.CpuTime : null,
                         warmUp: TimeSpan.FromMilliseconds(500)));
                 }

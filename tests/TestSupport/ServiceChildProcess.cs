@@ -44,7 +44,7 @@ public sealed partial class ServiceChildProcess : IDisposable
     /// Starts <c>Platform.{service}.dll</c> in embedded mode on <paramref name="dataDir"/> with <paramref name="settings"/> as
     /// environment configuration (<c>:</c> written <c>__</c>), and waits until <c>/health/ready</c> answers 200.
     /// </summary>
-    /// <paramref name="workingDirectory"/> is the process's current directory (default: the binaries' folder).
+    /// <param name="workingDirectory">The process's current directory (default: the binaries' folder).</param>
     public static async Task<ServiceChildProcess> StartAsync(string service, string dataDir, IReadOnlyDictionary<string, string> settings, TimeSpan timeout,
         string? workingDirectory = null)
     {
