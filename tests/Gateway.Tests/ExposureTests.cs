@@ -169,6 +169,33 @@ public sealed class ExposureTests
     }
 
     [Fact]
+    public async Task Proxy_SpanRecorded_CarriesTheCorrelationIdTag()
+    {
+        // Samples every request span of the process, as a trace exporter's listener would.
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var host = await GatewayHost.StartAsync();
+        var key = await host.CreateKeyAsync("standard", Scopes.MarketRead);
+        var correlation = "span-" + Guid.NewGuid().ToString("N");
+        using var request = host.Request(HttpMethod.Get, "/v1/market/symbols", key);
+        request.Headers.Add("X-Correlation-Id", correlation);
+
+        using var response = await host.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The span stops after the response has been sent.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!spans.Any(s => Equals(s.GetTagItem("correlation.id"), correlation)) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Contains(spans, s => Equals(s.GetTagItem("correlation.id"), correlation));
+    }
+
+    [Fact]
     public async Task Proxy_LogWrittenDuringARequest_CarriesTheCallersTraceIdAndTheRequestPath()
     {
         var logs = new ScopeCapture();

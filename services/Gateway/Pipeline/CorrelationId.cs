@@ -40,7 +40,9 @@ public static class CorrelationId
         var feature = new Feature(context.Response, id);
         context.Features.Set(feature);
         context.Response.OnStarting(Feature.EchoAsync, feature);
-        Activity.Current?.SetTag("correlation.id", id);
+        // On the span only when the span is recorded for an exporter: without one, the request's activity exists for
+        // propagation and log scopes, and a tag would be an allocation nobody reads.
+        if (Activity.Current is { IsAllDataRequested: true } activity) activity.SetTag("correlation.id", id);
         return next(context);
     });
 
