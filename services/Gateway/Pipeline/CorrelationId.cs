@@ -40,9 +40,10 @@ public static class CorrelationId
         var feature = new Feature(context.Response, id);
         context.Features.Set(feature);
         context.Response.OnStarting(Feature.EchoAsync, feature);
-        // On the span only when the span is recorded for an exporter: without one, the request's activity exists for
-        // propagation and log scopes, and a tag would be an allocation nobody reads.
-        if (Activity.Current is { IsAllDataRequested: true } activity) activity.SetTag("correlation.id", id);
+        // On the span only when a listener (a trace exporter's) started it and wants its data. Without one, ASP.NET Core
+        // starts the request's activity itself, from no source, for propagation and log scopes; a tag on it (a list node
+        // and a list per request) would be read by nobody.
+        if (Activity.Current is { IsAllDataRequested: true } activity && activity.Source.HasListeners()) activity.SetTag("correlation.id", id);
         return next(context);
     });
 
