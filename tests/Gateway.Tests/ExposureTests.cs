@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Gateway.Identity;
@@ -193,6 +194,36 @@ public sealed class ExposureTests
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!spans.Any(s => Equals(s.GetTagItem("correlation.id"), correlation)) && DateTime.UtcNow < deadline) await Task.Delay(20);
         Assert.Contains(spans, s => Equals(s.GetTagItem("correlation.id"), correlation));
+    }
+
+    [Fact]
+    public async Task Proxy_NoTraceListener_LeavesTheRequestActivityUntagged()
+    {
+        var seen = new TaskCompletionSource<Activity?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await GatewayHost.StartAsync(configure: b => b.Services.AddSingleton<IStartupFilter>(new ActivityProbe(seen)));
+        var key = await host.CreateKeyAsync("standard", Scopes.MarketRead);
+
+        using var response = await GetAsync(host, "/v1/market/symbols", key);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var activity = await seen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // ASP.NET Core's own request activity: there for propagation and log scopes, with no tags to carry.
+        Assert.NotNull(activity);
+        Assert.Empty(activity.TagObjects);
+    }
+
+    /// <summary>Hands over the request's activity once the rest of the pipeline has run.</summary>
+    private sealed class ActivityProbe(TaskCompletionSource<Activity?> seen) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, rest) =>
+            {
+                await rest(context);
+                seen.TrySetResult(Activity.Current);
+            });
+            next(app);
+        };
     }
 
     [Fact]
