@@ -124,6 +124,44 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
     }
 
     [Fact]
+    public async Task Checkpointer_BackgroundCheckpointFails_CountsItAndTheWriterCheckpointsAfterItsNextCommit()
+    {
+        var counted = new ConcurrentQueue<(long Value, object? Runner)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == PubSub.PubSubTelemetry.SourceName && instrument.Name == "pubsub.log.checkpoint_failures")
+                    l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) => counted.Enqueue((value, tags.ToArray().Single(t => t.Key == "runner").Value)));
+        listener.Start();
+        var file = SqliteFile.Open(Path.Combine(_dir.Path, "failing.db"), Embedded.EventLog.Schema, SqliteSynchronous.Normal, Embedded.EventLog.PageSize);
+        // The background checkpoints' connection cannot be opened (as with a full disk or a file gone from under it).
+        var checkpointer = new Embedded.EventLog.Checkpointer(file, () => throw new SqliteException("unable to open database file", 14));
+        using var writer = file.OpenConnection();
+        checkpointer.TakeOver(writer);
+        using (var insert = writer.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO events (topic, id, type, source, time, data) VALUES ('t', 'e1', 'T', 's', '2026-01-01', x'00')";
+            insert.ExecuteNonQuery();
+        }
+
+        // A commit that makes the background checkpoint due; it fails.
+        checkpointer.Appended(writer, Embedded.EventLog.Checkpointer.EveryBytes);
+        for (var waited = 0; checkpointer.Failures == 0 && waited < 200; waited++) await Task.Delay(25);
+
+        Assert.Equal(1, checkpointer.Failures);
+        Assert.True(checkpointer.CatchingUp);
+        Assert.Contains(counted, c => c.Value == 1 && Equals(c.Runner, "background"));
+        // The write loop's next commit runs the checkpoint itself, on its own connection, and it succeeds.
+        checkpointer.Appended(writer, 1);
+        Assert.False(checkpointer.CatchingUp);
+        Assert.Equal(1, checkpointer.Failures);
+    }
+
+    [Fact]
     public async Task Deliver_AnotherWriterAppendsBetweenInProcessCommits_EveryEventDeliveredInLogOrder()
     {
         var received = new ConcurrentQueue<string>();

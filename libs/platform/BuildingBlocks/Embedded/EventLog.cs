@@ -49,6 +49,15 @@ public sealed class EventLog
 
     private static readonly ConcurrentDictionary<string, Lazy<EventLog>> Open = new(StringComparer.Ordinal);
 
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(PubSubTelemetry.SourceName);
+
+    /// <summary>
+    /// Failed checkpoints of the log's WAL, by <c>runner</c> (<c>background</c> or <c>writer</c>). Nothing is lost when one
+    /// fails, but a log whose checkpoints keep failing has a WAL that keeps growing.
+    /// </summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> CheckpointFailures = Meter.CreateCounter<long>(
+        "pubsub.log.checkpoint_failures", "{checkpoint}", "Checkpoints of the embedded event log's WAL that failed.");
+
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private TaskCompletionSource _appended = NewSignal();
     private readonly CommittedTail _tail = new();
@@ -270,21 +279,36 @@ public sealed class EventLog
     /// checkpoint itself between two commits, as SQLite would have, so it cannot grow without bound; it does the same after
     /// a background checkpoint failed, until one of its own succeeds.
     /// </summary>
-    private sealed class Checkpointer
+    internal sealed class Checkpointer
     {
-        private const long EveryBytes = 4L << 20;
+        internal const long EveryBytes = 4L << 20;
         private const long MaxWalBytes = 64L << 20;
-        private readonly SqliteFile _file;
+        private readonly Func<SqliteConnection> _openConnection;
         private readonly int _maxWalFrames;
         private readonly SemaphoreSlim _due = new(0, 1);
         private long _sinceLast;
         private volatile bool _catchUp;
+        private long _failures;
 
-        public Checkpointer(SqliteFile file)
+        /// <param name="file">The log's file.</param>
+        /// <param name="openConnection">Opens the background checkpoints' connection (the file's kept connection unless given).</param>
+        public Checkpointer(SqliteFile file, Func<SqliteConnection>? openConnection = null)
         {
-            _file = file;
+            _openConnection = openConnection ?? file.OpenKeptConnection;
             _maxWalFrames = (int)(MaxWalBytes / file.PageSize);
             _ = Task.Run(LoopAsync);
+        }
+
+        /// <summary>Checkpoints that failed, in the background or on the write loop (each also counted in <c>pubsub.log.checkpoint_failures</c>).</summary>
+        public long Failures => Interlocked.Read(ref _failures);
+
+        /// <summary>True while the write loop owes a checkpoint of its own (after a failed or outrun background one).</summary>
+        public bool CatchingUp => _catchUp;
+
+        private void Failed(string runner)
+        {
+            Interlocked.Increment(ref _failures);
+            CheckpointFailures.Add(1, new KeyValuePair<string, object?>("runner", runner));
         }
 
         /// <summary>Turns SQLite's own checkpoints off on the write loop's connection: this one runs them.</summary>
@@ -307,6 +331,7 @@ public sealed class EventLog
                 catch (SqliteException)
                 {
                     // Still due: tried again after the next commit, which has already been answered.
+                    Failed("writer");
                 }
             }
             _sinceLast += bytes;
@@ -324,13 +349,14 @@ public sealed class EventLog
                 await _due.WaitAsync();
                 try
                 {
-                    connection ??= _file.OpenKeptConnection();
+                    connection ??= _openConnection();
                     if (Checkpoint(connection) > _maxWalFrames) _catchUp = true;
                 }
                 catch (Exception)
                 {
                     // A failed checkpoint loses nothing (the WAL keeps every commit). The write loop runs the next one
                     // itself after its next commit, as SQLite would have, rather than waiting for another 4 MiB.
+                    Failed("background");
                     _catchUp = true;
                     connection?.Dispose();
                     connection = null;
