@@ -305,10 +305,11 @@ public sealed class EventLog
         /// <summary>True while the write loop owes a checkpoint of its own (after a failed or outrun background one).</summary>
         public bool CatchingUp => _catchUp;
 
+        /// <summary>Counts a failure: the metric first, then <see cref="Failures"/>, which a reader may be waiting on.</summary>
         private void Failed(string runner)
         {
-            Interlocked.Increment(ref _failures);
             CheckpointFailures.Add(1, new KeyValuePair<string, object?>("runner", runner));
+            Interlocked.Increment(ref _failures);
         }
 
         /// <summary>Turns SQLite's own checkpoints off on the write loop's connection: this one runs them.</summary>
@@ -356,8 +357,8 @@ public sealed class EventLog
                 {
                     // A failed checkpoint loses nothing (the WAL keeps every commit). The write loop runs the next one
                     // itself after its next commit, as SQLite would have, rather than waiting for another 4 MiB.
-                    Failed("background");
                     _catchUp = true;
+                    Failed("background");
                     connection?.Dispose();
                     connection = null;
                 }
