@@ -33,14 +33,10 @@ public sealed record BenchContext(string WorkDir, TextWriter Out, string? Shared
     /// <summary>The positive integer after <paramref name="name"/> on the command line, or <paramref name="fallback"/> when it is absent.</summary>
     public int IntOption(string name, int fallback)
     {
-        var args = Args ?? [];
-        for (var i = 0; i < args.Count; i++)
-        {
-            if (args[i] != name) continue;
-            if (i + 1 < args.Count && int.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0)
-                return value;
-            throw new ArgumentException($"{name} needs a positive integer.");
-        }
-        return fallback;
+        var text = Option(name);
+        if (text is null) return fallback;
+        return int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new ArgumentException($"{name} needs a positive integer.");
     }
 }

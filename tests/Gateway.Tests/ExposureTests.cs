@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Gateway.Identity;
 using Platform.ServiceDefaults;
+using Platform.TestSupport;
 
 namespace Platform.Gateway.Tests;
 
@@ -191,8 +192,7 @@ public sealed class ExposureTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         // The span stops after the response has been sent.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!spans.Any(s => Equals(s.GetTagItem("correlation.id"), correlation)) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Eventually.UntilAsync(() => spans.Any(s => Equals(s.GetTagItem("correlation.id"), correlation)), "the request span", TimeSpan.FromSeconds(10));
         Assert.Contains(spans, s => Equals(s.GetTagItem("correlation.id"), correlation));
     }
 

@@ -150,7 +150,7 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
 
         // A commit that makes the background checkpoint due; it fails.
         checkpointer.Appended(writer, Embedded.EventLog.Checkpointer.EveryBytes);
-        for (var waited = 0; checkpointer.Failures == 0 && waited < 200; waited++) await Task.Delay(25);
+        await TestRuntime.WaitUntilAsync(() => checkpointer.Failures > 0, "the background checkpoint to fail", 5_000);
 
         Assert.Equal(1, checkpointer.Failures);
         Assert.True(checkpointer.CatchingUp);
