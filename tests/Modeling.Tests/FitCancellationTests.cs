@@ -19,8 +19,9 @@ public sealed class FitCancellationTests
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
         var data = Synthetic.Training(3000, 11) with { Cancellation = cancel.Token };
 
-        // The wait is a bound on the test, not a measurement: an ignored token fits for hours.
-        var fit = Task.Run(() => ModelFactory.Fit(Endless(kind), data));
+        // The wait is a bound on the test, not a measurement: an ignored token fits for hours. The fit runs on a thread of
+        // its own, as the training service runs it (LongWork): the token's timer needs a pool thread to cancel it.
+        var fit = Task.Factory.StartNew(() => ModelFactory.Fit(Endless(kind), data), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fit.WaitAsync(TimeSpan.FromMinutes(2)));
         Assert.Equal(cancel.Token, error.CancellationToken);
     }

@@ -41,8 +41,8 @@ public sealed class RunBacktestActivity(BacktestRunner runner, BacktestReports r
             var market = await runner.LoadAsync(input, ct);
             using var model = await runner.LoadModelAsync(input, ct) is { } m ? new ModelLease(m) : null;
             halts?.Reach(KillPoints.Simulate);
-            // The simulation is CPU-bound: keep it off the runner's scheduling thread.
-            var report = await Task.Run(() => runner.Run(input, market, progress.For(context.InstanceId), ct: ct, model: model?.Loaded), ct);
+            // The simulation is CPU-bound and can run for minutes: on a thread of its own, off the runner's and the pool's.
+            var report = await LongWork.RunAsync(() => runner.Run(input, market, progress.For(context.InstanceId), ct: ct, model: model?.Loaded), ct);
             await reports.SaveAsync(context.InstanceId, report, ct);
             halts?.Reach(KillPoints.AfterSave);
             return new BacktestOutcome(BacktestReports.Key(context.InstanceId), report.Strategy.Returns.TotalReturn,

@@ -167,12 +167,12 @@ public sealed class EvaluateCandidateActivity(TrainingDatasets datasets, Trainin
         var id = context.InstanceId;
         halts?.Reach(KillPoints.Train);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var report = await Task.Run(() => Select(ds, folds, input, id, ct), ct);
+        var report = await LongWork.RunAsync(() => Select(ds, folds, input, id, ct), ct);
         // Selection is over: refit on every inner row (XGBoost with the rounds chosen in validation) and score the
         // untouched final period once.
         var refit = FinalPeriod.RefitSpec(report.Spec, report.Folds);
         progress.Set(id, $"{report.Model}: final period");
-        var final = await Task.Run(() => FinalPeriod.Score(ds, split, refit, input.Request.Seed, ct), ct);
+        var final = await LongWork.RunAsync(() => FinalPeriod.Score(ds, split, refit, input.Request.Seed, ct), ct);
         return report with { Final = final, Refit = refit, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3) };
     }
 
@@ -214,7 +214,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
         byte[] artifact;
         // The production model sees every row, the newest included: the refit spec has no early-stopping hold-out.
         var spec = input.Winner.Refit ?? FinalPeriod.RefitSpec(input.Winner.Spec, input.Winner.Folds);
-        using (var model = await Task.Run(() => Evaluator.Fit(ds, Enumerable.Range(0, ds.Rows).ToArray(), spec, request.Seed, ct), ct))
+        using (var model = await LongWork.RunAsync(() => Evaluator.Fit(ds, Enumerable.Range(0, ds.Rows).ToArray(), spec, request.Seed, ct), ct))
             artifact = model.ToArtifact();
         var (header, _) = ModelArtifact.Read(artifact);
         var winner = input.Winner;
@@ -224,7 +224,7 @@ public sealed class RegisterModelActivity(TrainingDatasets datasets, ModelRegist
             winner.Final, input.Dataset.FinalFrom, input.Dataset.FinalTo, input.Gate.Reason);
         var version = await registry.RegisterAsync(request.ModelName, artifact, lineage, runId, ct);
         halts?.Reach(KillPoints.AfterRegister);
-        var final = await Task.Run(() => ScoreFinalPeriod(ds, request, spec, ct), ct);
+        var final = await LongWork.RunAsync(() => ScoreFinalPeriod(ds, request, spec, ct), ct);
         // Monitoring measures live inputs and outputs against this reference, so it is stored before the activity completes
         // (a retry registers nothing new: registration is idempotent per run).
         var reference = ModelReference.Build(ds, final.Predicted, lineage.FinalFrom, lineage.FinalTo);
@@ -301,7 +301,7 @@ public sealed class ScoreChampionActivity(TrainingDatasets datasets, ModelRegist
                 return new ChampionScore(champion, lineage.Kind, await Task.Run(() => FinalPeriod.Score(ds, split, model), ct), note);
             }
             var recipe = new ModelSpec(lineage.Kind, new SortedDictionary<string, string>(lineage.Parameters, StringComparer.Ordinal));
-            var final = await Task.Run(() => FinalPeriod.Score(ds, split, recipe, lineage.Seed), ct);
+            var final = await LongWork.RunAsync(() => FinalPeriod.Score(ds, split, recipe, lineage.Seed), ct);
             return new ChampionScore(champion, lineage.Kind, final, "Recipe refitted on this run's inner rows: the stored model has seen the final period.");
         }
         catch (Exception ex) when (ex is ModelUnavailableException or ModelSpecException)
