@@ -105,6 +105,13 @@ internal static class BenchApps
             return Process.TotalProcessorTime;
         }
 
+        /// <summary>The process's resident memory now.</summary>
+        public long WorkingSet()
+        {
+            Process.Refresh();
+            return Process.WorkingSet64;
+        }
+
         /// <summary>
         /// CPU time of the runtime's tiered-compilation thread, which recompiles hot methods with full optimisation for
         /// many seconds after a cold start (Linux: <c>/proc/{pid}/task/*/stat</c>, user and system ticks at 100 Hz).
@@ -127,17 +134,37 @@ internal static class BenchApps
         public virtual void Dispose() => Process.Dispose();
     }
 
-    /// <summary>The gateway as its own process (its real entry point) and its key.</summary>
-    public sealed class GatewayProcess(ServiceChildProcess child, Process process, string key) : ServerProcess(process)
+    /// <summary>A service as its own process, started from its real entry point (<see cref="ServiceChildProcess"/>).</summary>
+    public class ServiceProcess(ServiceChildProcess child) : ServerProcess(Process.GetProcessById(child.ProcessId))
     {
         public override string Url { get; } = child.BaseAddress!.ToString().TrimEnd('/');
-        public string Key { get; } = key;
+
+        /// <summary>Starts <c>Platform.{service}.dll</c> on <paramref name="dataDir"/> with <paramref name="settings"/>.</summary>
+        public static async Task<ServiceProcess> StartAsync(string service, string dataDir, IReadOnlyDictionary<string, string> settings)
+        {
+            var child = await ServiceChildProcess.StartAsync(service, dataDir, settings, TimeSpan.FromSeconds(60));
+            try
+            {
+                return new ServiceProcess(child);
+            }
+            catch
+            {
+                child.Dispose();
+                throw;
+            }
+        }
 
         public override void Dispose()
         {
             child.Dispose();
             base.Dispose();
         }
+    }
+
+    /// <summary>The gateway as its own process (its real entry point) and its key.</summary>
+    public sealed class GatewayProcess(ServiceChildProcess child, string key) : ServiceProcess(child)
+    {
+        public string Key { get; } = key;
     }
 
     /// <summary>
@@ -221,7 +248,7 @@ internal static class BenchApps
         var child = await ServiceChildProcess.StartAsync("Gateway", dataDir, settings, TimeSpan.FromSeconds(60));
         try
         {
-            return new GatewayProcess(child, Process.GetProcessById(child.ProcessId), key);
+            return new GatewayProcess(child, key);
         }
         catch
         {
@@ -229,6 +256,49 @@ internal static class BenchApps
             throw;
         }
     }
+
+    /// <summary>Several phases of one kind as one: their requests over their time, their samples, CPU per request weighted by requests.</summary>
+    public static LoadResult Merge(IReadOnlyList<LoadResult> phases)
+    {
+        var latency = new LatencyRecorder(phases.Sum(p => p.Latency.Count));
+        foreach (var p in phases) latency.AddAll(p.Latency);
+        var requests = phases.Sum(p => p.Requests);
+        var seconds = phases.Sum(p => p.Requests / p.RequestsPerSecond);
+        TimeSpan PerRequest(Func<LoadResult, TimeSpan> of) => requests == 0 ? TimeSpan.Zero : phases.Aggregate(TimeSpan.Zero, (sum, p) => sum + of(p) * p.Requests) / requests;
+        return new LoadResult(requests / seconds, latency, phases.Sum(p => p.Failures), requests, PerRequest(p => p.CpuPerRequest), PerRequest(p => p.ServerCpuPerRequest));
+    }
+
+    /// <summary>The middle value (the mean of the two middle ones for an even count): what a round's ratio is summed up by.</summary>
+    public static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The lowest and highest of the rounds' values, as printed next to a median.</summary>
+    public static string Range(List<double> values) => $"{values.Min():F2} to {values.Max():F2}";
+
+    /// <summary>
+    /// Load until the server's tiered-compilation thread spent under 1 % of a 2 s round (at most 60 s): a process started
+    /// cold otherwise spends a third of its CPU recompiling hot methods for tens of seconds on this machine, which a
+    /// service running for hours does not.
+    /// </summary>
+    public static async Task<(TimeSpan Elapsed, bool Compiled)> WarmUpAsync(ServerProcess server, Func<Task<LoadResult>> round)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var before = server.CompilerCpuTime();
+            var start = clock.Elapsed;
+            await round();
+            if (server.CompilerCpuTime() - before < (clock.Elapsed - start) / 100) return (clock.Elapsed, true);
+        }
+        return (clock.Elapsed, false);
+    }
+
+    /// <summary>One line of a phase's figures: req/s, latency, CPU per request (this process's and the server's), failures.</summary>
+    public static string Figures(LoadResult result) =>
+        $"{result.RequestsPerSecond,9:N0} req/s  {result.Latency.Summary("ms")}  CPU {result.CpuPerRequest.TotalMicroseconds,6:F1} us/request  failures {result.Failures}";
 
     /// <summary>A file under /proc, or empty when its thread or process ended while the list was read.</summary>
     private static string ReadOrEmpty(string path)

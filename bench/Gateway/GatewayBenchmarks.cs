@@ -63,7 +63,7 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
             if (variant is not null) phases.Add(new("variant", Through(variant), variant));
             foreach (var (name, request, server) in phases.Skip(1))
             {
-                var (warm, compiled) = await WarmUpAsync(server!, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2), request, warmUp: TimeSpan.Zero));
+                var (warm, compiled) = await BenchApps.WarmUpAsync(server!, () => BenchApps.RunAsync(connections, TimeSpan.FromSeconds(2), request, warmUp: TimeSpan.Zero));
                 context.Line($"{name,-10} ({transport,-5}): warmed up for {warm.TotalSeconds:F0} s, " +
                     (compiled ? "until its tiered compilation was done" : "and its tiered compilation was still busy (measured anyway)"));
             }
@@ -88,28 +88,28 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
                     $"gateway {g.RequestsPerSecond:N0} ({g.ServerCpuPerRequest.TotalMicroseconds:F1} us) req/s (proxy process per request): " +
                     $"gateway/plain YARP {vsYarpByRound[^1]:F2}, gateway/direct {vsDirectByRound[^1]:F2}{variantRound}");
             }
-            var direct = Merge(results[0]);
-            var yarp = Merge(results[1]);
-            var proxied = Merge(results[2]);
-            context.Line($"direct     ({transport,-5}): {Figures(direct)}");
-            context.Line($"plain YARP ({transport,-5}): {Figures(yarp)}  (proxy process alone {yarp.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
-            context.Line($"gateway    ({transport,-5}): {Figures(proxied)}  (gateway process alone {proxied.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
+            var direct = BenchApps.Merge(results[0]);
+            var yarp = BenchApps.Merge(results[1]);
+            var proxied = BenchApps.Merge(results[2]);
+            context.Line($"direct     ({transport,-5}): {BenchApps.Figures(direct)}");
+            context.Line($"plain YARP ({transport,-5}): {BenchApps.Figures(yarp)}  (proxy process alone {yarp.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
+            context.Line($"gateway    ({transport,-5}): {BenchApps.Figures(proxied)}  (gateway process alone {proxied.ServerCpuPerRequest.TotalMicroseconds:F1} us/request)");
             if (variant is not null)
             {
-                var other = Merge(results[3]);
-                context.Line($"variant    ({transport,-5}): {Figures(other)}  (its process alone {other.ServerCpuPerRequest.TotalMicroseconds:F1} us/request): " +
-                    $"{Median(results[3].Zip(results[2], (v, g) => v.RequestsPerSecond / g.RequestsPerSecond).ToList()):F2} x the gateway, " +
-                    $"{Median(results[3].Zip(results[1], (v, y) => v.RequestsPerSecond / y.RequestsPerSecond).ToList()):F2} x plain YARP (medians)");
+                var other = BenchApps.Merge(results[3]);
+                context.Line($"variant    ({transport,-5}): {BenchApps.Figures(other)}  (its process alone {other.ServerCpuPerRequest.TotalMicroseconds:F1} us/request): " +
+                    $"{BenchApps.Median(results[3].Zip(results[2], (v, g) => v.RequestsPerSecond / g.RequestsPerSecond).ToList()):F2} x the gateway, " +
+                    $"{BenchApps.Median(results[3].Zip(results[1], (v, y) => v.RequestsPerSecond / y.RequestsPerSecond).ToList()):F2} x plain YARP (medians)");
             }
-            var vsDirect = Median(vsDirectByRound);
-            var vsYarp = Median(vsYarpByRound);
-            var yarpVsDirect = Median(results[1].Zip(results[0], (y, d) => y.RequestsPerSecond / d.RequestsPerSecond).ToList());
+            var vsDirect = BenchApps.Median(vsDirectByRound);
+            var vsYarp = BenchApps.Median(vsYarpByRound);
+            var yarpVsDirect = BenchApps.Median(results[1].Zip(results[0], (y, d) => y.RequestsPerSecond / d.RequestsPerSecond).ToList());
             var added = (proxied.Latency.Percentile(50) - direct.Latency.Percentile(50)) / 1000;
             var addedVsYarp = (proxied.Latency.Percentile(50) - yarp.Latency.Percentile(50)) / 1000;
             var hopCpu = yarp.CpuPerRequest - direct.CpuPerRequest;
             var gatewayCpu = proxied.CpuPerRequest - direct.CpuPerRequest;
-            context.Line($"  hop {transport}: gateway/direct {vsDirect:F2} (target >= 0.4; rounds {Range(vsDirectByRound)}); gateway/plain YARP {vsYarp:F2} " +
-                $"(target >= 0.85; rounds {Range(vsYarpByRound)}); plain YARP/direct {yarpVsDirect:F2}; added p50 vs direct {added:F3} ms (target <= 1 ms), vs plain YARP {addedVsYarp:F3} ms");
+            context.Line($"  hop {transport}: gateway/direct {vsDirect:F2} (target >= 0.4; rounds {BenchApps.Range(vsDirectByRound)}); gateway/plain YARP {vsYarp:F2} " +
+                $"(target >= 0.85; rounds {BenchApps.Range(vsYarpByRound)}); plain YARP/direct {yarpVsDirect:F2}; added p50 vs direct {added:F3} ms (target <= 1 ms), vs plain YARP {addedVsYarp:F3} ms");
             context.Line($"  hop {transport}: CPU added per request vs direct: plain YARP {hopCpu.TotalMicroseconds:F1} us, gateway {gatewayCpu.TotalMicroseconds:F1} us " +
                 $"({gatewayCpu / hopCpu:F2} x plain YARP)");
             summary ??= $"gateway: {proxied.RequestsPerSecond:F0} req/s over h2c ({vsDirect:F2} vs direct {direct.RequestsPerSecond:F0} req/s, " +
@@ -118,46 +118,6 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         }
         return summary!;
     }
-
-    /// <summary>Several phases of one kind as one: their requests over their time, their samples, CPU per request weighted by requests.</summary>
-    private static BenchApps.LoadResult Merge(IReadOnlyList<BenchApps.LoadResult> phases)
-    {
-        var latency = new LatencyRecorder(phases.Sum(p => p.Latency.Count));
-        foreach (var p in phases) latency.AddAll(p.Latency);
-        var requests = phases.Sum(p => p.Requests);
-        var seconds = phases.Sum(p => p.Requests / p.RequestsPerSecond);
-        TimeSpan PerRequest(Func<BenchApps.LoadResult, TimeSpan> of) => requests == 0 ? TimeSpan.Zero : phases.Aggregate(TimeSpan.Zero, (sum, p) => sum + of(p) * p.Requests) / requests;
-        return new BenchApps.LoadResult(requests / seconds, latency, phases.Sum(p => p.Failures), requests, PerRequest(p => p.CpuPerRequest), PerRequest(p => p.ServerCpuPerRequest));
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string Range(List<double> values) => $"{values.Min():F2} to {values.Max():F2}";
-
-    /// <summary>
-    /// Load until the gateway's tiered-compilation thread spent under 1 % of a 2 s round (at most 60 s): a process started
-    /// cold otherwise spends a third of its CPU recompiling hot methods for tens of seconds on this machine, which a
-    /// gateway running for hours does not.
-    /// </summary>
-    private static async Task<(TimeSpan Elapsed, bool Compiled)> WarmUpAsync(BenchApps.ServerProcess server, Func<Task<BenchApps.LoadResult>> round)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            var before = server.CompilerCpuTime();
-            var start = clock.Elapsed;
-            await round();
-            if (server.CompilerCpuTime() - before < (clock.Elapsed - start) / 100) return (clock.Elapsed, true);
-        }
-        return (clock.Elapsed, false);
-    }
-
-    private static string Figures(BenchApps.LoadResult result) =>
-        $"{result.RequestsPerSecond,9:N0} req/s  {result.Latency.Summary("ms")}  CPU {result.CpuPerRequest.TotalMicroseconds,6:F1} us/request  failures {result.Failures}";
 }
 
 /// <summary>

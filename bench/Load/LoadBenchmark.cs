@@ -55,23 +55,7 @@ public sealed class LoadBenchmark : IBenchmark
         context.Line($"API key: tier '{Tier}' configured with capacity 100,000,000 and 100,000,000 tokens/s, so the rate limit does not cap the load; " +
             "the client runs in the same process as the platform and shares its 2 cores");
 
-        await using (var platform = await StartAsync(dataDir, settings, ct))
-        {
-            var demoSymbols = DemoSymbols(platform);
-            context.Line($"demo universe: {string.Join(", ", demoSymbols)}; training and promoting {DemoBootstrap.ModelName}...");
-            var training = Stopwatch.StartNew();
-            var run = await DemoBootstrap.StartAsync(platform, TimeSpan.FromMinutes(5), ct)
-                ?? throw new InvalidOperationException("The demo universe was not seeded.");
-            using (var bound = CancellationTokenSource.CreateLinkedTokenSource(ct))
-            {
-                bound.CancelAfter(TimeSpan.FromMinutes(20));
-                var state = await platform.Services("training").GetRequiredService<WorkflowClient>()
-                    .WaitForWorkflowCompletionAsync(run, cancellation: bound.Token);
-                if (state.RuntimeStatus != WorkflowRuntimeStatus.Completed)
-                    throw new InvalidOperationException($"The demo training run ended {state.RuntimeStatus}.");
-            }
-            context.Line($"demo model trained in {training.Elapsed.TotalSeconds:F0} s");
-        }
+        await TrainDemoAsync(context, dataDir, settings, ct);
 
         // The bulk phase runs on a copy of the demo directory, so the demo data can be measured before and after it: the
         // first measurement only warms the process up (JIT tiers), the mean of the other two brackets the bulk phase
@@ -113,7 +97,7 @@ public sealed class LoadBenchmark : IBenchmark
         return rate;
     }
 
-    private static void CopyDirectory(string from, string to)
+    internal static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
@@ -122,6 +106,31 @@ public sealed class LoadBenchmark : IBenchmark
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
+    }
+
+    /// <summary>
+    /// Seeds <paramref name="dataDir"/> with the demo universe and trains and promotes the demo model on the embedded platform,
+    /// then stops it: a directory every service can be started on with a model to serve and features to serve it with.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> TrainDemoAsync(BenchContext context, string dataDir, IReadOnlyDictionary<string, string?> settings,
+        CancellationToken ct)
+    {
+        await using var platform = await StartAsync(dataDir, settings, ct);
+        var demoSymbols = DemoSymbols(platform);
+        context.Line($"demo universe: {string.Join(", ", demoSymbols)}; training and promoting {DemoBootstrap.ModelName}...");
+        var training = Stopwatch.StartNew();
+        var run = await DemoBootstrap.StartAsync(platform, TimeSpan.FromMinutes(5), ct)
+            ?? throw new InvalidOperationException("The demo universe was not seeded.");
+        using (var bound = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            bound.CancelAfter(TimeSpan.FromMinutes(20));
+            var state = await platform.Services("training").GetRequiredService<WorkflowClient>()
+                .WaitForWorkflowCompletionAsync(run, cancellation: bound.Token);
+            if (state.RuntimeStatus != WorkflowRuntimeStatus.Completed)
+                throw new InvalidOperationException($"The demo training run ended {state.RuntimeStatus}.");
+        }
+        context.Line($"demo model trained in {training.Elapsed.TotalSeconds:F0} s");
+        return demoSymbols;
     }
 
     private static Task<EmbeddedPlatform> StartAsync(string dataDir, IReadOnlyDictionary<string, string?> settings, CancellationToken ct) =>
