@@ -2,7 +2,7 @@ using Platform.ServiceDefaults;
 
 namespace Platform.Training.Tests;
 
-/// <summary>The training activities' fits and evaluations run through <see cref="LongWork"/>.</summary>
+/// <summary><see cref="LongWork"/>, which the training and backtest activities run their fits, evaluations and simulations with.</summary>
 public sealed class LongWorkTests
 {
     [Fact]

@@ -1,7 +1,7 @@
 namespace Platform.ServiceDefaults;
 
 /// <summary>
-/// Long CPU-bound work (a model fit, a walk-forward evaluation, a backtest, a feature replay) on a thread of its own rather
+/// Long CPU-bound work (a model fit, a walk-forward evaluation, a backtest's simulation) on a thread of its own rather
 /// than the thread pool's. The pool keeps about one worker per core and adds more only slowly (one every half second or
 /// so) when all of them are busy; a fit of minutes on a pool thread takes one of a 2-core pod's two workers, and what
 /// else needs a worker meanwhile (requests, timers, lease renewals, cancellation callbacks) waits on that slow injection.
