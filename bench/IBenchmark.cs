@@ -30,6 +30,14 @@ public sealed record BenchContext(string WorkDir, TextWriter Out, string? Shared
         return null;
     }
 
+    /// <summary>
+    /// The <c>KEY=VALUE;...</c> settings after <paramref name="name"/> (as <c>--variant</c> takes them), or those of
+    /// <paramref name="fallback"/> when it is absent; null when both are.
+    /// </summary>
+    public Dictionary<string, string>? SettingsOption(string name, string? fallback = null) =>
+        (Option(name) ?? fallback)?.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"{name}: '{kv[0]}' has no value."));
+
     /// <summary>The positive integer after <paramref name="name"/> on the command line, or <paramref name="fallback"/> when it is absent.</summary>
     public int IntOption(string name, int fallback)
     {

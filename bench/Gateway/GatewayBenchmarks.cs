@@ -38,8 +38,7 @@ public sealed class GatewayThroughputBenchmark : IBenchmark
         await BenchApps.RunAsync(connections, length, Direct, warmUp: TimeSpan.Zero);
         var hops = context.Args?.Contains("--h2c-only") == true ? new[] { true } : [true, false];
         // --variant "KEY=VALUE;...": a second gateway process with these settings, measured in the same rounds.
-        var variantSettings = context.Option("--variant")?.Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--variant: '{kv[0]}' has no value."));
+        var variantSettings = context.SettingsOption("--variant");
         if (variantSettings is not null) context.Line($"variant: a second gateway process with {string.Join(", ", variantSettings.Select(s => s.Key + "=" + s.Value))}");
         string? summary = null;
         foreach (var h2c in hops)

@@ -24,9 +24,7 @@ public sealed class ServingProcessBenchmark : IBenchmark
     {
         var rounds = context.IntOption("--rounds", context.Quick ? 3 : 8);
         var length = TimeSpan.FromSeconds(context.Quick ? 2 : 4);
-        var variantSettings = (context.Option("--variant") ?? "DOTNET_GCDynamicAdaptationMode=0").Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(kv => kv.Split('=', 2))
-            .ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--variant: '{kv[0]}' has no value."));
+        var variantSettings = context.SettingsOption("--variant", fallback: "DOTNET_GCDynamicAdaptationMode=0")!;
         var settings = new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Error", ["Logging:LogLevel:Platform"] = "Error" };
         var shippedDir = Path.Combine(context.WorkDir, "shipped");
         var symbols = await LoadBenchmark.TrainDemoAsync(context, shippedDir, settings, ct);
