@@ -28,7 +28,8 @@ public static class ServingService
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IModelSource, RegistryModelSource>();
         services.AddSingleton<ModelHost>();
-        services.AddSingleton<OnlineFeatures>();
+        var featureCache = OnlineFeatures.CacheSizeFrom(builder.Configuration);
+        services.AddSingleton(sp => new OnlineFeatures(sp.GetRequiredService<Platform.BuildingBlocks.State.IStateStoreProvider>(), featureCache));
         services.AddSingleton<PredictionEvents>();
         services.AddHostedService<ModelLoader>();
         // A member the request types do not have is refused (400), not skipped unread: a misspelt field is not silently dropped.
