@@ -20,12 +20,12 @@ public sealed record StoredFeatureVector(
 /// Reads latest vectors from the online store, one or many in one round trip. A vector is read from the store on every call,
 /// but parsed only when its stored bytes differ from the last ones parsed for its key: a series' vector changes once per
 /// bar, and parsing its JSON (every feature's name and value, 158 of each for Alpha158) was the largest part of a
-/// prediction's cost. <c>Serving:FeatureVectorCache</c> bounds the vectors kept (default 4,096 series; 0 parses every read).
+/// prediction's cost. <c>Serving:FeatureVectorCache</c> bounds the vectors kept (default 1,024 series; 0 parses every read).
 /// </summary>
 public sealed class OnlineFeatures(IStateStoreProvider stores, int cacheSize = OnlineFeatures.DefaultCacheSize)
 {
     public const string CacheSizeKey = "Serving:FeatureVectorCache";
-    public const int DefaultCacheSize = 4096;
+    public const int DefaultCacheSize = 1024;
 
     private sealed record Parsed(byte[] Stored, StoredFeatureVector Vector);
 
