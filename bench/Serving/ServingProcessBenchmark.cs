@@ -82,7 +82,7 @@ public sealed class ServingProcessBenchmark : IBenchmark
         var next = 0;
         return () => new HttpRequestMessage(HttpMethod.Post, server.Url + "/v1/predictions")
         {
-            Content = JsonContent.Create(new { model = DemoBootstrap.ModelName, symbol = symbols[Interlocked.Increment(ref next) % symbols.Count] }),
+            Content = JsonContent.Create(new { model = DemoBootstrap.ModelName, symbol = symbols[(int)((uint)Interlocked.Increment(ref next) % (uint)symbols.Count)] }),
         };
     }
 
