@@ -256,7 +256,8 @@ public sealed class LoadBenchmark : IBenchmark
         _ => new HttpRequestMessage(HttpMethod.Get, $"/v1/features/{symbol}/latest"),
     };
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Polls <paramref name="condition"/> every half second until it holds; past <paramref name="timeout"/>, the platform was not ready.</summary>
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = Stopwatch.StartNew();
         while (!await condition())

@@ -35,8 +35,9 @@ public sealed class ServingProcessBenchmark : IBenchmark
         // Logs at Warning, as in production.
         var serviceSettings = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Warning" };
         using var shipped = await BenchApps.ServiceProcess.StartAsync("Serving", shippedDir, serviceSettings);
-        using var variant = await BenchApps.ServiceProcess.StartAsync("Serving", variantDir,
-            serviceSettings.Concat(variantSettings).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value));
+        var variantProcessSettings = new Dictionary<string, string>(serviceSettings);
+        foreach (var (key, value) in variantSettings) variantProcessSettings[key] = value;
+        using var variant = await BenchApps.ServiceProcess.StartAsync("Serving", variantDir, variantProcessSettings);
         context.Line($"serving: {Connections} connections, POST /v1/predictions ({DemoBootstrap.ModelName}) over the demo symbols in turn, " +
             $"{rounds} rounds of {length.TotalSeconds:0} s phases, the order rotating; variant: a second serving process with " +
             string.Join(", ", variantSettings.Select(s => s.Key + "=" + s.Value)));
@@ -90,17 +91,14 @@ public sealed class ServingProcessBenchmark : IBenchmark
     private static async Task EnsureServingAsync(BenchApps.ServiceProcess server, IReadOnlyList<string> symbols, CancellationToken ct)
     {
         using var client = new HttpClient();
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        foreach (var symbol in symbols)
+        await LoadBenchmark.WaitUntilAsync(async () =>
         {
-            while (true)
+            foreach (var symbol in symbols)
             {
                 using var response = await client.PostAsJsonAsync(server.Url + "/v1/predictions", new { model = DemoBootstrap.ModelName, symbol }, ct);
-                if (response.IsSuccessStatusCode) break;
-                if (DateTime.UtcNow > deadline)
-                    throw new InvalidOperationException($"{server.Url} answered {(int)response.StatusCode} for {symbol}: {await response.Content.ReadAsStringAsync(ct)}");
-                await Task.Delay(500, ct);
+                if (!response.IsSuccessStatusCode) return false;
             }
-        }
+            return true;
+        }, TimeSpan.FromMinutes(1), ct);
     }
 }
