@@ -1,6 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.Contracts;
 using Platform.Modeling.Drift;
+using Platform.Modeling.Registry;
 using Platform.Modeling.Targets;
 using Platform.Monitoring;
 using Platform.Monitoring.Drift;
@@ -9,6 +12,8 @@ using Platform.OfflineStore;
 using Platform.OfflineStore.Monitoring;
 using Platform.OfflineStore.Sqlite;
 using Platform.Quant;
+using Platform.Quant.Features;
+using Platform.TestSupport;
 
 namespace Platform.Bench.Monitoring;
 
@@ -18,7 +23,8 @@ namespace Platform.Bench.Monitoring;
 /// time, judged by the service's own <see cref="DriftMonitor.Assess"/> with the default thresholds. Detection delay:
 /// bars from a x2.5 volatility change to the first window that drifts (median over 20 markets); false alarms: windows
 /// that drift on stationary markets, per 1,000. Joins: predictions joined with outcomes per second by the service's
-/// <see cref="OutcomeJoiner"/> on the embedded SQLite stores.
+/// <see cref="OutcomeJoiner"/> on the embedded SQLite stores. Catch-up: one join that settles a long run of stored
+/// predictions at once, with the service's drift evaluation after it (<see cref="CatchUpAsync"/>).
 /// </summary>
 public sealed class MonitoringBenchmark : IBenchmark
 {
@@ -27,7 +33,8 @@ public sealed class MonitoringBenchmark : IBenchmark
     private const int ChangeAt = 800;
 
     public string Name => "monitoring";
-    public string Description => "drift detection delay after a x2.5 volatility change (median of 20 markets), false alarms per 1,000 windows, outcome joins/s";
+    public string Description => "drift detection delay after a x2.5 volatility change (median of 20 markets), false alarms per 1,000 windows, outcome joins/s, " +
+        "a catching-up join's drift evaluations with and without the bound";
 
     public async Task<string> RunAsync(BenchContext context, CancellationToken ct)
     {
@@ -64,7 +71,11 @@ public sealed class MonitoringBenchmark : IBenchmark
         var (joined, seconds) = await JoinsAsync(context, context.Quick ? 20_000 : 100_000, ct);
         var rate = joined / seconds;
         context.Line($"outcome joins: {joined:N0} predictions joined in {seconds:F2} s = {rate:N0}/s on the embedded SQLite stores (goal >= 50,000/s)");
-        return $"monitoring: detection delay median {median} bars, false alarms {perThousand:F2}/1,000 windows, joins {rate:N0}/s";
+        var bounded = await CatchUpAsync(context, DriftOptions.DefaultMaxEvaluationsPerJoin, ct);
+        var unbounded = await CatchUpAsync(context, int.MaxValue, ct);
+        context.Line($"catch-up: the bounded join took {bounded / unbounded:F3} x the unbounded one's time");
+        return $"monitoring: detection delay median {median} bars, false alarms {perThousand:F2}/1,000 windows, joins {rate:N0}/s, " +
+            $"catch-up {bounded:F2} s bounded vs {unbounded:F2} s";
     }
 
     /// <summary>Every window end from the first full window on: realised targets known by the window end, against the reference.</summary>
@@ -96,6 +107,76 @@ public sealed class MonitoringBenchmark : IBenchmark
         return bars;
     }
 
+    /// <summary>
+    /// A monitor that fell behind: a volatility model (Alpha158, with its reference stored as training stores it) watched on
+    /// one daily series whose volatility rises x2.5 halfway through 2,000 bars after training (500 with --quick); every
+    /// prediction is stored first, then one join settles them all and evaluates drift, on a monitoring service of its own
+    /// (embedded) with <paramref name="cap"/> as <c>Monitoring:Drift:MaxEvaluationsPerJoin</c>. Prints the join's wall and
+    /// CPU time, the window ends evaluated and the first detection after the change; returns the wall time in seconds.
+    /// </summary>
+    private static async Task<double> CatchUpAsync(BenchContext context, int cap, CancellationToken ct)
+    {
+        const int training = 500;
+        const string model = "catchup", symbol = "CU";
+        var after = context.Quick ? 500 : 2_000;
+        var changeAt = training + after / 2;
+        var bars = Market(training + after, 77, changeAt);
+        var dir = Path.Combine(context.WorkDir, $"catchup-{cap}");
+        var limit = cap == int.MaxValue ? "none" : cap.ToString(CultureInfo.InvariantCulture);
+        await using var host = await ServiceTestHost.StartAsync(MonitoringService.Module, new ServiceTestOptions
+        {
+            DataDir = dir,
+            Settings = new Dictionary<string, string?>
+            {
+                ["Monitoring:Drift:MaxEvaluationsPerJoin"] = cap.ToString(CultureInfo.InvariantCulture),
+                ["Logging:LogLevel:Default"] = "Error",
+            },
+        });
+        var barStore = SqliteBarStore.InDataDir(dir);
+        await barStore.InitializeAsync(ct);
+        await barStore.WriteAsync(new BarWrite(bars.Select(b => new SymbolBar(symbol, BarInterval.OneDay, b)).ToList()), ct);
+        var registry = host.Services.GetRequiredService<ModelRegistry>();
+        var lineage = new ModelLineage("bench", FeatureSets.Alpha158V1.Id, FeatureSets.Alpha158V1.Hash, "volatility", Horizon, [symbol], bars[0].Time,
+            bars[training - 1].Time, "ridge", new SortedDictionary<string, string>(StringComparer.Ordinal), 1, [], null, null, null, "bench");
+        var version = (await registry.RegisterAsync(model, [1, 2, 3], lineage, null, ct)).Version;
+        await registry.SaveFilesAsync(model, version, [Reference(bars.Take(training).ToList()).ToFile()], ct);
+        var store = host.Services.GetRequiredService<IPredictionStore>();
+        var now = DateTimeOffset.UtcNow;
+        await store.AddPredictionsAsync(bars.Skip(training).Select((b, i) =>
+            new PredictionRecord($"cu-{i}", model, version, symbol, "1d", b.Time, Horizon, "volatility", 0.01 * Math.Sqrt(Horizon), now)).ToList(), ct);
+
+        var joiner = host.Services.GetRequiredService<OutcomeJoiner>();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var watch = Stopwatch.StartNew();
+        var joined = await joiner.JoinAsync(symbol, "1d", bars[^1].Time, ct);
+        watch.Stop();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        // Each outcome became known at a bar of its own: the join settled as many window ends as it wrote outcomes.
+        var stride = OutcomeJoiner.Stride(joined, cap);
+        var evaluated = (joined + stride - 1) / stride;
+        var detections = await store.GetDriftAsync(model, 1000, ct);
+        var first = detections.Where(d => d.WindowEnd >= bars[changeAt].Time).MinBy(d => d.WindowEnd);
+        var delay = first is null ? "none" : $"{bars.FindIndex(b => b.Time == first.WindowEnd) - changeAt} bars after it";
+        context.Line($"catch-up, bound {limit}: one join settled {joined:N0} predictions and evaluated drift at {evaluated:N0} window ends " +
+            $"(every {stride} bars) in {watch.Elapsed.TotalSeconds:F2} s ({cpu.TotalSeconds:F2} s CPU, " +
+            $"{watch.Elapsed.TotalMilliseconds / Math.Max(1, evaluated):F1} ms per window end); x2.5 volatility change at bar {changeAt - training} " +
+            $"of {after}: first detection {delay}; {detections.Count} detections in all");
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The reference training stores with a version: Alpha158 profiles over the training bars, and its predictions'.</summary>
+    private static ModelReference Reference(List<Bar> training)
+    {
+        var set = FeatureSets.Alpha158V1;
+        var rows = FeatureBatch.Replay(() => FeatureSets.CreateCalculator(set.Id), training);
+        var features = Enumerable.Range(0, set.Count)
+            .Select(j => (Name: set.Features[j], Values: rows.Select(r => r[j]).Where(double.IsFinite).ToList()))
+            .Where(c => c.Values.Count > 0)
+            .ToDictionary(c => c.Name, c => ReferenceProfile.From(c.Values, 10, ModelReference.FeatureSketchSize));
+        var predictions = ReferenceProfile.From(Targets.Compute(training, new TargetSpec(TargetKind.Volatility, Horizon)).Where(double.IsFinite), 10);
+        return new ModelReference(set.Id, 10, training[0].Time, training[^1].Time, training.Count, features, predictions, null, null);
+    }
+
     private sealed class NoDrift : IDriftEvaluator
     {
         public Task<DriftDetected?> EvaluateAsync(string model, int version, BarInterval interval, DateTimeOffset windowEnd, CancellationToken ct) =>
@@ -120,7 +201,8 @@ public sealed class MonitoringBenchmark : IBenchmark
                 new PredictionRecord($"{symbol}-{i}", "bench", 1, symbol, "1d", b.Time, Horizon, "volatility", 0.02, now)).ToList();
             await store.AddPredictionsAsync(rows, ct);
         }
-        var joiner = new OutcomeJoiner(store, barsStore, new MonitoringOptions(), new NoDrift(), new MonitoringMetrics(), TimeProvider.System);
+        var joiner = new OutcomeJoiner(store, barsStore, new MonitoringOptions(), new NoDrift(), new MonitoringMetrics(), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<OutcomeJoiner>.Instance);
         var ends = Enumerable.Range(0, symbols).ToDictionary(s => $"S{s}", s => Market(perSymbol + 100, (ulong)(500 + s), int.MaxValue)[^1].Time);
         var watch = Stopwatch.StartNew();
         long joined = 0;

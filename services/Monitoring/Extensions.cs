@@ -38,7 +38,7 @@ public static class MonitoringService
         });
         services.AddOfflineBarReader(configuration);
         services.TryAddSingleton(sp => OfflineStoreExtensions.CreatePredictionStore(configuration, sp.GetRequiredService<RuntimeSettings>().DataDir));
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PredictionStoreInitializer>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, MonitoringStartup>());
         services.TryAddSingleton(sp => new ModelRegistry(sp.GetRequiredService<IStateStoreProvider>().Get(Components.ModelStore),
             sp.GetRequiredService<IEventPublisher>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<MonitoringMetrics>();
@@ -63,9 +63,14 @@ public static class MonitoringService
     }
 }
 
-/// <summary>Creates or migrates the monitoring tables before the service consumes anything.</summary>
-internal sealed class PredictionStoreInitializer(IPredictionStore store) : IHostedService
+/// <summary>Readies the service before it consumes anything: its configuration checked, the monitoring tables created or migrated.</summary>
+internal sealed class MonitoringStartup(IPredictionStore store, MonitoringOptions options) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        options.Validate();
+        return store.InitializeAsync(cancellationToken);
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -6,6 +6,14 @@ public sealed class MonitoringOptions
     public OutcomeOptions Outcomes { get; set; } = new();
     public DriftOptions Drift { get; set; } = new();
     public QualityOptions Quality { get; set; } = new();
+
+    /// <summary>Refuses settings the loop cannot run with, naming the key.</summary>
+    public void Validate()
+    {
+        if (Drift.MaxEvaluationsPerJoin < 1)
+            throw new InvalidOperationException(
+                $"Monitoring:Drift:MaxEvaluationsPerJoin is {Drift.MaxEvaluationsPerJoin}: it must be at least 1 (default {DriftOptions.DefaultMaxEvaluationsPerJoin}).");
+    }
 }
 
 public sealed class OutcomeOptions
@@ -45,6 +53,17 @@ public sealed class DriftOptions
 
     /// <summary>Bars after a detection during which no new detection is raised for the same model version.</summary>
     public int QuietBars { get; set; } = 60;
+
+    /// <summary>
+    /// Window ends one join evaluates per model version, at most. A join that catches up (the bars ran ahead of the
+    /// predictions, an import, a monitor that was down) can settle thousands of windows at once, and each evaluation reads
+    /// its window and recomputes its features; past this bound the join evaluates every k-th window end counted back from
+    /// the newest (k = the ends over the bound, rounded up), logs that it did, and counts the ends it left out
+    /// (<c>monitoring_drift_windows_skipped</c>).
+    /// </summary>
+    public int MaxEvaluationsPerJoin { get; set; } = DefaultMaxEvaluationsPerJoin;
+
+    public const int DefaultMaxEvaluationsPerJoin = 100;
 
     /// <summary>Share of the profiled features that must drift (PSI and KS, as above) for the inputs to count as drifting.</summary>
     public double FeatureShare { get; set; } = 0.25;

@@ -12,10 +12,12 @@ namespace Platform.Monitoring.Outcomes;
 /// written once (a redelivered bar finds nothing pending); then drift is evaluated for the models that got outcomes, at
 /// every bar where one of those outcomes became known, oldest first. A join that catches up (predictions stored after
 /// the bars that settle them, or a monitor behind the market) thus evaluates the same windows as one that kept pace,
-/// instead of only the window ending at T: a drift is found where it began, however late the join ran.
+/// instead of only the window ending at T: a drift is found where it began, however late the join ran. A join evaluates
+/// at most <see cref="DriftOptions.MaxEvaluationsPerJoin"/> window ends per model version (<see cref="WindowEnds"/>): a long
+/// catch-up then finds a drift within a stride of where it began, in bounded time.
 /// </summary>
 public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, MonitoringOptions options, IDriftEvaluator drift,
-    MonitoringMetrics metrics, TimeProvider clock)
+    MonitoringMetrics metrics, TimeProvider clock, ILogger<OutcomeJoiner> logger)
 {
     /// <summary>Joins what is due for the series up to <paramref name="upTo"/> (inclusive); returns how many outcomes were written.</summary>
     public async Task<int> JoinAsync(string symbol, string interval, DateTimeOffset upTo, CancellationToken ct)
@@ -49,9 +51,39 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
             // A full page with nothing due means the rest is not due either (pending is oldest first).
             if (pending.Count < options.Outcomes.BatchSize || outcomes.Count == 0) break;
         }
+        var cap = options.Drift.MaxEvaluationsPerJoin;
         foreach (var ((model, version), ends) in known)
-            foreach (var end in ends)
+        {
+            var evaluated = WindowEnds(ends.ToList(), cap);
+            if (evaluated.Count < ends.Count)
+            {
+                metrics.DriftWindowsSkipped(model, ends.Count - evaluated.Count);
+                logger.LogInformation(
+                    "The join of {Symbol} {Interval} settled {Ends} drift windows of {Model} v{Version} ({From:o} to {To:o}): evaluating {Evaluated} of them, " +
+                    "every {Stride} bars back from the newest (Monitoring:Drift:MaxEvaluationsPerJoin is {Cap})",
+                    symbol, barInterval.Name, ends.Count, model, version, ends.Min, ends.Max, evaluated.Count, Stride(ends.Count, cap), cap);
+            }
+            foreach (var end in evaluated)
                 await drift.EvaluateAsync(model, version, barInterval, end, ct);
+        }
         return total;
     }
+
+    /// <summary>
+    /// The window ends (oldest first) a join evaluates out of <paramref name="ends"/> (oldest first): all of them when they
+    /// are at most <paramref name="cap"/>; otherwise every k-th counted back from the newest, which is always evaluated,
+    /// with k = <see cref="Stride"/>, so at most <paramref name="cap"/>.
+    /// </summary>
+    public static IReadOnlyList<DateTimeOffset> WindowEnds(IReadOnlyList<DateTimeOffset> ends, int cap)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cap, 1);
+        if (ends.Count <= cap) return ends;
+        var stride = Stride(ends.Count, cap);
+        var picked = new DateTimeOffset[(ends.Count + stride - 1) / stride];
+        for (int i = ends.Count - 1, k = picked.Length - 1; i >= 0; i -= stride, k--) picked[k] = ends[i];
+        return picked;
+    }
+
+    /// <summary>Bars between two evaluated window ends when <paramref name="count"/> ends exceed <paramref name="cap"/>.</summary>
+    public static int Stride(int count, int cap) => count <= cap ? 1 : (count + cap - 1) / cap;
 }
