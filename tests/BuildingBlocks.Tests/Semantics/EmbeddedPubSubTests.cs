@@ -162,6 +162,31 @@ public sealed class EmbeddedPubSubTests : PubSubSemantics, IDisposable
     }
 
     [Fact]
+    public async Task Checkpointer_CheckpointFailsThenSucceeds_WarnsWithTheErrorThenSaysItRecovered()
+    {
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger();
+        var file = SqliteFile.Open(Path.Combine(_dir.Path, "logged.db"), Embedded.EventLog.Schema, SqliteSynchronous.Normal, Embedded.EventLog.PageSize);
+        var checkpointer = new Embedded.EventLog.Checkpointer(file, () => throw new SqliteException("unable to open database file", 14), logger);
+        using var writer = file.OpenConnection();
+        checkpointer.TakeOver(writer);
+
+        checkpointer.Appended(writer, Embedded.EventLog.Checkpointer.EveryBytes);
+        await TestRuntime.WaitUntilAsync(() => checkpointer.Failures > 0, "the background checkpoint to fail", 5_000);
+        // The write loop's own checkpoint after its next commit succeeds.
+        checkpointer.Appended(writer, 1);
+
+        var records = logger.Collector.GetSnapshot();
+        Assert.Equal(2, records.Count);
+        var warning = records[0];
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
+        Assert.Contains(file.Path, warning.Message);
+        Assert.Contains("background", warning.Message);
+        Assert.Equal("unable to open database file", warning.Exception?.Message);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, records[1].Level);
+        Assert.Contains("succeeded again (writer) after 1 failed", records[1].Message);
+    }
+
+    [Fact]
     public async Task Deliver_AnotherWriterAppendsBetweenInProcessCommits_EveryEventDeliveredInLogOrder()
     {
         var received = new ConcurrentQueue<string>();

@@ -53,7 +53,8 @@ public static class EmbeddedRuntimeExtensions
     {
         services.GetOrAddSubscriptionRegistry();
         services.AddSingleton(_ => SqliteFile.Open(StateFile(dataDir), SqliteStateStore.Schema, synchronous));
-        services.AddSingleton(_ => EventLog.For(EventLogFile(dataDir), synchronous));
+        // The log is shared by every app of the process; the first to open it gives the logger its checkpoint failures go to.
+        services.AddSingleton(sp => EventLog.For(EventLogFile(dataDir), synchronous, sp.GetRequiredService<ILogger<EventLog>>()));
         services.AddSingleton<IStateStoreProvider>(sp =>
             new EmbeddedStateStoreProvider(sp.GetRequiredService<SqliteFile>(), appId, EmbeddedStateStoreProvider.DefaultKeyPrefixes));
         services.AddSingleton<IEventPublisher>(sp =>

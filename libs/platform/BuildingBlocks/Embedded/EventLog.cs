@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SQLitePCL;
 using Platform.BuildingBlocks.PubSub;
 
@@ -63,11 +65,11 @@ public sealed class EventLog
     private readonly CommittedTail _tail = new();
     private readonly Checkpointer _checkpointer;
 
-    private EventLog(SqliteFile file)
+    private EventLog(SqliteFile file, ILogger logger)
     {
         File = file;
         AddTraceParentColumn(file);
-        _checkpointer = new Checkpointer(file);
+        _checkpointer = new Checkpointer(file, logger: logger);
         _ = Task.Run(WriteLoopAsync);
     }
 
@@ -93,12 +95,14 @@ public sealed class EventLog
 
     /// <summary>
     /// The log for a file path, shared by every app of this process. The first call for a file decides its
-    /// <paramref name="synchronous"/> setting; asking for another one later is an error.
+    /// <paramref name="synchronous"/> setting (asking for another one later is an error) and the logger its failed
+    /// checkpoints are reported to.
     /// </summary>
-    public static EventLog For(string path, SqliteSynchronous synchronous = SqliteSynchronous.Normal)
+    public static EventLog For(string path, SqliteSynchronous synchronous = SqliteSynchronous.Normal, ILogger? logger = null)
     {
         var full = Path.GetFullPath(path);
-        var log = Open.GetOrAdd(full, p => new Lazy<EventLog>(() => new EventLog(SqliteFile.Open(p, Schema, synchronous, PageSize)))).Value;
+        var log = Open.GetOrAdd(full, p => new Lazy<EventLog>(() =>
+            new EventLog(SqliteFile.Open(p, Schema, synchronous, PageSize), logger ?? NullLogger.Instance))).Value;
         if (log.File.Synchronous != synchronous)
             throw new InvalidOperationException($"The event log '{full}' is open with synchronous={log.File.Synchronous} in this process, not {synchronous}.");
         return log;
@@ -277,7 +281,8 @@ public sealed class EventLog
     /// or writers) runs on another connection. A checkpoint that runs beside the writer may not catch up with it, and the
     /// WAL restarts from its beginning only after one has: when the WAL has passed 64 MiB, the write loop runs the next
     /// checkpoint itself between two commits, as SQLite would have, so it cannot grow without bound; it does the same after
-    /// a background checkpoint failed, until one of its own succeeds.
+    /// a background checkpoint failed, until one of its own succeeds. The first failure of a run of them is logged as a
+    /// warning with its error, the first success after them as information; every failure is counted.
     /// </summary>
     internal sealed class Checkpointer
     {
@@ -289,11 +294,17 @@ public sealed class EventLog
         private long _sinceLast;
         private volatile bool _catchUp;
         private long _failures;
+        private long _failing;
+        private readonly string _path;
+        private readonly ILogger _logger;
 
         /// <param name="file">The log's file.</param>
         /// <param name="openConnection">Opens the background checkpoints' connection (the file's kept connection unless given).</param>
-        public Checkpointer(SqliteFile file, Func<SqliteConnection>? openConnection = null)
+        /// <param name="logger">Where a run of failed checkpoints, and the end of it, is reported.</param>
+        public Checkpointer(SqliteFile file, Func<SqliteConnection>? openConnection = null, ILogger? logger = null)
         {
+            _path = file.Path;
+            _logger = logger ?? NullLogger.Instance;
             _openConnection = openConnection ?? file.OpenKeptConnection;
             _maxWalFrames = (int)(MaxWalBytes / file.PageSize);
             _ = Task.Run(LoopAsync);
@@ -305,11 +316,27 @@ public sealed class EventLog
         /// <summary>True while the write loop owes a checkpoint of its own (after a failed or outrun background one).</summary>
         public bool CatchingUp => _catchUp;
 
-        /// <summary>Counts a failure: the metric first, then <see cref="Failures"/>, which a reader may be waiting on.</summary>
-        private void Failed(string runner)
+        /// <summary>
+        /// Counts a failure (the metric first, then <see cref="Failures"/>, which a reader may be waiting on) and logs the
+        /// first of a run: while checkpoints keep failing the writer tries after every commit, and the count says the rest.
+        /// </summary>
+        private void Failed(string runner, Exception error)
         {
+            if (Interlocked.Increment(ref _failing) == 1)
+                _logger.LogWarning(error,
+                    "A checkpoint of the event log {Path} failed ({Runner}): nothing is lost, but its WAL grows until one succeeds; the write loop tries again after each commit",
+                    _path, runner);
             CheckpointFailures.Add(1, new KeyValuePair<string, object?>("runner", runner));
             Interlocked.Increment(ref _failures);
+        }
+
+        /// <summary>Ends a run of failures, if there was one, saying how long it was.</summary>
+        private void Succeeded(string runner)
+        {
+            if (Volatile.Read(ref _failing) == 0) return;
+            var failed = Interlocked.Exchange(ref _failing, 0);
+            if (failed > 0)
+                _logger.LogInformation("A checkpoint of the event log {Path} succeeded again ({Runner}) after {Failed} failed", _path, runner, failed);
         }
 
         /// <summary>Turns SQLite's own checkpoints off on the write loop's connection: this one runs them.</summary>
@@ -328,11 +355,12 @@ public sealed class EventLog
                 {
                     Checkpoint(connection);
                     _catchUp = false;
+                    Succeeded("writer");
                 }
-                catch (SqliteException)
+                catch (SqliteException ex)
                 {
                     // Still due: tried again after the next commit, which has already been answered.
-                    Failed("writer");
+                    Failed("writer", ex);
                 }
             }
             _sinceLast += bytes;
@@ -352,13 +380,14 @@ public sealed class EventLog
                 {
                     connection ??= _openConnection();
                     if (Checkpoint(connection) > _maxWalFrames) _catchUp = true;
+                    Succeeded("background");
                 }
-                catch (Exception)
+                catch (Exception ex)
                 {
                     // A failed checkpoint loses nothing (the WAL keeps every commit). The write loop runs the next one
                     // itself after its next commit, as SQLite would have, rather than waiting for another 4 MiB.
                     _catchUp = true;
-                    Failed("background");
+                    Failed("background", ex);
                     connection?.Dispose();
                     connection = null;
                 }
