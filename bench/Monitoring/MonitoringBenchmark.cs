@@ -71,11 +71,12 @@ public sealed class MonitoringBenchmark : IBenchmark
         var (joined, seconds) = await JoinsAsync(context, context.Quick ? 20_000 : 100_000, ct);
         var rate = joined / seconds;
         context.Line($"outcome joins: {joined:N0} predictions joined in {seconds:F2} s = {rate:N0}/s on the embedded SQLite stores (goal >= 50,000/s)");
-        var bounded = await CatchUpAsync(context, DriftOptions.DefaultMaxEvaluationsPerJoin, ct);
-        var unbounded = await CatchUpAsync(context, int.MaxValue, ct);
-        context.Line($"catch-up: the bounded join took {bounded / unbounded:F3} x the unbounded one's time");
+        var bounded = await CatchUpAsync(context, DriftOptions.DefaultMaxEvaluationsPerJoin, BarInterval.OneDay, ct);
+        var unbounded = await CatchUpAsync(context, int.MaxValue, BarInterval.OneDay, ct);
+        context.Line($"catch-up, daily bars: the bounded join took {bounded / unbounded:F3} x the unbounded one's time");
+        var minutes = await CatchUpAsync(context, int.MaxValue, BarInterval.OneMinute, ct);
         return $"monitoring: detection delay median {median} bars, false alarms {perThousand:F2}/1,000 windows, joins {rate:N0}/s, " +
-            $"catch-up {bounded:F2} s bounded vs {unbounded:F2} s";
+            $"catch-up {bounded:F2} s bounded vs {unbounded:F2} s (daily), {minutes:F2} s unbounded (minutes)";
     }
 
     /// <summary>Every window end from the first full window on: realised targets known by the window end, against the reference.</summary>
@@ -109,19 +110,23 @@ public sealed class MonitoringBenchmark : IBenchmark
 
     /// <summary>
     /// A monitor that fell behind: a volatility model (Alpha158, with its reference stored as training stores it) watched on
-    /// one daily series whose volatility rises x2.5 halfway through 2,000 bars after training (500 with --quick); every
+    /// one series whose volatility rises x2.5 halfway through 2,000 bars after training (500 with --quick), of daily bars or
+    /// of minute bars in sessions of 09:30 to 16:00 on weekdays (with ten sessions of history before training); every
     /// prediction is stored first, then one join settles them all and evaluates drift, on a monitoring service of its own
     /// (embedded) with <paramref name="cap"/> as <c>Monitoring:Drift:MaxEvaluationsPerJoin</c>. Prints the join's wall and
     /// CPU time, the window ends evaluated and the first detection after the change; returns the wall time in seconds.
     /// </summary>
-    private static async Task<double> CatchUpAsync(BenchContext context, int cap, CancellationToken ct)
+    private static async Task<double> CatchUpAsync(BenchContext context, int cap, BarInterval interval, CancellationToken ct)
     {
-        const int training = 500;
+        var minutes = interval == BarInterval.OneMinute;
+        var history = minutes ? 10 * 390 : 0;
+        var training = history + 500;
         const string model = "catchup", symbol = "CU";
         var after = context.Quick ? 500 : 2_000;
         var changeAt = training + after / 2;
         var bars = Market(training + after, 77, changeAt);
-        var dir = Path.Combine(context.WorkDir, $"catchup-{cap}");
+        if (minutes) bars = bars.Select((b, k) => b with { Time = SessionMinute(k) }).ToList();
+        var dir = Path.Combine(context.WorkDir, $"catchup-{interval.Name}-{cap}");
         var limit = cap == int.MaxValue ? "none" : cap.ToString(CultureInfo.InvariantCulture);
         await using var host = await ServiceTestHost.StartAsync(MonitoringService.Module, new ServiceTestOptions
         {
@@ -134,21 +139,21 @@ public sealed class MonitoringBenchmark : IBenchmark
         });
         var barStore = SqliteBarStore.InDataDir(dir);
         await barStore.InitializeAsync(ct);
-        await barStore.WriteAsync(new BarWrite(bars.Select(b => new SymbolBar(symbol, BarInterval.OneDay, b)).ToList()), ct);
+        await barStore.WriteAsync(new BarWrite(bars.Select(b => new SymbolBar(symbol, interval, b)).ToList()), ct);
         var registry = host.Services.GetRequiredService<ModelRegistry>();
-        var lineage = new ModelLineage("bench", FeatureSets.Alpha158V1.Id, FeatureSets.Alpha158V1.Hash, "volatility", Horizon, [symbol], bars[0].Time,
+        var lineage = new ModelLineage("bench", FeatureSets.Alpha158V1.Id, FeatureSets.Alpha158V1.Hash, "volatility", Horizon, [symbol], bars[history].Time,
             bars[training - 1].Time, "ridge", new SortedDictionary<string, string>(StringComparer.Ordinal), 1, [], null, null, null, "bench");
         var version = (await registry.RegisterAsync(model, [1, 2, 3], lineage, null, ct)).Version;
-        await registry.SaveFilesAsync(model, version, [Reference(bars.Take(training).ToList()).ToFile()], ct);
+        await registry.SaveFilesAsync(model, version, [Reference(bars.Skip(history).Take(training - history).ToList()).ToFile()], ct);
         var store = host.Services.GetRequiredService<IPredictionStore>();
         var now = DateTimeOffset.UtcNow;
         await store.AddPredictionsAsync(bars.Skip(training).Select((b, i) =>
-            new PredictionRecord($"cu-{i}", model, version, symbol, "1d", b.Time, Horizon, "volatility", 0.01 * Math.Sqrt(Horizon), now)).ToList(), ct);
+            new PredictionRecord($"cu-{i}", model, version, symbol, interval.Name, b.Time, Horizon, "volatility", 0.01 * Math.Sqrt(Horizon), now)).ToList(), ct);
 
         var joiner = host.Services.GetRequiredService<OutcomeJoiner>();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
-        var joined = await joiner.JoinAsync(symbol, "1d", bars[^1].Time, ct);
+        var joined = await joiner.JoinAsync(symbol, interval.Name, bars[^1].Time, ct);
         watch.Stop();
         cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         // Each outcome became known at a bar of its own: the join settled as many window ends as it wrote outcomes.
@@ -157,11 +162,19 @@ public sealed class MonitoringBenchmark : IBenchmark
         var detections = await store.GetDriftAsync(model, 1000, ct);
         var first = detections.Where(d => d.WindowEnd >= bars[changeAt].Time).MinBy(d => d.WindowEnd);
         var delay = first is null ? "none" : $"{bars.FindIndex(b => b.Time == first.WindowEnd) - changeAt} bars after it";
-        context.Line($"catch-up, bound {limit}: one join settled {joined:N0} predictions and evaluated drift at {evaluated:N0} window ends " +
+        context.Line($"catch-up, {(minutes ? "minute" : "daily")} bars, bound {limit}: one join settled {joined:N0} predictions and evaluated drift at {evaluated:N0} window ends " +
             $"(every {stride} bars) in {watch.Elapsed.TotalSeconds:F2} s ({cpu.TotalSeconds:F2} s CPU, " +
             $"{watch.Elapsed.TotalMilliseconds / Math.Max(1, evaluated):F1} ms per window end); x2.5 volatility change at bar {changeAt - training} " +
             $"of {after}: first detection {delay}; {detections.Count} detections in all");
         return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The open time of the <paramref name="k"/>-th minute of sessions 09:30 to 16:00 on weekdays from Monday 2024-01-01.</summary>
+    private static DateTimeOffset SessionMinute(int k)
+    {
+        var (day, minute) = (k / 390, k % 390);
+        var date = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(day / 5 * 7 + day % 5);
+        return date.AddHours(9.5).AddMinutes(minute);
     }
 
     /// <summary>The reference training stores with a version: Alpha158 profiles over the training bars, and its predictions'.</summary>

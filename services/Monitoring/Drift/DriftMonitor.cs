@@ -202,12 +202,10 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
         var columns = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         if (!FeatureSets.TryGet(featureSet, out var set)) return columns;
         var warmUp = FeatureSets.CreateCalculator(set.Id).WarmUpPeriod;
-        // Room for the warm-up with closed days and nights in between.
-        var slack = TimeSpan.FromTicks(interval.Length.Ticks * 2 * warmUp) + TimeSpan.FromDays(10);
         foreach (var series in window.GroupBy(w => w.Prediction.Symbol, StringComparer.Ordinal))
         {
             var times = series.Select(w => w.Prediction.Time).ToHashSet();
-            var history = await bars.GetBarsAsync(new BarQuery(series.Key, interval, times.Min() - slack, times.Max().AddTicks(1)), ct);
+            var history = await HistoryAsync(bars, series.Key, interval, times.Min(), times.Max(), warmUp, ct);
             var rows = FeatureBatch.Replay(() => FeatureSets.CreateCalculator(set.Id), history);
             for (var i = 0; i < history.Count; i++)
             {
@@ -220,6 +218,31 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
             }
         }
         return columns;
+    }
+
+    /// <summary>
+    /// The bars of a series from <paramref name="warmUp"/> bars before <paramref name="first"/> (all the older ones when the
+    /// series has fewer) to <paramref name="last"/>: what a replay needs for feature values at those times. The bars are read
+    /// back over twice the warm-up's span first, which is enough for a market open around the clock, then four times further
+    /// each time while that holds fewer bars before <paramref name="first"/> and the series has older ones (nights, weekends,
+    /// holidays). A fixed margin of days instead would replay weeks of minute bars for an hour's window.
+    /// </summary>
+    internal static async Task<IReadOnlyList<Bar>> HistoryAsync(IBarReader bars, string symbol, BarInterval interval, DateTimeOffset first,
+        DateTimeOffset last, int warmUp, CancellationToken ct)
+    {
+        var back = TimeSpan.FromTicks(interval.Length.Ticks * 2 * Math.Max(1, warmUp));
+        DateTimeOffset? oldest = null;
+        while (true)
+        {
+            var from = first - back;
+            var history = await bars.GetBarsAsync(new BarQuery(symbol, interval, from, last.AddTicks(1)), ct);
+            var before = 0;
+            while (before < history.Count && history[before].Time < first) before++;
+            if (before >= warmUp) return history;
+            oldest ??= (await bars.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval)?.First ?? first;
+            if (from <= oldest) return history;
+            back = TimeSpan.FromTicks(Math.Min(back.Ticks * 4L, (first - DateTimeOffset.MinValue).Ticks));
+        }
     }
 
     /// <summary>The realised-target distribution over the version's training window, or null when its bars are not in the store.</summary>
