@@ -111,6 +111,37 @@ public sealed class SqlitePredictionStoreTests : PredictionStoreContract, IDispo
 
     protected override Task<IPredictionStore> OpenAsync() => Task.FromResult<IPredictionStore>(SqlitePredictionStore.InDataDir(_dir));
 
+    [Fact]
+    public async Task InitializeAsync_FileFromBeforeTheJoinedFlag_ListsAsPendingOnlyWhatHasNoOutcome()
+    {
+        var old = Directory.CreateDirectory(Path.Combine(_dir, "old")).FullName;
+        var t0 = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).UtcTicks;
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(old, SqlitePredictionStore.FileName)};Pooling=False"))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            // The two tables as the earlier version created them, with one joined prediction and one pending.
+            create.CommandText = $"""
+                CREATE TABLE predictions (request_id TEXT NOT NULL PRIMARY KEY, model TEXT NOT NULL, version INTEGER NOT NULL,
+                    symbol TEXT NOT NULL, interval TEXT NOT NULL, time INTEGER NOT NULL, horizon INTEGER NOT NULL, target TEXT NOT NULL,
+                    value REAL NOT NULL, received_at INTEGER NOT NULL);
+                CREATE INDEX predictions_series ON predictions(symbol, interval, time);
+                CREATE TABLE outcomes (request_id TEXT NOT NULL PRIMARY KEY REFERENCES predictions(request_id), realised REAL NOT NULL,
+                    baseline_last REAL NOT NULL, baseline_trailing REAL NOT NULL, known_at INTEGER NOT NULL, joined_at INTEGER NOT NULL);
+                INSERT INTO predictions VALUES ('a0', 'm', 1, 'AAA', '1d', {t0}, 5, 'return', 0.01, {t0});
+                INSERT INTO predictions VALUES ('a1', 'm', 1, 'AAA', '1d', {t0 + TimeSpan.TicksPerDay}, 5, 'return', 0.01, {t0});
+                INSERT INTO outcomes VALUES ('a0', 0.02, 0, 0, {t0}, {t0});
+                """;
+            create.ExecuteNonQuery();
+        }
+        var store = SqlitePredictionStore.InDataDir(old);
+
+        await store.InitializeAsync();
+
+        Assert.Equal(["a1"], (await store.GetPendingAsync("AAA", "1d", DateTimeOffset.MaxValue, 10)).Select(p => p.RequestId));
+        Assert.Equal((2L, 1L), await store.CountAsync("m"));
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -122,4 +153,31 @@ public sealed class PostgresPredictionStoreTests : PredictionStoreContract
 {
     protected override async Task<IPredictionStore> OpenAsync() =>
         PostgresPredictionStore.Create(await PostgresCluster.CreateDatabaseAsync("monitoring"));
+
+    [Fact]
+    public async Task InitializeAsync_DatabaseFromBeforeTheJoinedFlag_ListsAsPendingOnlyWhatHasNoOutcome()
+    {
+        var cs = await PostgresCluster.CreateDatabaseAsync("monitoring_old");
+        await using (var connection = new Npgsql.NpgsqlConnection(cs))
+        {
+            await connection.OpenAsync();
+            // The schema as the earlier version left it (its two migrations, recorded), with one joined prediction and one pending.
+            var setup = string.Join(";\n", PostgresPredictionSql.Migrations.Take(2)) + """
+                ;
+                CREATE TABLE monitoring_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO monitoring_schema_migrations(version) VALUES (1), (2);
+                INSERT INTO predictions VALUES ('a0', 'm', 1, 'AAA', '1d', '2024-01-01Z', 5, 'return', 0.01, '2024-01-01Z');
+                INSERT INTO predictions VALUES ('a1', 'm', 1, 'AAA', '1d', '2024-01-02Z', 5, 'return', 0.01, '2024-01-01Z');
+                INSERT INTO outcomes VALUES ('a0', 0.02, 0, 0, '2024-01-06Z', '2024-01-06Z');
+                """;
+            await using var cmd = new Npgsql.NpgsqlCommand(setup, connection);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await using var store = PostgresPredictionStore.Create(cs);
+
+        await store.InitializeAsync();
+
+        Assert.Equal(["a1"], (await store.GetPendingAsync("AAA", "1d", DateTimeOffset.MaxValue, 10)).Select(p => p.RequestId));
+        Assert.Equal((2L, 1L), await store.CountAsync("m"));
+    }
 }

@@ -128,6 +128,53 @@ public sealed partial class QueryPlanTests
         var first = sql.TrimStart().Split(' ', 2)[0].ToUpperInvariant();
         if (first is "CREATE" or "COPY" or "ANALYZE") return; // no plan: staging DDL and bulk copies
 
+        var (json, partialIndexes) = await PostgresPlanAsync(type, sql);
+        var plan = JsonDocument.Parse(json).RootElement[0].GetProperty("Plan");
+        var fullScans = new List<string>();
+        FindFullScans(plan, bounded: false, SmallTables(type), partialIndexes, fullScans);
+        if (MayReadWholeTable(type, statement)) return;
+        Assert.True(fullScans.Count == 0, $"{store}.{statement} reads a whole table ({string.Join(", ", fullScans)}):\n{json}");
+    }
+
+    /// <summary>A join's read of what is pending takes the index of pending predictions, not the series' whole history.</summary>
+    [Fact]
+    public async Task PostgresPending_GenericPlan_ReadsThePendingIndex()
+    {
+        var (json, _) = await PostgresPlanAsync(typeof(PostgresPredictionSql), PostgresPredictionSql.Pending);
+
+        Assert.Contains("\"predictions_pending\"", json);
+    }
+
+    [Fact]
+    public void SqlitePending_QueryPlan_ReadsThePendingIndex()
+    {
+        var dir = Directory.CreateTempSubdirectory("plan-sqlite-").FullName;
+        try
+        {
+            using var connection = OpenSqlite(typeof(SqlitePredictionSql), dir);
+            using var explain = connection.CreateCommand();
+            explain.CommandText = "EXPLAIN QUERY PLAN " + SqlitePredictionSql.Pending;
+            foreach (var name in SqliteParameter().Matches(SqlitePredictionSql.Pending).Select(m => m.Value).Distinct())
+                explain.Parameters.AddWithValue(name, DBNull.Value);
+            var plan = new List<string>();
+            using (var reader = explain.ExecuteReader())
+                while (reader.Read()) plan.Add(reader.GetString(3));
+
+            Assert.Contains(plan, p => p.Contains("INDEX predictions_pending", StringComparison.Ordinal));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The generic plan of <paramref name="sql"/> (JSON) in a fresh database of the store <paramref name="type"/> serves, with
+    /// sequential scans, hash and merge joins priced out; and the partial indexes there are.
+    /// </summary>
+    private static async Task<(string Json, HashSet<string> PartialIndexes)> PostgresPlanAsync(Type type, string sql)
+    {
         var cs = await PostgresCluster.CreateDatabaseAsync("plan");
         if (type == typeof(PostgresBarSql)) await using (var s = PostgresBarStore.Create(cs)) await s.InitializeAsync();
         else await using (var s = PostgresPredictionStore.Create(cs)) await s.InitializeAsync();
@@ -172,12 +219,7 @@ public sealed partial class QueryPlanTests
             + (parameters > 0 ? "(" + string.Join(", ", Enumerable.Repeat("NULL", parameters)) + ")" : ""), connection, tx))
             json = (string)(await explain.ExecuteScalarAsync())!;
         await tx.RollbackAsync();
-
-        var plan = JsonDocument.Parse(json).RootElement[0].GetProperty("Plan");
-        var fullScans = new List<string>();
-        FindFullScans(plan, bounded: false, SmallTables(type), partialIndexes, fullScans);
-        if (MayReadWholeTable(type, statement)) return;
-        Assert.True(fullScans.Count == 0, $"{store}.{statement} reads a whole table ({string.Join(", ", fullScans)}):\n{json}");
+        return (json, partialIndexes);
     }
 
     /// <summary>

@@ -52,6 +52,13 @@ internal static class PostgresPredictionSql
         """
         CREATE INDEX rejected_recent ON rejected_predictions (rejected_at DESC, event_id);
         """,
+        // The predictions still waiting for their outcome, by series: a join reads these, so its cost follows what is
+        // pending, not the series' whole history of joined predictions.
+        """
+        ALTER TABLE predictions ADD COLUMN joined boolean NOT NULL DEFAULT false;
+        UPDATE predictions p SET joined = true FROM outcomes o WHERE o.request_id = p.request_id;
+        CREATE INDEX predictions_pending ON predictions (symbol, interval, time, request_id) WHERE NOT joined;
+        """,
     ];
 
     private const string Columns = "p.request_id, p.model, p.version, p.symbol, p.interval, p.time, p.horizon, p.target, p.value, p.received_at";
@@ -71,15 +78,18 @@ internal static class PostgresPredictionSql
 
     public const string Pending = $"""
         SELECT {Columns} FROM predictions p
-        WHERE p.symbol = $1 AND p.interval = $2 AND p.time < $3
-          AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.request_id = p.request_id)
+        WHERE p.symbol = $1 AND p.interval = $2 AND p.time < $3 AND NOT p.joined
         ORDER BY p.time, p.request_id LIMIT $4
         """;
 
+    /// <summary>The outcomes not stored yet, and their predictions marked joined; the count is of outcomes added.</summary>
     public const string InsertOutcomes = """
-        INSERT INTO outcomes(request_id, realised, baseline_last, baseline_trailing, known_at, joined_at)
-        SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::timestamptz[], $6::timestamptz[])
-        ON CONFLICT (request_id) DO NOTHING
+        WITH added AS (
+            INSERT INTO outcomes(request_id, realised, baseline_last, baseline_trailing, known_at, joined_at)
+            SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::timestamptz[], $6::timestamptz[])
+            ON CONFLICT (request_id) DO NOTHING
+            RETURNING request_id)
+        UPDATE predictions p SET joined = true FROM added a WHERE p.request_id = a.request_id
         """;
 
     private const string QueryColumns = $"SELECT {Columns}, o.realised, o.baseline_last, o.baseline_trailing, o.known_at, o.joined_at";

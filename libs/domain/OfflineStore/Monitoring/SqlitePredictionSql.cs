@@ -17,7 +17,8 @@ internal static class SqlitePredictionSql
             horizon     INTEGER NOT NULL,
             target      TEXT    NOT NULL,
             value       REAL    NOT NULL,
-            received_at INTEGER NOT NULL
+            received_at INTEGER NOT NULL,
+            joined      INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX IF NOT EXISTS predictions_series ON predictions(symbol, interval, time);
         CREATE INDEX IF NOT EXISTS predictions_model ON predictions(model, time, request_id);
@@ -65,10 +66,29 @@ internal static class SqlitePredictionSql
         ON CONFLICT (request_id) DO NOTHING
         """;
 
+    /// <summary>Whether the file has <c>predictions.joined</c> (files created before it do not).</summary>
+    public const string MigrateHasJoinedColumn = "SELECT COUNT(*) FROM pragma_table_info('predictions') WHERE name = 'joined'";
+
+    /// <summary>
+    /// Added to files created before <c>predictions.joined</c> existed (<see cref="SqlitePredictionStore"/> runs it once, then
+    /// <see cref="MigratePendingIndex"/>): the flag set for every prediction that has its outcome.
+    /// </summary>
+    public const string MigrateAddJoinedColumn = """
+        ALTER TABLE predictions ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;
+        UPDATE predictions SET joined = 1 WHERE request_id IN (SELECT request_id FROM outcomes);
+        """;
+
+    /// <summary>
+    /// The predictions still waiting for their outcome, by series: a join reads these, so its cost follows what is pending,
+    /// not the series' whole history of joined predictions.
+    /// </summary>
+    public const string MigratePendingIndex = """
+        CREATE INDEX IF NOT EXISTS predictions_pending ON predictions(symbol, interval, time, request_id) WHERE joined = 0
+        """;
+
     public const string Pending = $"""
         SELECT {Columns} FROM predictions p
-        WHERE p.symbol = $symbol AND p.interval = $interval AND p.time < $before
-          AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.request_id = p.request_id)
+        WHERE p.symbol = $symbol AND p.interval = $interval AND p.time < $before AND p.joined = 0
         ORDER BY p.time, p.request_id LIMIT $limit
         """;
 
@@ -77,6 +97,9 @@ internal static class SqlitePredictionSql
         VALUES ($id, $realised, $last, $trailing, $known, $joined)
         ON CONFLICT (request_id) DO NOTHING
         """;
+
+    /// <summary>Run after <see cref="InsertOutcome"/> added a row, in its transaction.</summary>
+    public const string MarkJoined = "UPDATE predictions SET joined = 1 WHERE request_id = $id";
 
     private const string QueryFilter = """
         WHERE p.model = $model AND ($version IS NULL OR p.version = $version)

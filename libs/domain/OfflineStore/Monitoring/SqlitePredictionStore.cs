@@ -19,7 +19,32 @@ public sealed class SqlitePredictionStore : IPredictionStore
     public SqlitePredictionStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        _file = new Lazy<SqliteFile>(() => SqliteFile.Open(Path, Schema), LazyThreadSafetyMode.ExecutionAndPublication);
+        _file = new Lazy<SqliteFile>(() => Migrate(SqliteFile.Open(Path, Schema)), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>
+    /// Brings a file created by an earlier version up to this one, under the write lock: <c>predictions.joined</c>, set from
+    /// the stored outcomes, and the index of pending predictions that needs it.
+    /// </summary>
+    private static SqliteFile Migrate(SqliteFile file)
+    {
+        using var connection = file.OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var columns = connection.CreateCommand();
+        columns.Transaction = tx;
+        columns.CommandText = SqlitePredictionSql.MigrateHasJoinedColumn;
+        var steps = (long)columns.ExecuteScalar()! == 0
+            ? new[] { SqlitePredictionSql.MigrateAddJoinedColumn, SqlitePredictionSql.MigratePendingIndex }
+            : [SqlitePredictionSql.MigratePendingIndex];
+        foreach (var sql in steps)
+        {
+            using var step = connection.CreateCommand();
+            step.Transaction = tx;
+            step.CommandText = sql;
+            step.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return file;
     }
 
     public string Path { get; }
@@ -83,13 +108,20 @@ public sealed class SqlitePredictionStore : IPredictionStore
         cmd.Transaction = tx;
         cmd.CommandText = SqlitePredictionSql.InsertOutcome;
         var p = new[] { "$id", "$realised", "$last", "$trailing", "$known", "$joined" }.Select(n => Param(cmd, n)).ToArray();
+        using var mark = connection.CreateCommand();
+        mark.Transaction = tx;
+        mark.CommandText = SqlitePredictionSql.MarkJoined;
+        var markId = Param(mark, "$id");
         var added = 0;
         foreach (var o in outcomes)
         {
             ct.ThrowIfCancellationRequested();
             p[0].Value = o.RequestId; p[1].Value = o.Realised; p[2].Value = Nan(o.Last); p[3].Value = Nan(o.Trailing);
             p[4].Value = T(o.KnownAt); p[5].Value = T(o.JoinedAt);
-            added += cmd.ExecuteNonQuery();
+            if (cmd.ExecuteNonQuery() == 0) continue;
+            added++;
+            markId.Value = o.RequestId;
+            mark.ExecuteNonQuery();
         }
         tx.Commit();
         return Task.FromResult(added);
