@@ -147,3 +147,41 @@ public sealed class OutcomeJoinerCatchUpTests : IAsyncLifetime
         Assert.Equal(_bars.Skip(5).Take(Predictions).Select(b => b.Time), drift.Ends);
     }
 }
+
+/// <summary>How a join pages through what is pending, on the real embedded stores.</summary>
+public sealed class OutcomeJoinerPagingTests : IAsyncLifetime
+{
+    private readonly List<Bar> _bars = RegimeSeries.Generate(40, seed: 8);
+    private MonitoringHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await MonitoringHost.StartAsync();
+        await _host.WriteBarsAsync("AAA", _bars);
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task JoinAsync_AFullPageThatNoStoredBarSettles_JoinsThePredictionsAfterIt()
+    {
+        var now = DateTimeOffset.UtcNow;
+        // A page's worth of predictions older than every stored bar of the series (nothing to settle them with), then
+        // predictions on the stored bars.
+        var early = Enumerable.Range(0, 10).Select(i =>
+            new PredictionRecord($"early{i}", "paged", 1, "AAA", "1d", _bars[0].Time.AddDays(-30 + i), 5, "volatility", 0.02, now));
+        var onBars = _bars.Take(30).Select((b, i) => new PredictionRecord($"p{i}", "paged", 1, "AAA", "1d", b.Time, 5, "volatility", 0.02, now));
+        await _host.Store.AddPredictionsAsync([.. early, .. onBars]);
+        var options = new MonitoringOptions();
+        options.Outcomes.BatchSize = 10;
+        var joiner = new OutcomeJoiner(_host.Store, _host.Services.GetRequiredService<IBarReader>(), options,
+            _host.Services.GetRequiredService<IDriftEvaluator>(), _host.Services.GetRequiredService<MonitoringMetrics>(), TimeProvider.System,
+            NullLogger<OutcomeJoiner>.Instance);
+
+        var joined = await joiner.JoinAsync("AAA", "1d", _bars[^1].Time, CancellationToken.None);
+
+        Assert.Equal(30, joined);
+        var pending = await _host.Store.GetPendingAsync("AAA", "1d", DateTimeOffset.MaxValue, 100);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"early{i}"), pending.Select(p => p.RequestId));
+    }
+}

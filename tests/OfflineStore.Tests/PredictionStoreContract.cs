@@ -38,6 +38,17 @@ public abstract class PredictionStoreContract() : StoreContract<IPredictionStore
     }
 
     [Fact]
+    public async Task GetPendingAsync_AfterACursor_ListsOnlyThoseAfterItByTimeThenRequestId()
+    {
+        await Store.AddPredictionsAsync([Prediction("b", 1), Prediction("a", 1), Prediction("c", 1), Prediction("d", 2), Prediction("z", 0)]);
+
+        var pending = await Store.GetPendingAsync("AAA", "1d", T0.AddDays(5), 100, after: (T0.AddDays(1), "b"));
+
+        Assert.Equal(["c", "d"], pending.Select(p => p.RequestId));
+        Assert.Equal(["z", "a", "b", "c", "d"], (await Store.GetPendingAsync("AAA", "1d", T0.AddDays(5), 100)).Select(p => p.RequestId));
+    }
+
+    [Fact]
     public async Task AddOutcomesAsync_Redelivered_KeepsTheFirstOutcome()
     {
         await Store.AddPredictionsAsync([Prediction("r1", 0)]);

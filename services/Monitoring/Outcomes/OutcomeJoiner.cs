@@ -25,9 +25,10 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
         var barInterval = BarInterval.Parse(interval);
         var total = 0;
         var known = new Dictionary<(string Model, int Version), SortedSet<DateTimeOffset>>();
+        (DateTimeOffset, string)? after = null;
         while (true)
         {
-            var pending = await store.GetPendingAsync(symbol, barInterval.Name, upTo, options.Outcomes.BatchSize, ct);
+            var pending = await store.GetPendingAsync(symbol, barInterval.Name, upTo, options.Outcomes.BatchSize, after, ct);
             if (pending.Count == 0) break;
             var maxHorizon = pending.Max(p => p.Horizon);
             // Enough history before the oldest decision for the 'last' and trailing baselines, with room for closed days.
@@ -37,10 +38,21 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
             var math = new OutcomeMath(series, options.Outcomes.TrailingBars);
             var now = clock.GetUtcNow();
             var outcomes = new List<OutcomeRecord>();
+            var unsettled = 0;
             foreach (var p in pending)
             {
                 var spec = new TargetSpec(TargetSpec.ParseKind(p.Target), p.Horizon);
-                if (math.Outcome(math.DecisionBar(p.Time), spec) is not { } o || double.IsNaN(o.Realised)) continue;
+                var decision = math.DecisionBar(p.Time);
+                var outcome = math.Outcome(decision, spec);
+                if (decision < 0 || (outcome is { } undefined && double.IsNaN(undefined.Realised)))
+                {
+                    // No stored bar at or before it, or no defined target from the bars there are: nothing to settle it with
+                    // until other bars are stored. It stays pending, and the pages after it are still read.
+                    unsettled++;
+                    continue;
+                }
+                // Otherwise null only while its horizon has not passed.
+                if (outcome is not { } o) continue;
                 outcomes.Add(new OutcomeRecord(p.RequestId, o.Realised, o.Last, o.Trailing, o.KnownAt, now));
                 if (!known.TryGetValue((p.Model, p.Version), out var ends)) known[(p.Model, p.Version)] = ends = [];
                 ends.Add(o.KnownAt);
@@ -48,8 +60,10 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
             var written = await store.AddOutcomesAsync(outcomes, ct);
             total += written;
             metrics.OutcomesJoined(written);
-            // A full page with nothing due means the rest is not due either (pending is oldest first).
-            if (pending.Count < options.Outcomes.BatchSize || outcomes.Count == 0) break;
+            // A full page with nothing due means the rest is not due either (pending is oldest first), unless some of it could
+            // not be settled at all: those stay pending, and the next page starts after them.
+            if (pending.Count < options.Outcomes.BatchSize || outcomes.Count + unsettled == 0) break;
+            after = (pending[^1].Time, pending[^1].RequestId);
         }
         var cap = options.Drift.MaxEvaluationsPerJoin;
         foreach (var ((model, version), ends) in known)

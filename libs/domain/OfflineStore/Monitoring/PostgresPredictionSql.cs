@@ -79,6 +79,7 @@ internal static class PostgresPredictionSql
     public const string Pending = $"""
         SELECT {Columns} FROM predictions p
         WHERE p.symbol = $1 AND p.interval = $2 AND p.time < $3 AND NOT p.joined
+          AND (p.time, p.request_id) > (coalesce($5::timestamptz, '-infinity'), coalesce($6::text, ''))
         ORDER BY p.time, p.request_id LIMIT $4
         """;
 

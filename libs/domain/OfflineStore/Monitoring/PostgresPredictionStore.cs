@@ -63,13 +63,15 @@ public sealed class PostgresPredictionStore(NpgsqlDataSource dataSource) : IPred
         r.GetString(7), r.GetDouble(8), r.GetFieldValue<DateTimeOffset>(9));
 
     public async Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit,
-        CancellationToken ct = default)
+        (DateTimeOffset Time, string RequestId)? after = null, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand(PostgresPredictionSql.Pending);
         cmd.Parameters.Add(P(symbol, NpgsqlDbType.Text));
         cmd.Parameters.Add(P(interval, NpgsqlDbType.Text));
         cmd.Parameters.Add(Time(before));
         cmd.Parameters.Add(P(limit, NpgsqlDbType.Integer));
+        cmd.Parameters.Add(Time(after?.Time));
+        cmd.Parameters.Add(P(after?.RequestId, NpgsqlDbType.Text));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var list = new List<PredictionRecord>();
         while (await reader.ReadAsync(ct)) list.Add(ReadPrediction(reader));

@@ -49,10 +49,12 @@ public interface IPredictionStore
     Task<int> AddPredictionsAsync(IReadOnlyList<PredictionRecord> predictions, CancellationToken ct = default);
 
     /// <summary>
-    /// Predictions of one series that have no outcome yet and were made before <paramref name="before"/>,
-    /// oldest first, at most <paramref name="limit"/>.
+    /// Predictions of one series that have no outcome yet and were made before <paramref name="before"/>, oldest first
+    /// (by time, then request id), at most <paramref name="limit"/>; with <paramref name="after"/>, only those after that
+    /// (time, request id), so a caller can page past predictions it cannot settle yet.
     /// </summary>
-    Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit, CancellationToken ct = default);
+    Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit,
+        (DateTimeOffset Time, string RequestId)? after = null, CancellationToken ct = default);
 
     /// <summary>Stores outcomes whose prediction has none yet (an outcome is never rewritten); returns how many were new.</summary>
     Task<int> AddOutcomesAsync(IReadOnlyList<OutcomeRecord> outcomes, CancellationToken ct = default);

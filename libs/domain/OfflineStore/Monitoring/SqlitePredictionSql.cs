@@ -89,6 +89,7 @@ internal static class SqlitePredictionSql
     public const string Pending = $"""
         SELECT {Columns} FROM predictions p
         WHERE p.symbol = $symbol AND p.interval = $interval AND p.time < $before AND p.joined = 0
+          AND (p.time, p.request_id) > ($afterTime, $afterId)
         ORDER BY p.time, p.request_id LIMIT $limit
         """;
 

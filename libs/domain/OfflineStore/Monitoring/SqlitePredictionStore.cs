@@ -85,7 +85,7 @@ public sealed class SqlitePredictionStore : IPredictionStore
     }
 
     public Task<IReadOnlyList<PredictionRecord>> GetPendingAsync(string symbol, string interval, DateTimeOffset before, int limit,
-        CancellationToken ct = default)
+        (DateTimeOffset Time, string RequestId)? after = null, CancellationToken ct = default)
     {
         using var connection = _file.Value.OpenConnection();
         using var cmd = connection.CreateCommand();
@@ -94,6 +94,9 @@ public sealed class SqlitePredictionStore : IPredictionStore
         cmd.Parameters.AddWithValue("$interval", interval);
         cmd.Parameters.AddWithValue("$before", T(before));
         cmd.Parameters.AddWithValue("$limit", limit);
+        // Without a cursor, before every row: no time is below the smallest tick count, and every request id is above ''.
+        cmd.Parameters.AddWithValue("$afterTime", after is { } a ? T(a.Time) : long.MinValue);
+        cmd.Parameters.AddWithValue("$afterId", after?.RequestId ?? "");
         using var reader = cmd.ExecuteReader();
         var list = new List<PredictionRecord>();
         while (reader.Read()) list.Add(ReadPrediction(reader));
