@@ -210,6 +210,7 @@ public sealed class MonitoringBenchmark : IBenchmark
         await store.InitializeAsync(ct);
         var perSymbol = predictions / symbols;
         var now = DateTimeOffset.UtcNow;
+        var storing = TimeSpan.Zero;
         for (var s = 0; s < symbols; s++)
         {
             var symbol = $"S{s}";
@@ -217,8 +218,12 @@ public sealed class MonitoringBenchmark : IBenchmark
             await barsStore.WriteAsync(new BarWrite(series.Select(b => new SymbolBar(symbol, BarInterval.OneDay, b)).ToList()), ct);
             var rows = series.Take(perSymbol).Select((b, i) =>
                 new PredictionRecord($"{symbol}-{i}", "bench", 1, symbol, "1d", b.Time, Horizon, "volatility", 0.02, now)).ToList();
+            var start = Stopwatch.GetTimestamp();
             await store.AddPredictionsAsync(rows, ct);
+            storing += Stopwatch.GetElapsedTime(start);
         }
+        context.Line($"predictions stored: {perSymbol * symbols:N0} in batches of {perSymbol:N0} in {storing.TotalSeconds:F2} s = " +
+            $"{perSymbol * symbols / storing.TotalSeconds:N0}/s on the embedded SQLite store");
         var joiner = new OutcomeJoiner(store, barsStore, new MonitoringOptions(), new NoDrift(), new MonitoringMetrics(), TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<OutcomeJoiner>.Instance);
         var ends = Enumerable.Range(0, symbols).ToDictionary(s => $"S{s}", s => Market(perSymbol + 100, (ulong)(500 + s), int.MaxValue)[^1].Time);
