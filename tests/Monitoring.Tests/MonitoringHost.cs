@@ -29,13 +29,22 @@ public sealed class MonitoringHost : IAsyncDisposable
     public static async Task<MonitoringHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var host = new MonitoringHost();
-        await host.Bars.InitializeAsync();
-        host._host = await ServiceTestHost.StartAsync(MonitoringService.Module, new ServiceTestOptions
+        try
         {
-            DataDir = host.DataDir,
-            Settings = settings ?? new Dictionary<string, string?>(),
-        });
-        return host;
+            await host.Bars.InitializeAsync();
+            host._host = await ServiceTestHost.StartAsync(MonitoringService.Module, new ServiceTestOptions
+            {
+                DataDir = host.DataDir,
+                Settings = settings ?? new Dictionary<string, string?>(),
+            });
+            return host;
+        }
+        catch
+        {
+            // A service that refuses to start leaves no data directory behind.
+            await host.DisposeAsync();
+            throw;
+        }
     }
 
     public static ModelLineage Lineage(string target, int horizon, IReadOnlyList<string> symbols, DateTimeOffset from, DateTimeOffset to) => new(

@@ -50,17 +50,6 @@ public sealed class WindowEndsTests
     [Fact]
     public void WindowEnds_BoundBelowOne_Throws() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => OutcomeJoiner.WindowEnds(Days(3), 0));
-
-    [Theory]
-    [InlineData("0")]
-    [InlineData("-5")]
-    public async Task Start_BoundBelowOne_RefusesNamingTheKey(string bound)
-    {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            MonitoringHost.StartAsync(new Dictionary<string, string?> { ["Monitoring:Drift:MaxEvaluationsPerJoin"] = bound }));
-
-        Assert.Contains("Monitoring:Drift:MaxEvaluationsPerJoin", error.Message);
-    }
 }
 
 /// <summary>
