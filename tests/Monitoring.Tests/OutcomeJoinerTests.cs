@@ -140,7 +140,7 @@ public sealed class OutcomeJoinerCatchUpTests : IAsyncLifetime
 /// <summary>How a join pages through what is pending, on the real embedded stores.</summary>
 public sealed class OutcomeJoinerPagingTests : IAsyncLifetime
 {
-    private readonly List<Bar> _bars = RegimeSeries.Generate(40, seed: 8);
+    private readonly List<Bar> _bars = RegimeSeries.Generate(200, seed: 8);
     private MonitoringHost _host = null!;
 
     public async Task InitializeAsync()
@@ -172,5 +172,42 @@ public sealed class OutcomeJoinerPagingTests : IAsyncLifetime
         Assert.Equal(30, joined);
         var pending = await _host.Store.GetPendingAsync("AAA", "1d", DateTimeOffset.MaxValue, 100);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"early{i}"), pending.Select(p => p.RequestId));
+    }
+
+    /// <summary>The real bar store, with the ranges asked of it recorded.</summary>
+    private sealed class RecordingBars(IBarReader inner) : IBarReader
+    {
+        public List<BarQuery> Queries { get; } = [];
+
+        public Task<IReadOnlyList<Bar>> GetBarsAsync(BarQuery query, CancellationToken ct = default)
+        {
+            Queries.Add(query);
+            return inner.GetBarsAsync(query, ct);
+        }
+
+        public IAsyncEnumerable<Bar> StreamBarsAsync(BarQuery query, CancellationToken ct = default) => inner.StreamBarsAsync(query, ct);
+
+        public Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default) =>
+            inner.GetCoverageAsync(symbol, ct);
+    }
+
+    [Fact]
+    public async Task JoinAsync_PendingOlderThanEveryStoredBar_ReadsBarsOnlyAroundWhatTheBarsCanSettle()
+    {
+        var now = DateTimeOffset.UtcNow;
+        // Predictions a year older than the series' first stored bar, and one recent prediction whose horizon has not passed.
+        var early = Enumerable.Range(0, 3).Select(i =>
+            new PredictionRecord($"early{i}", "paged", 1, "AAA", "1d", _bars[0].Time.AddDays(-365 + i), 5, "volatility", 0.02, now));
+        await _host.Store.AddPredictionsAsync([.. early, new PredictionRecord("recent", "paged", 1, "AAA", "1d", _bars[197].Time, 5, "volatility", 0.02, now)]);
+        var bars = new RecordingBars(_host.Services.GetRequiredService<IBarReader>());
+        var joiner = new OutcomeJoiner(_host.Store, bars, new MonitoringOptions(), _host.Services.GetRequiredService<IDriftEvaluator>(),
+            _host.Services.GetRequiredService<MonitoringMetrics>(), TimeProvider.System, NullLogger<OutcomeJoiner>.Instance);
+
+        var joined = await joiner.JoinAsync("AAA", "1d", _bars[^1].Time, CancellationToken.None);
+
+        Assert.Equal(0, joined);
+        // One read, for the recent prediction and the history its baselines need: not the series from its first bar.
+        var read = Assert.Single(bars.Queries);
+        Assert.True(read.From > _bars[100].Time, $"the join read bars from {read.From:o}; the series starts {_bars[0].Time:o}");
     }
 }

@@ -26,6 +26,7 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
         var total = 0;
         var known = new Dictionary<(string Model, int Version), SortedSet<DateTimeOffset>>();
         (DateTimeOffset, string)? after = null;
+        DateTimeOffset? firstBar = null;
         while (true)
         {
             var pending = await store.GetPendingAsync(symbol, barInterval.Name, upTo, options.Outcomes.BatchSize, after, ct);
@@ -33,7 +34,23 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
             var maxHorizon = pending.Max(p => p.Horizon);
             // Enough history before the oldest decision for the 'last' and trailing baselines, with room for closed days.
             var lookback = TimeSpan.FromTicks(barInterval.Length.Ticks * (2 * (options.Outcomes.TrailingBars + maxHorizon) + 10));
-            var series = await bars.GetBarsAsync(new BarQuery(symbol, barInterval, pending[0].Time - lookback, upTo.AddTicks(1)), ct);
+            var oldest = pending[0].Time;
+            if (oldest < upTo - lookback)
+            {
+                // A page that starts well before this bar may start before the series' first stored bar. What is older than
+                // that bar cannot be settled, and reading bars from its time would read the series' whole history on every
+                // bar: the read starts at the first prediction the stored bars can settle.
+                firstBar ??= (await bars.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == barInterval)?.First ?? DateTimeOffset.MaxValue;
+                if (pending.FirstOrDefault(p => p.Time >= firstBar) is not { } settleable)
+                {
+                    // Nothing on this page can be settled: it stays pending, and the next page starts after it.
+                    if (pending.Count < options.Outcomes.BatchSize) break;
+                    after = (pending[^1].Time, pending[^1].RequestId);
+                    continue;
+                }
+                oldest = settleable.Time;
+            }
+            var series = await bars.GetBarsAsync(new BarQuery(symbol, barInterval, oldest - lookback, upTo.AddTicks(1)), ct);
             if (series.Count == 0) break;
             var math = new OutcomeMath(series, options.Outcomes.TrailingBars);
             var now = clock.GetUtcNow();
