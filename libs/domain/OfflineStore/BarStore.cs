@@ -39,6 +39,13 @@ public interface IBarReader
     Task<IReadOnlyList<SeriesCoverage>> GetCoverageAsync(string? symbol = null, CancellationToken ct = default);
 }
 
+public static class BarReaderExtensions
+{
+    /// <summary>What the store holds of one series, or null when it holds no bar of it.</summary>
+    public static async Task<SeriesCoverage?> CoverageOfAsync(this IBarReader reader, string symbol, BarInterval interval, CancellationToken ct = default) =>
+        (await reader.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval && c.Count > 0);
+}
+
 /// <summary>What to do with an incoming bar whose key is stored with different values.</summary>
 public enum ConflictPolicy
 {

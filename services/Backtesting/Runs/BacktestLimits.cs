@@ -84,7 +84,7 @@ public sealed class BacktestLimits
         long bars = 0;
         foreach (var symbol in spec.Symbols.Distinct(StringComparer.Ordinal))
         {
-            var coverage = (await reader.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval && c.Count > 0);
+            var coverage = await reader.CoverageOfAsync(symbol, interval, ct);
             if (coverage is null) { bars += SyntheticBarSource.DefaultBars; continue; }
             var from = spec.From is { } f && f > coverage.First ? f : coverage.First;
             var to = spec.To is { } t && t < coverage.Last ? t : coverage.Last;

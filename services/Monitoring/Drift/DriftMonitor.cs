@@ -239,7 +239,7 @@ public sealed class DriftMonitor(IPredictionStore store, IBarReader bars, ModelC
             var before = 0;
             while (before < history.Count && history[before].Time < first) before++;
             if (before >= warmUp) return history;
-            oldest ??= (await bars.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval)?.First ?? first;
+            oldest ??= (await bars.CoverageOfAsync(symbol, interval, ct))?.First ?? first;
             if (from <= oldest) return history;
             back = TimeSpan.FromTicks(Math.Min(back.Ticks * 4L, (first - DateTimeOffset.MinValue).Ticks));
         }

@@ -31,57 +31,19 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
         {
             var pending = await store.GetPendingAsync(symbol, barInterval.Name, upTo, options.Outcomes.BatchSize, after, ct);
             if (pending.Count == 0) break;
-            var maxHorizon = pending.Max(p => p.Horizon);
-            // Enough history before the oldest decision for the 'last' and trailing baselines, with room for closed days.
-            var lookback = TimeSpan.FromTicks(barInterval.Length.Ticks * (2 * (options.Outcomes.TrailingBars + maxHorizon) + 10));
-            var oldest = pending[0].Time;
-            if (oldest < upTo - lookback)
+            var (outcomes, unsettled) = await SettleAsync(pending);
+            if (outcomes.Count > 0)
             {
-                // A page that starts well before this bar may start before the series' first stored bar. What is older than
-                // that bar cannot be settled, and reading bars from its time would read the series' whole history on every
-                // bar: the read starts at the first prediction the stored bars can settle.
-                firstBar ??= (await bars.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == barInterval)?.First ?? DateTimeOffset.MaxValue;
-                if (pending.FirstOrDefault(p => p.Time >= firstBar) is not { } settleable)
-                {
-                    // Nothing on this page can be settled: it stays pending, and the next page starts after it.
-                    if (pending.Count < options.Outcomes.BatchSize) break;
-                    after = (pending[^1].Time, pending[^1].RequestId);
-                    continue;
-                }
-                oldest = settleable.Time;
+                var written = await store.AddOutcomesAsync(outcomes, ct);
+                total += written;
+                metrics.OutcomesJoined(written);
             }
-            var series = await bars.GetBarsAsync(new BarQuery(symbol, barInterval, oldest - lookback, upTo.AddTicks(1)), ct);
-            if (series.Count == 0) break;
-            var math = new OutcomeMath(series, options.Outcomes.TrailingBars);
-            var now = clock.GetUtcNow();
-            var outcomes = new List<OutcomeRecord>();
-            var unsettled = 0;
-            foreach (var p in pending)
-            {
-                var spec = new TargetSpec(TargetSpec.ParseKind(p.Target), p.Horizon);
-                var decision = math.DecisionBar(p.Time);
-                var outcome = math.Outcome(decision, spec);
-                if (decision < 0 || (outcome is { } undefined && double.IsNaN(undefined.Realised)))
-                {
-                    // No stored bar at or before it, or no defined target from the bars there are: nothing to settle it with
-                    // until other bars are stored. It stays pending, and the pages after it are still read.
-                    unsettled++;
-                    continue;
-                }
-                // Otherwise null only while its horizon has not passed.
-                if (outcome is not { } o) continue;
-                outcomes.Add(new OutcomeRecord(p.RequestId, o.Realised, o.Last, o.Trailing, o.KnownAt, now));
-                if (!known.TryGetValue((p.Model, p.Version), out var ends)) known[(p.Model, p.Version)] = ends = [];
-                ends.Add(o.KnownAt);
-            }
-            var written = await store.AddOutcomesAsync(outcomes, ct);
-            total += written;
-            metrics.OutcomesJoined(written);
             // A full page with nothing due means the rest is not due either (pending is oldest first), unless some of it could
             // not be settled at all: those stay pending, and the next page starts after them.
             if (pending.Count < options.Outcomes.BatchSize || outcomes.Count + unsettled == 0) break;
             after = (pending[^1].Time, pending[^1].RequestId);
         }
+
         var cap = options.Drift.MaxEvaluationsPerJoin;
         foreach (var ((model, version), ends) in known)
         {
@@ -98,6 +60,45 @@ public sealed class OutcomeJoiner(IPredictionStore store, IBarReader bars, Monit
                 await drift.EvaluateAsync(model, version, barInterval, end, ct);
         }
         return total;
+
+        // The outcomes the stored bars give a page of pending predictions, and how many of them no stored bar can settle (no
+        // bar at or before it, or no defined target from the bars there are): those stay pending until other bars are stored.
+        async Task<(List<OutcomeRecord> Outcomes, int Unsettled)> SettleAsync(IReadOnlyList<PredictionRecord> pending)
+        {
+            var maxHorizon = pending.Max(p => p.Horizon);
+            // Enough history before the oldest decision for the 'last' and trailing baselines, with room for closed days.
+            var lookback = TimeSpan.FromTicks(barInterval.Length.Ticks * (2 * (options.Outcomes.TrailingBars + maxHorizon) + 10));
+            var oldest = pending[0].Time;
+            if (oldest < upTo - lookback)
+            {
+                // A page that starts well before this bar may start before the series' first stored bar. What is older than
+                // that bar cannot be settled, and reading bars from its time would read the series' whole history on every
+                // bar: the read starts at the first prediction the stored bars can settle.
+                firstBar ??= (await bars.CoverageOfAsync(symbol, barInterval, ct))?.First ?? DateTimeOffset.MaxValue;
+                if (pending.FirstOrDefault(p => p.Time >= firstBar) is not { } settleable) return ([], pending.Count);
+                oldest = settleable.Time;
+            }
+            var outcomes = new List<OutcomeRecord>();
+            var series = await bars.GetBarsAsync(new BarQuery(symbol, barInterval, oldest - lookback, upTo.AddTicks(1)), ct);
+            if (series.Count == 0) return (outcomes, 0);
+            var math = new OutcomeMath(series, options.Outcomes.TrailingBars);
+            var now = clock.GetUtcNow();
+            var unsettled = 0;
+            foreach (var p in pending)
+            {
+                var decision = math.DecisionBar(p.Time);
+                var outcome = math.Outcome(decision, new TargetSpec(TargetSpec.ParseKind(p.Target), p.Horizon));
+                if (decision < 0 || (outcome is { } undefined && double.IsNaN(undefined.Realised))) unsettled++;
+                // Otherwise null only while its horizon has not passed.
+                else if (outcome is { } o)
+                {
+                    outcomes.Add(new OutcomeRecord(p.RequestId, o.Realised, o.Last, o.Trailing, o.KnownAt, now));
+                    if (!known.TryGetValue((p.Model, p.Version), out var ends)) known[(p.Model, p.Version)] = ends = [];
+                    ends.Add(o.KnownAt);
+                }
+            }
+            return (outcomes, unsettled);
+        }
     }
 
     /// <summary>

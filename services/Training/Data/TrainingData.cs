@@ -32,7 +32,7 @@ public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 150
         IReadOnlyList<SeriesCoverage>? all = null;
         foreach (var symbol in request.Symbols.Where(s => !string.IsNullOrWhiteSpace(s)))
         {
-            var coverage = (await reader.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval && c.Count > 0);
+            var coverage = await reader.CoverageOfAsync(symbol, interval, ct);
             if (coverage is null)
             {
                 all ??= await reader.GetCoverageAsync(ct: ct);
@@ -58,7 +58,7 @@ public sealed class TrainingBarSource(IBarReader reader, int syntheticBars = 150
         long rows = 0;
         foreach (var symbol in symbols)
         {
-            var coverage = (await reader.GetCoverageAsync(symbol, ct)).FirstOrDefault(c => c.Interval == interval && c.Count > 0);
+            var coverage = await reader.CoverageOfAsync(symbol, interval, ct);
             if (coverage is null) continue;
             var from = request.From is { } f && f > coverage.First ? f : coverage.First;
             var to = request.To is { } t && t < coverage.Last ? t : coverage.Last;

@@ -17,8 +17,7 @@ internal static class SqlitePredictionSql
             horizon     INTEGER NOT NULL,
             target      TEXT    NOT NULL,
             value       REAL    NOT NULL,
-            received_at INTEGER NOT NULL,
-            joined      INTEGER NOT NULL DEFAULT 0
+            received_at INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS predictions_series ON predictions(symbol, interval, time);
         CREATE INDEX IF NOT EXISTS predictions_model ON predictions(model, time, request_id);
@@ -66,13 +65,14 @@ internal static class SqlitePredictionSql
         ON CONFLICT (request_id) DO NOTHING
         """;
 
-    /// <summary>Whether the file has <c>predictions.joined</c> (files created before it do not).</summary>
-    public const string MigrateHasJoinedColumn = "SELECT COUNT(*) FROM pragma_table_info('predictions') WHERE name = 'joined'";
-
     /// <summary>
-    /// Added to files created before <c>predictions.joined</c> existed (<see cref="SqlitePredictionStore"/> runs it once, then
-    /// <see cref="MigratePendingIndex"/>): the flag set for every prediction that has its outcome.
+    /// Whether the file lacks <c>predictions.joined</c>: <see cref="Schema"/> creates the table without it, so a new file is
+    /// migrated as one from before the flag.
     /// </summary>
+    public const string MigrateJoinedNeeded = "SELECT NOT EXISTS (SELECT 1 FROM pragma_table_info('predictions') WHERE name = 'joined')";
+
+    /// <summary>The flag, set for every prediction that has its outcome (<see cref="SqlitePredictionStore"/> runs it once, then
+    /// <see cref="MigratePendingIndex"/>).</summary>
     public const string MigrateAddJoinedColumn = """
         ALTER TABLE predictions ADD COLUMN joined INTEGER NOT NULL DEFAULT 0;
         UPDATE predictions SET joined = 1 WHERE request_id IN (SELECT request_id FROM outcomes);

@@ -19,32 +19,9 @@ public sealed class SqlitePredictionStore : IPredictionStore
     public SqlitePredictionStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        _file = new Lazy<SqliteFile>(() => Migrate(SqliteFile.Open(Path, Schema)), LazyThreadSafetyMode.ExecutionAndPublication);
-    }
-
-    /// <summary>
-    /// Brings a file created by an earlier version up to this one, under the write lock: <c>predictions.joined</c>, set from
-    /// the stored outcomes, and the index of pending predictions that needs it.
-    /// </summary>
-    private static SqliteFile Migrate(SqliteFile file)
-    {
-        using var connection = file.OpenConnection();
-        using var tx = connection.BeginTransaction(deferred: false);
-        using var columns = connection.CreateCommand();
-        columns.Transaction = tx;
-        columns.CommandText = SqlitePredictionSql.MigrateHasJoinedColumn;
-        var steps = (long)columns.ExecuteScalar()! == 0
-            ? new[] { SqlitePredictionSql.MigrateAddJoinedColumn, SqlitePredictionSql.MigratePendingIndex }
-            : [SqlitePredictionSql.MigratePendingIndex];
-        foreach (var sql in steps)
-        {
-            using var step = connection.CreateCommand();
-            step.Transaction = tx;
-            step.CommandText = sql;
-            step.ExecuteNonQuery();
-        }
-        tx.Commit();
-        return file;
+        // Every file, new or from before the flag, gets predictions.joined and the index of pending predictions this way.
+        _file = new Lazy<SqliteFile>(() => SqliteFile.Open(Path, Schema).Migrate(SqlitePredictionSql.MigrateJoinedNeeded,
+            SqlitePredictionSql.MigrateAddJoinedColumn, SqlitePredictionSql.MigratePendingIndex), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public string Path { get; }

@@ -134,25 +134,8 @@ public sealed class SqliteBarStore : SqliteBarReader, IBarStore
     private readonly OutboxSignal _signal = new();
 
     public SqliteBarStore(string path) : base(path) =>
-        _file = new Lazy<SqliteFile>(() => Migrate(SqliteFile.Open(Path, Schema)), LazyThreadSafetyMode.ExecutionAndPublication);
-
-    private static SqliteFile Migrate(SqliteFile file)
-    {
-        using var connection = file.OpenConnection();
-        using var tx = connection.BeginTransaction(deferred: false);
-        using var needed = connection.CreateCommand();
-        needed.Transaction = tx;
-        needed.CommandText = SqliteBarSql.MigrateSeriesNeeded;
-        if ((long)needed.ExecuteScalar()! == 1)
-        {
-            using var fill = connection.CreateCommand();
-            fill.Transaction = tx;
-            fill.CommandText = SqliteBarSql.MigrateSeries;
-            fill.ExecuteNonQuery();
-        }
-        tx.Commit();
-        return file;
-    }
+        _file = new Lazy<SqliteFile>(() => SqliteFile.Open(Path, Schema).Migrate(SqliteBarSql.MigrateSeriesNeeded, SqliteBarSql.MigrateSeries),
+            LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The store in a data directory: <c>{dataDir}/bars.db</c>.</summary>
     public static SqliteBarStore InDataDir(string dataDir) => new(System.IO.Path.Combine(dataDir, FileName));

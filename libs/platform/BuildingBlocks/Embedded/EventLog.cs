@@ -74,22 +74,9 @@ public sealed class EventLog
     }
 
     /// <summary>Logs written before events carried a trace context get the column (once, under the write lock).</summary>
-    private static void AddTraceParentColumn(SqliteFile file)
-    {
-        using var connection = file.OpenConnection();
-        using var tx = connection.BeginTransaction(deferred: false);
-        using var columns = connection.CreateCommand();
-        columns.Transaction = tx;
-        columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'traceparent'";
-        if ((long)columns.ExecuteScalar()! == 0)
-        {
-            using var alter = connection.CreateCommand();
-            alter.Transaction = tx;
-            alter.CommandText = "ALTER TABLE events ADD COLUMN traceparent TEXT";
-            alter.ExecuteNonQuery();
-        }
-        tx.Commit();
-    }
+    private static void AddTraceParentColumn(SqliteFile file) =>
+        file.Migrate("SELECT NOT EXISTS (SELECT 1 FROM pragma_table_info('events') WHERE name = 'traceparent')",
+            "ALTER TABLE events ADD COLUMN traceparent TEXT");
 
     public SqliteFile File { get; }
 

@@ -128,6 +128,30 @@ public sealed class SqliteFile
     public SqliteConnection OpenConnection() => Open(_connectionString);
 
     /// <summary>
+    /// Brings a file created by an earlier version up to this one: runs <paramref name="steps"/> in one write transaction
+    /// when <paramref name="needed"/> (a query answering 1 or 0) answers 1. The question is asked under the write lock, so
+    /// two processes opening the file at once migrate it once. Returns the file, for use as it is opened.
+    /// </summary>
+    public SqliteFile Migrate(string needed, params string[] steps)
+    {
+        using var connection = OpenConnection();
+        using var tx = connection.BeginTransaction(deferred: false);
+        using var ask = connection.CreateCommand();
+        ask.Transaction = tx;
+        ask.CommandText = needed;
+        if (Convert.ToInt64(ask.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1)
+            foreach (var sql in steps)
+            {
+                using var step = connection.CreateCommand();
+                step.Transaction = tx;
+                step.CommandText = sql;
+                step.ExecuteNonQuery();
+            }
+        tx.Commit();
+        return this;
+    }
+
+    /// <summary>
     /// A connection its caller keeps open for many operations and drives through SQLite's own API (statements it prepares
     /// and transactions it begins itself). It is not pooled: closing it closes the native connection, which rolls back
     /// whatever it left open, so no transaction its owner began can reach another user of the pool.
